@@ -1,0 +1,18 @@
+/**
+ * Queue names and the typed payload of every job. A job is always the consequence of a
+ * committed row (transactional outbox) or a job scheduler; Redis never holds the only copy.
+ */
+export interface JobPayloads {
+  triage: {
+    'clue.registered': { clueId: string };
+  };
+  ledger: {
+    'ledger.checkpoint': Record<string, never>;
+  };
+}
+
+export type QueueName = keyof JobPayloads;
+export type JobName<Q extends QueueName> = keyof JobPayloads[Q] & string;
+export type JobPayload<Q extends QueueName, N extends JobName<Q>> = JobPayloads[Q][N];
+
+export const queueNames = ['triage', 'ledger'] as const satisfies readonly QueueName[];

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+
+// Every key is documented in README.md (Configuration). Parsed once at start; never read elsewhere.
+const port = z.coerce.number().int().min(0).max(65535);
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const key32 = z
+  .string()
+  .refine((s) => Buffer.from(s, 'base64').length === 32, 'must be 32 bytes, base64-encoded');
+
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: port.default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  SMTP_PORT: port.default(2525),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
+    .optional(),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(20),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z.string().min(1).default('dibao'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  PUBLIC_BASE_URL: z.url().default('http://localhost:3000'),
+  TWILIO_ACCOUNT_SID: z.string().default(''),
+  TWILIO_AUTH_TOKEN: z.string().default(''),
+  /** AES-256-GCM key sealing reporter identity. Unset outside production: generated into DATA_DIR/keys.json. */
+  REPORTER_KEY: key32.optional(),
+  /** HMAC key for report secrets. Never stored in the database. Same fallback as REPORTER_KEY. */
+  SECRET_HMAC_KEY: key32.optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(200).default(5000),
+  OUTBOX_POLL_MS: z.coerce.number().int().min(50).default(1000),
+  SESSION_TTL_HOURS: z.coerce.number().positive().default(12),
+  PIN_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(5),
+  PIN_LOCK_MINUTES: z.coerce.number().int().min(1).default(30),
+  MIGRATE_ON_START: bool.default(true),
+  ADMIN_USERNAME: z.string().min(3).default('admin'),
+  ADMIN_PASSWORD: z.string().min(10).optional(),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const known = Object.fromEntries(
+    Object.keys(configSchema.shape).flatMap((k) => (env[k] === undefined || env[k] === '' ? [] : [[k, env[k]]])),
+  );
+  const parsed = configSchema.safeParse(known);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`配置无效 / Invalid configuration:\n${lines.join('\n')}`);
+  }
+  if (parsed.data.NODE_ENV === 'production' && (!parsed.data.REPORTER_KEY || !parsed.data.SECRET_HMAC_KEY)) {
+    throw new ConfigError(
+      '生产环境必须设置 REPORTER_KEY 与 SECRET_HMAC_KEY / REPORTER_KEY and SECRET_HMAC_KEY are required in production ' +
+        '(generate each with: node -e "console.log(crypto.randomBytes(32).toString(\'base64\'))")',
+    );
+  }
+  return parsed.data;
+}

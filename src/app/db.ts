@@ -1,0 +1,54 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type EntityManager, MikroORM } from '@mikro-orm/core';
+import { Migrator } from '@mikro-orm/migrations';
+import { PgliteDriver } from '@mikro-orm/pglite';
+import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { migrationsList } from '../../migrations/index.ts';
+import type { Config } from './config.ts';
+import { entities } from './entities.ts';
+import type { Logger } from './logger.ts';
+
+export type Orm = MikroORM;
+export type Em = EntityManager;
+
+export type DbConfig = Pick<Config, 'DATABASE_URL' | 'DATABASE_POOL_MAX' | 'DATA_DIR'>;
+
+/** PostgreSQL when DATABASE_URL is set, else embedded PGlite under DATA_DIR/pglite: same dialect, same migrations. */
+export async function createOrm(config: DbConfig, logger: Logger): Promise<Orm> {
+  const common = {
+    entities,
+    extensions: [Migrator],
+    migrations: { migrationsList, snapshot: false, silent: true, transactional: true, allOrNothing: true },
+    allowGlobalContext: false,
+    forceUtcTimezone: true,
+    ignoreUndefinedInQuery: true,
+    debug: false,
+    logger: (msg: string) => logger.debug({ orm: msg }, 'orm'),
+  };
+  if (config.DATABASE_URL) {
+    return MikroORM.init({
+      ...common,
+      driver: PostgreSqlDriver,
+      clientUrl: config.DATABASE_URL,
+      pool: { min: 0, max: config.DATABASE_POOL_MAX },
+    });
+  }
+  const dir = resolve(join(config.DATA_DIR, 'pglite'));
+  mkdirSync(dir, { recursive: true });
+  return MikroORM.init({ ...common, driver: PgliteDriver, dbName: dir });
+}
+
+export async function migrate(orm: Orm, logger: Logger): Promise<string[]> {
+  const migrator = orm.migrator as Migrator;
+  const done = await migrator.up();
+  const names = done.map((m) => m.name);
+  if (names.length > 0) logger.info({ migrations: names }, 'migrations applied');
+  return names;
+}
+
+/** Raw SQL inside the given EntityManager's transaction (if any). */
+export function sql<T = Record<string, unknown>>(em: Em, query: string, params: unknown[] = []): Promise<T[]> {
+  // biome-ignore lint/suspicious/noExplicitAny: the SQL entity manager's execute is not on the core type
+  return (em as any).execute(query, params) as Promise<T[]>;
+}

@@ -1,0 +1,49 @@
+import { Queues } from '../../queues/connection.ts';
+import { createCheckpointer } from '../modules/clues/ledger.checkpoint.ts';
+import { createClueUseCases } from '../modules/clues/clues.usecases.ts';
+import { OutboxRelay } from '../modules/outbox/outbox.relay.ts';
+import { createStaffUseCases } from '../modules/staff/staff.usecases.ts';
+import { createTriageUseCases } from '../modules/triage/triage.usecases.ts';
+import { type Clock, systemClock } from './clock.ts';
+import type { Config } from './config.ts';
+import { createOrm, migrate, type Orm } from './db.ts';
+import { type Keys, resolveKeys } from './keys.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createMetrics } from './metrics.ts';
+
+/** The typed bag every composition root (serve, work, tests, bench) builds the app from. */
+export async function createDependencies(
+  config: Config,
+  overrides: { logger?: Logger; clock?: Clock; keys?: Keys; orm?: Orm } = {},
+) {
+  const logger = overrides.logger ?? createLogger(config.LOG_LEVEL);
+  const clock = overrides.clock ?? systemClock;
+  const keys = overrides.keys ?? resolveKeys(config, logger);
+  const orm = overrides.orm ?? (await createOrm(config, logger));
+  if (config.MIGRATE_ON_START) await migrate(orm, logger);
+  const queues = new Queues({ url: config.REDIS_URL, prefix: config.QUEUE_PREFIX }, logger);
+  const relay = new OutboxRelay(orm, queues, logger, config.OUTBOX_POLL_MS);
+  const metrics = createMetrics();
+  const staff = createStaffUseCases({ orm, clock, logger, sessionTtlHours: config.SESSION_TTL_HOURS });
+  const clues = createClueUseCases({
+    orm,
+    clock,
+    keys,
+    logger,
+    onOutboxWritten: () => relay.kick(),
+    pinMaxAttempts: config.PIN_MAX_ATTEMPTS,
+    pinLockMinutes: config.PIN_LOCK_MINUTES,
+  });
+  const triage = createTriageUseCases({ orm, clock, logger });
+  const sealCheckpoint = createCheckpointer({ orm, clock, logger });
+
+  async function close() {
+    await relay.stop();
+    await queues.close();
+    await orm.close(true);
+  }
+
+  return { config, logger, clock, keys, orm, queues, relay, metrics, staff, clues, triage, sealCheckpoint, close };
+}
+
+export type Dependencies = Awaited<ReturnType<typeof createDependencies>>;

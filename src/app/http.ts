@@ -1,0 +1,54 @@
+import type { Context } from 'hono';
+import type { z } from 'zod';
+import { createErrorFactory, validationFailed } from './errors.ts';
+
+export const malformedJson = createErrorFactory({
+  code: 'request.malformed_json',
+  message: '请求体不是有效的 JSON / The request body is not valid JSON.',
+  statusCode: 400,
+});
+export const invalidUtf8 = createErrorFactory({
+  code: 'request.invalid_utf8',
+  message: '请求体不是有效的 UTF-8 文本 / The request body is not valid UTF-8.',
+  statusCode: 400,
+});
+export const unsupportedMediaType = createErrorFactory({
+  code: 'request.unsupported_media_type',
+  message: '请以 application/json 提交 / Send the body as application/json.',
+  statusCode: 415,
+});
+
+/** Field paths and messages only: the submitted values (possibly a reporter's words) are never echoed. */
+export function issuesOf(error: z.ZodError) {
+  return error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+}
+
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw validationFailed({ issues: issuesOf(parsed.error) });
+  return parsed.data;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export async function readJson<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
+  const type = c.req.header('content-type') ?? '';
+  if (!/^application\/(.+\+)?json\b/i.test(type)) throw unsupportedMediaType();
+  let text: string;
+  try {
+    text = utf8.decode(await c.req.arrayBuffer());
+  } catch {
+    throw invalidUtf8();
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw malformedJson();
+  }
+  return parseWith(schema, value);
+}
+
+export function readQuery<S extends z.ZodType>(c: Context, schema: S): z.infer<S> {
+  return parseWith(schema, c.req.query());
+}

@@ -1,0 +1,104 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { routePath } from 'hono/route';
+import { staffClueRoutes } from '../modules/clues/clues.routes.ts';
+import type { Principal } from '../modules/staff/access.ts';
+import { staffRoutes } from '../modules/staff/staff.routes.ts';
+import type { Dependencies } from './dependencies.ts';
+import { AppError, createErrorFactory, isAppError } from './errors.ts';
+import { ApiDocs } from './openapi.ts';
+import { sql } from './db.ts';
+
+export type AppEnv = { Variables: { principal?: Principal; token?: string } };
+
+const bodyTooLarge = createErrorFactory({
+  code: 'request.too_large',
+  message: '请求体过大 / The request body is too large.',
+  statusCode: 413,
+});
+
+/** Builds the HTTP app from its dependencies; tests call it with their own. */
+export function createServer(deps: Dependencies) {
+  const { logger, metrics } = deps;
+  const app = new Hono<AppEnv>();
+  const docs = new ApiDocs();
+
+  app.use(async (c, next) => {
+    const started = performance.now();
+    await next();
+    const route = routePath(c) || 'unmatched';
+    const seconds = (performance.now() - started) / 1000;
+    metrics.httpRequests.inc({ method: c.req.method, route, status: String(c.res.status) });
+    metrics.httpDuration.observe({ method: c.req.method, route }, seconds);
+    // Path and status only: query strings and bodies may carry a tracking code or a reporter's words.
+    logger.debug({ method: c.req.method, route, status: c.res.status, ms: Math.round(seconds * 1000) }, 'http');
+  });
+
+  app.use(
+    '/api/*',
+    bodyLimit({
+      maxSize: 1024 * 1024,
+      onError: () => {
+        throw bodyTooLarge();
+      },
+    }),
+  );
+
+  app.onError((err, c) => {
+    if (isAppError(err)) {
+      const body: { error: { code: string; message: string; details?: unknown } } = {
+        error: { code: err.code, message: err.message },
+      };
+      if (err.details !== undefined) body.error.details = err.details;
+      return c.json(body, err.statusCode as 400);
+    }
+    logger.error({ err: { type: (err as Error).name, message: (err as Error).message, stack: (err as Error).stack }, route: routePath(c) }, 'unhandled error');
+    return c.json({ error: { code: 'internal', message: '服务器内部错误 / Internal server error.' } }, 500);
+  });
+
+  app.notFound((c) => c.json({ error: { code: 'not_found', message: '未找到 / Not found.' } }, 404));
+
+  docs.add({ method: 'get', path: '/healthz', summary: 'Database and Redis reachability', tag: 'system', responses: { 200: 'Both answer', 503: 'One does not' } });
+  app.get('/healthz', async (c) => {
+    const [database, redis] = await Promise.all([
+      sql(deps.orm.em.fork(), 'select 1')
+        .then(() => true)
+        .catch(() => false),
+      deps.queues.ping(),
+    ]);
+    const ok = database && redis;
+    return c.json(
+      { status: ok ? 'ok' : 'unavailable', checks: { database: database ? 'ok' : 'down', redis: redis ? 'ok' : 'down' } },
+      ok ? 200 : 503,
+    );
+  });
+
+  app.get('/metrics', async (c) => {
+    const em = deps.orm.em.fork();
+    try {
+      const [pending] = await sql<{ n: number }>(em, 'select count(*)::int as n from outbox_message where dispatched_at is null');
+      metrics.outboxPending.set(pending?.n ?? 0);
+      const [cp] = await sql<{ age: number | null }>(em, 'select extract(epoch from (now() - max(sealed_at)))::float8 as age from ledger_checkpoint');
+      if (cp?.age != null) metrics.ledgerCheckpointAge.set(cp.age);
+    } catch {
+      // The scrape still answers with process metrics when the database is down.
+    }
+    return c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType });
+  });
+
+  app.get('/openapi.json', (c) => c.json(docs.document(deps.config.PUBLIC_BASE_URL)));
+
+  app.use('/api/v1/staff/*', async (c, next) => {
+    if (c.req.path === '/api/v1/staff/login') return next();
+    const token = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
+    c.set('principal', await deps.staff.authenticate(token));
+    c.set('token', token);
+    await next();
+  });
+  app.route('/api/v1/staff', staffRoutes(deps.staff, docs));
+  app.route('/api/v1/staff/clues', staffClueRoutes(deps.clues, docs, metrics));
+
+  return app;
+}
+
+export { AppError };

@@ -1,0 +1,33 @@
+import type { Worker } from 'bullmq';
+import { createWorker } from '../../queues/connection.ts';
+import { queueNames } from '../../queues/names.ts';
+import { createProcessors } from '../../queues/processors.ts';
+import type { Dependencies } from './dependencies.ts';
+
+/** The `work` role: BullMQ workers, job schedulers and the outbox relay. */
+export async function startWorkers(deps: Dependencies) {
+  const settings = { url: deps.config.REDIS_URL, prefix: deps.config.QUEUE_PREFIX };
+  const processors = createProcessors(deps);
+  const workers: Worker[] = queueNames.map((name) => createWorker(settings, name, processors[name], deps.logger));
+  deps.relay.start();
+  deps.relay.kick();
+  // A scheduler, not a timer: with several workers the checkpoint still runs once per interval.
+  // While Redis is down the upsert is retried until it lands.
+  let retry: NodeJS.Timeout | undefined;
+  const schedule = () =>
+    deps.queues
+      .get('ledger')
+      .upsertJobScheduler('ledger-checkpoint', { every: deps.config.CHECKPOINT_INTERVAL_MS }, { name: 'ledger.checkpoint', data: {} })
+      .catch((err: Error) => {
+        deps.logger.warn({ err: err.message }, 'could not schedule ledger checkpoints yet; retrying');
+        retry = setTimeout(schedule, 5000);
+      });
+  await deps.queues.waitUntilReady(3000);
+  await schedule();
+  deps.logger.info({ queues: queueNames }, 'workers started');
+
+  return async function stopWorkers() {
+    clearTimeout(retry);
+      await Promise.allSettled(workers.map((w) => w.close()));
+  };
+}

@@ -1,0 +1,112 @@
+import { defineEntity, p } from '@mikro-orm/core';
+import { Unit } from '../staff/unit.entity.ts';
+import { clueStatuses } from './status-machine.ts';
+
+export const channels = ['phone', 'web', 'email', 'letter', 'visit', 'media', 'data_check', 'assigned', 'sms'] as const;
+export type Channel = (typeof channels)[number];
+
+export const categories = [
+  'favor_enrolment',
+  'connection_enrolment',
+  'stability_enrolment',
+  'policy_stretch_enrolment',
+  'wrongful_enrolment',
+  'missed_enrolment',
+  'single_instead_of_household',
+  'embezzlement',
+  'false_claim',
+  'withholding_funds',
+  'extortion',
+  'favouring_relatives',
+  'obstruction_or_inaction',
+  'payment_irregularity',
+  'card_custody_abuse',
+  'hotline_unanswered',
+  'other',
+] as const;
+export type Category = (typeof categories)[number];
+
+export const accusedRoles = ['official', 'caseworker', 'cadre', 'beneficiary', 'other'] as const;
+export type AccusedRole = (typeof accusedRoles)[number];
+
+export const priorities = ['normal', 'major'] as const;
+export const secretKinds = ['web', 'pin'] as const;
+export type SecretKind = (typeof secretKinds)[number];
+
+const ClueSchema = defineEntity({
+  name: 'Clue',
+  tableName: 'clue',
+  properties: {
+    id: p.uuid().primary(),
+    trackingCode: p.string().length(12).unique(),
+    channel: p.enum(channels),
+    receivedAt: p.datetime(),
+    categories: p.array().default([]),
+    narrative: p.text(),
+    unit: () => p.manyToOne(Unit).mapToPk().nullable().index(),
+    status: p.enum(clueStatuses).index(),
+    priority: p.enum(priorities).default('normal'),
+    /** Named report (实名举报): a sealed reporter row exists. */
+    named: p.boolean(),
+    secretKind: p.enum(secretKinds),
+    secretHash: p.string().length(64).hidden(),
+    failedAttempts: p.integer().default(0),
+    lockedUntil: p.datetime().nullable(),
+    /** Seq and hash of the newest ledger event: the chain head, locked when appending. */
+    headSeq: p.integer(),
+    headHash: p.string().length(64),
+    mergedInto: p.uuid().nullable(),
+    finding: p.string().length(32).nullable(),
+    flags: p.array().default([]),
+    createdAt: p.datetime(),
+    updatedAt: p.datetime(),
+  },
+});
+export class Clue extends ClueSchema.class {}
+ClueSchema.setClass(Clue);
+
+const AccusedSchema = defineEntity({
+  name: 'Accused',
+  tableName: 'accused',
+  properties: {
+    id: p.uuid().primary(),
+    clue: () => p.manyToOne(Clue).mapToPk().index(),
+    name: p.string().length(200),
+    role: p.enum(accusedRoles),
+    unit: () => p.manyToOne(Unit).mapToPk().nullable().index(),
+    position: p.string().length(200).nullable(),
+  },
+});
+export class Accused extends AccusedSchema.class {}
+AccusedSchema.setClass(Accused);
+
+/** The reporter's identity and contact, AES-256-GCM sealed; absent for anonymous reports. */
+const SealedReporterSchema = defineEntity({
+  name: 'SealedReporter',
+  tableName: 'sealed_reporter',
+  properties: {
+    clue: () => p.manyToOne(Clue).mapToPk().primary(),
+    box: p.blob().hidden(),
+    createdAt: p.datetime(),
+  },
+});
+export class SealedReporter extends SealedReporterSchema.class {}
+SealedReporterSchema.setClass(SealedReporter);
+
+const AttachmentSchema = defineEntity({
+  name: 'Attachment',
+  tableName: 'attachment',
+  properties: {
+    id: p.uuid().primary(),
+    clue: () => p.manyToOne(Clue).mapToPk().index(),
+    filename: p.string().length(255),
+    contentType: p.string().length(127),
+    size: p.bigint('number'),
+    sha256: p.string().length(64),
+    storageKey: p.string().length(500),
+    source: p.string().length(32),
+    createdAt: p.datetime(),
+  },
+});
+export class Attachment extends AttachmentSchema.class {}
+AttachmentSchema.setClass(Attachment);

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { accusedRoles, categories, channels } from './clue.entity.ts';
+import { clueActions, clueStatuses, findings } from './status-machine.ts';
+
+export const NARRATIVE_MAX = 20_000;
+
+export const accusedInput = z.object({
+  name: z.string().trim().min(1).max(200),
+  role: z.enum(accusedRoles),
+  unitId: z.uuid().nullish(),
+  position: z.string().trim().max(200).nullish(),
+});
+
+export const reporterInput = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    phone: z.string().trim().regex(/^\+?[0-9 -]{5,20}$/, 'a phone number').optional(),
+    email: z.email().max(254).optional(),
+    address: z.string().trim().max(500).optional(),
+    consentToShare: z.boolean().optional(),
+  })
+  .refine((r) => r.phone || r.email, { message: 'a named reporter gives a phone number or an email address' });
+
+/** Operators register letters, visits and calls they take; the reporter block is absent when anonymous. */
+export const registerClueBody = z.object({
+  channel: z.enum(channels),
+  receivedAt: z.iso.datetime({ offset: true }).optional(),
+  categories: z.array(z.enum(categories)).max(categories.length).default([]),
+  narrative: z.string().trim().min(5, 'at least one sentence').max(NARRATIVE_MAX),
+  unitId: z.uuid().nullish(),
+  accused: z.array(accusedInput).max(50).default([]),
+  reporter: reporterInput.nullish(),
+});
+
+export const transitionBody = z.object({
+  action: z.enum(clueActions),
+  reason: z.string().trim().min(2).max(2000).optional(),
+  finding: z.enum(findings).optional(),
+  mergedInto: z.uuid().optional(),
+});
+
+export const revealBody = z.object({
+  purpose: z.string().trim().min(2, 'say why you need the identity').max(500),
+});
+
+export const listQuery = z.object({
+  status: z.enum(clueStatuses).optional(),
+  channel: z.enum(channels).optional(),
+  category: z.enum(categories).optional(),
+  unitId: z.uuid().optional(),
+  receivedFrom: z.iso.datetime({ offset: true }).optional(),
+  receivedTo: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional(),
+});

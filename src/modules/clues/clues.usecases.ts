@@ -1,0 +1,358 @@
+import { randomUUID } from 'node:crypto';
+import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { Clock } from '../../app/clock.ts';
+import { type Em, type Orm, sql } from '../../app/db.ts';
+import { forbidden } from '../../app/errors.ts';
+import type { Keys } from '../../app/keys.ts';
+import type { Logger } from '../../app/logger.ts';
+import { seal, unseal } from '../../app/seal.ts';
+import { enqueueInTransaction } from '../outbox/outbox.ts';
+import { can, canSeeUnit, clueVisibility, type Principal } from '../staff/access.ts';
+import { Unit } from '../staff/unit.entity.ts';
+import {
+  Accused,
+  type AccusedRole,
+  Attachment,
+  type Category,
+  type Channel,
+  Clue,
+  SealedReporter,
+  type SecretKind,
+} from './clue.entity.ts';
+import {
+  clueNotFound,
+  illegalTransition,
+  reporterAnonymous,
+  reporterRecusal,
+  transitionRequirementMissing,
+  unknownUnit,
+} from './clues.errors.ts';
+import { type Actor, appendEvent, GENESIS_HASH, sha256Hex } from './ledger.ts';
+import { LedgerEvent } from './ledger.entity.ts';
+import { generatePin, generateWebSecret, hashSecret, secretMatches } from './secrets.ts';
+import { allowedActions, type ClueAction, type ClueStatus, type Finding, nextStatus, transitions } from './status-machine.ts';
+import { generateTrackingCode, normalizeTrackingCode } from './tracking-code.ts';
+
+export interface ReporterIdentity {
+  name: string;
+  phone?: string;
+  email?: string;
+  address?: string;
+  /** The reporter agrees that their identity may go with a referral to a discipline body. */
+  consentToShare?: boolean;
+}
+
+export interface RegisterClueInput {
+  channel: Channel;
+  receivedAt?: Date;
+  categories: Category[];
+  narrative: string;
+  unitId?: string | null;
+  accused: { name: string; role: AccusedRole; unitId?: string | null; position?: string | null }[];
+  reporter?: ReporterIdentity | null;
+  /** Phone reporters choose a numeric PIN; everyone else gets a generated high-entropy secret. */
+  secret?: { kind: 'pin'; pin: string } | { kind: SecretKind };
+}
+
+export interface ClueDeps {
+  orm: Orm;
+  clock: Clock;
+  keys: Keys;
+  logger: Logger;
+  /** Called after a commit that wrote outbox rows, so the relay moves them without waiting for its poll. */
+  onOutboxWritten: () => void;
+  pinMaxAttempts: number;
+  pinLockMinutes: number;
+}
+
+export function createClueUseCases(deps: ClueDeps) {
+  const { orm, clock, keys, logger } = deps;
+
+  async function assertUnitsExist(em: Em, ids: (string | null | undefined)[]) {
+    const wanted = [...new Set(ids.filter((x): x is string => !!x))];
+    if (wanted.length === 0) return;
+    const found = await em.count(Unit, { id: { $in: wanted } });
+    if (found !== wanted.length) throw unknownUnit();
+  }
+
+  /** Registers a clue with its first ledger event and the triage job, all in one transaction. */
+  async function registerClue(actor: Actor, input: RegisterClueInput) {
+    const em = orm.em.fork();
+    await assertUnitsExist(em, [input.unitId, ...input.accused.map((a) => a.unitId)]);
+    const kind: SecretKind = input.secret?.kind ?? 'web';
+    const secret = input.secret && 'pin' in input.secret ? input.secret.pin : kind === 'pin' ? generatePin() : generateWebSecret();
+
+    for (let attempt = 1; ; attempt++) {
+      const trackingCode = generateTrackingCode();
+      try {
+        const clue = await em.fork().transactional(async (tx) => {
+          const now = clock.now();
+          const id = randomUUID();
+          const clue = tx.create(Clue, {
+            id,
+            trackingCode,
+            channel: input.channel,
+            receivedAt: input.receivedAt ?? now,
+            categories: input.categories,
+            narrative: input.narrative,
+            unit: input.unitId ?? null,
+            status: 'registered',
+            priority: 'normal',
+            named: !!input.reporter,
+            secretKind: kind,
+            secretHash: hashSecret(keys.secretHmacKey, trackingCode, secret),
+            failedAttempts: 0,
+            lockedUntil: null,
+            headSeq: 0,
+            headHash: GENESIS_HASH,
+            mergedInto: null,
+            finding: null,
+            flags: [],
+            createdAt: now,
+            updatedAt: now,
+          });
+          const accused = input.accused.map((a) =>
+            tx.create(Accused, {
+              id: randomUUID(),
+              clue: id,
+              name: a.name,
+              role: a.role,
+              unit: a.unitId ?? null,
+              position: a.position ?? null,
+            }),
+          );
+          let reporterSeal: string | undefined;
+          if (input.reporter) {
+            const box = seal(keys.reporterKey, JSON.stringify(input.reporter), id);
+            tx.create(SealedReporter, { clue: id, box, createdAt: now });
+            reporterSeal = sha256Hex(box);
+          }
+          appendEvent(
+            tx,
+            clue,
+            {
+              type: 'clue.registered',
+              actor,
+              data: {
+                trackingCode,
+                channel: clue.channel,
+                receivedAt: clue.receivedAt.toISOString(),
+                categories: clue.categories,
+                unitId: clue.unit,
+                accused: accused.map((a) => ({ id: a.id, name: a.name, role: a.role, unitId: a.unit, position: a.position })),
+                narrativeSha256: sha256Hex(clue.narrative),
+                named: clue.named,
+                reporterSealSha256: reporterSeal,
+                secretKind: kind,
+              },
+            },
+            now,
+          );
+          enqueueInTransaction(tx, now, {
+            queue: 'triage',
+            name: 'clue.registered',
+            jobId: `triage-${id}`,
+            payload: { clueId: id },
+          });
+          return clue;
+        });
+        deps.onOutboxWritten();
+        logger.info({ clueId: clue.id, channel: clue.channel, named: clue.named }, 'clue registered');
+        return { clue, trackingCode, secret };
+      } catch (err) {
+        // A tracking-code collision is astronomically rare but must not lose the report.
+        if (err instanceof UniqueConstraintViolationException && attempt < 5) continue;
+        throw err;
+      }
+    }
+  }
+
+  async function unitPathOf(em: Em, unitId: string | null | undefined): Promise<string | null> {
+    if (!unitId) return null;
+    return (await em.findOne(Unit, { id: unitId }, { fields: ['path'] }))?.path ?? null;
+  }
+
+  /** Loads a clue the principal may see, else `clue.not_found` (existence is not revealed). */
+  async function loadVisible(em: Em, principal: Principal, clueId: string, lock = false) {
+    const clue = await em.findOne(Clue, { id: clueId }, lock ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {});
+    if (!clue || !canSeeUnit(principal, clue.unit, await unitPathOf(em, clue.unit))) throw clueNotFound();
+    return clue;
+  }
+
+  function publicView(clue: Clue) {
+    return {
+      id: clue.id,
+      trackingCode: clue.trackingCode,
+      channel: clue.channel,
+      receivedAt: clue.receivedAt,
+      categories: clue.categories,
+      unitId: clue.unit,
+      status: clue.status,
+      priority: clue.priority,
+      named: clue.named,
+      finding: clue.finding,
+      mergedInto: clue.mergedInto,
+      flags: clue.flags,
+      updatedAt: clue.updatedAt,
+    };
+  }
+
+  async function getClue(principal: Principal, clueId: string) {
+    const em = orm.em.fork();
+    const clue = await loadVisible(em, principal, clueId);
+    const [accused, attachments, events] = await Promise.all([
+      em.find(Accused, { clue: clue.id }),
+      em.find(Attachment, { clue: clue.id }, { orderBy: { createdAt: 'asc' } }),
+      em.find(LedgerEvent, { clue: clue.id }, { orderBy: { seq: 'asc' } }),
+    ]);
+    return {
+      ...publicView(clue),
+      narrative: clue.narrative,
+      allowedActions: allowedActions(clue.status),
+      accused: accused.map((a) => ({ id: a.id, name: a.name, role: a.role, unitId: a.unit, position: a.position })),
+      attachments: attachments.map((a) => ({
+        id: a.id,
+        filename: a.filename,
+        contentType: a.contentType,
+        size: a.size,
+        sha256: a.sha256,
+        source: a.source,
+        createdAt: a.createdAt,
+      })),
+      events: events.map((e) => ({ seq: e.seq, type: e.type, actor: e.actor, at: e.at, data: e.data, hash: e.hash })),
+    };
+  }
+
+  async function listClues(
+    principal: Principal,
+    filter: {
+      status?: ClueStatus;
+      channel?: Channel;
+      category?: Category;
+      unitId?: string;
+      receivedFrom?: Date;
+      receivedTo?: Date;
+      limit: number;
+      cursor?: { receivedAt: Date; id: string };
+    },
+  ) {
+    const em = orm.em.fork();
+    const vis = clueVisibility(principal);
+    const where = [vis.where];
+    const params: unknown[] = [...vis.params];
+    const add = (cond: string, ...values: unknown[]) => {
+      where.push(cond);
+      params.push(...values);
+    };
+    if (filter.status) add('c.status = ?', filter.status);
+    if (filter.channel) add('c.channel = ?', filter.channel);
+    if (filter.category) add('? = any(c.categories)', filter.category);
+    if (filter.unitId) add('c.unit_id in (select id from unit where path like (select path from unit where id = ?) || ?)', filter.unitId, '%');
+    if (filter.receivedFrom) add('c.received_at >= ?', filter.receivedFrom);
+    if (filter.receivedTo) add('c.received_at < ?', filter.receivedTo);
+    if (filter.cursor) add('(c.received_at, c.id) < (?, ?)', filter.cursor.receivedAt, filter.cursor.id);
+    const rows = await sql<{ id: string }>(
+      em,
+      `select c.id from clue c where ${where.join(' and ')} order by c.received_at desc, c.id desc limit ?`,
+      [...params, filter.limit + 1],
+    );
+    const ids = rows.slice(0, filter.limit).map((r) => r.id);
+    const clues = ids.length ? await em.find(Clue, { id: { $in: ids } }) : [];
+    const byId = new Map(clues.map((c) => [c.id, c]));
+    const items = ids.map((id) => publicView(byId.get(id)!));
+    const last = items.at(-1);
+    const nextCursor =
+      rows.length > filter.limit && last ? Buffer.from(`${last.receivedAt.toISOString()}|${last.id}`).toString('base64url') : null;
+    return { items, nextCursor };
+  }
+
+  async function changeStatus(
+    principal: Principal,
+    clueId: string,
+    input: { action: ClueAction; reason?: string; finding?: Finding; mergedInto?: string },
+  ) {
+    if (!can.handleClues(principal)) throw forbidden();
+    const result = await orm.em.fork().transactional(async (tx) => {
+      const clue = await loadVisible(tx, principal, clueId, true);
+      const from = clue.status;
+      const to = nextStatus(from, input.action);
+      if (!to) throw illegalTransition({ from, action: input.action, allowed: allowedActions(from) });
+      const missing = transitions[input.action].requires.filter((r: string) => !input[r as keyof typeof input]);
+      if (missing.length) throw transitionRequirementMissing({ missing });
+      if (input.mergedInto) {
+        const target = await tx.findOne(Clue, { id: input.mergedInto }, { fields: ['id'] });
+        if (!target || target.id === clue.id) throw clueNotFound({ mergedInto: input.mergedInto });
+        clue.mergedInto = target.id;
+      }
+      clue.status = to;
+      if (input.finding) clue.finding = input.finding;
+      appendEvent(
+        tx,
+        clue,
+        {
+          type: 'clue.status_changed',
+          actor: `staff:${principal.id}`,
+          data: { action: input.action, from, to, reason: input.reason, finding: input.finding, mergedInto: input.mergedInto },
+        },
+        clock.now(),
+      );
+      return clue;
+    });
+    logger.info({ clueId, action: input.action, to: result.status, staffId: principal.id }, 'clue status changed');
+    return publicView(result);
+  }
+
+  /**
+   * Opens the sealed reporter record for a role that needs it. Staff of a unit an accused person
+   * belongs to never see it (recusal), and every view is itself a ledger event.
+   */
+  async function revealReporter(principal: Principal, clueId: string, purpose: string) {
+    if (!can.revealReporter(principal)) throw forbidden();
+    return orm.em.fork().transactional(async (tx) => {
+      const clue = await loadVisible(tx, principal, clueId, true);
+      const accusedUnits = (await tx.find(Accused, { clue: clue.id }, { fields: ['unit'] })).map((a) => a.unit);
+      if (accusedUnits.includes(principal.unitId)) throw reporterRecusal();
+      const sealed = await tx.findOne(SealedReporter, { clue: clue.id });
+      if (!sealed) throw reporterAnonymous();
+      const identity = JSON.parse(unseal(keys.reporterKey, Buffer.from(sealed.box), clue.id)) as ReporterIdentity;
+      appendEvent(tx, clue, { type: 'reporter.viewed', actor: `staff:${principal.id}`, data: { purpose } }, clock.now());
+      return identity;
+    });
+  }
+
+  /**
+   * The reporter's key to their clue. An unknown code, a wrong secret and a locked PIN all give
+   * `null` after the same HMAC work, so the answers cannot be told apart.
+   */
+  async function authenticateReporter(code: string, secret: string): Promise<Clue | null> {
+    const normalized = normalizeTrackingCode(code);
+    const em = orm.em.fork();
+    const clue = normalized ? await em.findOne(Clue, { trackingCode: normalized }) : null;
+    if (!clue) {
+      hashSecret(keys.secretHmacKey, normalized ?? '000000000000', secret);
+      return null;
+    }
+    const now = clock.now();
+    const ok = secretMatches(keys.secretHmacKey, clue.trackingCode, secret, clue.secretHash);
+    if (clue.lockedUntil && clue.lockedUntil > now) return null;
+    if (ok) {
+      if (clue.failedAttempts > 0) await sql(em, 'update clue set failed_attempts = 0 where id = ?', [clue.id]);
+      return clue;
+    }
+    if (clue.secretKind === 'pin') {
+      const lockUntil = new Date(now.getTime() + deps.pinLockMinutes * 60_000);
+      // Atomic, so parallel guesses cannot slip past the limit.
+      await sql(
+        em,
+        `update clue set failed_attempts = case when failed_attempts + 1 >= ? then 0 else failed_attempts + 1 end,
+           locked_until = case when failed_attempts + 1 >= ? then ? else locked_until end where id = ?`,
+        [deps.pinMaxAttempts, deps.pinMaxAttempts, lockUntil, clue.id],
+      );
+    }
+    return null;
+  }
+
+  return { registerClue, getClue, listClues, changeStatus, revealReporter, authenticateReporter, publicView };
+}
+
+export type ClueUseCases = ReturnType<typeof createClueUseCases>;

@@ -1,0 +1,47 @@
+import { defineEntity, p } from '@mikro-orm/core';
+import { Clue } from './clue.entity.ts';
+
+/**
+ * One append-only ledger event. `hash = sha256(prevHash || canonical(event))`, chained per clue.
+ * The column `txid` (xid8, default pg_current_xact_id(), added by the migration and not mapped
+ * here) names the writing transaction, so checkpoints seal exactly the events of finished
+ * transactions without any lock on the write path.
+ */
+const LedgerEventSchema = defineEntity({
+  name: 'LedgerEvent',
+  tableName: 'ledger_event',
+  uniques: [{ properties: ['clue', 'seq'] }],
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    clue: () => p.manyToOne(Clue).mapToPk(),
+    seq: p.integer(),
+    type: p.string().length(64),
+    actor: p.string().length(128),
+    at: p.datetime(),
+    data: p.json<Record<string, unknown>>(),
+    prevHash: p.string().length(64),
+    hash: p.string().length(64),
+  },
+});
+export class LedgerEvent extends LedgerEventSchema.class {}
+LedgerEventSchema.setClass(LedgerEvent);
+
+/** A seal over every event written by transactions with txid in [fromXid, toXid). */
+const LedgerCheckpointSchema = defineEntity({
+  name: 'LedgerCheckpoint',
+  tableName: 'ledger_checkpoint',
+  properties: {
+    id: p.integer().primary().autoincrement(),
+    sealedAt: p.datetime(),
+    fromXid: p.string().columnType('xid8'),
+    toXid: p.string().columnType('xid8'),
+    eventCount: p.integer(),
+    /** clue id → [first seq, last seq] sealed here, so a verifier can name what went missing. */
+    clues: p.json<Record<string, [number, number]>>(),
+    batchHash: p.string().length(64),
+    prevHash: p.string().length(64),
+    hash: p.string().length(64).unique(),
+  },
+});
+export class LedgerCheckpoint extends LedgerCheckpointSchema.class {}
+LedgerCheckpointSchema.setClass(LedgerCheckpoint);

@@ -1,0 +1,65 @@
+import { createHash } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/core';
+import type { Clue } from './clue.entity.ts';
+import { LedgerEvent } from './ledger.entity.ts';
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** Who did it: a staff user, the reporter, a webhook or a job. */
+export type Actor = `staff:${string}` | 'reporter' | 'twilio' | 'email' | `system:${string}` | `discipline:${string}`;
+
+/** JSON with sorted keys and no undefined: the same bytes before and after a jsonb round trip. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+export interface HashedFields {
+  clue: string;
+  seq: number;
+  type: string;
+  actor: string;
+  at: Date;
+  data: Record<string, unknown>;
+  prevHash: string;
+}
+
+export function eventHash(e: HashedFields): string {
+  const body = canonicalJson({ clue: e.clue, seq: e.seq, type: e.type, actor: e.actor, at: e.at, data: e.data });
+  return createHash('sha256').update(e.prevHash).update('\n').update(body).digest('hex');
+}
+
+export function sha256Hex(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * Appends one event to a clue's chain and moves the clue's head. The caller runs inside the
+ * transaction that makes the change and holds the clue's row lock (or is creating the clue).
+ */
+export function appendEvent(
+  em: EntityManager,
+  clue: Clue,
+  event: { type: string; actor: Actor; data?: Record<string, unknown> },
+  at: Date,
+): LedgerEvent {
+  const fields: HashedFields = {
+    clue: clue.id,
+    seq: clue.headSeq + 1,
+    type: event.type,
+    actor: event.actor,
+    at,
+    data: JSON.parse(canonicalJson(event.data ?? {})),
+    prevHash: clue.headHash,
+  };
+  const hash = eventHash(fields);
+  clue.headSeq = fields.seq;
+  clue.headHash = hash;
+  clue.updatedAt = at;
+  return em.create(LedgerEvent, { ...fields, hash });
+}

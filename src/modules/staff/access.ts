@@ -1,0 +1,48 @@
+import type { StaffRole } from './staff.entity.ts';
+
+/** The signed-in staff member, as every staff use case sees them. */
+export interface Principal {
+  id: string;
+  username: string;
+  role: StaffRole;
+  unitId: string;
+  /** Materialised path of the principal's unit: they see clues of this unit and below. */
+  unitPath: string;
+  /** True when the principal's unit is a root (district): they also see clues with no unit yet. */
+  unitIsRoot: boolean;
+}
+
+/** Roles that see every clue regardless of unit (DESIGN.md invariant 5: "except roles granted more"). */
+const seesAllUnits: ReadonlySet<StaffRole> = new Set(['admin']);
+/** Roles that may open the sealed reporter record (each view is a ledger event). */
+const mayRevealReporter: ReadonlySet<StaffRole> = new Set(['operator', 'supervisor']);
+/** Roles that register clues taken by phone, letter or visit and change a clue's status. */
+const mayHandleClues: ReadonlySet<StaffRole> = new Set(['operator', 'supervisor', 'admin', 'caseworker']);
+const mayRegisterClues: ReadonlySet<StaffRole> = new Set(['operator', 'supervisor', 'admin']);
+
+export const can = {
+  seeAllUnits: (p: Principal) => seesAllUnits.has(p.role),
+  revealReporter: (p: Principal) => mayRevealReporter.has(p.role),
+  handleClues: (p: Principal) => mayHandleClues.has(p.role),
+  registerClues: (p: Principal) => mayRegisterClues.has(p.role),
+  manageStaff: (p: Principal) => p.role === 'admin',
+};
+
+/**
+ * SQL condition (on alias `c`) limiting clues to those the principal may see. Discipline officers
+ * see none through the unit tree: they will see only clues referred to their body.
+ */
+export function clueVisibility(p: Principal): { where: string; params: unknown[] } {
+  if (can.seeAllUnits(p)) return { where: 'true', params: [] };
+  if (p.role === 'discipline_officer') return { where: 'false', params: [] };
+  const unitCond = 'c.unit_id in (select id from unit where path like ?)';
+  if (p.unitIsRoot) return { where: `(${unitCond} or c.unit_id is null)`, params: [`${p.unitPath}%`] };
+  return { where: unitCond, params: [`${p.unitPath}%`] };
+}
+
+export function canSeeUnit(p: Principal, unitId: string | null | undefined, unitPath: string | null): boolean {
+  if (can.seeAllUnits(p)) return true;
+  if (p.role === 'discipline_officer') return false;
+  if (!unitId) return p.unitIsRoot;
+  return unitPath?.startsWith(p.unitPath) ?? false;
+}

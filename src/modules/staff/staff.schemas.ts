@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { staffRoles } from './staff.entity.ts';
+import { unitKinds } from './unit.entity.ts';
+
+export const loginBody = z.object({
+  username: z.string().trim().min(1).max(100),
+  password: z.string().min(1).max(200),
+});
+
+export const createUnitBody = z.object({
+  code: z.string().trim().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'lowercase letters, digits, . _ - (max 64)'),
+  name: z.string().trim().min(1).max(200),
+  nameEn: z.string().trim().max(200).optional(),
+  kind: z.enum(unitKinds),
+  parentId: z.uuid().nullish(),
+});
+
+export const createStaffBody = z.object({
+  username: z.string().trim().regex(/^[a-zA-Z0-9._-]{3,100}$/, '3–100 letters, digits, . _ -'),
+  displayName: z.string().trim().min(1).max(200),
+  password: z.string().min(10, 'at least 10 characters').max(200),
+  role: z.enum(staffRoles),
+  unitId: z.uuid(),
+});

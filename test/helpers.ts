@@ -1,0 +1,127 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pg from 'pg';
+import { TestClock } from '../src/app/clock.ts';
+import { loadConfig } from '../src/app/config.ts';
+import { createDependencies, type Dependencies } from '../src/app/dependencies.ts';
+import { createLogger } from '../src/app/logger.ts';
+import { createServer } from '../src/app/server.ts';
+import type { StaffRole } from '../src/modules/staff/staff.entity.ts';
+import type { UnitKind } from '../src/modules/staff/unit.entity.ts';
+
+export const PG_ADMIN_URL = process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** A fresh PostgreSQL database for one test file; `drop()` removes it. */
+export async function createTestDatabase() {
+  const name = `t_${randomUUID().replace(/-/g, '').slice(0, 20)}`;
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
+  return {
+    url,
+    async query<T extends pg.QueryResultRow = Record<string, unknown>>(text: string, params: unknown[] = []) {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      try {
+        return (await c.query<T>(text, params)).rows;
+      } finally {
+        await c.end();
+      }
+    },
+    async drop() {
+      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  };
+}
+
+/** Every log line the app writes, as parsed JSON and raw text, for assertions about what leaks. */
+export function captureLogs() {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(...chunk.toString().split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  return { lines, stream, text: () => lines.join('\n') };
+}
+
+export type TestEnv = Awaited<ReturnType<typeof createTestApp>>;
+
+export async function createTestApp(env: Record<string, string> = {}) {
+  const db = await createTestDatabase();
+  const logs = captureLogs();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: db.url,
+    DATABASE_POOL_MAX: '5',
+    REDIS_URL,
+    QUEUE_PREFIX: `test-${randomUUID()}`,
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'dibao-test-')),
+    REPORTER_KEY: randomBytes(32).toString('base64'),
+    SECRET_HMAC_KEY: randomBytes(32).toString('base64'),
+    LOG_LEVEL: 'debug',
+    OUTBOX_POLL_MS: '100000',
+    ...env,
+  });
+  const clock = new TestClock(new Date());
+  const deps: Dependencies = await createDependencies(config, {
+    clock,
+    logger: createLogger(config.LOG_LEVEL, logs.stream),
+  });
+  const app = createServer(deps);
+
+  async function call(method: string, path: string, opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      headers['content-type'] ??= 'application/json';
+      body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+    }
+    const res = await app.request(path, { method, headers, body });
+    const text = await res.text();
+    let json: any = null;
+    try {
+      json = JSON.parse(text);
+    } catch {}
+    return { status: res.status, json, text };
+  }
+
+  async function unit(code: string, kind: UnitKind, parentId: string | null, name = code) {
+    return deps.staff.createUnit({ code, name, kind, parentId });
+  }
+
+  async function staffMember(username: string, role: StaffRole, unitId: string) {
+    const password = `pw-${randomUUID()}`;
+    await deps.staff.createStaff({ username, displayName: username, password, role, unitId });
+    const { token } = await deps.staff.login({ username, password });
+    return { token, username };
+  }
+
+  async function close() {
+    await deps.close();
+    await db.drop();
+  }
+
+  return { config, deps, app, db, logs, clock, call, unit, staffMember, close };
+}
+
+/** Units: a district with two streets, each with one residents' committee. */
+export async function seedTree(t: TestEnv) {
+  const district = await t.unit('d', 'district', null, '普陀区');
+  const streetA = await t.unit('a', 'street', district.id, '长风街道');
+  const streetB = await t.unit('b', 'street', district.id, '曹杨街道');
+  const committeeA = await t.unit('a1', 'residents_committee', streetA.id, '长风一村居委会');
+  const committeeB = await t.unit('b1', 'residents_committee', streetB.id, '曹杨一村居委会');
+  return { district, streetA, streetB, committeeA, committeeB };
+}
