@@ -31,26 +31,31 @@ export class Queues {
   readonly connection: Redis;
   readonly #queues = new Map<QueueName, Queue>();
   readonly #settings: RedisSettings;
+  readonly #logger: Logger;
 
   constructor(settings: RedisSettings, logger: Logger) {
     this.#settings = settings;
     this.connection = createProducerConnection(settings.url);
     this.connection.on('error', (err) => logger.debug({ err: err.message }, 'redis producer connection error'));
-    for (const name of queueNames) {
-      const q = new Queue(name, {
-        connection: this.connection,
-        prefix: `{${settings.prefix}}`,
-        defaultJobOptions: keepJobs,
-        skipWaitingForReady: true,
-      });
-      q.on('error', (err) => logger.debug({ queue: name, err: err.message }, 'queue error'));
-      this.#queues.set(name, q);
-    }
+    this.#logger = logger;
   }
 
+  /**
+   * Queues are created on first use while Redis is connected: a BullMQ Queue whose first
+   * initialisation failed stays broken, so none is made while Redis is down.
+   */
   get(name: QueueName): Queue {
-    const q = this.#queues.get(name);
-    if (!q) throw new Error(`unknown queue ${name}`);
+    const existing = this.#queues.get(name);
+    if (existing) return existing;
+    if (!queueNames.includes(name)) throw new Error(`unknown queue ${name}`);
+    if (this.connection.status !== 'ready') throw new Error(`Redis is not connected (${this.connection.status})`);
+    const q = new Queue(name, {
+      connection: this.connection,
+      prefix: `{${this.#settings.prefix}}`,
+      defaultJobOptions: keepJobs,
+    });
+    q.on('error', (err) => this.#logger.debug({ queue: name, err: err.message }, 'queue error'));
+    this.#queues.set(name, q);
     return q;
   }
 

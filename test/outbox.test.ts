@@ -1,0 +1,131 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWorkers } from '../src/app/worker.ts';
+import { createTestApp, REDIS_URL, seedTree, type TestEnv } from './helpers.ts';
+
+/** A port nobody listens on yet: the test's own Redis starts there later. */
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as { port: number };
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (ok(v) || Date.now() > end) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const body = (unitId: string) => ({
+  channel: 'visit',
+  categories: ['withholding_funds'],
+  narrative: '村委会截留了我家三个月的低保金，至今没有发放。',
+  unitId,
+  accused: [{ name: '赵某', role: 'cadre', unitId }],
+});
+
+describe('transactional outbox with Redis down', () => {
+  let t: TestEnv;
+  let redis: ChildProcess | undefined;
+  let port: number;
+
+  beforeAll(async () => {
+    port = await freePort();
+    t = await createTestApp({ REDIS_URL: `redis://127.0.0.1:${port}` });
+  });
+  afterAll(async () => {
+    await t.close();
+    redis?.kill('SIGTERM');
+  });
+
+  it('registers (201) while Redis is unreachable, and the job reaches the queue exactly once after Redis is back', async () => {
+    const tree = await seedTree(t);
+    const { token } = await t.staffMember('op', 'operator', tree.district.id);
+    const healthDown = await t.call('GET', '/healthz');
+    expect(healthDown.status).toBe(503);
+    expect(healthDown.json.checks).toEqual({ database: 'ok', redis: 'down' });
+
+    const res = await t.call('POST', '/api/v1/staff/clues', { token, body: body(tree.committeeA.id) });
+    expect(res.status).toBe(201);
+    const clueId = res.json.id as string;
+    expect(await t.deps.relay.dispatchPending()).toBe(0);
+    const [pending] = await t.db.query<{ dispatched_at: Date | null; attempts: number; job_id: string }>(
+      'select dispatched_at, attempts, job_id from outbox_message where payload->>$1 = $2',
+      ['clueId', clueId],
+    );
+    expect(pending?.dispatched_at).toBeNull();
+    expect(pending?.attempts).toBeGreaterThanOrEqual(1);
+
+    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    expect(await until(() => t.deps.queues.ping(), (ok) => ok)).toBe(true);
+
+    // Two relays at once (two replicas) and a replay after "crashing" before the row was marked.
+    const moved = await Promise.all([t.deps.relay.dispatchPending(), t.deps.relay.dispatchPending()]);
+    expect(moved[0]! + moved[1]!).toBeGreaterThanOrEqual(1);
+    await t.db.query('update outbox_message set dispatched_at = null where job_id = $1', [pending!.job_id]);
+    await t.deps.relay.dispatchPending();
+
+    const queue = new Queue('triage', { connection: { url: `redis://127.0.0.1:${port}` }, prefix: t.deps.queues.prefix });
+    const counts = await queue.getJobCounts('waiting', 'delayed', 'active', 'completed', 'failed');
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    expect(total).toBe(1);
+    const job = await queue.getJob(pending!.job_id);
+    expect(job?.data).toEqual({ clueId });
+    await queue.close();
+
+    expect((await t.call('GET', '/healthz')).status).toBe(200);
+  });
+});
+
+describe('jobs are processed by the workers', () => {
+  let t: TestEnv;
+  beforeAll(async () => {
+    t = await createTestApp({ REDIS_URL, CHECKPOINT_INTERVAL_MS: '300' });
+  });
+  afterAll(() => t.close());
+
+  it('the triage job runs once per clue, lists earlier clues about the same person, and several make it major', async () => {
+    const stop = await startWorkers(t.deps);
+    try {
+      const tree = await seedTree(t);
+      const { token } = await t.staffMember('op', 'operator', tree.district.id);
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const res = await t.call('POST', '/api/v1/staff/clues', { token, body: body(tree.committeeA.id) });
+        expect(res.status).toBe(201);
+        ids.push(res.json.id);
+        // One at a time, so each triage sees the clues before it.
+        await until(
+          () => t.db.query('select 1 from ledger_event where clue_id = $1 and type = $2', [res.json.id, 'triage.checked']),
+          (rows) => rows.length === 1,
+        );
+      }
+      const third = await t.call('GET', `/api/v1/staff/clues/${ids[2]}`, { token });
+      const triage = third.json.events.find((e: { type: string }) => e.type === 'triage.checked');
+      expect(triage.actor).toBe('system:job:triage');
+      expect(triage.data.possibleRepeats.map((r: { id: string }) => r.id).sort()).toEqual([ids[0], ids[1]].sort());
+      expect(third.json.priority).toBe('major');
+      expect(third.json.events.map((e: { type: string }) => e.type)).toContain('clue.priority_changed');
+
+      // The checkpoint scheduler seals the ledger on its own.
+      const sealed = await until(
+        () => t.db.query<{ n: number }>('select coalesce(sum(event_count), 0)::int as n from ledger_checkpoint'),
+        (rows) => (rows[0]?.n ?? 0) >= 7,
+      );
+      // 3 registrations, 3 triage checks, 1 priority change.
+      expect(sealed[0]!.n).toBe(7);
+
+      // Running the same triage again changes nothing.
+      expect(await t.deps.triage.checkNewClue(ids[2]!)).toEqual({ skipped: 'done' });
+    } finally {
+      await stop();
+    }
+  });
+});
