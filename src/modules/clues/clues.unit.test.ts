@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { canonicalJson, eventHash, GENESIS_HASH } from './ledger.ts';
+import { generatePin, generateWebSecret, hashSecret, secretMatches } from './secrets.ts';
+import { allowedActions, clueStatuses, nextStatus, transitions } from './status-machine.ts';
+import { dammDigit, formatTrackingCode, generateTrackingCode, normalizeTrackingCode } from './tracking-code.ts';
+
+describe('tracking codes', () => {
+  it('are 12 digits whose check digit catches every single-digit error and adjacent swap', () => {
+    const code = generateTrackingCode();
+    expect(code).toMatch(/^\d{12}$/);
+    expect(normalizeTrackingCode(code)).toBe(code);
+    for (let i = 0; i < 12; i++) {
+      for (let d = 0; d < 10; d++) {
+        if (String(d) === code[i]) continue;
+        expect(normalizeTrackingCode(code.slice(0, i) + d + code.slice(i + 1))).toBeNull();
+      }
+      if (i < 11 && code[i] !== code[i + 1]) {
+        expect(normalizeTrackingCode(code.slice(0, i) + code[i + 1] + code[i] + code.slice(i + 2))).toBeNull();
+      }
+    }
+  });
+
+  it('accept what people type: spaces, dashes, full-width digits', () => {
+    const code = generateTrackingCode();
+    const spaced = formatTrackingCode(code);
+    expect(spaced).toMatch(/^\d{4} \d{4} \d{4}$/);
+    expect(normalizeTrackingCode(spaced)).toBe(code);
+    const fullWidth = code.replace(/\d/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0));
+    expect(normalizeTrackingCode(fullWidth)).toBe(code);
+    expect(normalizeTrackingCode('12345')).toBeNull();
+    expect(dammDigit('572')).toBe(4); // the algorithm's published example
+  });
+
+  it('do not repeat in a large sample', () => {
+    const seen = new Set(Array.from({ length: 20_000 }, generateTrackingCode));
+    expect(seen.size).toBe(20_000);
+  });
+});
+
+describe('report secrets', () => {
+  const key = Buffer.alloc(32, 7);
+  it('match only under the same key and code, forgiving case and dashes', () => {
+    const secret = generateWebSecret();
+    const stored = hashSecret(key, '123456789012', secret);
+    expect(secretMatches(key, '123456789012', secret.toLowerCase().replace(/-/g, ' '), stored)).toBe(true);
+    expect(secretMatches(key, '123456789013', secret, stored)).toBe(false);
+    expect(secretMatches(Buffer.alloc(32, 8), '123456789012', secret, stored)).toBe(false);
+    expect(generatePin()).toMatch(/^\d{6}$/);
+  });
+});
+
+describe('the status machine', () => {
+  it('has every target and source among the statuses, and only registered clues can be declined', () => {
+    for (const t of Object.values(transitions)) {
+      expect(clueStatuses).toContain(t.to);
+      for (const f of t.from) expect(clueStatuses).toContain(f);
+    }
+    expect(nextStatus('registered', 'decline')).toBe('declined');
+    expect(nextStatus('verifying', 'decline')).toBeNull();
+    expect(allowedActions('merged')).toEqual([]);
+    expect(allowedActions('concluded')).toEqual(['reply', 'reopen_for_review']);
+  });
+});
+
+describe('event hashes', () => {
+  it('do not depend on key order and change with any field', () => {
+    expect(canonicalJson({ b: 1, a: [{ d: 2, c: undefined }] })).toBe('{"a":[{"d":2}],"b":1}');
+    const e = { clue: 'c', seq: 1, type: 't', actor: 'reporter', at: new Date(0), data: { x: 1 }, prevHash: GENESIS_HASH };
+    const h = eventHash(e);
+    expect(eventHash({ ...e, data: { x: 1 } })).toBe(h);
+    expect(eventHash({ ...e, data: { x: 2 } })).not.toBe(h);
+    expect(eventHash({ ...e, seq: 2 })).not.toBe(h);
+    expect(eventHash({ ...e, prevHash: 'f'.repeat(64) })).not.toBe(h);
+  });
+});
