@@ -4,6 +4,7 @@ import { type EntityManager, MikroORM } from '@mikro-orm/core';
 import { Migrator } from '@mikro-orm/migrations';
 import { PgliteDriver } from '@mikro-orm/pglite';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import type { SqlEntityManager } from '@mikro-orm/sql';
 import { migrationsList } from '../../migrations/index.ts';
 import type { Config } from './config.ts';
 import { entities } from './entities.ts';
@@ -49,6 +50,6 @@ export async function migrate(orm: Orm, logger: Logger): Promise<string[]> {
 
 /** Raw SQL inside the given EntityManager's transaction (if any). */
 export function sql<T = Record<string, unknown>>(em: Em, query: string, params: unknown[] = []): Promise<T[]> {
-  // biome-ignore lint/suspicious/noExplicitAny: the SQL entity manager's execute is not on the core type
-  return (em as any).execute(query, params) as Promise<T[]>;
+  // Both drivers' entity managers are SQL ones; the core type just does not say so.
+  return (em as unknown as SqlEntityManager).execute(query, params) as Promise<T[]>;
 }
