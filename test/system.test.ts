@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, seedTree, type TestEnv } from './helpers.ts';
+
+let t: TestEnv;
+beforeAll(async () => {
+  t = await createTestApp();
+});
+afterAll(() => t.close());
+
+describe('system endpoints', () => {
+  it('/healthz answers ok when PostgreSQL and Redis answer', async () => {
+    await t.deps.queues.waitUntilReady(3000);
+    const res = await t.call('GET', '/healthz');
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({ status: 'ok', checks: { database: 'ok', redis: 'ok' } });
+  });
+
+  it('/openapi.json documents every staff JSON endpoint with its body schema', async () => {
+    const res = await t.call('GET', '/openapi.json');
+    expect(res.status).toBe(200);
+    const paths = res.json.paths as Record<string, Record<string, any>>;
+    for (const [path, method] of [
+      ['/api/v1/staff/login', 'post'],
+      ['/api/v1/staff/clues', 'post'],
+      ['/api/v1/staff/clues', 'get'],
+      ['/api/v1/staff/clues/{id}', 'get'],
+      ['/api/v1/staff/clues/{id}/transitions', 'post'],
+      ['/api/v1/staff/clues/{id}/reporter/reveal', 'post'],
+      ['/api/v1/staff/units', 'post'],
+      ['/api/v1/staff/users', 'post'],
+      ['/healthz', 'get'],
+    ] as const) {
+      expect(paths[path]?.[method], `${method} ${path}`).toBeDefined();
+    }
+    const register = paths['/api/v1/staff/clues']!.post.requestBody.content['application/json'].schema;
+    expect(register.required).toEqual(expect.arrayContaining(['channel', 'narrative']));
+    expect(register.properties.channel.enum).toContain('letter');
+    const list = paths['/api/v1/staff/clues']!.get.parameters.map((p: { name: string }) => p.name);
+    expect(list).toEqual(expect.arrayContaining(['status', 'unitId', 'limit', 'cursor']));
+  });
+
+  it('/metrics is Prometheus text that counts registrations and requests', async () => {
+    const tree = await seedTree(t);
+    const { token } = await t.staffMember('op', 'operator', tree.district.id);
+    const res = await t.call('POST', '/api/v1/staff/clues', {
+      token,
+      body: { channel: 'letter', narrative: '来信反映低保资金发放不规范。', unitId: tree.streetA.id },
+    });
+    expect(res.status).toBe(201);
+    const metrics = await t.app.request('/metrics');
+    expect(metrics.headers.get('content-type')).toContain('text/plain');
+    const text = await metrics.text();
+    expect(text).toMatch(/clues_registered_total\{channel="letter"\} 1/);
+    expect(text).toMatch(/http_requests_total\{method="POST",route="\/api\/v1\/staff\/clues",status="201"\} 1/);
+    expect(text).toMatch(/outbox_pending \d+/);
+  });
+
+  it('lists with filters and a cursor, newest first', async () => {
+    const district = (await t.deps.staff.listUnits()).find((u) => u.kind === 'district')!;
+    const { token } = await t.staffMember('adm', 'admin', district.id);
+    const made: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      t.clock.advanceBy(60_000);
+      const r = await t.call('POST', '/api/v1/staff/clues', {
+        token,
+        body: { channel: 'visit', categories: i % 2 ? ['embezzlement'] : ['other'], narrative: `第${i}次来访反映问题。` },
+      });
+      made.push(r.json.id);
+    }
+    const page1 = await t.call('GET', '/api/v1/staff/clues?channel=visit&limit=2', { token });
+    expect(page1.json.items.map((c: { id: string }) => c.id)).toEqual([made[4], made[3]]);
+    const page2 = await t.call('GET', `/api/v1/staff/clues?channel=visit&limit=2&cursor=${page1.json.nextCursor}`, { token });
+    expect(page2.json.items.map((c: { id: string }) => c.id)).toEqual([made[2], made[1]]);
+    const embezzlement = await t.call('GET', '/api/v1/staff/clues?channel=visit&category=embezzlement', { token });
+    expect(embezzlement.json.items.map((c: { id: string }) => c.id).sort()).toEqual([made[1], made[3]].sort());
+    const bad = await t.call('GET', '/api/v1/staff/clues?status=lost', { token });
+    expect(bad.status).toBe(400);
+  });
+});
