@@ -29,6 +29,11 @@ export const configSchema = z.object({
   REPORTER_KEY: key32.optional(),
   /** HMAC key for report secrets. Never stored in the database. Same fallback as REPORTER_KEY. */
   SECRET_HMAC_KEY: key32.optional(),
+  /** Outbound mail: an SMTP URL (smtp://user:pass@host:587), or `json` to build messages without sending (development). */
+  MAIL_URL: z.string().regex(/^(smtps?:\/\/.+|json)$/, 'smtp://…, smtps://… or json').default('json'),
+  MAIL_FROM: z.string().min(3).default('低保投诉举报热线 <hotline@localhost>'),
+  /** Trust X-Forwarded-For for the client address (only behind your own reverse proxy). */
+  TRUST_PROXY: bool.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(200).default(5000),
   OUTBOX_POLL_MS: z.coerce.number().int().min(50).default(1000),

@@ -1,10 +1,17 @@
 import { Queues } from '../../queues/connection.ts';
 import { createCheckpointer } from '../modules/clues/ledger.checkpoint.ts';
 import { createClueUseCases } from '../modules/clues/clues.usecases.ts';
+import { createMailTransport, createNotificationUseCases, type MailTransport } from '../modules/notifications/notifications.usecases.ts';
+import { LocalFolderStorage } from '../modules/attachments/attachments.storage.ts';
+import { createUploads } from '../modules/attachments/uploads.ts';
+import { createReportUseCases } from '../modules/intake-web/reports.usecases.ts';
+import { createMessageUseCases } from '../modules/messages/messages.usecases.ts';
 import { OutboxRelay } from '../modules/outbox/outbox.relay.ts';
 import { createStaffUseCases } from '../modules/staff/staff.usecases.ts';
 import { createTriageUseCases } from '../modules/triage/triage.usecases.ts';
+import { join } from 'node:path';
 import { type Clock, systemClock } from './clock.ts';
+import { createCsrf } from './csrf.ts';
 import type { Config } from './config.ts';
 import { createOrm, migrate, type Orm } from './db.ts';
 import { type Keys, resolveKeys } from './keys.ts';
@@ -14,7 +21,7 @@ import { createMetrics } from './metrics.ts';
 /** The typed bag every composition root (serve, work, tests, bench) builds the app from. */
 export async function createDependencies(
   config: Config,
-  overrides: { logger?: Logger; clock?: Clock; keys?: Keys; orm?: Orm } = {},
+  overrides: { logger?: Logger; clock?: Clock; keys?: Keys; orm?: Orm; mailTransport?: MailTransport } = {},
 ) {
   const logger = overrides.logger ?? createLogger(config.LOG_LEVEL);
   const clock = overrides.clock ?? systemClock;
@@ -34,8 +41,22 @@ export async function createDependencies(
     pinMaxAttempts: config.PIN_MAX_ATTEMPTS,
     pinLockMinutes: config.PIN_LOCK_MINUTES,
   });
+  const storage = new LocalFolderStorage(join(config.DATA_DIR, 'attachments'));
+  const uploads = createUploads(storage);
+  const messages = createMessageUseCases({ orm, clock, logger });
+  const reports = createReportUseCases({ orm, clues, messages, uploads, logger });
+  const csrf = createCsrf(keys.secretHmacKey);
   const triage = createTriageUseCases({ orm, clock, logger });
   const sealCheckpoint = createCheckpointer({ orm, clock, logger });
+  const notifications = createNotificationUseCases({
+    orm,
+    clock,
+    logger,
+    keys,
+    transport: overrides.mailTransport ?? createMailTransport(config.MAIL_URL),
+    mailFrom: config.MAIL_FROM,
+    publicBaseUrl: config.PUBLIC_BASE_URL,
+  });
 
   async function close() {
     await relay.stop();
@@ -43,7 +64,26 @@ export async function createDependencies(
     await orm.close(true);
   }
 
-  return { config, logger, clock, keys, orm, queues, relay, metrics, staff, clues, triage, sealCheckpoint, close };
+  return {
+    config,
+    logger,
+    clock,
+    keys,
+    orm,
+    queues,
+    relay,
+    metrics,
+    staff,
+    clues,
+    storage,
+    messages,
+    reports,
+    csrf,
+    triage,
+    notifications,
+    sealCheckpoint,
+    close,
+  };
 }
 
 export type Dependencies = Awaited<ReturnType<typeof createDependencies>>;

@@ -1,5 +1,7 @@
 import { Accused, Attachment, Clue, SealedReporter } from '../modules/clues/clue.entity.ts';
 import { LedgerCheckpoint, LedgerEvent } from '../modules/clues/ledger.entity.ts';
+import { Message } from '../modules/messages/message.entity.ts';
+import { Notification } from '../modules/notifications/notification.entity.ts';
 import { OutboxMessage } from '../modules/outbox/outbox.entity.ts';
 import { Staff, StaffSession } from '../modules/staff/staff.entity.ts';
 import { Unit } from '../modules/staff/unit.entity.ts';
@@ -15,4 +17,6 @@ export const entities = [
   LedgerEvent,
   LedgerCheckpoint,
   OutboxMessage,
+  Message,
+  Notification,
 ];

@@ -4,6 +4,8 @@ import { routePath } from 'hono/route';
 import { staffClueRoutes } from '../modules/clues/clues.routes.ts';
 import type { Principal } from '../modules/staff/access.ts';
 import { staffRoutes } from '../modules/staff/staff.routes.ts';
+import { staffMessageRoutes } from '../modules/messages/messages.routes.ts';
+import { webRoutes } from '../modules/intake-web/web.routes.ts';
 import type { Dependencies } from './dependencies.ts';
 import { AppError, createErrorFactory, isAppError } from './errors.ts';
 import { ApiDocs } from './openapi.ts';
@@ -35,7 +37,7 @@ export function createServer(deps: Dependencies) {
   });
 
   app.use(
-    '/api/*',
+    '/api/v1/staff/*',
     bodyLimit({
       maxSize: 1024 * 1024,
       onError: () => {
@@ -97,6 +99,8 @@ export function createServer(deps: Dependencies) {
   });
   app.route('/api/v1/staff', staffRoutes(deps.staff, docs));
   app.route('/api/v1/staff/clues', staffClueRoutes(deps.clues, docs, metrics));
+  app.route('/api/v1/staff/clues', staffMessageRoutes(deps.clues, deps.messages, docs));
+  app.route('/', webRoutes({ config: deps.config, clock: deps.clock, reports: deps.reports, staff: deps.staff, csrf: deps.csrf, metrics }, docs));
 
   return app;
 }

@@ -1,5 +1,6 @@
 import { defineEntity, p } from '@mikro-orm/core';
 import { Unit } from '../staff/unit.entity.ts';
+import { Message } from '../messages/message.entity.ts';
 import { clueStatuses } from './status-machine.ts';
 
 export const channels = ['phone', 'web', 'email', 'letter', 'visit', 'media', 'data_check', 'assigned', 'sms'] as const;
@@ -43,6 +44,8 @@ const ClueSchema = defineEntity({
     receivedAt: p.datetime(),
     categories: p.array().default([]),
     narrative: p.text(),
+    /** When it happened, in the reporter's words ("去年冬天", "2026年3月"). */
+    occurredWhen: p.string().length(200).nullable(),
     unit: () => p.manyToOne(Unit).mapToPk().nullable().index(),
     status: p.enum(clueStatuses).index(),
     priority: p.enum(priorities).default('normal'),
@@ -99,6 +102,8 @@ const AttachmentSchema = defineEntity({
   properties: {
     id: p.uuid().primary(),
     clue: () => p.manyToOne(Clue).mapToPk().index(),
+    /** The thread message it came with, if any (null: attached at registration). */
+    message: () => p.manyToOne(Message).mapToPk().nullable(),
     filename: p.string().length(255),
     contentType: p.string().length(127),
     size: p.bigint('number'),

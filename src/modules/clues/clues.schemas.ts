@@ -27,6 +27,7 @@ export const registerClueBody = z.object({
   receivedAt: z.iso.datetime({ offset: true }).optional(),
   categories: z.array(z.enum(categories)).max(categories.length).default([]),
   narrative: z.string().trim().min(5, 'at least one sentence').max(NARRATIVE_MAX),
+  occurredWhen: z.string().trim().max(200).nullish(),
   unitId: z.uuid().nullish(),
   accused: z.array(accusedInput).max(50).default([]),
   reporter: reporterInput.nullish(),

@@ -47,11 +47,22 @@ export interface RegisterClueInput {
   receivedAt?: Date;
   categories: Category[];
   narrative: string;
+  occurredWhen?: string | null;
   unitId?: string | null;
   accused: { name: string; role: AccusedRole; unitId?: string | null; position?: string | null }[];
   reporter?: ReporterIdentity | null;
   /** Phone reporters choose a numeric PIN; everyone else gets a generated high-entropy secret. */
   secret?: { kind: 'pin'; pin: string } | { kind: SecretKind };
+  /** Files already checked and stored (content-addressed) before the transaction. */
+  attachments?: StoredAttachment[];
+}
+
+export interface StoredAttachment {
+  filename: string;
+  contentType: string;
+  size: number;
+  sha256: string;
+  storageKey: string;
 }
 
 export interface ClueDeps {
@@ -95,6 +106,7 @@ export function createClueUseCases(deps: ClueDeps) {
             receivedAt: input.receivedAt ?? now,
             categories: input.categories,
             narrative: input.narrative,
+            occurredWhen: input.occurredWhen ?? null,
             unit: input.unitId ?? null,
             status: 'registered',
             priority: 'normal',
@@ -121,6 +133,16 @@ export function createClueUseCases(deps: ClueDeps) {
               position: a.position ?? null,
             }),
           );
+          const files = (input.attachments ?? []).map((a) =>
+            tx.create(Attachment, {
+              id: randomUUID(),
+              clue: id,
+              message: null,
+              ...a,
+              source: actor === 'reporter' ? 'reporter' : actor,
+              createdAt: now,
+            }),
+          );
           let reporterSeal: string | undefined;
           if (input.reporter) {
             const box = seal(keys.reporterKey, JSON.stringify(input.reporter), id);
@@ -141,13 +163,23 @@ export function createClueUseCases(deps: ClueDeps) {
                 unitId: clue.unit,
                 accused: accused.map((a) => ({ id: a.id, name: a.name, role: a.role, unitId: a.unit, position: a.position })),
                 narrativeSha256: sha256Hex(clue.narrative),
+                occurredWhen: clue.occurredWhen,
                 named: clue.named,
                 reporterSealSha256: reporterSeal,
                 secretKind: kind,
+                attachments: files.map((f) => ({ id: f.id, filename: f.filename, contentType: f.contentType, size: f.size, sha256: f.sha256 })),
               },
             },
             now,
           );
+          if (input.reporter?.email) {
+            enqueueInTransaction(tx, now, {
+              queue: 'notifications',
+              name: 'email.reporter_ack',
+              jobId: `ack-${id}`,
+              payload: { clueId: id },
+            });
+          }
           enqueueInTransaction(tx, now, {
             queue: 'triage',
             name: 'clue.registered',
@@ -208,6 +240,7 @@ export function createClueUseCases(deps: ClueDeps) {
     return {
       ...publicView(clue),
       narrative: clue.narrative,
+      occurredWhen: clue.occurredWhen,
       allowedActions: allowedActions(clue.status),
       accused: accused.map((a) => ({ id: a.id, name: a.name, role: a.role, unitId: a.unit, position: a.position })),
       attachments: attachments.map((a) => ({
@@ -352,7 +385,17 @@ export function createClueUseCases(deps: ClueDeps) {
     return null;
   }
 
-  return { registerClue, getClue, listClues, changeStatus, revealReporter, authenticateReporter, publicView };
+  /** Throws `clue.not_found` unless the principal may see the clue. */
+  async function assertVisible(principal: Principal, clueId: string) {
+    await loadVisible(orm.em.fork(), principal, clueId);
+  }
+
+  /** `clue.unknown_unit` unless every given unit exists: checked before any file is stored. */
+  async function checkUnits(ids: (string | null | undefined)[]) {
+    await assertUnitsExist(orm.em.fork(), ids);
+  }
+
+  return { checkUnits, registerClue, getClue, listClues, changeStatus, revealReporter, authenticateReporter, publicView, assertVisible };
 }
 
 export type ClueUseCases = ReturnType<typeof createClueUseCases>;

@@ -1,0 +1,112 @@
+import type { Orm } from '../../app/db.ts';
+import type { Logger } from '../../app/logger.ts';
+import type { Clue } from '../clues/clue.entity.ts';
+import type { Locale } from '../../app/templates.ts';
+import type { UploadedFile, Uploads } from '../attachments/uploads.ts';
+import type { ClueUseCases, RegisterClueInput } from '../clues/clues.usecases.ts';
+import { reportNotFound } from '../clues/clues.errors.ts';
+import { LedgerEvent } from '../clues/ledger.entity.ts';
+import { type ClueStatus, publicStatusText } from '../clues/status-machine.ts';
+import { formatTrackingCode } from '../clues/tracking-code.ts';
+import type { MessageUseCases } from '../messages/messages.usecases.ts';
+
+const DAY = 86_400_000;
+
+/**
+ * The dates that apply to a clue, from the petition regulations (信访工作条例 2022): receipt
+ * notice within 15 days (Art. 23) and conclusion within 60 days of acceptance (Art. 34).
+ */
+export function statutoryDates(clue: Pick<Clue, 'receivedAt' | 'status'>, acceptedAt: Date | null) {
+  const dates = [
+    {
+      kind: 'acceptance_notice',
+      zh: '告知是否受理',
+      en: 'Told whether the report is accepted',
+      due: new Date(clue.receivedAt.getTime() + 15 * DAY),
+      met: clue.status !== 'registered',
+    },
+  ];
+  if (acceptedAt) {
+    dates.push({
+      kind: 'conclusion',
+      zh: '办结并答复',
+      en: 'Concluded and answered',
+      due: new Date(acceptedAt.getTime() + 60 * DAY),
+      met: ['concluded', 'replied', 'closed'].includes(clue.status),
+    });
+  }
+  return dates;
+}
+
+const publicEvents: Record<string, { zh: string; en: string }> = {
+  'clue.registered': { zh: '举报已登记', en: 'Report registered' },
+  'reporter.notified': { zh: '已向您发送受理通知', en: 'Acknowledgement sent to you' },
+};
+
+export type WebReportInput = Omit<RegisterClueInput, 'channel' | 'secret' | 'attachments'>;
+
+/** The reporter's side of a clue: submit, then follow it with the tracking code and the secret. */
+export function createReportUseCases(deps: { orm: Orm; clues: ClueUseCases; messages: MessageUseCases; uploads: Uploads; logger: Logger }) {
+  const { orm, clues, messages, uploads, logger } = deps;
+
+  /** Units are checked, then every file, and only then anything is stored: bad input leaves nothing behind. */
+  async function submit(input: WebReportInput, files: UploadedFile[], locale: Locale = 'zh-CN') {
+    await clues.checkUnits([input.unitId, ...input.accused.map((a) => a.unitId)]);
+    const attachments = await uploads.accept(files, locale);
+    const { clue, trackingCode, secret } = await clues.registerClue('reporter', {
+      ...input,
+      channel: 'web',
+      secret: { kind: 'web' },
+      attachments,
+    });
+    return { clue, trackingCode, secret, status: clue.status as ClueStatus };
+  }
+
+  async function open(code: string, secret: string): Promise<Clue> {
+    const clue = await clues.authenticateReporter(code, secret);
+    if (!clue) throw reportNotFound();
+    return clue;
+  }
+
+  /** What the reporter may see: status in plain words, dates, the public history and the thread. */
+  async function view(code: string, secret: string) {
+    const clue = await open(code, secret);
+    const events = await orm.em.fork().find(LedgerEvent, { clue: clue.id }, { orderBy: { seq: 'asc' } });
+    const accepted = events.find((e) => e.type === 'clue.status_changed' && e.data.to === 'accepted');
+    const history = events.flatMap((e) => {
+      if (e.type === 'clue.status_changed') {
+        const text = publicStatusText[e.data.to as ClueStatus];
+        return text ? [{ at: e.at, ...text }] : [];
+      }
+      const text = publicEvents[e.type];
+      return text ? [{ at: e.at, ...text }] : [];
+    });
+    const thread = (await messages.listMessages(clue.id)).map((m) => ({
+      author: m.author,
+      body: m.body,
+      createdAt: m.createdAt,
+      attachments: m.attachments.map((a) => ({ filename: a.filename, size: a.size })),
+    }));
+    return {
+      trackingCode: clue.trackingCode,
+      trackingCodeDisplay: formatTrackingCode(clue.trackingCode),
+      status: clue.status,
+      statusText: publicStatusText[clue.status],
+      receivedAt: clue.receivedAt,
+      deadlines: statutoryDates(clue, accepted?.at ?? null),
+      history,
+      messages: thread,
+    };
+  }
+
+  async function reply(code: string, secret: string, body: string, files: UploadedFile[], locale: Locale = 'zh-CN') {
+    const clue = await open(code, secret);
+    const attachments = await uploads.accept(files, locale);
+    await messages.postMessage(clue.id, { author: 'reporter', actor: 'reporter', body, attachments });
+    logger.info({ clueId: clue.id }, 'reporter replied');
+  }
+
+  return { submit, view, reply };
+}
+
+export type ReportUseCases = ReturnType<typeof createReportUseCases>;

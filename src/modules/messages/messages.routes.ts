@@ -1,0 +1,41 @@
+import { Hono } from 'hono';
+import { readJson } from '../../app/http.ts';
+import type { ApiDocs } from '../../app/openapi.ts';
+import type { AppEnv } from '../../app/server.ts';
+import { forbidden } from '../../app/errors.ts';
+import { clueNotFound } from '../clues/clues.errors.ts';
+import type { ClueUseCases } from '../clues/clues.usecases.ts';
+import { staffMessageBody } from '../intake-web/web.schemas.ts';
+import { can } from '../staff/access.ts';
+import type { MessageUseCases } from './messages.usecases.ts';
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function staffMessageRoutes(clues: ClueUseCases, messages: MessageUseCases, docs: ApiDocs) {
+  const app = new Hono<AppEnv>();
+  const tag = 'messages';
+  const id = (raw: string) => {
+    if (!uuid.test(raw)) throw clueNotFound();
+    return raw;
+  };
+
+  docs.add({ method: 'get', path: '/api/v1/staff/clues/:id/messages', summary: 'The thread with the reporter', tag, auth: 'staff', responses: { 200: 'Messages, oldest first', 404: 'No such clue in my units' } });
+  app.get('/:id/messages', async (c) => {
+    const clueId = id(c.req.param('id'));
+    await clues.assertVisible(c.get('principal')!, clueId);
+    return c.json({ items: await messages.listMessages(clueId) });
+  });
+
+  docs.add({ method: 'post', path: '/api/v1/staff/clues/:id/messages', summary: 'Ask the reporter a question or answer them (shown on their follow-up page)', tag, auth: 'staff', body: staffMessageBody, responses: { 201: 'Posted', 403: 'Role may not', 404: 'No such clue in my units' } });
+  app.post('/:id/messages', async (c) => {
+    const principal = c.get('principal')!;
+    if (!can.handleClues(principal)) throw forbidden();
+    const clueId = id(c.req.param('id'));
+    await clues.assertVisible(principal, clueId);
+    const { body } = await readJson(c, staffMessageBody);
+    const m = await messages.postMessage(clueId, { author: 'staff', actor: `staff:${principal.id}`, staffId: principal.id, body });
+    return c.json({ id: m.id, author: m.author, body: m.body, createdAt: m.createdAt }, 201);
+  });
+
+  return app;
+}

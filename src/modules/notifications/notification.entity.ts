@@ -1,0 +1,26 @@
+import { defineEntity, p } from '@mikro-orm/core';
+
+export const notificationStatuses = ['sent', 'skipped', 'failed'] as const;
+
+/**
+ * Every outbound message, recorded once per idempotency key. A reporter recipient is recorded as
+ * `reporter` (the address stays in the sealed record), so this table never copies reporter data.
+ */
+const NotificationSchema = defineEntity({
+  name: 'Notification',
+  tableName: 'notification',
+  properties: {
+    id: p.uuid().primary(),
+    idempotencyKey: p.string().length(200).unique(),
+    channel: p.string().length(16),
+    template: p.string().length(100),
+    recipient: p.string().length(320),
+    clueId: p.uuid().nullable().index(),
+    status: p.enum(notificationStatuses),
+    detail: p.text().nullable(),
+    providerId: p.string().length(300).nullable(),
+    createdAt: p.datetime(),
+  },
+});
+export class Notification extends NotificationSchema.class {}
+NotificationSchema.setClass(Notification);
