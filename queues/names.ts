@@ -6,6 +6,10 @@ export interface JobPayloads {
   triage: {
     'clue.registered': { clueId: string };
   };
+  notifications: {
+    /** No address in the payload: the processor reads it from the sealed reporter record. */
+    'email.reporter_ack': { clueId: string };
+  };
   ledger: {
     'ledger.checkpoint': Record<string, never>;
   };
@@ -15,4 +19,4 @@ export type QueueName = keyof JobPayloads;
 export type JobName<Q extends QueueName> = keyof JobPayloads[Q] & string;
 export type JobPayload<Q extends QueueName, N extends JobName<Q>> = JobPayloads[Q][N];
 
-export const queueNames = ['triage', 'ledger'] as const satisfies readonly QueueName[];
+export const queueNames = ['triage', 'notifications', 'ledger'] as const satisfies readonly QueueName[];

@@ -10,6 +10,17 @@ export function createProcessors(deps: Dependencies): Record<QueueName, (job: Jo
       if (typeof clueId !== 'string') throw new UnrecoverableError('triage job without clueId');
       return deps.triage.checkNewClue(clueId);
     },
+    notifications: async (job) => {
+      const { clueId } = job.data as JobPayloads['notifications']['email.reporter_ack'];
+      if (job.name !== 'email.reporter_ack' || typeof clueId !== 'string') throw new UnrecoverableError(`bad notification job ${job.name}`);
+      try {
+        return await deps.notifications.sendReporterAck(clueId);
+      } catch (err) {
+        // Retries are BullMQ's; the last failure is recorded so nobody wonders whether it went out.
+        if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await deps.notifications.recordFailure('reporter-ack', clueId, (err as Error).message);
+        throw err;
+      }
+    },
     ledger: async (job) => {
       if (job.name !== 'ledger.checkpoint') throw new UnrecoverableError(`unknown ledger job ${job.name}`);
       return deps.sealCheckpoint();

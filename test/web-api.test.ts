@@ -115,7 +115,7 @@ describe('citizen JSON API', () => {
     expect(png.includes(Buffer.from('GPS'))).toBe(true);
     const form = new FormData();
     form.set('report', JSON.stringify({ narrative: NARRATIVE, unitId: tree.committeeA.id }));
-    form.append('files', new Blob([png]), '现场照片.jpg');
+    form.append('files', new Blob([new Uint8Array(png)]), '现场照片.jpg');
     const res = await t.app.request('/api/v1/reports', { method: 'POST', body: form, headers: { 'x-forwarded-for': '10.8.8.8' } });
     expect(res.status).toBe(201);
     const { trackingCode } = (await res.json()) as { trackingCode: string };

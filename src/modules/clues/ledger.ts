@@ -38,16 +38,12 @@ export function sha256Hex(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/**
- * Appends one event to a clue's chain and moves the clue's head. The caller runs inside the
- * transaction that makes the change and holds the clue's row lock (or is creating the clue).
- */
-export function appendEvent(
-  em: EntityManager,
-  clue: Clue,
+/** The next event of a clue's chain, hashed, and the clue's head moved to it. */
+export function nextEvent(
+  clue: { id: string; headSeq: number; headHash: string; updatedAt: Date },
   event: { type: string; actor: Actor; data?: Record<string, unknown> },
   at: Date,
-): LedgerEvent {
+): HashedFields & { hash: string } {
   const fields: HashedFields = {
     clue: clue.id,
     seq: clue.headSeq + 1,
@@ -61,5 +57,24 @@ export function appendEvent(
   clue.headSeq = fields.seq;
   clue.headHash = hash;
   clue.updatedAt = at;
-  return em.create(LedgerEvent, { ...fields, hash });
+  return { ...fields, hash };
+}
+
+/** A PostgreSQL text[] literal for identifier-like values (category codes). */
+export function pgTextArray(values: readonly string[]): string {
+  for (const v of values) if (!/^[a-z0-9_]+$/.test(v)) throw new Error(`not an identifier: ${v}`);
+  return `{${values.join(',')}}`;
+}
+
+/**
+ * Appends one event to a clue's chain and moves the clue's head. The caller runs inside the
+ * transaction that makes the change and holds the clue's row lock (or is creating the clue).
+ */
+export function appendEvent(
+  em: EntityManager,
+  clue: Clue,
+  event: { type: string; actor: Actor; data?: Record<string, unknown> },
+  at: Date,
+): LedgerEvent {
+  return em.create(LedgerEvent, nextEvent(clue, event, at));
 }

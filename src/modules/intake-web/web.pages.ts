@@ -25,7 +25,7 @@ input[type=text],input[type=tel],input[type=email],textarea,select{width:100%;pa
 textarea{min-height:10rem}.hint{color:#555;font-size:.9rem;margin:.2rem 0}
 button{font:inherit;font-weight:700;background:#9b1c1c;color:#fff;border:0;border-radius:6px;padding:.8rem 1.4rem;margin-top:1rem;width:100%}
 .errors{border:2px solid #b00;background:#fff0f0;padding:.75rem;border-radius:6px}.error{color:#b00;font-weight:600}
-.code{font:700 2rem/1.3 ui-monospace,monospace;letter-spacing:.08em;background:#fff;border:2px dashed #9b1c1c;padding:.75rem;text-align:center;user-select:all;word-break:break-all}
+.code{font:700 clamp(1.2rem,7vw,2rem)/1.3 ui-monospace,monospace;letter-spacing:.05em;background:#fff;border:2px dashed #9b1c1c;padding:.75rem;text-align:center;user-select:all;overflow-wrap:anywhere}#tracking-code{white-space:nowrap}
 .warn{background:#fff7d6;border-left:4px solid #c90;padding:.75rem}.notice{background:#eef5ff;border-left:4px solid #36c;padding:.75rem}
 .msg{background:#fff;border:1px solid #ddd;border-radius:6px;padding:.5rem .75rem;margin:.5rem 0}.msg.staff{border-left:4px solid #36c}.msg.reporter{border-left:4px solid #9b1c1c}
 .meta{color:#555;font-size:.85rem}ul.plain{padding-left:1.2rem}
