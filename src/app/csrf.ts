@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, type KeyObject, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import { createErrorFactory } from './errors.ts';
@@ -16,7 +16,7 @@ const COOKIE = 'csrf';
  * and the same value in a hidden field. Another site can neither read the cookie nor make the
  * browser send it, and the signature stops a planted cookie.
  */
-export function createCsrf(secretKey: Buffer) {
+export function createCsrf(secretKey: KeyObject) {
   const key = createHmac('sha256', secretKey).update('csrf-token-key').digest();
   const sign = (nonce: string) => createHmac('sha256', key).update(nonce).digest('base64url');
 

@@ -5,6 +5,7 @@ import { Migrator } from '@mikro-orm/migrations';
 import { PgliteDriver } from '@mikro-orm/pglite';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import type { SqlEntityManager } from '@mikro-orm/sql';
+import { CompiledQuery } from 'kysely';
 import { migrationsList } from '../../migrations/index.ts';
 import type { Config } from './config.ts';
 import { entities } from './entities.ts';
@@ -46,6 +47,15 @@ export async function migrate(orm: Orm, logger: Logger): Promise<string[]> {
   const names = done.map((m) => m.name);
   if (names.length > 0) logger.info({ migrations: names }, 'migrations applied');
   return names;
+}
+
+/**
+ * Raw SQL with bound parameters ($1, $2, …) sent as such: nothing is escaped into the text, so it
+ * is both safe and cheap for large values. Runs inside the EntityManager's transaction, if any.
+ */
+export async function sqlBound<T = Record<string, unknown>>(em: Em, text: string, params: unknown[]): Promise<T[]> {
+  const kysely = (em as unknown as SqlEntityManager).getKysely();
+  return (await kysely.executeQuery<T>(CompiledQuery.raw(text, params))).rows;
 }
 
 /** Raw SQL inside the given EntityManager's transaction (if any). */

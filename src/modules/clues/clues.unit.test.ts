@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, eventHash, GENESIS_HASH } from './ledger.ts';
+import { canonicalJson, eventHash, GENESIS_HASH, nextEvent } from './ledger.ts';
 import { generatePin, generateWebSecret, hashSecret, secretMatches } from './secrets.ts';
 import { allowedActions, clueStatuses, nextStatus, transitions } from './status-machine.ts';
 import { dammDigit, formatTrackingCode, generateTrackingCode, normalizeTrackingCode } from './tracking-code.ts';
@@ -71,5 +71,11 @@ describe('event hashes', () => {
     expect(eventHash({ ...e, data: { x: 2 } })).not.toBe(h);
     expect(eventHash({ ...e, seq: 2 })).not.toBe(h);
     expect(eventHash({ ...e, prevHash: 'f'.repeat(64) })).not.toBe(h);
+    // The write path hashes the same way as the verifier, whatever the text holds.
+    const tricky = { reason: 'a $& b $1 "data":null $$', n: [1, { z: null }] };
+    const clue = { id: 'c', headSeq: 0, headHash: GENESIS_HASH, updatedAt: new Date(0) };
+    const written = nextEvent(clue, { type: 't', actor: 'reporter', data: tricky }, new Date(0));
+    expect(written.hash).toBe(eventHash({ ...e, data: tricky }));
+    expect(JSON.parse(written.dataJson)).toEqual(tricky);
   });
 });

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { ForeignKeyConstraintViolationException, LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { LockMode } from '@mikro-orm/core';
 import type { QueueName } from '../../../queues/names.ts';
 import type { Clock } from '../../app/clock.ts';
-import { type Em, type Orm, sql } from '../../app/db.ts';
+import { type Em, type Orm, sql, sqlBound } from '../../app/db.ts';
 import { forbidden } from '../../app/errors.ts';
 import type { Keys } from '../../app/keys.ts';
 import type { Logger } from '../../app/logger.ts';
@@ -145,7 +145,7 @@ export function createClueUseCases(deps: ClueDeps) {
       const params: unknown[] = [];
       const v = (value: unknown, cast = '') => {
         params.push(value);
-        return `?${cast}`;
+        return `$${params.length}${cast}`;
       };
       const parts = [
         `c as (insert into clue (id, tracking_code, channel, received_at, categories, narrative, occurred_when, unit_id, status, priority,
@@ -154,7 +154,7 @@ export function createClueUseCases(deps: ClueDeps) {
            ${v(input.narrative)}, ${v(input.occurredWhen ?? null)}, ${v(clue.unit, '::uuid')}, 'registered', 'normal', ${v(clue.named)},
            ${v(kind)}, ${v(hashSecret(keys.secretHmacKey, trackingCode, secret))}, 0, 1, ${v(event.hash)}, '{}', ${v(now)}, ${v(now)}))`,
         `e as (insert into ledger_event (clue_id, seq, type, actor, at, data, prev_hash, hash)
-         values (${v(id)}, 1, ${v(event.type)}, ${v(event.actor)}, ${v(now)}, ${v(JSON.stringify(event.data), '::jsonb')}, ${v(event.prevHash)}, ${v(event.hash)}))`,
+         values (${v(id)}, 1, ${v(event.type)}, ${v(event.actor)}, ${v(now)}, ${v(event.dataJson, '::jsonb')}, ${v(event.prevHash)}, ${v(event.hash)}))`,
         `o as (insert into outbox_message (queue, job_name, job_id, payload, delay_ms, created_at, attempts) values ${jobs
           .map((j) => `(${v(j.queue)}, ${v(j.name)}, ${v(j.jobId)}, ${v(JSON.stringify({ clueId: id }), '::jsonb')}, 0, ${v(now)}, 0)`)
           .join(', ')})`,
@@ -171,11 +171,13 @@ export function createClueUseCases(deps: ClueDeps) {
           .join(', ')})`);
       }
       try {
-        await sql(orm.em.fork(), `with ${parts.join(',\n')} select 1`, params);
+        await sqlBound(orm.em.fork(), `with ${parts.join(',\n')} select 1`, params);
       } catch (err) {
         // A tracking-code collision is astronomically rare but must not lose the report.
-        if (err instanceof UniqueConstraintViolationException && attempt < 5) continue;
-        if (err instanceof ForeignKeyConstraintViolationException) throw unknownUnit();
+        // Raw driver errors here (the ORM is bypassed): SQLSTATE 23505 unique, 23503 foreign key.
+        const code = (err as { code?: string }).code;
+        if (code === '23505' && attempt < 5) continue;
+        if (code === '23503') throw unknownUnit();
         throw err;
       }
       deps.onOutboxWritten();

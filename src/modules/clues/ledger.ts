@@ -30,7 +30,15 @@ export interface HashedFields {
 }
 
 export function eventHash(e: HashedFields): string {
-  const body = canonicalJson({ clue: e.clue, seq: e.seq, type: e.type, actor: e.actor, at: e.at, data: e.data });
+  return hashWithCanonicalData(e, canonicalJson(e.data));
+}
+
+/** The same hash when the canonical JSON of `data` is already at hand (the write path has it). */
+function hashWithCanonicalData(e: HashedFields, canonicalData: string): string {
+  const head = canonicalJson({ clue: e.clue, seq: e.seq, type: e.type, actor: e.actor, at: e.at, data: null });
+  // Splice the data in place of `null`: keys are sorted, and "data" sorts before "seq" and "type".
+  // (A function, so `$&` and friends in reporters' words are not replacement patterns.)
+  const body = head.replace('"data":null', () => `"data":${canonicalData}`);
   return createHash('sha256').update(e.prevHash).update('\n').update(body).digest('hex');
 }
 
@@ -43,21 +51,22 @@ export function nextEvent(
   clue: { id: string; headSeq: number; headHash: string; updatedAt: Date },
   event: { type: string; actor: Actor; data?: Record<string, unknown> },
   at: Date,
-): HashedFields & { hash: string } {
+): HashedFields & { hash: string; dataJson: string } {
+  const dataJson = canonicalJson(event.data ?? {});
   const fields: HashedFields = {
     clue: clue.id,
     seq: clue.headSeq + 1,
     type: event.type,
     actor: event.actor,
     at,
-    data: JSON.parse(canonicalJson(event.data ?? {})),
+    data: JSON.parse(dataJson),
     prevHash: clue.headHash,
   };
-  const hash = eventHash(fields);
+  const hash = hashWithCanonicalData(fields, dataJson);
   clue.headSeq = fields.seq;
   clue.headHash = hash;
   clue.updatedAt = at;
-  return { ...fields, hash };
+  return { ...fields, hash, dataJson };
 }
 
 /** A PostgreSQL text[] literal for identifier-like values (category codes). */
@@ -76,5 +85,6 @@ export function appendEvent(
   event: { type: string; actor: Actor; data?: Record<string, unknown> },
   at: Date,
 ): LedgerEvent {
-  return em.create(LedgerEvent, nextEvent(clue, event, at));
+  const { dataJson: _json, ...fields } = nextEvent(clue, event, at);
+  return em.create(LedgerEvent, fields);
 }

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { createHmac, type KeyObject, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 
 // Crockford base32 without I, L, O, U: unambiguous when written down or read aloud.
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -33,11 +33,11 @@ export function normalizeSecret(input: string): string {
  * the tracking code. A fast keyed hash is enough: web secrets carry 100 bits, and phone PINs are
  * guarded by attempt limits, so no deliberately slow hashing sits on the intake path.
  */
-export function hashSecret(key: Buffer, trackingCode: string, secret: string): string {
+export function hashSecret(key: KeyObject | Buffer, trackingCode: string, secret: string): string {
   return createHmac('sha256', key).update(`${trackingCode}:${normalizeSecret(secret)}`).digest('hex');
 }
 
-export function secretMatches(key: Buffer, trackingCode: string, secret: string, storedHash: string): boolean {
+export function secretMatches(key: KeyObject | Buffer, trackingCode: string, secret: string, storedHash: string): boolean {
   const a = Buffer.from(hashSecret(key, trackingCode, secret), 'hex');
   const b = Buffer.from(storedHash, 'hex');
   return a.length === b.length && timingSafeEqual(a, b);

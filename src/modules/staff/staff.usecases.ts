@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Clock } from '../../app/clock.ts';
-import type { Orm } from '../../app/db.ts';
+import { type Orm, sql } from '../../app/db.ts';
 import { forbidden, notAuthenticated } from '../../app/errors.ts';
 import type { Logger } from '../../app/logger.ts';
 import { can, type Principal } from './access.ts';
@@ -101,25 +101,43 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours }: Sta
   }
 
   async function logout(token: string) {
+    principals.delete(tokenHash(token));
     await orm.em.fork().nativeDelete(StaffSession, { tokenHash: tokenHash(token) });
   }
 
+  // Signed-in principals, kept for a short while so a busy operator's requests do not each look
+  // the session up again. Sign-out drops the entry at once; a deactivated account or an expired
+  // session is noticed within PRINCIPAL_CACHE_MS.
+  const PRINCIPAL_CACHE_MS = 30_000;
+  const MAX_CACHED = 10_000;
+  const principals = new Map<string, { principal: Principal; until: number; expiresAt: number }>();
+
   async function authenticate(token: string | undefined): Promise<Principal> {
     if (!token) throw notAuthenticated();
-    const em = orm.em.fork();
-    const session = await em.findOne(StaffSession, { tokenHash: tokenHash(token) });
-    if (!session || session.expiresAt <= clock.now()) throw notAuthenticated();
-    const staff = await em.findOne(Staff, { id: session.staff });
-    if (!staff?.active) throw notAuthenticated();
-    const unit = await em.findOneOrFail(Unit, { id: staff.unit });
-    return {
-      id: staff.id,
-      username: staff.username,
-      role: staff.role,
-      unitId: unit.id,
-      unitPath: unit.path,
-      unitIsRoot: unit.parent === null,
+    const key = tokenHash(token);
+    const now = clock.now().getTime();
+    const cached = principals.get(key);
+    if (cached && cached.until > now && cached.expiresAt > now) return cached.principal;
+    principals.delete(key);
+    const [row] = await sql<{ id: string; username: string; role: StaffRole; unit_id: string; path: string; parent_id: string | null; expires_at: Date }>(
+      orm.em.fork(),
+      `select s.id, s.username, s.role, u.id as unit_id, u.path, u.parent_id, ss.expires_at
+       from staff_session ss join staff s on s.id = ss.staff_id join unit u on u.id = s.unit_id
+       where ss.token_hash = ? and ss.expires_at > ? and s.active`,
+      [key, clock.now()],
+    );
+    if (!row) throw notAuthenticated();
+    const principal: Principal = {
+      id: row.id,
+      username: row.username,
+      role: row.role,
+      unitId: row.unit_id,
+      unitPath: row.path,
+      unitIsRoot: row.parent_id === null,
     };
+    if (principals.size >= MAX_CACHED) principals.delete(principals.keys().next().value!);
+    principals.set(key, { principal, until: now + PRINCIPAL_CACHE_MS, expiresAt: new Date(row.expires_at).getTime() });
+    return principal;
   }
 
   function requireAdmin(p: Principal) {
