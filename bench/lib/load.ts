@@ -1,0 +1,108 @@
+import { Worker } from 'node:worker_threads';
+
+/** One closed-loop load run: `connections` clients, each sending its next request when the last one answers. */
+export interface LoadSpec {
+  url: string;
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+  /** Any other status counts as an error. */
+  expectStatus: number;
+  connections: number;
+  warmupSeconds: number;
+  seconds: number;
+  timeoutMs: number;
+}
+
+/** What the worker thread (load-worker.ts) sends back. */
+export interface WorkerReport {
+  /** Milliseconds, one per successful request completed in the measured window. */
+  latencies: Float64Array;
+  errors: number;
+  warmupErrors: number;
+  /** Every error seen (warm-up and window), by kind, e.g. `HTTP 500` or a socket error. */
+  errorKinds: Record<string, number>;
+  /** Distinct sockets used: should equal `connections` when keep-alive works. */
+  sockets: number;
+  windowMs: number;
+}
+
+export interface LoadResult {
+  connections: number;
+  seconds: number;
+  /** Successful requests completed in the window; errors do not count, so fast failures cannot inflate it. */
+  requests: number;
+  requestsPerSecond: number;
+  latencyMs: { mean: number; p50: number; p90: number; p99: number; max: number };
+  errors: number;
+  warmupErrors: number;
+  errorKinds: Record<string, number>;
+  sockets: number;
+}
+
+/** Nearest-rank percentile of an ascending-sorted sample (p in 0..100); NaN when empty. */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
+}
+
+export function summarize(report: WorkerReport, spec: Pick<LoadSpec, 'connections' | 'seconds'>): LoadResult {
+  const sorted = Float64Array.from(report.latencies).sort();
+  const round = (x: number) => Math.round(x * 100) / 100;
+  const sum = sorted.reduce((a, b) => a + b, 0);
+  return {
+    connections: spec.connections,
+    seconds: spec.seconds,
+    requests: sorted.length,
+    requestsPerSecond: round(sorted.length / (report.windowMs / 1000)),
+    latencyMs: {
+      mean: round(sorted.length ? sum / sorted.length : Number.NaN),
+      p50: round(percentile(sorted, 50)),
+      p90: round(percentile(sorted, 90)),
+      p99: round(percentile(sorted, 99)),
+      max: round(sorted.at(-1) ?? Number.NaN),
+    },
+    errors: report.errors,
+    warmupErrors: report.warmupErrors,
+    errorKinds: report.errorKinds,
+    sockets: report.sockets,
+  };
+}
+
+/**
+ * Runs the load in a worker thread (so it does not share the server's event loop) and summarizes
+ * it. Aborting `signal` (Ctrl-C) stops the worker at once, so callers unwind through their cleanup.
+ */
+export function runLoad(spec: LoadSpec, signal?: AbortSignal): Promise<LoadResult> {
+  const host = new URL(spec.url).hostname;
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(host)) throw new Error(`refusing to load a non-loopback address: ${host}`);
+  signal?.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./load-worker.ts', import.meta.url), { workerData: spec });
+    const onAbort = () => void worker.terminate();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let report: WorkerReport | undefined;
+    worker.once('message', (m: WorkerReport) => {
+      report = m;
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (signal?.aborted) reject(signal.reason);
+      else if (report) resolve(summarize(report, spec));
+      else reject(new Error(`load worker exited with code ${code} before reporting`));
+    });
+  });
+}
+
+export function formatResult(label: string, r: LoadResult): string {
+  const kinds = Object.entries(r.errorKinds)
+    .map(([k, n]) => `${k} ×${n}`)
+    .join(', ');
+  return (
+    `${label.padEnd(10)} ${r.requestsPerSecond.toFixed(1).padStart(8)} req/s   ` +
+    `p50 ${r.latencyMs.p50.toFixed(2).padStart(7)} ms   p99 ${r.latencyMs.p99.toFixed(2).padStart(7)} ms   ` +
+    `errors ${r.errors}${kinds ? ` (${kinds})` : ''}   [${r.requests} ok in ${r.seconds} s, ${r.connections} conn, ${r.sockets} sockets]`
+  );
+}
