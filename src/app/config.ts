@@ -34,6 +34,11 @@ export const configSchema = z.object({
   MAIL_FROM: z.string().min(3).default('低保投诉举报热线 <hotline@localhost>'),
   /** Trust X-Forwarded-For for the client address (only behind your own reverse proxy). */
   TRUST_PROXY: bool.default(false),
+  /** Abuse limits on the citizen endpoints (see README "Why guessing a tracking code is hopeless"). */
+  RATE_SUBMIT_PER_CLIENT_HOUR: z.coerce.number().int().min(1).default(10),
+  RATE_SUBMIT_GLOBAL_MINUTE: z.coerce.number().int().min(1).default(300),
+  RATE_FOLLOWUP_PER_CLIENT_10MIN: z.coerce.number().int().min(1).default(30),
+  RATE_FOLLOWUP_GLOBAL_10MIN: z.coerce.number().int().min(1).default(1000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(200).default(5000),
   OUTBOX_POLL_MS: z.coerce.number().int().min(50).default(1000),

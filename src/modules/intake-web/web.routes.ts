@@ -37,15 +37,18 @@ export interface WebDeps {
   metrics: Metrics;
 }
 
-/**
- * Abuse limits. Submissions: 10 an hour per address, 300 a minute in all. Follow-up logins:
- * 30 per 10 minutes per address, 1 000 per 10 minutes in all (see README for the arithmetic).
- */
-export function createLimiters(clock: Clock) {
+/** Abuse limits, from configuration (defaults and the arithmetic behind them: README). */
+export function createLimiters(config: Config, clock: Clock) {
+  const hour = 3600_000;
+  const tenMinutes = 600_000;
   return {
-    submit: new RateLimiter({ max: 10, windowMs: 3600_000 }, { max: 18_000, windowMs: 3600_000 }, clock),
-    submitBurst: new RateLimiter({ max: 10, windowMs: 60_000 }, { max: 300, windowMs: 60_000 }, clock),
-    followUp: new RateLimiter({ max: 30, windowMs: 600_000 }, { max: 1000, windowMs: 600_000 }, clock),
+    submit: new RateLimiter({ max: config.RATE_SUBMIT_PER_CLIENT_HOUR, windowMs: hour }, { max: config.RATE_SUBMIT_GLOBAL_MINUTE * 60, windowMs: hour }, clock),
+    submitBurst: new RateLimiter({ max: config.RATE_SUBMIT_PER_CLIENT_HOUR, windowMs: 60_000 }, { max: config.RATE_SUBMIT_GLOBAL_MINUTE, windowMs: 60_000 }, clock),
+    followUp: new RateLimiter(
+      { max: config.RATE_FOLLOWUP_PER_CLIENT_10MIN, windowMs: tenMinutes },
+      { max: config.RATE_FOLLOWUP_GLOBAL_10MIN, windowMs: tenMinutes },
+      clock,
+    ),
   };
 }
 
@@ -118,7 +121,7 @@ const fieldMessages: Record<string, { zh: string; en: string }> = {
 
 export function webRoutes(deps: WebDeps, docs: ApiDocs) {
   const app = new Hono<AppEnv>();
-  const limits = createLimiters(deps.clock);
+  const limits = createLimiters(deps.config, deps.clock);
   const trust = deps.config.TRUST_PROXY;
   const big = bodyLimit({ maxSize: MAX_REQUEST_BYTES, onError: () => { throw validationFailed({ issues: [{ path: 'files', message: 'request too large' }] }, '请求体过大 / The request body is too large.'); } });
 
