@@ -13,10 +13,15 @@ export interface JobPayloads {
   ledger: {
     'ledger.checkpoint': Record<string, never>;
   };
+  deadlines: {
+    /** Step `seq` of a deadline, due at `at`; stale or repeated firings are no-ops. */
+    'deadline.fire': { deadlineId: string; seq: number; at: string };
+    'deadline.reconcile': Record<string, never>;
+  };
 }
 
 export type QueueName = keyof JobPayloads;
 export type JobName<Q extends QueueName> = keyof JobPayloads[Q] & string;
 export type JobPayload<Q extends QueueName, N extends JobName<Q>> = JobPayloads[Q][N];
 
-export const queueNames = ['triage', 'notifications', 'ledger'] as const satisfies readonly QueueName[];
+export const queueNames = ['triage', 'notifications', 'ledger', 'deadlines'] as const satisfies readonly QueueName[];

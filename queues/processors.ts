@@ -21,6 +21,20 @@ export function createProcessors(deps: Dependencies): Record<QueueName, (job: Jo
         throw err;
       }
     },
+    deadlines: async (job) => {
+      if (job.name === 'deadline.reconcile') {
+        await deps.deadlineScheduler.sync();
+        return deps.deadlineScheduler.reconcile();
+      }
+      const { deadlineId, seq, at } = job.data as JobPayloads['deadlines']['deadline.fire'];
+      if (job.name !== 'deadline.fire' || typeof deadlineId !== 'string' || !Number.isInteger(seq) || typeof at !== 'string') {
+        throw new UnrecoverableError(`bad deadline job ${job.name}`);
+      }
+      const result = await deps.deadlines.fireStep(deadlineId, seq, at);
+      // The row moved on (next step scheduled, or closed): bring Redis in line now, not at the next sweep.
+      deps.deadlineScheduler.kick();
+      return result;
+    },
     ledger: async (job) => {
       if (job.name !== 'ledger.checkpoint') throw new UnrecoverableError(`unknown ledger job ${job.name}`);
       return deps.sealCheckpoint();

@@ -65,15 +65,20 @@ describe('the clue ledger', () => {
     expect(read.json.status).toBe('closed');
     expect(read.json.finding).toBe('partly_substantiated');
     expect(read.json.narrative).toContain('亲戚');
-    expect(read.json.events.map((e: { type: string }) => e.type)).toEqual([
+    const events = read.json.events as { seq: number; type: string; data: Record<string, string> }[];
+    expect(events.filter((e) => e.type.startsWith('clue.')).map((e) => e.data.action ?? e.type)).toEqual([
       'clue.registered',
-      'clue.status_changed',
-      'clue.status_changed',
-      'clue.status_changed',
-      'clue.status_changed',
-      'clue.status_changed',
+      'accept',
+      'start_verification',
+      'conclude',
+      'reply',
+      'close',
     ]);
-    expect(read.json.events.map((e: { seq: number }) => e.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    // Deadlines start and end in the same transactions, on the same chain.
+    const started = events.filter((e) => e.type === 'deadline.started').map((e) => e.data.kind);
+    expect(started).toEqual(['receipt_notice', 'acceptance_decision', 'conclusion', 'reply_to_reporter']);
+    expect(events.filter((e) => e.type === 'deadline.met')).toHaveLength(4);
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     expect(JSON.stringify(read.json)).not.toContain('李四');
     expect(JSON.stringify(read.json)).not.toContain('13800000000');
 
@@ -87,7 +92,7 @@ describe('the clue ledger', () => {
 
   it('refuses an illegal transition with a coded error and writes nothing', async () => {
     const created = await register();
-    const before = await t.db.query('select count(*)::int as n from ledger_event where clue_id = $1', [created.id]);
+    const before = await t.db.query<{ n: number }>('select count(*)::int as n from ledger_event where clue_id = $1', [created.id]);
     const res = await t.call('POST', `/api/v1/staff/clues/${created.id}/transitions`, {
       token: operator,
       body: { action: 'conclude', finding: 'substantiated' },
@@ -101,7 +106,7 @@ describe('the clue ledger', () => {
     const after = await t.db.query('select count(*)::int as n from ledger_event where clue_id = $1', [created.id]);
     expect(after).toEqual(before);
     const [row] = await t.db.query<{ status: string; head_seq: number }>('select status, head_seq from clue where id = $1', [created.id]);
-    expect(row).toEqual({ status: 'registered', head_seq: 1 });
+    expect(row).toEqual({ status: 'registered', head_seq: before[0]!.n });
   });
 
   it('the database refuses to update or delete ledger events', async () => {
@@ -115,20 +120,21 @@ describe('the clue ledger', () => {
     await t.call('POST', `/api/v1/staff/clues/${created.id}/transitions`, { token: operator, body: { action: 'accept' } });
     // An attacker with superuser rights can switch the guard trigger off; the hash chain still tells.
     await t.db.query('alter table ledger_event disable trigger ledger_event_append_only');
-    const [target] = await t.db.query<{ id: string }>(
-      `update ledger_event set data = jsonb_set(data, '{action}', '"decline"') where clue_id = $1 and seq = 2 returning id::text as id`,
+    const [target] = await t.db.query<{ id: string; seq: number; data: unknown }>(
+      `select id::text as id, seq, data from ledger_event where clue_id = $1 and type = 'clue.status_changed'`,
       [created.id],
     );
+    await t.db.query(`update ledger_event set data = jsonb_set(data, '{action}', '"decline"') where id = $1`, [target!.id]);
     await t.db.query('alter table ledger_event enable trigger ledger_event_append_only');
     const report = await verifyLedger(t.deps.orm);
     expect(report.ok).toBe(false);
-    expect(report.problems[0]).toMatchObject({ kind: 'event_altered', eventId: target!.id, trackingCode: created.trackingCode, seq: 2 });
+    expect(report.problems[0]).toMatchObject({ kind: 'event_altered', eventId: target!.id, trackingCode: created.trackingCode, seq: target!.seq });
     const cli = await verifyCli();
     expect(cli.code).toBe(1);
-    expect(cli.out).toContain(`event #${target!.id} (clue ${created.trackingCode}, seq 2)`);
+    expect(cli.out).toContain(`event #${target!.id} (clue ${created.trackingCode}, seq ${target!.seq})`);
     // Restore so later tests start from a sound ledger.
     await t.db.query('alter table ledger_event disable trigger ledger_event_append_only');
-    await t.db.query(`update ledger_event set data = jsonb_set(data, '{action}', '"accept"') where id = $1`, [target!.id]);
+    await t.db.query('update ledger_event set data = $2 where id = $1', [target!.id, JSON.stringify(target!.data)]);
     await t.db.query('alter table ledger_event enable trigger ledger_event_append_only');
     expect((await verifyLedger(t.deps.orm)).ok).toBe(true);
   });
@@ -157,6 +163,7 @@ describe('the clue ledger', () => {
     await t.db.query('delete from ledger_event where clue_id = $1', [victim.id]);
     await t.db.query('delete from accused where clue_id = $1', [victim.id]);
     await t.db.query('delete from sealed_reporter where clue_id = $1', [victim.id]);
+    await t.db.query('delete from deadline where clue_id = $1', [victim.id]);
     await t.db.query('delete from clue where id = $1', [victim.id]);
     await t.db.query('alter table ledger_event enable trigger ledger_event_append_only');
 

@@ -54,7 +54,8 @@ describe('citizen JSON API', () => {
     const view = await t.call('GET', `/api/v1/reports/${res.json.trackingCode}`, { headers: { 'x-report-secret': res.json.secret } });
     expect(view.status).toBe(200);
     expect(view.json.statusText.zh).toBe('已登记，等待受理');
-    expect(view.json.deadlines[0].kind).toBe('acceptance_notice');
+    expect(view.json.deadlines[0].kind).toBe('receipt_notice');
+    expect(view.json.deadlines[0].zh).toBe('告知是否受理');
     expect(view.json.history[0].zh).toBe('举报已登记');
     expect(view.text).not.toContain('村会计'); // the reporter's view shows status, not the file
 

@@ -39,6 +39,16 @@ export const configSchema = z.object({
   RATE_SUBMIT_GLOBAL_MINUTE: z.coerce.number().int().min(1).default(300),
   RATE_FOLLOWUP_PER_CLIENT_10MIN: z.coerce.number().int().min(1).default(30),
   RATE_FOLLOWUP_GLOBAL_10MIN: z.coerce.number().int().min(1).default(1000),
+  /** IANA zone for day boundaries and office hours in deadline arithmetic. */
+  TIME_ZONE: z.string().default('Asia/Shanghai'),
+  /** Extra folder of working-day calendar files (YYYY.json), overriding the shipped ones. */
+  CALENDAR_DIR: z.string().optional(),
+  /** A deadline policy file replacing the shipped defaults (admins can also edit it through the API). */
+  DEADLINE_POLICY_FILE: z.string().optional(),
+  /** Only deadline steps due within this many hours are held in Redis as delayed jobs. */
+  DEADLINE_HORIZON_HOURS: z.coerce.number().positive().max(24 * 30).default(6),
+  DEADLINE_SYNC_MS: z.coerce.number().int().min(50).default(1000),
+  DEADLINE_RECONCILE_MS: z.coerce.number().int().min(1000).default(60_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(200).default(5000),
   OUTBOX_POLL_MS: z.coerce.number().int().min(50).default(1000),

@@ -6,6 +6,10 @@ import { LocalFolderStorage } from '../modules/attachments/attachments.storage.t
 import { createUploads } from '../modules/attachments/uploads.ts';
 import { createReportUseCases } from '../modules/intake-web/reports.usecases.ts';
 import { createMessageUseCases } from '../modules/messages/messages.usecases.ts';
+import { DEFAULT_CALENDAR_DATA_DIR, loadCalendar } from '../modules/deadlines/calendar/calendar.ts';
+import { createDeadlineScheduler } from '../modules/deadlines/deadlines.scheduler.ts';
+import { createDeadlineUseCases } from '../modules/deadlines/deadlines.usecases.ts';
+import { defaultPolicyPath, loadPolicyFile } from '../modules/deadlines/policy.ts';
 import { OutboxRelay } from '../modules/outbox/outbox.relay.ts';
 import { createStaffUseCases } from '../modules/staff/staff.usecases.ts';
 import { createTriageUseCases } from '../modules/triage/triage.usecases.ts';
@@ -32,6 +36,30 @@ export async function createDependencies(
   const relay = new OutboxRelay(orm, queues, logger, config.OUTBOX_POLL_MS);
   const metrics = createMetrics();
   const staff = createStaffUseCases({ orm, clock, logger, sessionTtlHours: config.SESSION_TTL_HOURS });
+  const missingYears: number[] = [];
+  const calendar = loadCalendar({
+    dirs: [DEFAULT_CALENDAR_DATA_DIR, ...(config.CALENDAR_DIR ? [config.CALENDAR_DIR] : [])],
+    timeZone: config.TIME_ZONE,
+    onMissingYear: (year) => {
+      missingYears.push(year);
+      logger.warn({ year }, '工作日历缺少该年份，按周一至周五计算 / no working-day calendar for this year: Monday–Friday is assumed');
+    },
+  });
+  const deadlines = createDeadlineUseCases({
+    orm,
+    clock,
+    logger,
+    calendar,
+    basePolicy: loadPolicyFile(config.DEADLINE_POLICY_FILE ?? defaultPolicyPath),
+  });
+  const deadlineScheduler = createDeadlineScheduler({
+    orm,
+    queues,
+    clock,
+    logger,
+    horizonMs: config.DEADLINE_HORIZON_HOURS * 3600_000,
+    syncMs: config.DEADLINE_SYNC_MS,
+  });
   const clues = createClueUseCases({
     orm,
     clock,
@@ -40,11 +68,13 @@ export async function createDependencies(
     onOutboxWritten: () => relay.kick(),
     pinMaxAttempts: config.PIN_MAX_ATTEMPTS,
     pinLockMinutes: config.PIN_LOCK_MINUTES,
+    deadlines,
+    onDeadlinesChanged: () => deadlineScheduler.kick(),
   });
   const storage = new LocalFolderStorage(join(config.DATA_DIR, 'attachments'));
   const uploads = createUploads(storage);
   const messages = createMessageUseCases({ orm, clock, logger });
-  const reports = createReportUseCases({ orm, clues, messages, uploads, logger });
+  const reports = createReportUseCases({ orm, clues, messages, uploads, deadlines, logger });
   const csrf = createCsrf(keys.secretHmacKey);
   const triage = createTriageUseCases({ orm, clock, logger });
   const sealCheckpoint = createCheckpointer({ orm, clock, logger });
@@ -60,6 +90,7 @@ export async function createDependencies(
 
   async function close() {
     await relay.stop();
+    await deadlineScheduler.stop();
     await queues.close();
     await orm.close(true);
   }
@@ -81,6 +112,10 @@ export async function createDependencies(
     csrf,
     triage,
     notifications,
+    calendar,
+    missingYears,
+    deadlines,
+    deadlineScheduler,
     sealCheckpoint,
     close,
   };

@@ -1,5 +1,6 @@
 import { Accused, Attachment, Clue, SealedReporter } from '../modules/clues/clue.entity.ts';
 import { LedgerCheckpoint, LedgerEvent } from '../modules/clues/ledger.entity.ts';
+import { Deadline, DeadlinePolicyVersion, StaffNotice } from '../modules/deadlines/deadline.entity.ts';
 import { Message } from '../modules/messages/message.entity.ts';
 import { Notification } from '../modules/notifications/notification.entity.ts';
 import { OutboxMessage } from '../modules/outbox/outbox.entity.ts';
@@ -19,4 +20,7 @@ export const entities = [
   OutboxMessage,
   Message,
   Notification,
+  Deadline,
+  DeadlinePolicyVersion,
+  StaffNotice,
 ];

@@ -6,6 +6,7 @@ import type { Principal } from '../modules/staff/access.ts';
 import { staffRoutes } from '../modules/staff/staff.routes.ts';
 import { staffMessageRoutes } from '../modules/messages/messages.routes.ts';
 import { webRoutes } from '../modules/intake-web/web.routes.ts';
+import { deadlineRoutes } from '../modules/deadlines/deadlines.routes.ts';
 import type { Dependencies } from './dependencies.ts';
 import { AppError, createErrorFactory, isAppError } from './errors.ts';
 import { ApiDocs } from './openapi.ts';
@@ -69,8 +70,14 @@ export function createServer(deps: Dependencies) {
       deps.queues.ping(),
     ]);
     const ok = database && redis;
+    const missing = deps.calendar.missingYears();
     return c.json(
-      { status: ok ? 'ok' : 'unavailable', checks: { database: database ? 'ok' : 'down', redis: redis ? 'ok' : 'down' } },
+      {
+        status: ok ? 'ok' : 'unavailable',
+        checks: { database: database ? 'ok' : 'down', redis: redis ? 'ok' : 'down' },
+        // A year without a calendar file still works (Monday–Friday), but an admin should add one.
+        ...(missing.length ? { warnings: [`工作日历缺少 ${missing.join(', ')} 年，按周一至周五计算 / no working-day calendar for ${missing.join(', ')}: Monday–Friday assumed`] } : {}),
+      },
       ok ? 200 : 503,
     );
   });
@@ -100,6 +107,7 @@ export function createServer(deps: Dependencies) {
   app.route('/api/v1/staff', staffRoutes(deps.staff, docs));
   app.route('/api/v1/staff/clues', staffClueRoutes(deps.clues, docs, metrics));
   app.route('/api/v1/staff/clues', staffMessageRoutes(deps.clues, deps.messages, docs));
+  app.route('/api/v1/staff', deadlineRoutes(deps.deadlines, deps.clues, docs));
   app.route('/', webRoutes({ config: deps.config, clock: deps.clock, reports: deps.reports, staff: deps.staff, csrf: deps.csrf, metrics }, docs));
 
   return app;

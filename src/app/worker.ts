@@ -11,15 +11,23 @@ export async function startWorkers(deps: Dependencies) {
   const workers: Worker[] = queueNames.map((name) => createWorker(settings, name, processors[name], deps.logger));
   deps.relay.start();
   deps.relay.kick();
+  deps.deadlineScheduler.start();
   // A scheduler, not a timer: with several workers the checkpoint still runs once per interval.
   // While Redis is down the upsert is retried until it lands.
   let retry: NodeJS.Timeout | undefined;
   const schedule = () =>
-    deps.queues
-      .get('ledger')
-      .upsertJobScheduler('ledger-checkpoint', { every: deps.config.CHECKPOINT_INTERVAL_MS }, { name: 'ledger.checkpoint', data: {} })
+    Promise.all([
+      deps.queues
+        .get('ledger')
+        .upsertJobScheduler('ledger-checkpoint', { every: deps.config.CHECKPOINT_INTERVAL_MS }, { name: 'ledger.checkpoint', data: {} }),
+      // Tops the deadline horizon up and puts back whatever a Redis flush or restart lost.
+      deps.queues
+        .get('deadlines')
+        .upsertJobScheduler('deadline-reconcile', { every: deps.config.DEADLINE_RECONCILE_MS }, { name: 'deadline.reconcile', data: {} }),
+    ])
+      .then(() => deps.deadlineScheduler.reconcile())
       .catch((err: Error) => {
-        deps.logger.warn({ err: err.message }, 'could not schedule ledger checkpoints yet; retrying');
+        deps.logger.warn({ err: err.message }, 'could not set up job schedulers yet (Redis down?); retrying');
         retry = setTimeout(schedule, 5000);
       });
   await deps.queues.waitUntilReady(3000);

@@ -58,7 +58,7 @@ describe('the status machine', () => {
     expect(nextStatus('registered', 'decline')).toBe('declined');
     expect(nextStatus('verifying', 'decline')).toBeNull();
     expect(allowedActions('merged')).toEqual([]);
-    expect(allowedActions('concluded')).toEqual(['reply', 'reopen_for_review']);
+    expect(allowedActions('concluded')).toEqual(['reply', 'review', 're_review']);
   });
 });
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
 import type { QueueName } from '../../../queues/names.ts';
+import type { DeadlineUseCases } from '../deadlines/deadlines.usecases.ts';
 import type { Clock } from '../../app/clock.ts';
 import { type Em, type Orm, sql, sqlBound } from '../../app/db.ts';
 import { forbidden } from '../../app/errors.ts';
@@ -74,6 +75,10 @@ export interface ClueDeps {
   onOutboxWritten: () => void;
   pinMaxAttempts: number;
   pinLockMinutes: number;
+  /** Starts and stops deadlines inside the transactions that change a clue. */
+  deadlines: Pick<DeadlineUseCases, 'currentPolicy' | 'planStarts' | 'onEvent'>;
+  /** Called after a commit that created or closed deadlines, so Redis follows soon. */
+  onDeadlinesChanged: () => void;
 }
 
 export function createClueUseCases(deps: ClueDeps) {
@@ -138,6 +143,8 @@ export function createClueUseCases(deps: ClueDeps) {
           attachments: files.map((f) => ({ id: f.id, filename: f.filename, contentType: f.contentType, size: f.size, sha256: f.sha256 })),
         },
       }, now);
+      const starts = deps.deadlines.planStarts(await deps.deadlines.currentPolicy(), clue, 'clue.registered', now);
+      const events = [event, ...starts.map((st) => nextEvent(clue, st.event, now))];
       const jobs: { queue: QueueName; name: string; jobId: string }[] = [];
       if (input.reporter?.email) jobs.push({ queue: 'notifications', name: 'email.reporter_ack', jobId: `ack-${id}` });
       jobs.push({ queue: 'triage', name: 'clue.registered', jobId: `triage-${id}` });
@@ -152,9 +159,10 @@ export function createClueUseCases(deps: ClueDeps) {
            named, secret_kind, secret_hash, failed_attempts, head_seq, head_hash, flags, created_at, updated_at)
          values (${v(id)}, ${v(trackingCode)}, ${v(input.channel)}, ${v(receivedAt)}, ${v(pgTextArray(input.categories), '::text[]')},
            ${v(input.narrative)}, ${v(input.occurredWhen ?? null)}, ${v(clue.unit, '::uuid')}, 'registered', 'normal', ${v(clue.named)},
-           ${v(kind)}, ${v(hashSecret(keys.secretHmacKey, trackingCode, secret))}, 0, 1, ${v(event.hash)}, '{}', ${v(now)}, ${v(now)}))`,
-        `e as (insert into ledger_event (clue_id, seq, type, actor, at, data, prev_hash, hash)
-         values (${v(id)}, 1, ${v(event.type)}, ${v(event.actor)}, ${v(now)}, ${v(event.dataJson, '::jsonb')}, ${v(event.prevHash)}, ${v(event.hash)}))`,
+           ${v(kind)}, ${v(hashSecret(keys.secretHmacKey, trackingCode, secret))}, 0, ${v(clue.headSeq)}, ${v(clue.headHash)}, '{}', ${v(now)}, ${v(now)}))`,
+        `e as (insert into ledger_event (clue_id, seq, type, actor, at, data, prev_hash, hash) values ${events
+          .map((e) => `(${v(id)}, ${v(e.seq)}, ${v(e.type)}, ${v(e.actor)}, ${v(now)}, ${v(e.dataJson, '::jsonb')}, ${v(e.prevHash)}, ${v(e.hash)})`)
+          .join(', ')})`,
         `o as (insert into outbox_message (queue, job_name, job_id, payload, delay_ms, created_at, attempts) values ${jobs
           .map((j) => `(${v(j.queue)}, ${v(j.name)}, ${v(j.jobId)}, ${v(JSON.stringify({ clueId: id }), '::jsonb')}, 0, ${v(now)}, 0)`)
           .join(', ')})`,
@@ -162,6 +170,11 @@ export function createClueUseCases(deps: ClueDeps) {
       if (accused.length) {
         parts.push(`a as (insert into accused (id, clue_id, name, role, unit_id, position) values ${accused
           .map((a) => `(${v(a.id)}, ${v(id)}, ${v(a.name)}, ${v(a.role)}, ${v(a.unitId, '::uuid')}, ${v(a.position)})`)
+          .join(', ')})`);
+      }
+      if (starts.length) {
+        parts.push(`d as (insert into deadline (id, clue_id, kind, subject_id, unit_id, starts_at, due_at, original_due_at, policy, state, fire_seq, next_fire_at, created_at) values ${starts
+          .map(({ row: r }) => `(${v(r.id)}, ${v(id)}, ${v(r.kind)}, null, ${v(r.unit, '::uuid')}, ${v(r.startsAt)}, ${v(r.dueAt)}, ${v(r.dueAt)}, ${v(JSON.stringify(r.policy), '::jsonb')}, 'open', ${v(r.fireSeq)}, ${v(r.nextFireAt)}, ${v(now)})`)
           .join(', ')})`);
       }
       if (box) parts.push(`r as (insert into sealed_reporter (clue_id, box, created_at) values (${v(id)}, ${v(box)}, ${v(now)}))`);
@@ -181,8 +194,9 @@ export function createClueUseCases(deps: ClueDeps) {
         throw err;
       }
       deps.onOutboxWritten();
+      if (starts.length) deps.onDeadlinesChanged();
       logger.info({ clueId: id, channel: input.channel, named: clue.named }, 'clue registered');
-      return { clue: { ...clue, headSeq: 1, headHash: event.hash }, trackingCode, secret };
+      return { clue, trackingCode, secret };
     }
   }
 
@@ -318,8 +332,10 @@ export function createClueUseCases(deps: ClueDeps) {
         },
         clock.now(),
       );
+      await deps.deadlines.onEvent(tx, clue, `clue.${input.action}`, clock.now());
       return clue;
     });
+    deps.onDeadlinesChanged();
     logger.info({ clueId, action: input.action, to: result.status, staffId: principal.id }, 'clue status changed');
     return publicView(result);
   }

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/core';
-import type { Clue } from './clue.entity.ts';
 import { LedgerEvent } from './ledger.entity.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -46,9 +45,12 @@ export function sha256Hex(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
+/** What appending needs of a clue: its chain head (a locked Clue, or the row being inserted). */
+export type ChainHead = { id: string; headSeq: number; headHash: string; updatedAt: Date };
+
 /** The next event of a clue's chain, hashed, and the clue's head moved to it. */
 export function nextEvent(
-  clue: { id: string; headSeq: number; headHash: string; updatedAt: Date },
+  clue: ChainHead,
   event: { type: string; actor: Actor; data?: Record<string, unknown> },
   at: Date,
 ): HashedFields & { hash: string; dataJson: string } {
@@ -81,7 +83,7 @@ export function pgTextArray(values: readonly string[]): string {
  */
 export function appendEvent(
   em: EntityManager,
-  clue: Clue,
+  clue: ChainHead,
   event: { type: string; actor: Actor; data?: Record<string, unknown> },
   at: Date,
 ): LedgerEvent {

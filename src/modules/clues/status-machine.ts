@@ -19,7 +19,7 @@ export type Requirement = 'reason' | 'finding' | 'mergedInto';
 /**
  * Every legal status change, in one place (DESIGN.md "The clue ledger"). An action not listed
  * for the current status is refused with `clue.illegal_transition` and writes nothing.
- * Review (复查) and re-review (复核) reopen a concluded, replied or closed clue.
+ * Review (复查) and re-review (复核), asked for by the reporter, reopen a concluded, replied or closed clue.
  */
 export const transitions = {
   accept: { from: ['registered', 'declined'], to: 'accepted', requires: [] },
@@ -31,7 +31,8 @@ export const transitions = {
   conclude: { from: ['verifying', 'referred'], to: 'concluded', requires: ['finding'] },
   reply: { from: ['concluded'], to: 'replied', requires: [] },
   close: { from: ['replied', 'declined'], to: 'closed', requires: [] },
-  reopen_for_review: { from: ['concluded', 'replied', 'closed'], to: 'verifying', requires: ['reason'] },
+  review: { from: ['concluded', 'replied', 'closed'], to: 'verifying', requires: ['reason'] },
+  re_review: { from: ['concluded', 'replied', 'closed'], to: 'verifying', requires: ['reason'] },
 } as const satisfies Record<string, { from: readonly ClueStatus[]; to: ClueStatus; requires: readonly Requirement[] }>;
 
 export type ClueAction = keyof typeof transitions;

@@ -9,44 +9,25 @@ import { LedgerEvent } from '../clues/ledger.entity.ts';
 import { type ClueStatus, publicStatusText } from '../clues/status-machine.ts';
 import { formatTrackingCode } from '../clues/tracking-code.ts';
 import type { MessageUseCases } from '../messages/messages.usecases.ts';
-
-const DAY = 86_400_000;
-
-/**
- * The dates that apply to a clue, from the petition regulations (信访工作条例 2022): receipt
- * notice within 15 days (Art. 23) and conclusion within 60 days of acceptance (Art. 34).
- */
-export function statutoryDates(clue: Pick<Clue, 'receivedAt' | 'status'>, acceptedAt: Date | null) {
-  const dates = [
-    {
-      kind: 'acceptance_notice',
-      zh: '告知是否受理',
-      en: 'Told whether the report is accepted',
-      due: new Date(clue.receivedAt.getTime() + 15 * DAY),
-      met: clue.status !== 'registered',
-    },
-  ];
-  if (acceptedAt) {
-    dates.push({
-      kind: 'conclusion',
-      zh: '办结并答复',
-      en: 'Concluded and answered',
-      due: new Date(acceptedAt.getTime() + 60 * DAY),
-      met: ['concluded', 'replied', 'closed'].includes(clue.status),
-    });
-  }
-  return dates;
-}
+import type { DeadlineUseCases } from '../deadlines/deadlines.usecases.ts';
 
 const publicEvents: Record<string, { zh: string; en: string }> = {
   'clue.registered': { zh: '举报已登记', en: 'Report registered' },
   'reporter.notified': { zh: '已向您发送受理通知', en: 'Acknowledgement sent to you' },
+  'deadline.extended': { zh: '办理期限经批准延长', en: 'The deadline was extended with approval' },
 };
 
 export type WebReportInput = Omit<RegisterClueInput, 'channel' | 'secret' | 'attachments'>;
 
 /** The reporter's side of a clue: submit, then follow it with the tracking code and the secret. */
-export function createReportUseCases(deps: { orm: Orm; clues: ClueUseCases; messages: MessageUseCases; uploads: Uploads; logger: Logger }) {
+export function createReportUseCases(deps: {
+  orm: Orm;
+  clues: ClueUseCases;
+  messages: MessageUseCases;
+  uploads: Uploads;
+  deadlines: Pick<DeadlineUseCases, 'forReporter'>;
+  logger: Logger;
+}) {
   const { orm, clues, messages, uploads, logger } = deps;
 
   /** Units are checked, then every file, and only then anything is stored: bad input leaves nothing behind. */
@@ -72,7 +53,6 @@ export function createReportUseCases(deps: { orm: Orm; clues: ClueUseCases; mess
   async function view(code: string, secret: string) {
     const clue = await open(code, secret);
     const events = await orm.em.fork().find(LedgerEvent, { clue: clue.id }, { orderBy: { seq: 'asc' } });
-    const accepted = events.find((e) => e.type === 'clue.status_changed' && e.data.to === 'accepted');
     const history = events.flatMap((e) => {
       if (e.type === 'clue.status_changed') {
         const text = publicStatusText[e.data.to as ClueStatus];
@@ -93,7 +73,7 @@ export function createReportUseCases(deps: { orm: Orm; clues: ClueUseCases; mess
       status: clue.status,
       statusText: publicStatusText[clue.status],
       receivedAt: clue.receivedAt,
-      deadlines: statutoryDates(clue, accepted?.at ?? null),
+      deadlines: await deps.deadlines.forReporter(clue.id),
       history,
       messages: thread,
     };

@@ -1,0 +1,62 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { readJson, readQuery } from '../../app/http.ts';
+import type { ApiDocs } from '../../app/openapi.ts';
+import type { AppEnv } from '../../app/server.ts';
+import type { ClueUseCases } from '../clues/clues.usecases.ts';
+import { clueVisibility } from '../staff/access.ts';
+import { deadlineNotFound } from './deadlines.errors.ts';
+import type { DeadlineUseCases } from './deadlines.usecases.ts';
+import { deadlineKinds } from './policy.ts';
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const listQuery = z.object({
+  view: z.enum(['due_soon', 'missed', 'open']).default('due_soon'),
+  withinHours: z.coerce.number().positive().max(24 * 365).default(72),
+  unitId: z.uuid().optional(),
+  kind: z.enum(deadlineKinds).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+const reasonBody = z.object({ reason: z.string().trim().min(2, 'give a reason').max(500) });
+
+export function deadlineRoutes(deadlines: DeadlineUseCases, clues: ClueUseCases, docs: ApiDocs) {
+  const app = new Hono<AppEnv>();
+  const tag = 'deadlines';
+  const id = (raw: string) => {
+    if (!uuid.test(raw)) throw deadlineNotFound();
+    return raw;
+  };
+  const canSee = clues.assertVisible;
+
+  docs.add({ method: 'get', path: '/api/v1/staff/deadlines', summary: 'Deadlines due soon, missed, or open, on clues of my units', tag, auth: 'staff', query: listQuery, responses: { 200: 'Deadlines, soonest first' } });
+  app.get('/deadlines', async (c) => {
+    const principal = c.get('principal')!;
+    return c.json({ items: await deadlines.list(principal, readQuery(c, listQuery), clueVisibility(principal)) });
+  });
+
+  docs.add({ method: 'post', path: '/api/v1/staff/deadlines/:id/extend', summary: 'Approve an extension (supervisor), within the policy’s allowance', tag, auth: 'staff', body: reasonBody, responses: { 200: 'Extended', 403: 'Needs a supervisor', 409: 'No (further) extension allowed or closed' } });
+  app.post('/deadlines/:id/extend', async (c) => {
+    const { reason } = await readJson(c, reasonBody);
+    return c.json(await deadlines.extend(c.get('principal')!, id(c.req.param('id')), reason, canSee));
+  });
+
+  docs.add({ method: 'post', path: '/api/v1/staff/deadlines/:id/pause', summary: 'Pause the clock (where the policy allows), with a reason', tag, auth: 'staff', body: reasonBody, responses: { 200: 'Paused', 409: 'Not pausable' } });
+  app.post('/deadlines/:id/pause', async (c) => {
+    const { reason } = await readJson(c, reasonBody);
+    return c.json(await deadlines.pause(c.get('principal')!, id(c.req.param('id')), reason, canSee));
+  });
+
+  docs.add({ method: 'post', path: '/api/v1/staff/deadlines/:id/resume', summary: 'Resume a paused clock; the due date moves by the paused time', tag, auth: 'staff', responses: { 200: 'Resumed', 409: 'Not paused' } });
+  app.post('/deadlines/:id/resume', async (c) => c.json(await deadlines.resume(c.get('principal')!, id(c.req.param('id')), canSee)));
+
+  docs.add({ method: 'get', path: '/api/v1/staff/notices', summary: 'Reminders, misses and escalations for my unit and role', tag, auth: 'staff', responses: { 200: 'Notices, newest first' } });
+  app.get('/notices', async (c) => c.json({ items: await deadlines.notices(c.get('principal')!) }));
+
+  docs.add({ method: 'get', path: '/api/v1/staff/deadline-policy', summary: 'The deadline policy new deadlines get', tag, auth: 'staff', responses: { 200: 'The policy' } });
+  app.get('/deadline-policy', async (c) => c.json(await deadlines.currentPolicy()));
+
+  docs.add({ method: 'put', path: '/api/v1/staff/deadline-policy', summary: 'Replace the deadline policy (admin); applies to deadlines created afterwards', tag, auth: 'staff', responses: { 200: 'Saved', 403: 'Not an admin', 422: 'Invalid policy' } });
+  app.put('/deadline-policy', async (c) => c.json(await deadlines.setPolicy(c.get('principal')!, await readJson(c, z.unknown()))));
+
+  return app;
+}

@@ -1,0 +1,327 @@
+import { randomUUID } from 'node:crypto';
+import { LockMode } from '@mikro-orm/core';
+import type { Clock } from '../../app/clock.ts';
+import { type Em, type Orm, sql } from '../../app/db.ts';
+import { forbidden } from '../../app/errors.ts';
+import type { Logger } from '../../app/logger.ts';
+import { Clue } from '../clues/clue.entity.ts';
+import { type Actor, appendEvent } from '../clues/ledger.ts';
+import { Message } from '../messages/message.entity.ts';
+import type { Principal } from '../staff/access.ts';
+import { Unit } from '../staff/unit.entity.ts';
+import { activeStates, Deadline, DeadlinePolicyVersion, type PolicySnapshot, StaffNotice } from './deadline.entity.ts';
+import { addPeriod, firstStepFrom, snapshotOf, stepOf, type WorkCalendar } from './deadlines.engine.ts';
+import { approvalRequired, deadlineClosed, deadlineNotFound, extensionNotAllowed, invalidPolicy, pauseNotAllowed } from './deadlines.errors.ts';
+import { type DeadlinePolicy, effectsOf, policySchema } from './policy.ts';
+
+export interface DeadlineDeps {
+  orm: Orm;
+  clock: Clock;
+  logger: Logger;
+  calendar: WorkCalendar;
+  basePolicy: DeadlinePolicy;
+}
+
+type ClueLike = Pick<Clue, 'id' | 'named' | 'unit' | 'headSeq' | 'headHash' | 'updatedAt'>;
+type LedgerInput = { type: string; actor: Actor; data: Record<string, unknown> };
+
+const POLICY_CACHE_MS = 30_000;
+const fmt = (d: Date) => new Intl.DateTimeFormat('zh-CN', { timeZone: 'Asia/Shanghai', dateStyle: 'medium', timeStyle: 'short' }).format(d);
+
+export function createDeadlineUseCases(deps: DeadlineDeps) {
+  const { orm, clock, logger, calendar } = deps;
+  let cached: { policy: DeadlinePolicy; until: number } | null = null;
+
+  /** The policy new deadlines get: the newest admin version, else the shipped defaults. */
+  async function currentPolicy(): Promise<DeadlinePolicy> {
+    const now = clock.now().getTime();
+    if (cached && cached.until > now) return cached.policy;
+    const [latest] = await orm.em.fork().find(DeadlinePolicyVersion, {}, { orderBy: { id: 'desc' }, limit: 1 });
+    const policy = latest ? policySchema.parse(latest.policy) : deps.basePolicy;
+    cached = { policy, until: now + POLICY_CACHE_MS };
+    return policy;
+  }
+
+  async function setPolicy(principal: Principal, input: unknown) {
+    if (principal.role !== 'admin') throw forbidden();
+    const parsed = policySchema.safeParse(input);
+    if (!parsed.success) throw invalidPolicy({ issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
+    const em = orm.em.fork();
+    em.create(DeadlinePolicyVersion, { policy: parsed.data as unknown as Record<string, unknown>, createdBy: principal.id, createdAt: clock.now() });
+    await em.flush();
+    cached = { policy: parsed.data, until: clock.now().getTime() + POLICY_CACHE_MS };
+    logger.info({ staffId: principal.id, version: parsed.data.version }, 'deadline policy changed');
+    return parsed.data;
+  }
+
+  /** New deadline rows (not yet persisted) that an event starts, with the ledger events recording them. */
+  function planStarts(policy: DeadlinePolicy, clue: { id: string; named: boolean; unit: string | null | undefined }, token: string, at: Date, subjectId: string | null = null) {
+    return effectsOf(policy, token, clue).start.map((kind) => {
+      const snapshot = snapshotOf(policy, kind);
+      const dueAt = addPeriod(calendar, snapshot, at, kind.duration);
+      const first = firstStepFrom({ dueAt, policy: snapshot }, 0, at);
+      const row = {
+        id: randomUUID(),
+        clue: clue.id,
+        kind: kind.kind,
+        subjectId,
+        unit: clue.unit ?? null,
+        startsAt: at,
+        dueAt,
+        originalDueAt: dueAt,
+        policy: snapshot,
+        state: 'open' as const,
+        fireSeq: first.seq,
+        nextFireAt: first.at,
+        createdAt: at,
+      };
+      const event: LedgerInput = {
+        type: 'deadline.started',
+        actor: 'system:deadlines',
+        data: { deadlineId: row.id, kind: kind.kind, dueAt: dueAt.toISOString(), basis: kind.basis, duration: kind.duration, policyVersion: policy.version, subjectId: subjectId ?? undefined },
+      };
+      return { row, event };
+    });
+  }
+
+  /**
+   * Inside the transaction that appended `token`'s event: starts and stops the clue's deadlines and
+   * records each on the ledger. The caller holds the clue's row lock.
+   */
+  async function onEvent(tx: Em, clue: ClueLike, token: string, at: Date, subjectId: string | null = null) {
+    const policy = await currentPolicy();
+    const { stop } = effectsOf(policy, token, clue);
+    if (stop.length) {
+      const open = await tx.find(Deadline, {
+        clue: clue.id,
+        kind: { $in: stop.map(String) },
+        state: { $in: [...activeStates] },
+        ...(subjectId ? { subjectId } : {}),
+      });
+      for (const d of open) {
+        const late = d.state === 'missed';
+        d.state = late ? 'missed' : 'met';
+        d.closedAt = at;
+        d.nextFireAt = null;
+        d.syncNeeded = true;
+        d.syncVersion++;
+        appendEvent(tx, clue, { type: 'deadline.met', actor: 'system:deadlines', data: { deadlineId: d.id, kind: d.kind, late } }, at);
+      }
+    }
+    for (const { row, event } of planStarts(policy, clue, token, at, subjectId)) {
+      tx.create(Deadline, row);
+      appendEvent(tx, clue, event, at);
+    }
+  }
+
+  /** Locks the clue, then the deadline (always in that order, like every clue change). */
+  async function lockDeadline(tx: Em, deadlineId: string) {
+    const peek = await tx.findOne(Deadline, { id: deadlineId }, { fields: ['clue'] });
+    if (!peek) return null;
+    const clue = await tx.findOneOrFail(Clue, { id: peek.clue }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    const row = await tx.findOneOrFail(Deadline, { id: deadlineId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+    return { clue, row };
+  }
+
+  async function unitChain(tx: Em, unitId: string | null): Promise<string[]> {
+    if (!unitId) return [];
+    const unit = await tx.findOne(Unit, { id: unitId }, { fields: ['path'] });
+    return unit ? unit.path.split('/').filter(Boolean).reverse() : [];
+  }
+
+  function notice(tx: Em, row: Deadline, unit: string, role: string | null, kind: 'reminder' | 'missed' | 'escalated' | 'extended', zh: string, en: string, at: Date) {
+    tx.create(StaffNotice, { id: randomUUID(), unit, role, clue: row.clue, deadline: row.id, kind, textZh: zh.slice(0, 500), textEn: en.slice(0, 500), createdAt: at });
+  }
+
+  /**
+   * Fires step `seq` of a deadline (a delayed job). Stale jobs — the deadline closed, paused,
+   * extended or already past this step — do nothing, so a job fired twice changes nothing twice.
+   */
+  async function fireStep(deadlineId: string, seq: number, atIso: string) {
+    return orm.em.fork().transactional(async (tx) => {
+      const locked = await lockDeadline(tx, deadlineId);
+      if (!locked) return { fired: false as const, why: 'missing' };
+      const { clue, row } = locked;
+      if (row.closedAt || row.pausedAt || row.fireSeq !== seq || row.nextFireAt?.toISOString() !== atIso) return { fired: false as const, why: 'stale' };
+      const now = clock.now();
+      if (row.nextFireAt.getTime() - now.getTime() > 1000) {
+        // Early (a clock moved back, or Redis ran ahead): have the sync schedule it again.
+        row.syncNeeded = true;
+        row.syncVersion++;
+        return { fired: false as const, why: 'early' };
+      }
+      const step = stepOf(row, seq);
+      const kindName = { zh: row.policy.kind.zh, en: row.policy.kind.en };
+      const chain = await unitChain(tx, row.unit ?? null);
+      let next: { seq: number; at: Date } | null = { seq: seq + 1, at: stepOf(row, seq + 1).at };
+      if (step.kind === 'reminder') {
+        appendEvent(tx, clue, { type: 'deadline.reminded', actor: 'system:deadlines', data: { deadlineId: row.id, kind: row.kind, dueAt: row.dueAt.toISOString() } }, now);
+        if (chain[0]) notice(tx, row, chain[0], null, 'reminder', `提醒：「${kindName.zh}」将于 ${fmt(row.dueAt)} 到期`, `Reminder: "${kindName.en}" is due ${row.dueAt.toISOString()}`, now);
+      } else if (step.kind === 'due') {
+        row.state = 'missed';
+        appendEvent(tx, clue, { type: 'deadline.missed', actor: 'system:deadlines', data: { deadlineId: row.id, kind: row.kind, dueAt: row.dueAt.toISOString() } }, now);
+        if (chain[0]) notice(tx, row, chain[0], 'supervisor', 'missed', `超期：「${kindName.zh}」已于 ${fmt(row.dueAt)} 到期未办`, `Overdue: "${kindName.en}" was due ${row.dueAt.toISOString()}`, now);
+        if (!chain[1]) next = null;
+      } else {
+        const level = row.escalationLevel + 1;
+        const target = chain[level];
+        if (!target) {
+          next = null;
+        } else {
+          row.escalationLevel = level;
+          row.escalatedUnit = target;
+          appendEvent(tx, clue, { type: 'deadline.escalated', actor: 'system:deadlines', data: { deadlineId: row.id, kind: row.kind, level, unitId: target } }, now);
+          notice(tx, row, target, 'supervisor', 'escalated', `督办：「${kindName.zh}」超期未办，已上报至本级`, `Escalated: "${kindName.en}" is overdue and now with your unit`, now);
+          if (!chain[level + 1]) next = null;
+        }
+      }
+      row.fireSeq = next ? next.seq : seq + 1;
+      row.nextFireAt = next ? next.at : null;
+      row.syncNeeded = true;
+      row.syncVersion++;
+      logger.info({ deadlineId: row.id, kind: row.kind, step: step.kind, lateMs: now.getTime() - step.at.getTime() }, 'deadline step fired');
+      return { fired: true as const, step: step.kind };
+    });
+  }
+
+  async function loadForStaff(tx: Em, principal: Principal, deadlineId: string, canSee: (p: Principal, clueId: string) => Promise<void>) {
+    const locked = await lockDeadline(tx, deadlineId);
+    if (!locked) throw deadlineNotFound();
+    await canSee(principal, locked.clue.id).catch(() => {
+      throw deadlineNotFound();
+    });
+    if (locked.row.closedAt) throw deadlineClosed();
+    return locked;
+  }
+
+  /** A supervisor's approved extension, once where the policy allows; the reporter is told on their thread. */
+  async function extend(principal: Principal, deadlineId: string, reason: string, canSee: (p: Principal, clueId: string) => Promise<void>) {
+    if (principal.role !== 'supervisor' && principal.role !== 'admin') throw approvalRequired();
+    return orm.em.fork().transactional(async (tx) => {
+      const { clue, row } = await loadForStaff(tx, principal, deadlineId, canSee);
+      const k = row.policy.kind;
+      if (!k.extension || row.extensions >= k.maxExtensions) throw extensionNotAllowed({ extensions: row.extensions, maxExtensions: k.maxExtensions });
+      const now = clock.now();
+      const previousDue = row.dueAt;
+      row.dueAt = addPeriod(calendar, row.policy, row.dueAt, k.extension);
+      row.extensions++;
+      row.state = 'extended';
+      row.escalationLevel = 0;
+      row.escalatedUnit = null;
+      const first = firstStepFrom(row, 0, now);
+      row.fireSeq = first.seq;
+      row.nextFireAt = first.at;
+      row.syncNeeded = true;
+      row.syncVersion++;
+      appendEvent(tx, clue, { type: 'deadline.extended', actor: `staff:${principal.id}`, data: { deadlineId: row.id, kind: row.kind, reason, previousDue: previousDue.toISOString(), newDue: row.dueAt.toISOString() } }, now);
+      if (k.visibleToReporter) {
+        const body = `经批准，「${k.zh}」的期限延长至 ${fmt(row.dueAt)}。/ With approval, the deadline "${k.en}" was extended to ${row.dueAt.toISOString().slice(0, 10)}.`;
+        const message = tx.create(Message, { id: randomUUID(), clue: clue.id, author: 'staff', staffId: principal.id, body, createdAt: now });
+        appendEvent(tx, clue, { type: 'message.posted', actor: `staff:${principal.id}`, data: { messageId: message.id, author: 'staff', reason: 'deadline_extended' } }, now);
+      }
+      logger.info({ deadlineId: row.id, staffId: principal.id }, 'deadline extended');
+      return view(row);
+    });
+  }
+
+  async function pause(principal: Principal, deadlineId: string, reason: string, canSee: (p: Principal, clueId: string) => Promise<void>) {
+    return orm.em.fork().transactional(async (tx) => {
+      const { clue, row } = await loadForStaff(tx, principal, deadlineId, canSee);
+      if (!row.policy.kind.pausable || row.pausedAt) throw pauseNotAllowed();
+      const now = clock.now();
+      row.pausedAt = now;
+      row.pauseReason = reason;
+      row.nextFireAt = null;
+      row.syncNeeded = true;
+      row.syncVersion++;
+      appendEvent(tx, clue, { type: 'deadline.paused', actor: `staff:${principal.id}`, data: { deadlineId: row.id, kind: row.kind, reason } }, now);
+      return view(row);
+    });
+  }
+
+  async function resume(principal: Principal, deadlineId: string, canSee: (p: Principal, clueId: string) => Promise<void>) {
+    return orm.em.fork().transactional(async (tx) => {
+      const { clue, row } = await loadForStaff(tx, principal, deadlineId, canSee);
+      if (!row.pausedAt) throw pauseNotAllowed();
+      const now = clock.now();
+      const pausedMs = now.getTime() - row.pausedAt.getTime();
+      row.pausedMs += pausedMs;
+      row.dueAt = new Date(row.dueAt.getTime() + pausedMs);
+      row.pausedAt = null;
+      row.pauseReason = null;
+      const first = firstStepFrom(row, row.state === 'missed' ? row.fireSeq : 0, now);
+      row.fireSeq = first.seq;
+      row.nextFireAt = first.at;
+      row.syncNeeded = true;
+      row.syncVersion++;
+      appendEvent(tx, clue, { type: 'deadline.resumed', actor: `staff:${principal.id}`, data: { deadlineId: row.id, kind: row.kind, pausedMs, newDue: row.dueAt.toISOString() } }, now);
+      return view(row);
+    });
+  }
+
+  function view(d: Deadline) {
+    return {
+      id: d.id,
+      clueId: d.clue,
+      kind: d.kind,
+      zh: d.policy.kind.zh,
+      en: d.policy.kind.en,
+      state: d.state,
+      startsAt: d.startsAt,
+      dueAt: d.dueAt,
+      originalDueAt: d.originalDueAt,
+      closedAt: d.closedAt,
+      paused: !!d.pausedAt,
+      extensions: d.extensions,
+      escalationLevel: d.escalationLevel,
+      unitId: d.unit,
+      policyVersion: d.policy.version,
+    };
+  }
+
+  /** Due soon or missed, on clues the principal may see. */
+  async function list(principal: Principal, filter: { view: 'due_soon' | 'missed' | 'open'; withinHours: number; unitId?: string; kind?: string; limit: number }, visibility: { where: string; params: unknown[] }) {
+    const em = orm.em.fork();
+    const where = [visibility.where, 'd.closed_at is null'];
+    const params: unknown[] = [...visibility.params];
+    if (filter.view === 'missed') where.push(`d.state = 'missed'`);
+    if (filter.view === 'due_soon') {
+      where.push(`d.state in ('open', 'extended') and d.due_at < ?`);
+      params.push(new Date(clock.now().getTime() + filter.withinHours * 3600_000));
+    }
+    if (filter.unitId) {
+      where.push('d.unit_id in (select id from unit where path like (select path from unit where id = ?) || ?)');
+      params.push(filter.unitId, '%');
+    }
+    if (filter.kind) {
+      where.push('d.kind = ?');
+      params.push(filter.kind);
+    }
+    const ids = await sql<{ id: string }>(em, `select d.id from deadline d join clue c on c.id = d.clue_id where ${where.join(' and ')} order by d.due_at limit ?`, [...params, filter.limit]);
+    if (!ids.length) return [];
+    const rows = await em.find(Deadline, { id: { $in: ids.map((r) => r.id) } }, { orderBy: { dueAt: 'asc' } });
+    return rows.map(view);
+  }
+
+  async function forReporter(clueId: string) {
+    const rows = await orm.em.fork().find(Deadline, { clue: clueId, state: { $ne: 'cancelled' } }, { orderBy: { startsAt: 'asc', dueAt: 'asc' } });
+    return rows
+      .filter((d) => d.policy.kind.visibleToReporter)
+      .map((d) => ({ kind: d.kind, zh: d.policy.kind.zh, en: d.policy.kind.en, due: d.dueAt, met: d.state === 'met', state: d.state }));
+  }
+
+  async function notices(principal: Principal, limit = 50) {
+    const em = orm.em.fork();
+    const rows = await em.find(
+      StaffNotice,
+      { unit: principal.unitId, $or: [{ role: null }, { role: principal.role }] },
+      { orderBy: { createdAt: 'desc' }, limit },
+    );
+    return rows.map((n) => ({ id: n.id, kind: n.kind, clueId: n.clue, deadlineId: n.deadline, zh: n.textZh, en: n.textEn, createdAt: n.createdAt }));
+  }
+
+  return { currentPolicy, setPolicy, planStarts, onEvent, fireStep, extend, pause, resume, list, forReporter, notices, view };
+}
+
+export type DeadlineUseCases = ReturnType<typeof createDeadlineUseCases>;
+export type { PolicySnapshot };
