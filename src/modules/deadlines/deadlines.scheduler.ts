@@ -14,6 +14,14 @@ interface Row {
   sync_version: number;
 }
 
+/** The driver may hand timestamps back as text; the arithmetic below wants instants. */
+function normalize(rows: Row[]): Row[] {
+  for (const r of rows) {
+    if (r.next_fire_at && !(r.next_fire_at instanceof Date)) r.next_fire_at = new Date(r.next_fire_at);
+  }
+  return rows;
+}
+
 /**
  * Keeps BullMQ in line with the deadline rows (the rows are the truth). Only steps due within the
  * horizon are held in Redis as delayed jobs, so Redis memory follows the next few hours' work, not
@@ -40,10 +48,12 @@ export function createDeadlineScheduler(deps: { orm: Orm; queues: Queues; clock:
     const em = orm.em.fork();
     let done = 0;
     for (;;) {
-      const rows = await sql<Row>(
-        em,
-        `select id, fire_seq, next_fire_at, closed_at, paused_at, scheduled_job, sync_version from deadline where sync_needed order by id limit ?`,
-        [batch],
+      const rows = normalize(
+        await sql<Row>(
+          em,
+          `select id, fire_seq, next_fire_at, closed_at, paused_at, scheduled_job, sync_version from deadline where sync_needed order by id limit ?`,
+          [batch],
+        ),
       );
       if (rows.length === 0) return done;
       const queue = queues.get('deadlines');
@@ -67,18 +77,23 @@ export function createDeadlineScheduler(deps: { orm: Orm; queues: Queues; clock:
     const queue = queues.get('deadlines');
     const until = new Date(clock.now().getTime() + deps.horizonMs);
     const overdueBefore = clock.now().getTime() - 60_000;
-    let after = '';
+    let afterAt = new Date(0);
+    let afterId = '00000000-0000-0000-0000-000000000000';
     let seen = 0;
     let readded = 0;
     for (;;) {
-      const rows = await sql<Row>(
-        em,
-        `select id, fire_seq, next_fire_at, closed_at, paused_at, scheduled_job, sync_version from deadline
-         where closed_at is null and paused_at is null and next_fire_at <= ? and id > ? order by id limit 2000`,
-        [until, after || '00000000-0000-0000-0000-000000000000'],
+      const rows = normalize(
+        await sql<Row>(
+          em,
+          `select id, fire_seq, next_fire_at, closed_at, paused_at, scheduled_job, sync_version from deadline
+           where closed_at is null and paused_at is null and next_fire_at <= ? and (next_fire_at, id) > (?, ?)
+           order by next_fire_at, id limit 2000`,
+          [until, afterAt, afterId],
+        ),
       );
       if (rows.length === 0) break;
-      after = rows.at(-1)!.id;
+      afterAt = rows.at(-1)!.next_fire_at!;
+      afterId = rows.at(-1)!.id;
       seen += rows.length;
       const jobs = rows.map(payload);
       // A step long overdue whose job finished or failed without the row moving on is re-run.
