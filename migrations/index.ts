@@ -2,10 +2,14 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261122000000_initial } from './Migration20261122000000_initial.ts';
 import { Migration20261122010000_web_intake } from './Migration20261122010000_web_intake.ts';
 import { Migration20261122020000_deadlines } from './Migration20261122020000_deadlines.ts';
+import { Migration20261122030000_workflow } from './Migration20261122030000_workflow.ts';
+import { Migration20261122040000_voice } from './Migration20261122040000_voice.ts';
 
 /** Applied in order at start and by `npm run migrate`. Append new migrations; never edit one that shipped. */
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261122000000_initial', class: Migration20261122000000_initial },
   { name: 'Migration20261122010000_web_intake', class: Migration20261122010000_web_intake },
   { name: 'Migration20261122020000_deadlines', class: Migration20261122020000_deadlines },
+  { name: 'Migration20261122030000_workflow', class: Migration20261122030000_workflow },
+  { name: 'Migration20261122040000_voice', class: Migration20261122040000_voice },
 ];

@@ -9,9 +9,19 @@ export interface JobPayloads {
   notifications: {
     /** No address in the payload: the processor reads it from the sealed reporter record. */
     'email.reporter_ack': { clueId: string };
+    /** The decision text is the thread message `messageId`; the address comes from the sealed record. */
+    'email.reporter_decision': { clueId: string; messageId: string };
+    /** In-app notices to the assignee unit of a new verification task. */
+    'staff.task_assigned': { taskId: string };
   };
   ledger: {
     'ledger.checkpoint': Record<string, never>;
+  };
+  hotline: {
+    /** Download a call's recording into the attachment store; ids only, the URL is on the call row. */
+    'recording.fetch': { callId: string };
+    /** Send one outbound SMS row; the number and text are unsealed by the processor. */
+    'sms.send': { smsId: string };
   };
   deadlines: {
     /** Step `seq` of a deadline, due at `at`; stale or repeated firings are no-ops. */
@@ -24,4 +34,4 @@ export type QueueName = keyof JobPayloads;
 export type JobName<Q extends QueueName> = keyof JobPayloads[Q] & string;
 export type JobPayload<Q extends QueueName, N extends JobName<Q>> = JobPayloads[Q][N];
 
-export const queueNames = ['triage', 'notifications', 'ledger', 'deadlines'] as const satisfies readonly QueueName[];
+export const queueNames = ['triage', 'notifications', 'ledger', 'deadlines', 'hotline'] as const satisfies readonly QueueName[];

@@ -11,13 +11,22 @@ export function createProcessors(deps: Dependencies): Record<QueueName, (job: Jo
       return deps.triage.checkNewClue(clueId);
     },
     notifications: async (job) => {
-      const { clueId } = job.data as JobPayloads['notifications']['email.reporter_ack'];
-      if (job.name !== 'email.reporter_ack' || typeof clueId !== 'string') throw new UnrecoverableError(`bad notification job ${job.name}`);
+      const data = job.data as { clueId?: unknown; messageId?: unknown; taskId?: unknown };
+      const send = () => {
+        if (job.name === 'email.reporter_ack' && typeof data.clueId === 'string') return deps.notifications.sendReporterAck(data.clueId);
+        if (job.name === 'email.reporter_decision' && typeof data.clueId === 'string' && typeof data.messageId === 'string') {
+          return deps.notifications.sendReporterDecision(data.clueId, data.messageId);
+        }
+        if (job.name === 'staff.task_assigned' && typeof data.taskId === 'string') return deps.notifications.noticeTaskAssigned(data.taskId);
+        throw new UnrecoverableError(`bad notification job ${job.name}`);
+      };
       try {
-        return await deps.notifications.sendReporterAck(clueId);
+        return await send();
       } catch (err) {
         // Retries are BullMQ's; the last failure is recorded so nobody wonders whether it went out.
-        if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await deps.notifications.recordFailure('reporter-ack', clueId, (err as Error).message);
+        if (!(err instanceof UnrecoverableError) && job.attemptsMade + 1 >= (job.opts.attempts ?? 1) && typeof data.clueId === 'string') {
+          await deps.notifications.recordFailure(`email:${job.name}:${job.id}`, job.name, data.clueId, (err as Error).message);
+        }
         throw err;
       }
     },

@@ -101,8 +101,13 @@ describe('the clue ledger', () => {
     expect(res.json.error.code).toBe('clue.illegal_transition');
     expect(res.json.error.details.allowed).toContain('accept');
     const noReason = await t.call('POST', `/api/v1/staff/clues/${created.id}/transitions`, { token: operator, body: { action: 'decline' } });
-    expect(noReason.status).toBe(422);
-    expect(noReason.json.error.code).toBe('clue.transition_requirement_missing');
+    expect(noReason.status).toBe(400);
+    expect(noReason.json.error.details.issues[0].path).toBe('reasonCode');
+    const noText = await t.call('POST', `/api/v1/staff/clues/${created.id}/transitions`, { token: operator, body: { action: 'decline', reasonCode: 'other' } });
+    expect(noText.status).toBe(400);
+    const noFinding = await t.call('POST', `/api/v1/staff/clues/${created.id}/transitions`, { token: operator, body: { action: 'merge' } });
+    expect(noFinding.status).toBe(422);
+    expect(noFinding.json.error.code).toBe('clue.transition_requirement_missing');
     const after = await t.db.query('select count(*)::int as n from ledger_event where clue_id = $1', [created.id]);
     expect(after).toEqual(before);
     const [row] = await t.db.query<{ status: string; head_seq: number }>('select status, head_seq from clue where id = $1', [created.id]);
@@ -164,6 +169,7 @@ describe('the clue ledger', () => {
     await t.db.query('delete from accused where clue_id = $1', [victim.id]);
     await t.db.query('delete from sealed_reporter where clue_id = $1', [victim.id]);
     await t.db.query('delete from deadline where clue_id = $1', [victim.id]);
+    await t.db.query('delete from message where clue_id = $1', [victim.id]);
     await t.db.query('delete from clue where id = $1', [victim.id]);
     await t.db.query('alter table ledger_event enable trigger ledger_event_append_only');
 

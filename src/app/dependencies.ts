@@ -10,6 +10,7 @@ import { DEFAULT_CALENDAR_DATA_DIR, loadCalendar } from '../modules/deadlines/ca
 import { createDeadlineScheduler } from '../modules/deadlines/deadlines.scheduler.ts';
 import { createDeadlineUseCases } from '../modules/deadlines/deadlines.usecases.ts';
 import { defaultPolicyPath, loadPolicyFile } from '../modules/deadlines/policy.ts';
+import { createWorkflowUseCases } from '../modules/verification/workflow.usecases.ts';
 import { OutboxRelay } from '../modules/outbox/outbox.relay.ts';
 import { createStaffUseCases } from '../modules/staff/staff.usecases.ts';
 import { createTriageUseCases } from '../modules/triage/triage.usecases.ts';
@@ -76,6 +77,17 @@ export async function createDependencies(
   const messages = createMessageUseCases({ orm, clock, logger });
   const reports = createReportUseCases({ orm, clues, messages, uploads, deadlines, logger });
   const csrf = createCsrf(keys.secretHmacKey);
+  const workflow = createWorkflowUseCases({
+    orm,
+    clock,
+    logger,
+    clues,
+    deadlines,
+    afterCommit: () => {
+      relay.kick();
+      deadlineScheduler.kick();
+    },
+  });
   const triage = createTriageUseCases({ orm, clock, logger });
   const sealCheckpoint = createCheckpointer({ orm, clock, logger });
   const notifications = createNotificationUseCases({
@@ -112,6 +124,7 @@ export async function createDependencies(
     csrf,
     triage,
     notifications,
+    workflow,
     calendar,
     missingYears,
     deadlines,

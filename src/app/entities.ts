@@ -1,6 +1,8 @@
 import { Accused, Attachment, Clue, SealedReporter } from '../modules/clues/clue.entity.ts';
 import { LedgerCheckpoint, LedgerEvent } from '../modules/clues/ledger.entity.ts';
 import { Deadline, DeadlinePolicyVersion, StaffNotice } from '../modules/deadlines/deadline.entity.ts';
+import { hotlineEntities } from '../modules/intake-voice/voice.entity.ts';
+import { VerificationTask } from '../modules/verification/task.entity.ts';
 import { Message } from '../modules/messages/message.entity.ts';
 import { Notification } from '../modules/notifications/notification.entity.ts';
 import { OutboxMessage } from '../modules/outbox/outbox.entity.ts';
@@ -23,4 +25,6 @@ export const entities = [
   Deadline,
   DeadlinePolicyVersion,
   StaffNotice,
+  VerificationTask,
+  ...hotlineEntities,
 ];

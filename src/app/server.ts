@@ -7,6 +7,7 @@ import { staffRoutes } from '../modules/staff/staff.routes.ts';
 import { staffMessageRoutes } from '../modules/messages/messages.routes.ts';
 import { webRoutes } from '../modules/intake-web/web.routes.ts';
 import { deadlineRoutes } from '../modules/deadlines/deadlines.routes.ts';
+import { workflowRoutes } from '../modules/verification/workflow.routes.ts';
 import type { Dependencies } from './dependencies.ts';
 import { AppError, createErrorFactory, isAppError } from './errors.ts';
 import { ApiDocs } from './openapi.ts';
@@ -108,6 +109,7 @@ export function createServer(deps: Dependencies) {
   app.route('/api/v1/staff/clues', staffClueRoutes(deps.clues, docs, metrics));
   app.route('/api/v1/staff/clues', staffMessageRoutes(deps.clues, deps.messages, docs));
   app.route('/api/v1/staff', deadlineRoutes(deps.deadlines, deps.clues, docs));
+  app.route('/api/v1/staff', workflowRoutes(deps.workflow, docs));
   app.route('/', webRoutes({ config: deps.config, clock: deps.clock, reports: deps.reports, staff: deps.staff, csrf: deps.csrf, metrics }, docs));
 
   return app;

@@ -59,7 +59,13 @@ const ClueSchema = defineEntity({
     headSeq: p.integer(),
     headHash: p.string().length(64),
     mergedInto: p.uuid().nullable(),
+    /** The unit handling it (转办/交办), when not the unit it concerns. */
+    assignedUnit: () => p.manyToOne(Unit).mapToPk().nullable().index(),
+    /** Special supervision (督办): this supervisor is told of every event on the clue. */
+    supervisor: p.uuid().nullable(),
     finding: p.string().length(32).nullable(),
+    /** The figures the monthly statistics table needs, set when the clue is concluded. */
+    outcome: p.json<Record<string, number>>().nullable(),
     flags: p.array().default([]),
     createdAt: p.datetime(),
     updatedAt: p.datetime(),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { accusedRoles, categories, channels } from './clue.entity.ts';
-import { clueActions, clueStatuses, findings } from './status-machine.ts';
+import { clueActions, clueStatuses, type DeclineReason, declineReasons, findings } from './status-machine.ts';
 
 export const NARRATIVE_MAX = 20_000;
 
@@ -33,12 +33,29 @@ export const registerClueBody = z.object({
   reporter: reporterInput.nullish(),
 });
 
-export const transitionBody = z.object({
-  action: z.enum(clueActions),
-  reason: z.string().trim().min(2).max(2000).optional(),
-  finding: z.enum(findings).optional(),
-  mergedInto: z.uuid().optional(),
+const count = z.number().int().min(0).max(1_000_000);
+/** The monthly statistics table's figures for a concluded clue (Putuo 2024 annex). */
+export const outcomeInput = z.object({
+  householdsRemoved: count.default(0),
+  peopleRemoved: count.default(0),
+  fundsRecoveredYuan: z.number().min(0).max(1e10).default(0),
+  householdsEnrolled: count.default(0),
+  cardCustodyCases: count.default(0),
 });
+
+export const transitionBody = z
+  .object({
+    action: z.enum(clueActions),
+    reason: z.string().trim().min(2).max(2000).optional(),
+    reasonCode: z.enum(Object.keys(declineReasons) as [DeclineReason, ...DeclineReason[]]).optional(),
+    finding: z.enum(findings).optional(),
+    outcome: outcomeInput.optional(),
+    mergedInto: z.uuid().optional(),
+  })
+  .refine((b) => b.action !== 'decline' || (b.reasonCode && b.reason), {
+    message: '不予受理须选择理由并说明 / declining needs a reason from the list (reasonCode) and an explanation (reason)',
+    path: ['reasonCode'],
+  });
 
 export const revealBody = z.object({
   purpose: z.string().trim().min(2, 'say why you need the identity').max(500),

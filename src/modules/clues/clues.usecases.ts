@@ -31,7 +31,9 @@ import {
 import { type Actor, appendEvent, GENESIS_HASH, nextEvent, pgTextArray, sha256Hex } from './ledger.ts';
 import { LedgerEvent } from './ledger.entity.ts';
 import { generatePin, generateWebSecret, hashSecret, secretMatches } from './secrets.ts';
-import { allowedActions, type ClueAction, type ClueStatus, type Finding, nextStatus, transitions } from './status-machine.ts';
+import { allowedActions, type ClueAction, type ClueStatus, type DeclineReason, declineReasons, type Finding, nextStatus, transitions } from './status-machine.ts';
+import { Message } from '../messages/message.entity.ts';
+import { enqueueInTransaction } from '../outbox/outbox.ts';
 import { generateTrackingCode, normalizeTrackingCode } from './tracking-code.ts';
 
 export interface ReporterIdentity {
@@ -208,7 +210,11 @@ export function createClueUseCases(deps: ClueDeps) {
   /** Loads a clue the principal may see, else `clue.not_found` (existence is not revealed). */
   async function loadVisible(em: Em, principal: Principal, clueId: string, lock = false) {
     const clue = await em.findOne(Clue, { id: clueId }, lock ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {});
-    if (!clue || !canSeeUnit(principal, clue.unit, await unitPathOf(em, clue.unit))) throw clueNotFound();
+    if (!clue) throw clueNotFound();
+    const visible =
+      canSeeUnit(principal, clue.unit, await unitPathOf(em, clue.unit)) ||
+      (!!clue.assignedUnit && canSeeUnit(principal, clue.assignedUnit, await unitPathOf(em, clue.assignedUnit)));
+    if (!visible) throw clueNotFound();
     return clue;
   }
 
@@ -305,7 +311,7 @@ export function createClueUseCases(deps: ClueDeps) {
   async function changeStatus(
     principal: Principal,
     clueId: string,
-    input: { action: ClueAction; reason?: string; finding?: Finding; mergedInto?: string },
+    input: { action: ClueAction; reason?: string; reasonCode?: DeclineReason; finding?: Finding; outcome?: Record<string, number>; mergedInto?: string },
   ) {
     if (!can.handleClues(principal)) throw forbidden();
     const result = await orm.em.fork().transactional(async (tx) => {
@@ -322,22 +328,64 @@ export function createClueUseCases(deps: ClueDeps) {
       }
       clue.status = to;
       if (input.finding) clue.finding = input.finding;
+      if (input.action === 'conclude') clue.outcome = input.outcome ?? null;
+      const now = clock.now();
       appendEvent(
         tx,
         clue,
         {
           type: 'clue.status_changed',
           actor: `staff:${principal.id}`,
-          data: { action: input.action, from, to, reason: input.reason, finding: input.finding, mergedInto: input.mergedInto },
+          data: {
+            action: input.action,
+            from,
+            to,
+            reason: input.reason,
+            reasonCode: input.reasonCode,
+            finding: input.finding,
+            outcome: input.action === 'conclude' ? input.outcome : undefined,
+            mergedInto: input.mergedInto,
+          },
         },
-        clock.now(),
+        now,
       );
-      await deps.deadlines.onEvent(tx, clue, `clue.${input.action}`, clock.now());
+      await deps.deadlines.onEvent(tx, clue, `clue.${input.action}`, now);
+      if (input.action === 'accept' || input.action === 'decline') tellReporterOfDecision(tx, clue, input, principal, now);
       return clue;
     });
     deps.onDeadlinesChanged();
+    deps.onOutboxWritten();
     logger.info({ clueId, action: input.action, to: result.status, staffId: principal.id }, 'clue status changed');
     return publicView(result);
+  }
+
+  /**
+   * The reporter is told of acceptance or refusal through their channel: a message on the
+   * follow-up thread (web, email and anonymous reporters all see it there) and, for a named
+   * reporter with an email address, an email sent by the notifications job.
+   */
+  function tellReporterOfDecision(
+    tx: Em,
+    clue: Clue,
+    input: { action: ClueAction; reason?: string; reasonCode?: DeclineReason },
+    principal: Principal,
+    now: Date,
+  ) {
+    const reason = input.reasonCode ? declineReasons[input.reasonCode] : null;
+    const body =
+      input.action === 'accept'
+        ? '您的举报已受理，我们将进行核实，并在规定时限内告知结果。/ Your report has been accepted; we will verify it and tell you the result within the time limits.'
+        : `您的举报不予受理。理由：${reason!.zh}。${input.reason}\n/ Your report was not accepted. Reason: ${reason!.en}. ${input.reason}`;
+    const message = tx.create(Message, { id: randomUUID(), clue: clue.id, author: 'staff', staffId: principal.id, body, createdAt: now });
+    appendEvent(tx, clue, { type: 'message.posted', actor: `staff:${principal.id}`, data: { messageId: message.id, author: 'staff', reason: `decision:${input.action}` } }, now);
+    if (clue.named) {
+      enqueueInTransaction(tx, now, {
+        queue: 'notifications',
+        name: 'email.reporter_decision',
+        jobId: `decision-${clue.id}-${clue.headSeq}`,
+        payload: { clueId: clue.id, messageId: message.id },
+      });
+    }
   }
 
   /**

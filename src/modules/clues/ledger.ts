@@ -1,5 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/core';
+import { StaffNotice } from '../deadlines/deadline.entity.ts';
 import { LedgerEvent } from './ledger.entity.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -88,5 +89,22 @@ export function appendEvent(
   at: Date,
 ): LedgerEvent {
   const { dataJson: _json, ...fields } = nextEvent(clue, event, at);
+  // Special supervision (督办): the attached supervisor hears of every event on the clue.
+  const supervisor = (clue as { supervisor?: string | null }).supervisor;
+  const unit = (clue as { unit?: string | null }).unit;
+  if (supervisor && unit) {
+    em.create(StaffNotice, {
+      id: randomUUID(),
+      unit,
+      role: null,
+      staffId: supervisor,
+      clue: clue.id,
+      deadline: null,
+      kind: 'supervised',
+      textZh: `督办线索有新动态：${event.type}`,
+      textEn: `Supervised clue: ${event.type}`,
+      createdAt: at,
+    });
+  }
   return em.create(LedgerEvent, fields);
 }

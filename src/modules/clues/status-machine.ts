@@ -59,3 +59,14 @@ export const publicStatusText: Record<ClueStatus, { zh: string; en: string }> = 
   closed: { zh: '已结案', en: 'Closed' },
   merged: { zh: '已并入相同问题的线索一并办理', en: 'Merged with a report of the same matter' },
 };
+
+/** Reasons a clue is not accepted (不予受理), told to the reporter with the free text. */
+export const declineReasons = {
+  not_dibao_matter: { zh: '不属于低保工作范围', en: 'Not a matter of the minimum living allowance' },
+  outside_jurisdiction: { zh: '不属于本机关管辖，已告知应向哪里反映', en: 'Outside our jurisdiction; you were told where to turn' },
+  insufficient_information: { zh: '反映内容不具体，无法核查', en: 'Too little information to verify' },
+  already_handled: { zh: '同一事项已办结且无新情况', en: 'The same matter was already concluded and nothing new was raised' },
+  in_other_procedure: { zh: '已进入诉讼、仲裁或其他法定程序', en: 'Already in court, arbitration or another legal procedure' },
+  other: { zh: '其他原因', en: 'Another reason' },
+} as const;
+export type DeclineReason = keyof typeof declineReasons;

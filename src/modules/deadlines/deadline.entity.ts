@@ -70,7 +70,7 @@ const DeadlinePolicyVersionSchema = defineEntity({
 export class DeadlinePolicyVersion extends DeadlinePolicyVersionSchema.class {}
 DeadlinePolicyVersionSchema.setClass(DeadlinePolicyVersion);
 
-export const noticeKinds = ['reminder', 'missed', 'escalated', 'extended'] as const;
+export const noticeKinds = ['reminder', 'missed', 'escalated', 'extended', 'task_assigned', 'supervised'] as const;
 
 /** An in-app notice for the staff of a unit (reminders to assignees, misses and escalations to supervisors). */
 const StaffNoticeSchema = defineEntity({
@@ -81,6 +81,8 @@ const StaffNoticeSchema = defineEntity({
     unit: () => p.manyToOne(Unit).mapToPk().index(),
     /** Only this role of the unit sees it (null: everyone of the unit). */
     role: p.string().length(32).nullable(),
+    /** Only this staff member sees it (special supervision). */
+    staffId: p.uuid().nullable(),
     clue: () => p.manyToOne(Clue).mapToPk(),
     deadline: () => p.manyToOne(Deadline).mapToPk().nullable(),
     kind: p.enum(noticeKinds),

@@ -108,10 +108,12 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
         appendEvent(tx, clue, { type: 'deadline.met', actor: 'system:deadlines', data: { deadlineId: d.id, kind: d.kind, late } }, at);
       }
     }
+    const started: Deadline[] = [];
     for (const { row, event } of planStarts(policy, clue, token, at, subjectId)) {
-      tx.create(Deadline, row);
+      started.push(tx.create(Deadline, row));
       appendEvent(tx, clue, event, at);
     }
+    return { started };
   }
 
   /** Locks the clue, then the deadline (always in that order, like every clue change). */
@@ -314,10 +316,10 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
     const em = orm.em.fork();
     const rows = await em.find(
       StaffNotice,
-      { unit: principal.unitId, $or: [{ role: null }, { role: principal.role }] },
+      { $or: [{ unit: principal.unitId, role: null, staffId: null }, { unit: principal.unitId, role: principal.role, staffId: null }, { staffId: principal.id }] },
       { orderBy: { createdAt: 'desc' }, limit },
     );
-    return rows.map((n) => ({ id: n.id, kind: n.kind, clueId: n.clue, deadlineId: n.deadline, zh: n.textZh, en: n.textEn, createdAt: n.createdAt }));
+    return rows.filter((n) => !n.staffId || n.staffId === principal.id).map((n) => ({ id: n.id, kind: n.kind, clueId: n.clue, deadlineId: n.deadline, zh: n.textZh, en: n.textEn, createdAt: n.createdAt }));
   }
 
   return { currentPolicy, setPolicy, planStarts, onEvent, fireStep, extend, pause, resume, list, forReporter, notices, view };

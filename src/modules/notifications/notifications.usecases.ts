@@ -13,6 +13,9 @@ import type { ReporterIdentity } from '../clues/clues.usecases.ts';
 import { appendEvent } from '../clues/ledger.ts';
 import { formatTrackingCode } from '../clues/tracking-code.ts';
 import { Notification } from './notification.entity.ts';
+import { Message } from '../messages/message.entity.ts';
+import { StaffNotice } from '../deadlines/deadline.entity.ts';
+import { VerificationTask } from '../verification/task.entity.ts';
 
 export type MailTransport = Transporter;
 
@@ -69,12 +72,10 @@ export function createNotificationUseCases(deps: NotificationDeps) {
   }
 
   /**
-   * Acknowledges a named report by email: the address is read from the sealed record at send time,
-   * so it never sits in a job payload or in this table. Once per clue, however often the job runs.
+   * Emails a named reporter: the address is read from the sealed record at send time, so it never
+   * sits in a job payload or in the send record. Once per `key`, however often the job runs.
    */
-  async function sendReporterAck(clueId: string) {
-    const key = `email:reporter-ack:${clueId}`;
-    const template = 'email/reporter-ack';
+  async function emailReporter(clueId: string, key: string, template: string, extraVars: (clue: Clue) => Promise<Record<string, string>>) {
     const em = orm.em.fork();
     const done = await em.findOne(Notification, { idempotencyKey: key });
     if (done) return { status: done.status, repeated: true };
@@ -90,6 +91,7 @@ export function createNotificationUseCases(deps: NotificationDeps) {
       trackingCode: formatTrackingCode(clue.trackingCode),
       receivedAt: dateFormat.format(clue.receivedAt),
       followUpUrl: `${deps.publicBaseUrl.replace(/\/$/, '')}/follow-up`,
+      ...(await extraVars(clue)),
     };
     const info = await transport.sendMail({
       from: deps.mailFrom,
@@ -97,8 +99,8 @@ export function createNotificationUseCases(deps: NotificationDeps) {
       subject: renderBilingual(`${template}.subject.txt`, vars, ' / ').replace(/\n/g, ''),
       text: renderBilingual(`${template}.txt`, vars, '\n\n----------------------------------------\n\n'),
       html: renderBilingual(`${template}.html`, vars, '<hr>'),
-      messageId: `<ack-${clueId}@dibao-hotline>`,
-      // RFC 3834: an automatic reply; well-behaved mail systems will not answer it.
+      messageId: `<${key.replace(/[^a-zA-Z0-9.-]/g, '-')}@dibao-hotline>`,
+      // RFC 3834: an automatic message; well-behaved mail systems will not answer it.
       headers: { 'Auto-Submitted': 'auto-replied', 'X-Auto-Response-Suppress': 'All' },
     });
     await orm.em.fork().transactional(async (tx) => {
@@ -117,15 +119,63 @@ export function createNotificationUseCases(deps: NotificationDeps) {
         createdAt: clock.now(),
       });
     });
-    logger.info({ clueId, template }, 'reporter acknowledged by email');
+    logger.info({ clueId, template }, 'reporter emailed');
     return { status: 'sent' as const, repeated: false };
   }
 
-  async function recordFailure(kind: 'reporter-ack', clueId: string, reason: string) {
-    await record({ key: `email:${kind}:${clueId}`, template: `email/${kind}`, clueId, recipient: 'reporter', status: 'failed', detail: reason.slice(0, 500) });
+  /** Acknowledges a named report. */
+  function sendReporterAck(clueId: string) {
+    return emailReporter(clueId, `email:reporter-ack:${clueId}`, 'email/reporter-ack', async () => ({}));
   }
 
-  return { sendReporterAck, recordFailure };
+  /** Tells a named reporter of acceptance or refusal: the text is the thread message staff wrote. */
+  function sendReporterDecision(clueId: string, messageId: string) {
+    return emailReporter(clueId, `email:reporter-decision:${messageId}`, 'email/reporter-decision', async () => {
+      const message = await orm.em.fork().findOne(Message, { id: messageId, clue: clueId });
+      return { message: message?.body ?? '' };
+    });
+  }
+
+  /** In-app notices to the unit a verification task was given to. */
+  async function noticeTaskAssigned(taskId: string) {
+    const em = orm.em.fork();
+    const task = await em.findOne(VerificationTask, { id: taskId });
+    if (!task) return { status: 'skipped' as const };
+    const key = `notice:task-assigned:${taskId}`;
+    if (await em.findOne(Notification, { idempotencyKey: key })) return { status: 'sent' as const, repeated: true };
+    em.create(StaffNotice, {
+      id: randomUUID(),
+      unit: task.assigneeUnit,
+      role: null,
+      staffId: task.assigneeStaff ?? null,
+      clue: task.clue,
+      deadline: null,
+      kind: 'task_assigned',
+      textZh: `新的核实任务：${task.type}`,
+      textEn: `New verification task: ${task.type}`,
+      createdAt: clock.now(),
+    });
+    em.create(Notification, {
+      id: randomUUID(),
+      idempotencyKey: key,
+      channel: 'inbox',
+      template: 'notice/task-assigned',
+      recipient: `unit:${task.assigneeUnit}`,
+      clueId: task.clue,
+      status: 'sent',
+      detail: null,
+      providerId: null,
+      createdAt: clock.now(),
+    });
+    await em.flush();
+    return { status: 'sent' as const };
+  }
+
+  async function recordFailure(key: string, template: string, clueId: string, reason: string) {
+    await record({ key, template, clueId, recipient: 'reporter', status: 'failed', detail: reason.slice(0, 500) });
+  }
+
+  return { sendReporterAck, sendReporterDecision, noticeTaskAssigned, recordFailure };
 }
 
 export type NotificationUseCases = ReturnType<typeof createNotificationUseCases>;

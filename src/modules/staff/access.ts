@@ -35,9 +35,11 @@ export const can = {
 export function clueVisibility(p: Principal): { where: string; params: unknown[] } {
   if (can.seeAllUnits(p)) return { where: 'true', params: [] };
   if (p.role === 'discipline_officer') return { where: 'false', params: [] };
-  const unitCond = 'c.unit_id in (select id from unit where path like ?)';
-  if (p.unitIsRoot) return { where: `(${unitCond} or c.unit_id is null)`, params: [`${p.unitPath}%`] };
-  return { where: unitCond, params: [`${p.unitPath}%`] };
+  // The unit a clue concerns, or the unit it was assigned to (转办), within the principal's subtree.
+  const unitCond = '(c.unit_id in (select id from unit where path like ?) or c.assigned_unit_id in (select id from unit where path like ?))';
+  const params = [`${p.unitPath}%`, `${p.unitPath}%`];
+  if (p.unitIsRoot) return { where: `(${unitCond} or c.unit_id is null)`, params };
+  return { where: unitCond, params };
 }
 
 export function canSeeUnit(p: Principal, unitId: string | null | undefined, unitPath: string | null): boolean {

@@ -1,0 +1,61 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { readJson } from '../../app/http.ts';
+import type { ApiDocs } from '../../app/openapi.ts';
+import type { AppEnv } from '../../app/server.ts';
+import { categories } from '../clues/clue.entity.ts';
+import { clueNotFound } from '../clues/clues.errors.ts';
+import { outcomeInput } from '../clues/clues.schemas.ts';
+import { findings } from '../clues/status-machine.ts';
+import { taskTypes } from './task.entity.ts';
+import { taskNotFound } from './workflow.errors.ts';
+import { majorReasons, type WorkflowUseCases } from './workflow.usecases.ts';
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const triageBody = z.object({
+  categories: z.array(z.enum(categories)).max(categories.length).optional(),
+  priority: z.enum(['normal', 'major']).optional(),
+  majorReasons: z.array(z.enum(majorReasons)).max(3).optional(),
+});
+const assignBody = z.object({ unitId: z.uuid() });
+const superviseBody = z.object({ supervisorId: z.uuid().optional() });
+const taskBody = z.object({ type: z.enum(taskTypes), assigneeUnitId: z.uuid(), assigneeStaffId: z.uuid().optional() });
+const completeBody = z.object({
+  findings: z.string().trim().min(2).max(20_000),
+  checklistDone: z.array(z.string().max(64)).max(20).default([]),
+  finding: z.enum(findings).optional(),
+  outcome: outcomeInput.partial().optional(),
+});
+
+export function workflowRoutes(workflow: WorkflowUseCases, docs: ApiDocs) {
+  const app = new Hono<AppEnv>();
+  const tag = 'workflow';
+  const clueId = (raw: string) => {
+    if (!uuid.test(raw)) throw clueNotFound();
+    return raw;
+  };
+
+  docs.add({ method: 'post', path: '/api/v1/staff/clues/:id/triage', summary: 'Set categories and priority (major: media exposure, a leader’s instruction, several reporters)', tag, auth: 'staff', body: triageBody, responses: { 200: 'Triaged' } });
+  app.post('/clues/:id/triage', async (c) => c.json(await workflow.triage(c.get('principal')!, clueId(c.req.param('id')), await readJson(c, triageBody))));
+
+  docs.add({ method: 'post', path: '/api/v1/staff/clues/:id/assign', summary: 'Assign the clue to a unit (转办); the accused’s own unit is refused (回避) and the next unit up offered', tag, auth: 'staff', body: assignBody, responses: { 200: 'Assigned', 409: 'Recusal: see error.details.suggestedUnitId' } });
+  app.post('/clues/:id/assign', async (c) => c.json(await workflow.assign(c.get('principal')!, clueId(c.req.param('id')), (await readJson(c, assignBody)).unitId)));
+
+  docs.add({ method: 'post', path: '/api/v1/staff/clues/:id/supervise', summary: 'Special supervision (督办): attach a supervisor, who is told of every later event', tag, auth: 'staff', body: superviseBody, responses: { 200: 'Supervised', 403: 'Not a supervisor' } });
+  app.post('/clues/:id/supervise', async (c) => c.json(await workflow.supervise(c.get('principal')!, clueId(c.req.param('id')), (await readJson(c, superviseBody)).supervisorId)));
+
+  docs.add({ method: 'get', path: '/api/v1/staff/clues/:id/tasks', summary: 'The clue’s verification tasks', tag, auth: 'staff', responses: { 200: 'Tasks' } });
+  app.get('/clues/:id/tasks', async (c) => c.json({ items: await workflow.listTasks(c.get('principal')!, clueId(c.req.param('id'))) }));
+
+  docs.add({ method: 'post', path: '/api/v1/staff/clues/:id/tasks', summary: 'Give a verification task (home visit, data cross-check, community review, payment check, interview) to a unit', tag, auth: 'staff', body: taskBody, responses: { 201: 'Created, with its due date', 409: 'Recusal, or the clue is not under verification' } });
+  app.post('/clues/:id/tasks', async (c) => c.json(await workflow.createTask(c.get('principal')!, clueId(c.req.param('id')), await readJson(c, taskBody)), 201));
+
+  docs.add({ method: 'post', path: '/api/v1/staff/tasks/:id/complete', summary: 'Report a task’s findings, checklist and figures', tag, auth: 'staff', body: completeBody, responses: { 200: 'Completed; says whether every task of the clue is done', 409: 'Already closed' } });
+  app.post('/tasks/:id/complete', async (c) => {
+    const id = c.req.param('id');
+    if (!uuid.test(id)) throw taskNotFound();
+    return c.json(await workflow.completeTask(c.get('principal')!, id, await readJson(c, completeBody)));
+  });
+
+  return app;
+}

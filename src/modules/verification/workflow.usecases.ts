@@ -1,0 +1,220 @@
+import { randomUUID } from 'node:crypto';
+import { LockMode } from '@mikro-orm/core';
+import type { Clock } from '../../app/clock.ts';
+import type { Em, Orm } from '../../app/db.ts';
+import { forbidden } from '../../app/errors.ts';
+import type { Logger } from '../../app/logger.ts';
+import { Accused, type Category, Clue } from '../clues/clue.entity.ts';
+import type { ClueUseCases } from '../clues/clues.usecases.ts';
+import { appendEvent } from '../clues/ledger.ts';
+import { findings } from '../clues/status-machine.ts';
+import type { DeadlineUseCases } from '../deadlines/deadlines.usecases.ts';
+import { enqueueInTransaction } from '../outbox/outbox.ts';
+import { can, type Principal } from '../staff/access.ts';
+import { Staff } from '../staff/staff.entity.ts';
+import { Unit } from '../staff/unit.entity.ts';
+import { checklists, type TaskType, VerificationTask } from './task.entity.ts';
+import { clueNotVerifiable, recusalRequired, taskClosed, taskNotFound } from './workflow.errors.ts';
+
+export const majorReasons = ['media_exposure', 'leader_instruction', 'several_reporters'] as const;
+export type MajorReason = (typeof majorReasons)[number];
+
+export interface WorkflowDeps {
+  orm: Orm;
+  clock: Clock;
+  logger: Logger;
+  clues: ClueUseCases;
+  deadlines: Pick<DeadlineUseCases, 'onEvent'>;
+  /** Is one of `names` a relative registered under this staff member (近亲属备案)? */
+  isRegisteredRelativeOf?: (staffId: string, names: string[]) => Promise<boolean>;
+  afterCommit: () => void;
+}
+
+/** Triage, assignment with recusal, special supervision, and verification tasks. */
+export function createWorkflowUseCases(deps: WorkflowDeps) {
+  const { orm, clock, logger, clues } = deps;
+
+  async function lockClue(tx: Em, principal: Principal, clueId: string) {
+    await clues.assertVisible(principal, clueId);
+    return tx.findOneOrFail(Clue, { id: clueId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+  }
+
+  /** 回避: the accused's own unit never handles the clue; the next unit up is offered instead. */
+  async function assertUnitMayHandle(tx: Em, clueId: string, unitId: string) {
+    const accusedUnits = new Set((await tx.find(Accused, { clue: clueId })).map((a) => a.unit).filter(Boolean));
+    if (!accusedUnits.has(unitId)) return;
+    let candidate = await tx.findOne(Unit, { id: unitId });
+    while (candidate && accusedUnits.has(candidate.id)) candidate = candidate.parent ? await tx.findOne(Unit, { id: candidate.parent }) : null;
+    throw recusalRequired({
+      reason: 'accused_unit',
+      message: '被举报人属于该单位 / A person reported belongs to this unit.',
+      suggestedUnitId: candidate?.id ?? null,
+      suggestedUnitName: candidate?.name ?? null,
+    });
+  }
+
+  async function assertStaffMayHandle(tx: Em, clueId: string, staffId: string) {
+    const staff = await tx.findOne(Staff, { id: staffId });
+    if (!staff) throw recusalRequired({ reason: 'unknown_staff' });
+    const accused = await tx.find(Accused, { clue: clueId });
+    if (accused.some((a) => a.name.trim() === staff.displayName.trim())) throw recusalRequired({ reason: 'accused_person' });
+    if (deps.isRegisteredRelativeOf && (await deps.isRegisteredRelativeOf(staffId, accused.map((a) => a.name)))) {
+      throw recusalRequired({ reason: 'registered_relative', message: '被举报人是该工作人员备案的近亲属 / A person reported is a registered relative of this staff member.' });
+    }
+    return staff;
+  }
+
+  async function triage(principal: Principal, clueId: string, input: { categories?: Category[]; priority?: 'normal' | 'major'; majorReasons?: MajorReason[] }) {
+    if (!can.registerClues(principal)) throw forbidden();
+    return orm.em.fork().transactional(async (tx) => {
+      const clue = await lockClue(tx, principal, clueId);
+      if (input.categories) clue.categories = input.categories;
+      if (input.priority) clue.priority = input.priority;
+      appendEvent(tx, clue, { type: 'clue.triaged', actor: `staff:${principal.id}`, data: { categories: input.categories, priority: input.priority, majorReasons: input.majorReasons } }, clock.now());
+      return clues.publicView(clue);
+    });
+  }
+
+  async function assign(principal: Principal, clueId: string, unitId: string) {
+    if (!can.registerClues(principal)) throw forbidden();
+    return orm.em.fork().transactional(async (tx) => {
+      const clue = await lockClue(tx, principal, clueId);
+      if (!(await tx.findOne(Unit, { id: unitId }))) throw recusalRequired({ reason: 'unknown_unit' }, '单位不存在 / No such unit.');
+      await assertUnitMayHandle(tx, clueId, unitId);
+      clue.assignedUnit = unitId;
+      appendEvent(tx, clue, { type: 'clue.assigned', actor: `staff:${principal.id}`, data: { unitId } }, clock.now());
+      logger.info({ clueId, unitId, staffId: principal.id }, 'clue assigned');
+      return { ...clues.publicView(clue), assignedUnitId: unitId };
+    });
+  }
+
+  /** 督办: a supervisor attaches themself (or an admin attaches one); every later event notifies them. */
+  async function supervise(principal: Principal, clueId: string, supervisorId?: string) {
+    if (principal.role !== 'supervisor' && principal.role !== 'admin') throw forbidden();
+    return orm.em.fork().transactional(async (tx) => {
+      const clue = await lockClue(tx, principal, clueId);
+      const who = supervisorId ?? principal.id;
+      const sup = await tx.findOne(Staff, { id: who });
+      if (!sup || (sup.role !== 'supervisor' && sup.role !== 'admin')) throw forbidden(undefined, '督办人须为督办人员 / The supervisor must have the supervisor role.');
+      clue.supervisor = who;
+      appendEvent(tx, clue, { type: 'clue.supervised', actor: `staff:${principal.id}`, data: { supervisorId: who } }, clock.now());
+      return { ...clues.publicView(clue), supervisorId: who };
+    });
+  }
+
+  async function createTask(
+    principal: Principal,
+    clueId: string,
+    input: { type: TaskType; assigneeUnitId: string; assigneeStaffId?: string },
+    opts: { automatic?: boolean } = {},
+  ) {
+    if (!opts.automatic && !can.registerClues(principal)) throw forbidden();
+    const task = await orm.em.fork().transactional(async (tx) => {
+      const clue = await lockClue(tx, principal, clueId);
+      if (clue.status !== 'accepted' && clue.status !== 'verifying' && clue.status !== 'referred') throw clueNotVerifiable({ status: clue.status });
+      if (!(await tx.findOne(Unit, { id: input.assigneeUnitId }))) throw recusalRequired({ reason: 'unknown_unit' }, '单位不存在 / No such unit.');
+      await assertUnitMayHandle(tx, clueId, input.assigneeUnitId);
+      if (input.assigneeStaffId) await assertStaffMayHandle(tx, clueId, input.assigneeStaffId);
+      const now = clock.now();
+      const actor = opts.automatic ? ('system:workflow' as const) : (`staff:${principal.id}` as const);
+      if (clue.status === 'accepted') {
+        clue.status = 'verifying';
+        appendEvent(tx, clue, { type: 'clue.status_changed', actor, data: { action: 'start_verification', from: 'accepted', to: 'verifying' } }, now);
+        await deps.deadlines.onEvent(tx, clue, 'clue.start_verification', now);
+      }
+      const task = tx.create(VerificationTask, {
+        id: randomUUID(),
+        clue: clueId,
+        type: input.type,
+        assigneeUnit: input.assigneeUnitId,
+        assigneeStaff: input.assigneeStaffId ?? null,
+        status: 'open',
+        dueAt: null,
+        checklist: checklists[input.type].map((c) => ({ ...c, done: false })),
+        findings: null,
+        outcome: null,
+        automatic: !!opts.automatic,
+        createdBy: actor,
+        createdAt: now,
+        completedAt: null,
+      });
+      appendEvent(tx, clue, { type: 'task.created', actor, data: { taskId: task.id, type: task.type, unitId: task.assigneeUnit, staffId: task.assigneeStaff ?? undefined, automatic: !!opts.automatic } }, now);
+      const { started } = await deps.deadlines.onEvent(tx, clue, 'task.created', now, task.id);
+      task.dueAt = started[0]?.dueAt ?? null;
+      enqueueInTransaction(tx, now, { queue: 'notifications', name: 'staff.task_assigned', jobId: `task-assigned-${task.id}`, payload: { taskId: task.id } });
+      return task;
+    });
+    deps.afterCommit();
+    logger.info({ clueId, taskId: task.id, type: task.type }, 'verification task created');
+    return taskView(task);
+  }
+
+  async function completeTask(
+    principal: Principal,
+    taskId: string,
+    input: { findings: string; checklistDone: string[]; finding?: (typeof findings)[number]; outcome?: Record<string, number> },
+  ) {
+    const result = await orm.em.fork().transactional(async (tx) => {
+      const peek = await tx.findOne(VerificationTask, { id: taskId });
+      if (!peek) throw taskNotFound();
+      const clue = await lockClue(tx, principal, peek.clue).catch(() => {
+        throw taskNotFound();
+      });
+      const task = await tx.findOneOrFail(VerificationTask, { id: taskId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+      if (task.status !== 'open') throw taskClosed();
+      const unit = await tx.findOneOrFail(Unit, { id: task.assigneeUnit });
+      const ownUnit = unit.path.startsWith(principal.unitPath);
+      if (!ownUnit && principal.role !== 'supervisor' && principal.role !== 'admin') throw forbidden();
+      const now = clock.now();
+      task.status = 'completed';
+      task.findings = input.findings;
+      task.checklist = task.checklist.map((c) => ({ ...c, done: input.checklistDone.includes(c.item) }));
+      task.outcome = { finding: input.finding, ...input.outcome };
+      task.completedAt = now;
+      appendEvent(tx, clue, { type: 'task.completed', actor: `staff:${principal.id}`, data: { taskId, finding: input.finding, outcome: input.outcome, checklistDone: input.checklistDone } }, now);
+      await deps.deadlines.onEvent(tx, clue, 'task.completed', now, taskId);
+      const all = await tx.find(VerificationTask, { clue: clue.id, status: { $ne: 'cancelled' } });
+      const open = all.filter((t) => t.status === 'open');
+      let summary: Record<string, unknown> | null = null;
+      if (open.length === 0) {
+        // The tasks' findings suggest the clue's: substantiated beats partly beats unsubstantiated.
+        const fs = all.map((t) => t.outcome?.finding as string | undefined).filter(Boolean);
+        const suggested = fs.includes('substantiated') ? (fs.every((f) => f === 'substantiated') ? 'substantiated' : 'partly_substantiated') : fs.includes('partly_substantiated') ? 'partly_substantiated' : 'unsubstantiated';
+        const totals: Record<string, number> = {};
+        for (const t of all) for (const [k, v] of Object.entries(t.outcome ?? {})) if (typeof v === 'number') totals[k] = (totals[k] ?? 0) + v;
+        summary = { suggestedFinding: suggested, totals, tasks: all.length };
+        appendEvent(tx, clue, { type: 'verification.completed', actor: 'system:workflow', data: summary }, now);
+      }
+      return { task: taskView(task), verificationComplete: open.length === 0, summary };
+    });
+    deps.afterCommit();
+    return result;
+  }
+
+  async function listTasks(principal: Principal, clueId: string) {
+    await clues.assertVisible(principal, clueId);
+    return (await orm.em.fork().find(VerificationTask, { clue: clueId }, { orderBy: { createdAt: 'asc' } })).map(taskView);
+  }
+
+  function taskView(t: VerificationTask) {
+    return {
+      id: t.id,
+      clueId: t.clue,
+      type: t.type,
+      assigneeUnitId: t.assigneeUnit,
+      assigneeStaffId: t.assigneeStaff,
+      status: t.status,
+      dueAt: t.dueAt,
+      checklist: t.checklist,
+      findings: t.findings,
+      outcome: t.outcome,
+      automatic: t.automatic,
+      createdAt: t.createdAt,
+      completedAt: t.completedAt,
+    };
+  }
+
+  return { triage, assign, supervise, createTask, completeTask, listTasks };
+}
+
+export type WorkflowUseCases = ReturnType<typeof createWorkflowUseCases>;
