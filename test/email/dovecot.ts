@@ -139,7 +139,7 @@ service pop3-login {
   } catch (err) {
     const log = readLog();
     await stop();
-    throw new Error(`Dovecot did not start: ${(err as Error).message}\n${log}`);
+    throw new Error(`Dovecot did not start: ${(err as Error).message}\n${log}`, { cause: err });
   }
   return { host: '127.0.0.1', port, user, password, log: readLog, stop };
 }

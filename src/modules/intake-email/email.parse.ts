@@ -1,4 +1,6 @@
-import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
+import type { EventEmitter } from 'node:events';
+import type { Readable } from 'node:stream';
+import { MailParser, type AddressObject, type AttachmentStream, type HeaderLines, type Headers, type MessageText } from 'mailparser';
 import { inspectUpload, sanitizeFilename } from '../attachments/attachments.policy.ts';
 import { normalizeTrackingCode } from '../clues/tracking-code.ts';
 import { isAutomated } from './email.automated.ts';
@@ -69,13 +71,9 @@ export async function parseReport(raw: Buffer, opts: ParseOptions): Promise<Pars
     );
   }
 
-  let mail: ParsedMail;
+  let mail: Mime;
   try {
-    mail = await simpleParser(repairChineseCharsets(raw), {
-      skipTextToHtml: true,
-      skipTextLinks: true,
-      skipImageLinks: true,
-    });
+    mail = await parseMime(repairChineseCharsets(raw));
   } catch {
     return quarantine('unparseable', '邮件格式无法解析 / The message could not be parsed.', scanMessageId(raw));
   }
@@ -98,7 +96,13 @@ export async function parseReport(raw: Buffer, opts: ParseOptions): Promise<Pars
   const attachments: EmailAttachment[] = [];
   for (const a of mail.attachments) {
     const name = a.filename ?? '';
-    const inspected = inspectUpload(name, a.content);
+    let inspected: ReturnType<typeof inspectUpload>;
+    try {
+      inspected = inspectUpload(name, a.content);
+    } catch {
+      // a bug in a content checker must not turn into an endless SMTP retry: quarantine for staff instead
+      inspected = { ok: false, reason: 'type_not_allowed', message: '附件无法检查 / The file could not be checked.' };
+    }
     if (!inspected.ok) {
       const shown = displayName(name);
       return quarantine(
@@ -132,6 +136,107 @@ export async function parseReport(raw: Buffer, opts: ParseOptions): Promise<Pars
     automated: isAutomated({ headerLines, subject, fromAddress: from?.address ?? null }),
     attachments,
   };
+}
+
+interface Mime {
+  headers: Headers;
+  headerLines: HeaderLines;
+  text?: string;
+  attachments: { filename?: string; content: Buffer }[];
+  messageId?: string;
+  from?: AddressObject;
+  subject?: string;
+  date?: Date;
+  inReplyTo?: string;
+  references?: string | string[];
+}
+
+/**
+ * mailparser's `simpleParser`, minus what we do not use (HTML image inlining), plus one fix: in mailparser 3.9.20
+ * the MIME splitter's errors are swallowed when the whole input is already written (MailParser's `waitingEnd`
+ * drops its error argument), so a message with a header block over 1 MiB or more than 1000 MIME nodes came back
+ * as a silently TRUNCATED message (text cut off, later parts and attachments missing). Listening on the
+ * splitter turns that into an error, i.e. an 'unparseable' quarantine.
+ */
+function parseMime(raw: Buffer): Promise<Mime> {
+  return new Promise((resolve, reject) => {
+    const parser = new MailParser({ skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true });
+    const splitter = (parser as unknown as { splitter?: EventEmitter }).splitter;
+    if (!splitter || typeof splitter.on !== 'function') {
+      reject(new Error('mailparser internals changed: MailParser.splitter is missing'));
+      return;
+    }
+    let failure: unknown = null;
+    let settled = false;
+    const fail = (err: unknown) => {
+      failure ??= err ?? new Error('mailparser failed');
+      if (settled) return;
+      settled = true;
+      parser.destroy();
+      reject(failure);
+    };
+    splitter.on('error', fail);
+    parser.on('error', fail);
+
+    const mail: Mime = { headers: new Map(), headerLines: [], attachments: [] };
+    parser.on('headers', (headers: Headers) => {
+      mail.headers = headers;
+      mail.headerLines = (parser as unknown as { headerLines?: HeaderLines }).headerLines || [];
+    });
+
+    let reading = false;
+    const read = () => {
+      reading = true;
+      for (;;) {
+        const data = parser.read() as AttachmentStream | MessageText | null;
+        if (data === null) {
+          reading = false;
+          return;
+        }
+        if (data.type === 'text') {
+          if (typeof data.text === 'string') mail.text = data.text;
+          continue;
+        }
+        // an attachment: read its content to the end before asking for more, as simpleParser does
+        const attachment = data;
+        const chunks: Buffer[] = [];
+        const content = attachment.content as unknown as Readable;
+        content.on('data', (chunk: Buffer) => chunks.push(chunk));
+        content.once('end', () => {
+          mail.attachments.push({ filename: attachment.filename, content: Buffer.concat(chunks) });
+          attachment.release();
+          read();
+        });
+        return;
+      }
+    };
+    parser.on('readable', () => {
+      if (!reading) read();
+    });
+
+    parser.once('end', () => {
+      if (settled) return;
+      if (failure) return fail(failure);
+      settled = true;
+      const h = mail.headers;
+      const str = (key: string) => {
+        const v = h.get(key);
+        return typeof v === 'string' ? v : undefined;
+      };
+      mail.subject = str('subject');
+      mail.messageId = str('message-id');
+      mail.inReplyTo = str('in-reply-to');
+      const refs = h.get('references');
+      mail.references = typeof refs === 'string' || Array.isArray(refs) ? (refs as string | string[]) : undefined;
+      const date = h.get('date');
+      mail.date = date instanceof Date ? date : undefined;
+      const from = h.get('from');
+      mail.from = from && typeof from === 'object' && 'value' in from ? (from as AddressObject) : undefined;
+      resolve(mail);
+    });
+
+    parser.end(raw);
+  });
 }
 
 function quarantine(reason: QuarantineReason, detail: string, messageId: string | null): Quarantine {

@@ -81,7 +81,6 @@ export async function startSmtpIntake(opts: SmtpIntakeOptions): Promise<SmtpInta
     banner: 'report intake ready',
     disableReverseLookup: true,
     size: dataLimit,
-    rejectOversized: true,
     maxClients: opts.maxConnections ?? 20,
     disabledCommands: [...(opts.tls ? [] : ['STARTTLS']), ...(auth ? [] : ['AUTH'])],
     authOptional: !auth,
@@ -136,12 +135,12 @@ export async function startSmtpIntake(opts: SmtpIntakeOptions): Promise<SmtpInta
         const logId = logIdOf(scanMessageId(raw));
         void deliver(raw, receivedAt).then(
           () => {
-            log?.info({ event: 'accepted', msg: logId, bytes: raw.length }, 'email intake: message accepted');
+            log?.info({ event: 'accepted', messageHash: logId, bytes: raw.length }, 'email intake: message accepted');
             callback(null, '2.0.0 OK: report received');
           },
           (err: unknown) => {
             const reason = err instanceof HandlerTimeout ? 'timeout' : err instanceof Error ? err.name : 'unknown';
-            log?.warn({ event: 'deferred', msg: logId, bytes: raw.length, reason }, 'email intake: handler failed, sender told to retry');
+            log?.warn({ event: 'deferred', messageHash: logId, bytes: raw.length, reason }, 'email intake: handler failed, sender told to retry');
             callback(smtpError(451, '4.3.0 Temporary failure, please try again later'));
           },
         );
@@ -149,26 +148,42 @@ export async function startSmtpIntake(opts: SmtpIntakeOptions): Promise<SmtpInta
     },
   };
 
-  /** onMessage in a concurrency slot; the slot is held until onMessage really settles, even after a timeout. */
+  /**
+   * onMessage in a concurrency slot, within handlerTimeoutMs counted from the end of DATA (waiting for a slot
+   * included, so a sender is answered in time even when every slot is stuck). A slot is held until onMessage
+   * really settles, even after its sender was told 451, so stuck handlers cannot pile up beyond the bound.
+   */
   async function deliver(raw: Buffer, receivedAt: Date): Promise<void> {
-    await slots.acquire();
-    let work: Promise<void>;
-    try {
-      work = Promise.resolve(opts.onMessage(raw, { receivedAt }));
-    } catch (err) {
-      slots.release();
-      throw err;
-    }
-    work.then(
-      () => slots.release(),
-      () => slots.release(),
-    );
+    let abandoned = false;
+    const run = (async () => {
+      await slots.acquire();
+      if (abandoned) {
+        slots.release();
+        return;
+      }
+      let work: Promise<void>;
+      try {
+        work = Promise.resolve(opts.onMessage(raw, { receivedAt }));
+      } catch (err) {
+        slots.release();
+        throw err;
+      }
+      work.then(
+        () => slots.release(),
+        () => slots.release(),
+      );
+      await work;
+    })();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new HandlerTimeout()), handlerTimeoutMs);
+      timer = setTimeout(() => {
+        abandoned = true;
+        reject(new HandlerTimeout());
+      }, handlerTimeoutMs);
     });
+    run.catch(() => {}); // its outcome is reported through the race below (or no longer wanted after a timeout)
     try {
-      await Promise.race([work, timeout]);
+      await Promise.race([run, timeout]);
     } finally {
       clearTimeout(timer);
     }
