@@ -1,0 +1,30 @@
+import { defineEntity, p } from '@mikro-orm/core';
+
+export const quarantineStatuses = ['held', 'released', 'discarded'] as const;
+
+/**
+ * Mail that could not become a clue as it came (unparseable, too large, a forbidden attachment,
+ * automated), kept whole — sealed, because the raw message holds the sender's address — until an
+ * operator releases it into a clue or discards it.
+ */
+const QuarantinedMailSchema = defineEntity({
+  name: 'QuarantinedMail',
+  tableName: 'quarantined_mail',
+  properties: {
+    id: p.uuid().primary(),
+    messageId: p.string().length(300).unique(),
+    reason: p.string().length(32),
+    detail: p.text(),
+    /** Storage key of the sealed raw message (AES-GCM under the reporter key). */
+    storageKey: p.string().length(500),
+    size: p.bigint('number'),
+    status: p.enum(quarantineStatuses),
+    resolvedBy: p.uuid().nullable(),
+    resolvedAt: p.datetime().nullable(),
+    resolution: p.text().nullable(),
+    clueId: p.uuid().nullable(),
+    receivedAt: p.datetime(),
+  },
+});
+export class QuarantinedMail extends QuarantinedMailSchema.class {}
+QuarantinedMailSchema.setClass(QuarantinedMail);

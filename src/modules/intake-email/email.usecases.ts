@@ -1,0 +1,189 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Clock } from '../../app/clock.ts';
+import type { Orm } from '../../app/db.ts';
+import { forbidden } from '../../app/errors.ts';
+import type { Keys } from '../../app/keys.ts';
+import type { Logger } from '../../app/logger.ts';
+import { sealBytes, unseal, unsealBytes } from '../../app/seal.ts';
+import type { AttachmentStorage } from '../attachments/attachments.storage.ts';
+import { Clue, SealedReporter } from '../clues/clue.entity.ts';
+import type { ClueUseCases, ReporterIdentity, StoredAttachment } from '../clues/clues.usecases.ts';
+import { appendEvent } from '../clues/ledger.ts';
+import { Message } from '../messages/message.entity.ts';
+import type { MessageUseCases } from '../messages/messages.usecases.ts';
+import type { Principal } from '../staff/access.ts';
+import { QuarantinedMail } from './email.entity.ts';
+import { type EmailAttachment, type ParsedEmail, parseReport } from './email.parse.ts';
+import { logIdOf } from './email.privacy.ts';
+import { createErrorFactory } from '../../app/errors.ts';
+import { LockMode } from '@mikro-orm/core';
+
+export const quarantineNotFound = createErrorFactory({ code: 'quarantine.not_found', message: '未找到该隔离邮件 / No such quarantined mail.', statusCode: 404 });
+export const quarantineResolved = createErrorFactory({ code: 'quarantine.resolved', message: '该邮件已处理 / This mail was already released or discarded.', statusCode: 409 });
+
+const OUR_ACK = /^<ack-([0-9a-f-]{36})@dibao-hotline>$/;
+const OUR_DECISION = /^<email-reporter-decision-([0-9a-f-]{36})@dibao-hotline>$/;
+
+export interface EmailDeps {
+  orm: Orm;
+  clock: Clock;
+  logger: Logger;
+  keys: Keys;
+  storage: AttachmentStorage;
+  clues: ClueUseCases;
+  messages: MessageUseCases;
+  maxBytes: number;
+}
+
+/**
+ * One pipeline for both ways mail comes in (the SMTP listener and the IMAP poller): raw MIME in,
+ * a clue, a message on an existing clue, or a quarantine record out. Idempotent by Message-ID
+ * (or the raw message's hash), so a mail delivered or fetched twice is recorded once.
+ */
+export function createEmailUseCases(deps: EmailDeps) {
+  const { orm, clock, logger, keys } = deps;
+
+  async function store(attachments: EmailAttachment[]): Promise<StoredAttachment[]> {
+    const out: StoredAttachment[] = [];
+    for (const a of attachments) {
+      const put = await deps.storage.put(a.bytes);
+      out.push({ filename: a.filename, contentType: a.contentType, size: put.size, sha256: put.sha256, storageKey: put.key });
+    }
+    return out;
+  }
+
+  async function quarantine(raw: Buffer, messageId: string, reason: string, detail: string, receivedAt: Date) {
+    const em = orm.em.fork();
+    const existing = await em.findOne(QuarantinedMail, { messageId });
+    if (existing) return { kind: 'quarantine' as const, id: existing.id, reason: existing.reason, repeated: true };
+    const id = randomUUID();
+    // Kept whole, but sealed: the raw message carries the sender's address.
+    const put = await deps.storage.put(sealBytes(keys.reporterKey, raw, `quarantine:${id}`));
+    em.create(QuarantinedMail, { id, messageId, reason, detail, storageKey: put.key, size: raw.length, status: 'held', resolvedBy: null, resolvedAt: null, resolution: null, clueId: null, receivedAt });
+    try {
+      await em.flush();
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505' || /unique/i.test((err as Error).message)) return { kind: 'quarantine' as const, id, reason, repeated: true };
+      throw err;
+    }
+    logger.warn({ mail: logIdOf(messageId), reason, bytes: raw.length }, 'mail quarantined');
+    return { kind: 'quarantine' as const, id, reason, repeated: false };
+  }
+
+  /** The clue a reply belongs to: one of our own messages in In-Reply-To/References, or the tracking code in the subject from the reporter's own address. */
+  async function replyTarget(mail: ParsedEmail): Promise<string | null> {
+    const em = orm.em.fork();
+    for (const ref of [...mail.inReplyTo, ...mail.references]) {
+      const ack = OUR_ACK.exec(ref);
+      if (ack && (await em.findOne(Clue, { id: ack[1]! }, { fields: ['id'] }))) return ack[1]!;
+      const decision = OUR_DECISION.exec(ref);
+      if (decision) {
+        const m = await em.findOne(Message, { id: decision[1]! });
+        if (m) return m.clue;
+      }
+    }
+    if (mail.trackingCode && mail.from) {
+      const clue = await em.findOne(Clue, { trackingCode: mail.trackingCode });
+      const sealed = clue ? await em.findOne(SealedReporter, { clue: clue.id }) : null;
+      if (clue && sealed) {
+        const identity = JSON.parse(unseal(keys.reporterKey, Buffer.from(sealed.box), clue.id)) as ReporterIdentity;
+        // A code alone is not enough to write into someone's thread: the sender must be that reporter.
+        if (identity.email && identity.email.toLowerCase() === mail.from.address.toLowerCase()) return clue.id;
+      }
+    }
+    return null;
+  }
+
+  async function receive(raw: Buffer, meta: { receivedAt?: Date } = {}) {
+    const receivedAt = meta.receivedAt ?? clock.now();
+    const parsed = await parseReport(raw, { maxBytes: deps.maxBytes, maxAttachments: 5 });
+    if (parsed.kind === 'quarantine') {
+      const messageId = parsed.messageId ?? `sha256:${createHash('sha256').update(raw).digest('hex')}`;
+      return quarantine(raw, messageId, parsed.reason, parsed.detail, receivedAt);
+    }
+    if (parsed.automated) {
+      // Never answered, never a clue by itself: an operator can still release it.
+      return quarantine(raw, parsed.messageId, 'automated', '自动回复或退信，未登记、未回复 / Automated mail (auto-reply or bounce): not registered, not answered', receivedAt);
+    }
+    const intakeKey = `email:${parsed.messageId}`;
+    const target = await replyTarget(parsed);
+    const attachments = await store(parsed.attachments);
+    const body = [parsed.subject, parsed.text].filter(Boolean).join('\n\n') || '（邮件无正文，仅有附件 / no text, attachments only）';
+    if (target) {
+      const m = await deps.messages.postMessage(target, { author: 'reporter', actor: 'email', body, attachments, intakeKey });
+      logger.info({ mail: logIdOf(parsed.messageId), clueId: target, repeated: !m }, 'mail recorded as a reply');
+      return { kind: 'message' as const, clueId: target, repeated: !m };
+    }
+    const result = await deps.clues.registerClue('email', {
+      channel: 'email',
+      receivedAt,
+      categories: [],
+      narrative: body,
+      accused: [],
+      reporter: parsed.from ? { name: parsed.from.name || parsed.from.address, email: parsed.from.address } : null,
+      attachments,
+      intakeKey,
+    });
+    logger.info({ mail: logIdOf(parsed.messageId), clueId: result.clue.id, repeated: result.duplicate }, 'mail registered as a clue');
+    return { kind: 'clue' as const, clueId: result.clue.id, repeated: result.duplicate };
+  }
+
+  const mayHandle = (p: Principal) => p.role === 'operator' || p.role === 'supervisor' || p.role === 'admin';
+
+  async function listQuarantine(principal: Principal) {
+    if (!mayHandle(principal)) throw forbidden();
+    const rows = await orm.em.fork().find(QuarantinedMail, { status: 'held' }, { orderBy: { receivedAt: 'desc' }, limit: 200 });
+    return rows.map((q) => ({ id: q.id, reason: q.reason, detail: q.detail, size: q.size, receivedAt: q.receivedAt, status: q.status }));
+  }
+
+  /** An operator releases quarantined mail into a clue, summarising what it says; both are on the new clue's ledger. */
+  async function release(principal: Principal, id: string, narrative: string) {
+    if (!mayHandle(principal)) throw forbidden();
+    const em = orm.em.fork();
+    const q = await em.findOne(QuarantinedMail, { id });
+    if (!q) throw quarantineNotFound();
+    if (q.status !== 'held') throw quarantineResolved();
+    const raw = unsealBytes(keys.reporterKey, await deps.storage.get(q.storageKey), `quarantine:${id}`);
+    const parsed = await parseReport(raw, { maxBytes: Number.MAX_SAFE_INTEGER, maxAttachments: 50 }).catch(() => null);
+    const from = parsed?.kind === 'report' ? parsed.from : null;
+    const result = await deps.clues.registerClue(`staff:${principal.id}`, {
+      channel: 'email',
+      receivedAt: q.receivedAt,
+      categories: [],
+      narrative: parsed?.kind === 'report' && parsed.text ? `${narrative}\n\n---\n${parsed.text}` : narrative,
+      accused: [],
+      reporter: from ? { name: from.name || from.address, email: from.address } : null,
+      intakeKey: `quarantine:${id}`,
+    });
+    await orm.em.fork().transactional(async (tx) => {
+      const clue = await tx.findOneOrFail(Clue, { id: result.clue.id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      appendEvent(tx, clue, { type: 'quarantine.released', actor: `staff:${principal.id}`, data: { quarantineId: id, reason: q.reason } }, clock.now());
+      const row = await tx.findOneOrFail(QuarantinedMail, { id });
+      row.status = 'released';
+      row.resolvedBy = principal.id;
+      row.resolvedAt = clock.now();
+      row.clueId = result.clue.id;
+    });
+    return { clueId: result.clue.id, trackingCode: result.trackingCode };
+  }
+
+  /** Discarded mail stays stored (sealed) with who discarded it and why. */
+  async function discard(principal: Principal, id: string, reason: string) {
+    if (!mayHandle(principal)) throw forbidden();
+    const em = orm.em.fork();
+    const q = await em.findOne(QuarantinedMail, { id });
+    if (!q) throw quarantineNotFound();
+    if (q.status !== 'held') throw quarantineResolved();
+    q.status = 'discarded';
+    q.resolvedBy = principal.id;
+    q.resolvedAt = clock.now();
+    q.resolution = reason;
+    await em.flush();
+    logger.info({ quarantineId: id, staffId: principal.id }, 'quarantined mail discarded');
+    return { id, status: q.status };
+  }
+
+  return { receive, listQuarantine, release, discard };
+}
+
+export type EmailUseCases = ReturnType<typeof createEmailUseCases>;

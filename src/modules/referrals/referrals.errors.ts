@@ -1,0 +1,27 @@
+import { createErrorFactory } from '../../app/errors.ts';
+
+export const referralNotFound = createErrorFactory({
+  code: 'referral.not_found',
+  message: '未找到该移交 / No such referral.',
+  statusCode: 404,
+});
+export const linkInvalid = createErrorFactory({
+  code: 'referral.link_invalid',
+  message: '链接无效或已过期 / This link is invalid or has expired.',
+  statusCode: 403,
+});
+export const noBodyFound = createErrorFactory({
+  code: 'referral.no_body',
+  message: '没有对被举报人有管辖权的纪检监察机关，请先配置 / No discipline body has authority over the persons reported; configure one first.',
+  statusCode: 422,
+});
+export const notReferable = createErrorFactory({
+  code: 'referral.not_referable',
+  message: '只有涉及公职人员、经办人员或村（居）干部的线索需要移交 / Only clues about officials, caseworkers or committee cadres are referred.',
+  statusCode: 409,
+});
+export const referralState = createErrorFactory({
+  code: 'referral.wrong_state',
+  message: '该移交当前状态下不能这样操作 / The referral is not in a state that allows this.',
+  statusCode: 409,
+});

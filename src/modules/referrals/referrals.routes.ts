@@ -1,0 +1,101 @@
+import { Hono } from 'hono';
+import { html } from 'hono/html';
+import { z } from 'zod';
+import { isAppError } from '../../app/errors.ts';
+import { parseWith, readJson } from '../../app/http.ts';
+import type { ApiDocs } from '../../app/openapi.ts';
+import type { AppEnv } from '../../app/server.ts';
+import { clueNotFound } from '../clues/clues.errors.ts';
+import { bodyKinds, dispositions, dispositionText } from './referral.entity.ts';
+import type { ReferralUseCases } from './referrals.usecases.ts';
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const bodyInput = z.object({
+  name: z.string().trim().min(2).max(200),
+  nameEn: z.string().trim().max(200).optional(),
+  kind: z.enum(bodyKinds),
+  email: z.email(),
+  authority: z.object({
+    accusedRoles: z.array(z.enum(['official', 'caseworker', 'cadre'])).min(1),
+    unitIds: z.array(z.uuid()).default([]),
+  }),
+});
+const referBody = z.object({ bodyId: z.uuid().optional() });
+const officerAction = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('acknowledge') }),
+  z.object({ kind: z.literal('request_info'), text: z.string().trim().min(2).max(5000) }),
+  z.object({ kind: z.literal('report'), disposition: z.enum(dispositions), result: z.string().trim().min(2).max(20_000) }),
+]);
+
+/** Staff side: bodies, proposal, confirmation. */
+export function staffReferralRoutes(referrals: ReferralUseCases, docs: ApiDocs) {
+  const app = new Hono<AppEnv>();
+  const tag = 'referrals';
+  const id = (raw: string) => {
+    if (!uuid.test(raw)) throw clueNotFound();
+    return raw;
+  };
+
+  docs.add({ method: 'get', path: '/api/v1/staff/discipline-bodies', summary: 'Configured discipline bodies and their authority', tag, auth: 'staff', responses: { 200: 'Bodies' } });
+  app.get('/discipline-bodies', async (c) => c.json({ items: await referrals.listBodies() }));
+
+  docs.add({ method: 'post', path: '/api/v1/staff/discipline-bodies', summary: 'Configure a discipline body (admin)', tag, auth: 'staff', body: bodyInput, responses: { 201: 'Created', 403: 'Not an admin' } });
+  app.post('/discipline-bodies', async (c) => c.json(await referrals.createBody(c.get('principal')!, await readJson(c, bodyInput)), 201));
+
+  docs.add({ method: 'get', path: '/api/v1/staff/clues/:id/referral-proposal', summary: 'The body the rules propose for a clue about an official, caseworker or cadre', tag, auth: 'staff', responses: { 200: 'Proposal', 409: 'Not a clue to refer' } });
+  app.get('/clues/:id/referral-proposal', async (c) => c.json(await referrals.proposal(c.get('principal')!, id(c.req.param('id')))));
+
+  docs.add({ method: 'get', path: '/api/v1/staff/clues/:id/referrals', summary: 'The clue’s referrals', tag, auth: 'staff', responses: { 200: 'Referrals' } });
+  app.get('/clues/:id/referrals', async (c) => c.json({ items: await referrals.listForClue(c.get('principal')!, id(c.req.param('id'))) }));
+
+  docs.add({ method: 'post', path: '/api/v1/staff/clues/:id/referrals', summary: 'A supervisor confirms the referral (to the proposed body unless another is given); the packet is emailed', tag, auth: 'staff', body: referBody, responses: { 201: 'Referred', 403: 'Not a supervisor', 409: 'Not referable in this status', 422: 'No body with authority' } });
+  app.post('/clues/:id/referrals', async (c) => c.json(await referrals.refer(c.get('principal')!, id(c.req.param('id')), (await readJson(c, referBody)).bodyId), 201));
+
+  return app;
+}
+
+/** The discipline body's side, opened through the signed link in the referral email. */
+export function publicReferralRoutes(referrals: ReferralUseCases) {
+  const app = new Hono();
+
+  const page = (title: string, body: unknown) => html`<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="referrer" content="no-referrer"><title>${title}</title>
+<style>body{font:16px/1.6 system-ui,sans-serif;max-width:44rem;margin:0 auto;padding:1rem}pre{white-space:pre-wrap;background:#f5f5f5;padding:.75rem}label{display:block;margin-top:.75rem;font-weight:600}textarea,select{width:100%}button{margin-top:.75rem;padding:.6rem 1.2rem}</style></head><body>${body}</body></html>`;
+
+  app.get('/referrals/:id', async (c) => {
+    c.header('Cache-Control', 'no-store');
+    const { id } = c.req.param();
+    const { exp = '', sig = '' } = c.req.query();
+    try {
+      const { referral, vars } = await referrals.openLink(id, exp, sig);
+      const hidden = html`<input type="hidden" name="exp" value="${exp}"><input type="hidden" name="sig" value="${sig}">`;
+      return c.html(
+        page(
+          '线索移交 / Referral',
+          html`<h1>线索移交 / Referral ${vars.trackingCode}</h1><p>接收机关 / To: ${vars.bodyName} · 状态 / Status: ${referral.status}</p>
+<h2>问题线索 / The clue</h2><pre>${vars.narrative}</pre><p>被举报人 / Persons reported: ${vars.accused}</p>
+<h2>核实情况 / Findings so far</h2><pre>${vars.findings}</pre><h2>证据材料 / Evidence</h2><pre>${vars.evidence}</pre>
+<h2>举报人 / Reporter</h2><p>${vars.reporter}</p>
+<form method="post" action="/referrals/${id}/actions">${hidden}<input type="hidden" name="kind" value="acknowledge"><button>签收 / Acknowledge receipt</button></form>
+<form method="post" action="/referrals/${id}/actions">${hidden}<input type="hidden" name="kind" value="request_info"><label for="text">需要补充的材料 / Ask for more information</label><textarea id="text" name="text" required></textarea><button>发送 / Send</button></form>
+<form method="post" action="/referrals/${id}/actions">${hidden}<input type="hidden" name="kind" value="report"><label for="disposition">处置方式 / Disposal</label><select id="disposition" name="disposition">${dispositions.map((d) => html`<option value="${d}">${dispositionText[d].zh} / ${dispositionText[d].en}</option>`)}</select><label for="result">处理结果 / Result</label><textarea id="result" name="result" required></textarea><button>反馈 / Report</button></form>`,
+        ),
+      );
+    } catch (err) {
+      if (isAppError(err) && err.code === 'referral.link_invalid') return c.html(page('链接无效 / Invalid link', html`<p>${err.message}</p>`), 403);
+      throw err;
+    }
+  });
+
+  app.post('/referrals/:id/actions', async (c) => {
+    c.header('Cache-Control', 'no-store');
+    const { id } = c.req.param();
+    const type = c.req.header('content-type') ?? '';
+    const raw = (type.includes('json') ? await c.req.json().catch(() => ({})) : await c.req.parseBody()) as Record<string, string>;
+    const action = parseWith(officerAction, raw);
+    const result = await referrals.officerAction(id, String(raw.exp ?? c.req.query('exp') ?? ''), String(raw.sig ?? c.req.query('sig') ?? ''), action);
+    if (type.includes('json')) return c.json(result);
+    return c.html(page('已记录 / Recorded', html`<p>已记录，谢谢。/ Recorded, thank you.</p><p>状态 / Status: ${result.status}</p>`));
+  });
+
+  return app;
+}

@@ -1,0 +1,250 @@
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { LockMode } from '@mikro-orm/core';
+import type { Clock } from '../../app/clock.ts';
+import type { Em, Orm } from '../../app/db.ts';
+import { forbidden } from '../../app/errors.ts';
+import type { Keys } from '../../app/keys.ts';
+import type { Logger } from '../../app/logger.ts';
+import { unseal } from '../../app/seal.ts';
+import { renderBilingual } from '../../app/templates.ts';
+import { Accused, Attachment, Clue, SealedReporter } from '../clues/clue.entity.ts';
+import type { ClueUseCases, ReporterIdentity } from '../clues/clues.usecases.ts';
+import { illegalTransition } from '../clues/clues.errors.ts';
+import { type Actor, appendEvent } from '../clues/ledger.ts';
+import { nextStatus } from '../clues/status-machine.ts';
+import { formatTrackingCode } from '../clues/tracking-code.ts';
+import type { DeadlineUseCases } from '../deadlines/deadlines.usecases.ts';
+import type { MailTransport } from '../notifications/notifications.usecases.ts';
+import { Notification } from '../notifications/notification.entity.ts';
+import { enqueueInTransaction } from '../outbox/outbox.ts';
+import type { Principal } from '../staff/access.ts';
+import { Unit } from '../staff/unit.entity.ts';
+import { VerificationTask } from '../verification/task.entity.ts';
+import { type BodyAuthority, bodyKinds, DisciplineBody, type dispositions, dispositionText, Referral } from './referral.entity.ts';
+import { linkInvalid, noBodyFound, notReferable, referralNotFound, referralState } from './referrals.errors.ts';
+
+const REFERABLE_ROLES = ['official', 'caseworker', 'cadre'];
+const LINK_DAYS = 30;
+
+export interface ReferralDeps {
+  orm: Orm;
+  clock: Clock;
+  logger: Logger;
+  keys: Keys;
+  clues: ClueUseCases;
+  deadlines: Pick<DeadlineUseCases, 'onEvent'>;
+  transport: MailTransport;
+  mailFrom: string;
+  publicBaseUrl: string;
+  afterCommit: () => void;
+}
+
+/** Referral (移交) of clues about officials, caseworkers and cadres to the discipline body with authority. */
+export function createReferralUseCases(deps: ReferralDeps) {
+  const { orm, clock, logger, keys } = deps;
+  const linkKey = createHmac('sha256', keys.secretHmacKey).update('referral-link-key').digest();
+  const sign = (id: string, exp: number) => createHmac('sha256', linkKey).update(`referral:${id}:${exp}`).digest('base64url');
+
+  function linkFor(r: Pick<Referral, 'id' | 'linkExpiresAt'>) {
+    const exp = r.linkExpiresAt.getTime();
+    return `${deps.publicBaseUrl.replace(/\/$/, '')}/referrals/${r.id}?exp=${exp}&sig=${sign(r.id, exp)}`;
+  }
+
+  async function createBody(principal: Principal, input: { name: string; nameEn?: string; kind: (typeof bodyKinds)[number]; email: string; authority: BodyAuthority }) {
+    if (principal.role !== 'admin') throw forbidden();
+    const em = orm.em.fork();
+    const body = em.create(DisciplineBody, { id: randomUUID(), name: input.name, nameEn: input.nameEn ?? null, kind: input.kind, email: input.email, authority: input.authority, createdAt: clock.now() });
+    await em.flush();
+    return body;
+  }
+
+  const listBodies = () => orm.em.fork().find(DisciplineBody, {}, { orderBy: { name: 'asc' } });
+
+  /**
+   * The body with authority over the persons reported (干部管理权限): it must cover the accused's
+   * role, and the most specific unit wins (a town's commission over the district's).
+   */
+  async function propose(em: Em, clueId: string) {
+    const accused = (await em.find(Accused, { clue: clueId })).filter((a) => REFERABLE_ROLES.includes(a.role));
+    if (accused.length === 0) return null;
+    const bodies = await em.find(DisciplineBody, {});
+    const unitPaths = new Map((await em.find(Unit, {})).map((u) => [u.id, u.path]));
+    let best: { body: DisciplineBody; depth: number; accusedId: string } | null = null;
+    for (const a of accused) {
+      const accusedPath = a.unit ? (unitPaths.get(a.unit) ?? '') : '';
+      for (const b of bodies) {
+        if (!b.authority.accusedRoles.includes(a.role)) continue;
+        const depths = b.authority.unitIds.length === 0 ? [0] : b.authority.unitIds.filter((u) => accusedPath.startsWith(unitPaths.get(u) ?? '\u0000')).map((u) => (unitPaths.get(u) ?? '').split('/').length);
+        for (const depth of depths) if (!best || depth > best.depth) best = { body: b, depth, accusedId: a.id };
+      }
+    }
+    return best ? { bodyId: best.body.id, bodyName: best.body.name, accusedId: best.accusedId } : { bodyId: null, bodyName: null, accusedId: accused[0]!.id };
+  }
+
+  async function proposal(principal: Principal, clueId: string) {
+    await deps.clues.assertVisible(principal, clueId);
+    const p = await propose(orm.em.fork(), clueId);
+    if (!p) throw notReferable();
+    return p;
+  }
+
+  /** A supervisor confirms the referral; the packet goes out by email from a job. */
+  async function refer(principal: Principal, clueId: string, bodyId?: string) {
+    if (principal.role !== 'supervisor' && principal.role !== 'admin') throw forbidden();
+    await deps.clues.assertVisible(principal, clueId);
+    const referral = await orm.em.fork().transactional(async (tx) => {
+      const clue = await tx.findOneOrFail(Clue, { id: clueId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      const proposed = await propose(tx, clueId);
+      if (!proposed) throw notReferable();
+      const chosen = bodyId ?? proposed.bodyId;
+      if (!chosen || !(await tx.findOne(DisciplineBody, { id: chosen }))) throw noBodyFound();
+      const to = nextStatus(clue.status, 'refer');
+      if (!to) throw illegalTransition({ from: clue.status, action: 'refer' });
+      const now = clock.now();
+      const sealed = await tx.findOne(SealedReporter, { clue: clueId });
+      const consent = sealed ? !!(JSON.parse(unseal(keys.reporterKey, Buffer.from(sealed.box), clueId)) as ReporterIdentity).consentToShare : false;
+      const from = clue.status;
+      clue.status = to;
+      appendEvent(tx, clue, { type: 'clue.status_changed', actor: `staff:${principal.id}`, data: { action: 'refer', from, to } }, now);
+      await deps.deadlines.onEvent(tx, clue, 'clue.refer', now);
+      const referral = tx.create(Referral, {
+        id: randomUUID(),
+        clue: clueId,
+        body: chosen,
+        status: 'sent',
+        includesReporter: consent,
+        disposition: null,
+        result: null,
+        confirmedBy: principal.id,
+        linkExpiresAt: new Date(now.getTime() + LINK_DAYS * 86400_000),
+        createdAt: now,
+      });
+      appendEvent(tx, clue, { type: 'referral.sent', actor: `staff:${principal.id}`, data: { referralId: referral.id, bodyId: chosen, proposedBodyId: proposed.bodyId, includesReporter: consent } }, now);
+      await deps.deadlines.onEvent(tx, clue, 'referral.sent', now, referral.id);
+      enqueueInTransaction(tx, now, { queue: 'notifications', name: 'email.referral_packet', jobId: `referral-packet-${referral.id}`, payload: { referralId: referral.id } });
+      return referral;
+    });
+    deps.afterCommit();
+    logger.info({ clueId, referralId: referral.id, staffId: principal.id }, 'clue referred');
+    return view(referral);
+  }
+
+  function view(r: Referral) {
+    return { id: r.id, clueId: r.clue, bodyId: r.body, status: r.status, includesReporter: r.includesReporter, disposition: r.disposition, result: r.result, createdAt: r.createdAt };
+  }
+
+  async function listForClue(principal: Principal, clueId: string) {
+    await deps.clues.assertVisible(principal, clueId);
+    return (await orm.em.fork().find(Referral, { clue: clueId }, { orderBy: { createdAt: 'asc' } })).map(view);
+  }
+
+  /** The packet: summary, findings so far, evidence list; the reporter only with consent. */
+  async function packet(em: Em, referral: Referral) {
+    const clue = await em.findOneOrFail(Clue, { id: referral.clue });
+    const [accused, tasks, files, body] = await Promise.all([
+      em.find(Accused, { clue: clue.id }),
+      em.find(VerificationTask, { clue: clue.id, status: 'completed' }),
+      em.find(Attachment, { clue: clue.id }),
+      em.findOneOrFail(DisciplineBody, { id: referral.body }),
+    ]);
+    let reporter = '举报人未同意向纪检监察机关提供身份信息（匿名或未同意）/ The reporter did not consent to share their identity.';
+    if (referral.includesReporter) {
+      const sealed = await em.findOne(SealedReporter, { clue: clue.id });
+      if (sealed) {
+        const id = JSON.parse(unseal(keys.reporterKey, Buffer.from(sealed.box), clue.id)) as ReporterIdentity;
+        reporter = [id.name, id.phone, id.email].filter(Boolean).join(' / ');
+      }
+    }
+    return {
+      body,
+      vars: {
+        bodyName: body.name,
+        trackingCode: formatTrackingCode(clue.trackingCode),
+        receivedAt: clue.receivedAt.toISOString().slice(0, 10),
+        categories: clue.categories.join(', ') || '—',
+        narrative: clue.narrative,
+        accused: accused.map((a) => `${a.name}（${a.role}）`).join('; ') || '—',
+        findings: tasks.map((t) => `[${t.type}] ${t.findings ?? ''}`).join('\n') || '（尚无核实结论 / no findings yet）',
+        evidence: files.map((f) => `${f.filename} (${f.size} B, sha256 ${f.sha256})`).join('\n') || '—',
+        reporter,
+        link: linkFor(referral),
+        linkExpires: referral.linkExpiresAt.toISOString().slice(0, 10),
+      },
+    };
+  }
+
+  async function sendPacket(referralId: string) {
+    const key = `email:referral-packet:${referralId}`;
+    const em = orm.em.fork();
+    if (await em.findOne(Notification, { idempotencyKey: key })) return { status: 'sent' as const, repeated: true };
+    const referral = await em.findOne(Referral, { id: referralId });
+    if (!referral) return { status: 'skipped' as const };
+    const { body, vars } = await packet(em, referral);
+    const info = await deps.transport.sendMail({
+      from: deps.mailFrom,
+      to: body.email,
+      subject: renderBilingual('referral/packet.subject.txt', vars, ' / ').replace(/\n/g, ''),
+      text: renderBilingual('referral/packet.txt', vars, '\n\n----------------------------------------\n\n'),
+      html: renderBilingual('referral/packet.html', vars, '<hr>'),
+      messageId: `<referral-${referralId}@dibao-hotline>`,
+    });
+    await orm.em.fork().transactional(async (tx) => {
+      const clue = await tx.findOneOrFail(Clue, { id: referral.clue }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      appendEvent(tx, clue, { type: 'referral.packet_sent', actor: 'system:job:notifications', data: { referralId, bodyId: body.id, includesReporter: referral.includesReporter } }, clock.now());
+      tx.create(Notification, { id: randomUUID(), idempotencyKey: key, channel: 'email', template: 'referral/packet', recipient: body.email, clueId: referral.clue, status: 'sent', detail: null, providerId: String(info.messageId ?? ''), createdAt: clock.now() });
+    });
+    return { status: 'sent' as const };
+  }
+
+  /** Checks a signed link; a forged, altered or expired one is refused. */
+  async function openLink(id: string, exp: string, sig: string) {
+    const expMs = Number(exp);
+    const expected = Buffer.from(sign(id, expMs));
+    const given = Buffer.from(sig ?? '');
+    if (!Number.isFinite(expMs) || given.length !== expected.length || !timingSafeEqual(given, expected) || expMs < clock.now().getTime()) throw linkInvalid();
+    const em = orm.em.fork();
+    const referral = await em.findOne(Referral, { id });
+    if (!referral || referral.linkExpiresAt.getTime() !== expMs) throw linkInvalid();
+    return { referral, ...(await packet(em, referral)) };
+  }
+
+  async function officerAction(
+    id: string,
+    exp: string,
+    sig: string,
+    action: { kind: 'acknowledge' } | { kind: 'request_info'; text: string } | { kind: 'report'; disposition: (typeof dispositions)[number]; result: string },
+  ) {
+    const { referral: peek } = await openLink(id, exp, sig);
+    const actor: Actor = `discipline:${peek.body}`;
+    const result = await orm.em.fork().transactional(async (tx) => {
+      const clue = await tx.findOneOrFail(Clue, { id: peek.clue }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      const referral = await tx.findOneOrFail(Referral, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
+      const now = clock.now();
+      if (action.kind === 'acknowledge') {
+        if (referral.status !== 'sent') throw referralState();
+        referral.status = 'acknowledged';
+        appendEvent(tx, clue, { type: 'referral.acknowledged', actor, data: { referralId: id } }, now);
+        await deps.deadlines.onEvent(tx, clue, 'referral.acknowledged', now, id);
+      } else if (action.kind === 'request_info') {
+        if (referral.status === 'result_reported' || referral.status === 'withdrawn') throw referralState();
+        referral.status = 'info_requested';
+        appendEvent(tx, clue, { type: 'referral.info_requested', actor, data: { referralId: id, text: action.text } }, now);
+      } else {
+        if (referral.status === 'sent' || referral.status === 'result_reported' || referral.status === 'withdrawn') throw referralState();
+        referral.status = 'result_reported';
+        referral.disposition = action.disposition;
+        referral.result = action.result;
+        appendEvent(tx, clue, { type: 'referral.result_reported', actor, data: { referralId: id, disposition: action.disposition, dispositionZh: dispositionText[action.disposition].zh, result: action.result } }, now);
+        await deps.deadlines.onEvent(tx, clue, 'referral.result_reported', now, id);
+      }
+      return view(referral);
+    });
+    deps.afterCommit();
+    logger.info({ referralId: id, action: action.kind }, 'referral updated by the discipline body');
+    return result;
+  }
+
+  return { createBody, listBodies, proposal, refer, listForClue, sendPacket, openLink, officerAction, linkFor };
+}
+
+export type ReferralUseCases = ReturnType<typeof createReferralUseCases>;
