@@ -4,6 +4,9 @@ import { Migration20261122010000_web_intake } from './Migration20261122010000_we
 import { Migration20261122020000_deadlines } from './Migration20261122020000_deadlines.ts';
 import { Migration20261122030000_workflow } from './Migration20261122030000_workflow.ts';
 import { Migration20261122040000_voice } from './Migration20261122040000_voice.ts';
+import { Migration20261122050000_registry } from './Migration20261122050000_registry.ts';
+import { Migration20261122060000_referrals } from './Migration20261122060000_referrals.ts';
+import { Migration20261122070000_email } from './Migration20261122070000_email.ts';
 
 /** Applied in order at start and by `npm run migrate`. Append new migrations; never edit one that shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -12,4 +15,7 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261122020000_deadlines', class: Migration20261122020000_deadlines },
   { name: 'Migration20261122030000_workflow', class: Migration20261122030000_workflow },
   { name: 'Migration20261122040000_voice', class: Migration20261122040000_voice },
+  { name: 'Migration20261122050000_registry', class: Migration20261122050000_registry },
+  { name: 'Migration20261122060000_referrals', class: Migration20261122060000_referrals },
+  { name: 'Migration20261122070000_email', class: Migration20261122070000_email },
 ];

@@ -11,6 +11,8 @@ export interface JobPayloads {
     'email.reporter_ack': { clueId: string };
     /** The decision text is the thread message `messageId`; the address comes from the sealed record. */
     'email.reporter_decision': { clueId: string; messageId: string };
+    /** The referral packet to the discipline body's address. */
+    'email.referral_packet': { referralId: string };
     /** In-app notices to the assignee unit of a new verification task. */
     'staff.task_assigned': { taskId: string };
   };
@@ -23,6 +25,10 @@ export interface JobPayloads {
     /** Send one outbound SMS row; the number and text are unsealed by the processor. */
     'sms.send': { smsId: string };
   };
+  email: {
+    /** Fetch new mail from the configured IMAP mailbox (a job scheduler). */
+    'email.poll_imap': Record<string, never>;
+  };
   deadlines: {
     /** Step `seq` of a deadline, due at `at`; stale or repeated firings are no-ops. */
     'deadline.fire': { deadlineId: string; seq: number; at: string };
@@ -34,4 +40,4 @@ export type QueueName = keyof JobPayloads;
 export type JobName<Q extends QueueName> = keyof JobPayloads[Q] & string;
 export type JobPayload<Q extends QueueName, N extends JobName<Q>> = JobPayloads[Q][N];
 
-export const queueNames = ['triage', 'notifications', 'ledger', 'deadlines', 'hotline'] as const satisfies readonly QueueName[];
+export const queueNames = ['triage', 'notifications', 'ledger', 'deadlines', 'email', 'hotline'] as const satisfies readonly QueueName[];

@@ -1,6 +1,8 @@
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { Dependencies } from '../src/app/dependencies.ts';
+import { processHotlineJob } from '../src/modules/intake-voice/hotline.processor.ts';
 import type { JobPayloads, QueueName } from './names.ts';
+import { pollConfiguredMailbox } from '../src/modules/intake-email/email.imap-job.ts';
 
 /** Thin: each processor checks its payload and calls one use case. */
 export function createProcessors(deps: Dependencies): Record<QueueName, (job: Job) => Promise<unknown>> {
@@ -8,7 +10,10 @@ export function createProcessors(deps: Dependencies): Record<QueueName, (job: Jo
     triage: async (job) => {
       const { clueId } = job.data as JobPayloads['triage']['clue.registered'];
       if (typeof clueId !== 'string') throw new UnrecoverableError('triage job without clueId');
-      return deps.triage.checkNewClue(clueId);
+      const triaged = await deps.triage.checkNewClue(clueId);
+      const matched = await deps.registry.checkClue(clueId);
+      await deps.workflow.ensureHomeVisit(clueId);
+      return { triaged, matched };
     },
     notifications: async (job) => {
       const data = job.data as { clueId?: unknown; messageId?: unknown; taskId?: unknown };
@@ -18,6 +23,8 @@ export function createProcessors(deps: Dependencies): Record<QueueName, (job: Jo
           return deps.notifications.sendReporterDecision(data.clueId, data.messageId);
         }
         if (job.name === 'staff.task_assigned' && typeof data.taskId === 'string') return deps.notifications.noticeTaskAssigned(data.taskId);
+        const { referralId } = job.data as { referralId?: unknown };
+        if (job.name === 'email.referral_packet' && typeof referralId === 'string') return deps.referrals.sendPacket(referralId);
         throw new UnrecoverableError(`bad notification job ${job.name}`);
       };
       try {
@@ -44,9 +51,15 @@ export function createProcessors(deps: Dependencies): Record<QueueName, (job: Jo
       deps.deadlineScheduler.kick();
       return result;
     },
+    email: async (job) => {
+      if (job.name !== 'email.poll_imap') throw new UnrecoverableError(`unknown email job ${job.name}`);
+      if (!deps.config.IMAP_URL) return { skipped: 'no IMAP_URL' };
+      return pollConfiguredMailbox(deps.config.IMAP_URL, deps.email, deps.config.EMAIL_MAX_BYTES, deps.logger);
+    },
     ledger: async (job) => {
       if (job.name !== 'ledger.checkpoint') throw new UnrecoverableError(`unknown ledger job ${job.name}`);
       return deps.sealCheckpoint();
     },
+    hotline: (job) => processHotlineJob(deps.hotline, job),
   };
 }

@@ -7,6 +7,7 @@ import { createLogger } from './app/logger.ts';
 import { createServer } from './app/server.ts';
 import { startWorkers } from './app/worker.ts';
 import { describeProblem, verifyLedger } from './modules/clues/ledger.verify.ts';
+import { startSmtpIntake } from './modules/intake-email/email.smtp.ts';
 
 const roles = ['serve', 'work', 'all', 'migrate', 'verify-ledger', 'seed'] as const;
 type Role = (typeof roles)[number];
@@ -67,6 +68,20 @@ async function main(role: Role) {
     const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST });
     await new Promise<void>((resolve) => server.once('listening', resolve));
     logger.info({ port: config.PORT, database: config.DATABASE_URL ? 'postgresql' : 'pglite' }, 'HTTP server listening');
+    if (config.SMTP_ENABLED) {
+      const smtp = await startSmtpIntake({
+        port: config.SMTP_PORT,
+        host: config.HOST,
+        acceptRecipients: config.REPORT_ADDRESSES,
+        maxBytes: config.EMAIL_MAX_BYTES,
+        logger,
+        onMessage: async (raw, meta) => {
+          await deps.email.receive(raw, meta);
+        },
+      });
+      logger.info({ port: smtp.port }, 'SMTP intake listening');
+      stops.unshift(() => smtp.close());
+    }
     stops.unshift(
       () =>
         new Promise<void>((resolve) => {

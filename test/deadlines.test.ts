@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorkers } from '../src/app/worker.ts';
 import { jobIdFor } from '../src/modules/deadlines/deadlines.engine.ts';
-import { createTestApp, REDIS_URL, seedTree, type TestEnv } from './helpers.ts';
+import { createTestApp, REDIS_URL, seedTree, type TestEnv, until } from './helpers.ts';
 
 let t: TestEnv;
 let tree: Awaited<ReturnType<typeof seedTree>>;
@@ -53,14 +53,6 @@ type Row = { id: string; kind: string; state: string; fire_seq: number; next_fir
 const deadlineOf = async (clueId: string, kind: string) =>
   (await t.db.query<Row>('select * from deadline where clue_id = $1 and kind = $2', [clueId, kind]))[0]!;
 
-async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (ok(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Moves the clock to the deadline's next step, lets the scheduler put its job in Redis, and fires it. */
 async function fireNextStep(row: Row) {

@@ -7,7 +7,7 @@ import { pollConfiguredMailbox } from '../src/modules/intake-email/email.imap-jo
 import { startSmtpIntake } from '../src/modules/intake-email/email.smtp.ts';
 import { startDovecot, type TestDovecot } from './email/dovecot.ts';
 import { base64Lines, encodedWord, fakeExe, gbk, rawMessage, tinyPdf } from './email/mime.ts';
-import { createTestApp, seedTree, type TestEnv } from './helpers.ts';
+import { createTestApp, seedTree, type TestEnv, until } from './helpers.ts';
 import { startSmtpSink } from './smtp-sink.ts';
 
 let t: TestEnv;
@@ -49,14 +49,6 @@ const clueByNarrative = async (fragment: string) =>
   t.db.query<{ id: string; tracking_code: string; narrative: string; channel: string }>('select id, tracking_code, narrative, channel from clue where narrative like $1', [`%${fragment}%`]);
 const attachmentsOf = async (clueId: string) => t.db.query<{ filename: string; content_type: string }>('select filename, content_type from attachment where clue_id = $1', [clueId]);
 
-async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (ok(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('mail to the built-in SMTP listener', () => {
   it('a UTF-8 message, a GBK message with a GBK-named attachment, and a quoted-printable HTML-only message each become a clue with correct Chinese', async () => {

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer as createNetServer } from 'node:net';
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import { TestClock } from '../src/app/clock.ts';
@@ -124,4 +125,23 @@ export async function seedTree(t: TestEnv) {
   const committeeA = await t.unit('a1', 'residents_committee', streetA.id, '长风一村居委会');
   const committeeB = await t.unit('b1', 'residents_committee', streetB.id, '曹杨一村居委会');
   return { district, streetA, streetB, committeeA, committeeB };
+}
+
+/** Polls `probe` until `ok` holds (or the time is up) and returns the last value: for work done by jobs. */
+export async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (ok(v) || Date.now() > end) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A loopback port nobody listens on right now. */
+export async function freePort(): Promise<number> {
+  const srv = createNetServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as { port: number };
+  await new Promise((r) => srv.close(r));
+  return port;
 }

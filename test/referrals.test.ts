@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simpleParser } from 'mailparser';
 import { startWorkers } from '../src/app/worker.ts';
 import { verifyLedger } from '../src/modules/clues/ledger.verify.ts';
-import { createTestApp, type TestEnv } from './helpers.ts';
+import { createTestApp, type TestEnv, until } from './helpers.ts';
 import { startSmtpSink } from './smtp-sink.ts';
 
 let t: TestEnv;
@@ -37,14 +37,6 @@ afterAll(async () => {
   await smtp?.close();
 });
 
-async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (ok(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function acceptedClue(reporter: Record<string, unknown>) {
   const res = await t.call('POST', '/api/v1/staff/clues', {

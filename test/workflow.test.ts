@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorkers } from '../src/app/worker.ts';
 import { verifyLedger } from '../src/modules/clues/ledger.verify.ts';
-import { createTestApp, seedTree, type TestEnv } from './helpers.ts';
+import { createTestApp, seedTree, type TestEnv, until } from './helpers.ts';
 import { startSmtpSink } from './smtp-sink.ts';
 
 let t: TestEnv;
@@ -26,14 +26,6 @@ afterAll(async () => {
   await smtp?.close();
 });
 
-async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (ok(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const post = (path: string, token: string, body: unknown) => t.call('POST', path, { token, body });
 

@@ -25,6 +25,22 @@ export const configSchema = z.object({
   PUBLIC_BASE_URL: z.url().default('http://localhost:3000'),
   TWILIO_ACCOUNT_SID: z.string().default(''),
   TWILIO_AUTH_TOKEN: z.string().default(''),
+  /** Phone hotline (README "Phone hotline"). Unset: the real https://api.twilio.com. */
+  TWILIO_API_BASE: z.url().optional(),
+  TWILIO_DELETE_RECORDINGS: bool.default(false),
+  /** Sender of outbound SMS; unset: the hotline number the caller or texter used. */
+  TWILIO_SMS_FROM: z.string().optional(),
+  OPERATOR_NUMBERS: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((n) => n.trim()).filter(Boolean)),
+  DIAL_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(120).default(20),
+  RECORDING_MAX_SECONDS: z.coerce.number().int().min(10).max(3600).default(300),
+  RECORDING_FETCH_ATTEMPTS: z.coerce.number().int().min(1).max(8).default(8),
+  PHONE_PIN_LENGTH: z.coerce.number().int().min(4).max(8).default(6),
+  VOICE_MAX_WRONG_ENTRIES: z.coerce.number().int().min(1).max(10).default(3),
+  VOICE_LOCALE: z.enum(['zh-CN', 'en']).default('zh-CN'),
+  SMS_CALLBACK_NOTICE: bool.default(true),
   /** AES-256-GCM key sealing reporter identity. Unset outside production: generated into DATA_DIR/keys.json. */
   REPORTER_KEY: key32.optional(),
   /** HMAC key for report secrets. Never stored in the database. Same fallback as REPORTER_KEY. */
@@ -49,6 +65,14 @@ export const configSchema = z.object({
   DEADLINE_HORIZON_HOURS: z.coerce.number().positive().max(24 * 30).default(6),
   DEADLINE_SYNC_MS: z.coerce.number().int().min(50).default(1000),
   DEADLINE_RECONCILE_MS: z.coerce.number().int().min(1000).default(60_000),
+  /** The report addresses the SMTP listener accepts mail for (comma-separated); others are refused. */
+  REPORT_ADDRESSES: z.string().default('report@localhost').transform((s) => s.split(',').map((a) => a.trim()).filter(Boolean)),
+  SMTP_ENABLED: bool.default(true),
+  /** Larger mail is refused by SMTP (552) or quarantined when fetched over IMAP. */
+  EMAIL_MAX_BYTES: z.coerce.number().int().min(1024).default(25 * 1024 * 1024),
+  /** Poll an existing mailbox: imap://user:pass@host:143/INBOX or imaps://…:993/INBOX. Unset: no polling. */
+  IMAP_URL: z.string().regex(/^imaps?:\/\//, 'imap://… or imaps://…').optional(),
+  IMAP_POLL_MS: z.coerce.number().int().min(5000).default(60_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(200).default(5000),
   OUTBOX_POLL_MS: z.coerce.number().int().min(50).default(1000),

@@ -5,13 +5,17 @@ import { createMailTransport, createNotificationUseCases, type MailTransport } f
 import { LocalFolderStorage } from '../modules/attachments/attachments.storage.ts';
 import { createUploads } from '../modules/attachments/uploads.ts';
 import { createReportUseCases } from '../modules/intake-web/reports.usecases.ts';
+import { createHotline } from '../modules/intake-voice/hotline.ts';
 import { createMessageUseCases } from '../modules/messages/messages.usecases.ts';
 import { DEFAULT_CALENDAR_DATA_DIR, loadCalendar } from '../modules/deadlines/calendar/calendar.ts';
 import { createDeadlineScheduler } from '../modules/deadlines/deadlines.scheduler.ts';
 import { createDeadlineUseCases } from '../modules/deadlines/deadlines.usecases.ts';
 import { defaultPolicyPath, loadPolicyFile } from '../modules/deadlines/policy.ts';
 import { createWorkflowUseCases } from '../modules/verification/workflow.usecases.ts';
+import { createReferralUseCases } from '../modules/referrals/referrals.usecases.ts';
+import { createEmailUseCases } from '../modules/intake-email/email.usecases.ts';
 import { OutboxRelay } from '../modules/outbox/outbox.relay.ts';
+import { createRegistryUseCases } from '../modules/registry/registry.usecases.ts';
 import { createStaffUseCases } from '../modules/staff/staff.usecases.ts';
 import { createTriageUseCases } from '../modules/triage/triage.usecases.ts';
 import { join } from 'node:path';
@@ -71,9 +75,13 @@ export async function createDependencies(
     pinLockMinutes: config.PIN_LOCK_MINUTES,
     deadlines,
     onDeadlinesChanged: () => deadlineScheduler.kick(),
+    onAccepted: (clueId) => {
+      workflow.ensureHomeVisit(clueId).catch((err: Error) => logger.warn({ clueId, err: err.message }, 'automatic home visit not created'));
+    },
   });
   const storage = new LocalFolderStorage(join(config.DATA_DIR, 'attachments'));
   const uploads = createUploads(storage);
+  const hotline = createHotline({ orm, clock, keys, logger, config, clues, deadlines, calendar, storage, metrics, onOutboxWritten: () => relay.kick() });
   const messages = createMessageUseCases({ orm, clock, logger });
   const reports = createReportUseCases({ orm, clues, messages, uploads, deadlines, logger });
   const csrf = createCsrf(keys.secretHmacKey);
@@ -83,19 +91,38 @@ export async function createDependencies(
     logger,
     clues,
     deadlines,
+    isRegisteredRelativeOf: (staffId, names) => registry.isRegisteredRelativeOf(staffId, names),
+    afterCommit: () => {
+      relay.kick();
+      deadlineScheduler.kick();
+    },
+  });
+  const mailTransport = overrides.mailTransport ?? createMailTransport(config.MAIL_URL);
+  const referrals = createReferralUseCases({
+    orm,
+    clock,
+    logger,
+    keys,
+    clues,
+    deadlines,
+    transport: mailTransport,
+    mailFrom: config.MAIL_FROM,
+    publicBaseUrl: config.PUBLIC_BASE_URL,
     afterCommit: () => {
       relay.kick();
       deadlineScheduler.kick();
     },
   });
   const triage = createTriageUseCases({ orm, clock, logger });
+  const registry = createRegistryUseCases({ orm, clock, keys, logger, assertClueVisible: clues.assertVisible, timeZone: config.TIME_ZONE });
+  const email = createEmailUseCases({ orm, clock, logger, keys, storage, clues, messages, maxBytes: config.EMAIL_MAX_BYTES });
   const sealCheckpoint = createCheckpointer({ orm, clock, logger });
   const notifications = createNotificationUseCases({
     orm,
     clock,
     logger,
     keys,
-    transport: overrides.mailTransport ?? createMailTransport(config.MAIL_URL),
+    transport: mailTransport,
     mailFrom: config.MAIL_FROM,
     publicBaseUrl: config.PUBLIC_BASE_URL,
   });
@@ -119,12 +146,16 @@ export async function createDependencies(
     staff,
     clues,
     storage,
+    hotline,
     messages,
     reports,
     csrf,
     triage,
+    registry,
     notifications,
     workflow,
+    referrals,
+    email,
     calendar,
     missingYears,
     deadlines,

@@ -1,11 +1,14 @@
-import { Accused, Attachment, Clue, SealedReporter } from '../modules/clues/clue.entity.ts';
+import { Accused, Attachment, Clue, IntakeKey, SealedReporter } from '../modules/clues/clue.entity.ts';
+import { QuarantinedMail } from '../modules/intake-email/email.entity.ts';
 import { LedgerCheckpoint, LedgerEvent } from '../modules/clues/ledger.entity.ts';
 import { Deadline, DeadlinePolicyVersion, StaffNotice } from '../modules/deadlines/deadline.entity.ts';
 import { hotlineEntities } from '../modules/intake-voice/voice.entity.ts';
 import { VerificationTask } from '../modules/verification/task.entity.ts';
+import { DisciplineBody, Referral } from '../modules/referrals/referral.entity.ts';
 import { Message } from '../modules/messages/message.entity.ts';
 import { Notification } from '../modules/notifications/notification.entity.ts';
 import { OutboxMessage } from '../modules/outbox/outbox.entity.ts';
+import { NearRelative, RegistryAudit } from '../modules/registry/registry.entity.ts';
 import { Staff, StaffSession } from '../modules/staff/staff.entity.ts';
 import { Unit } from '../modules/staff/unit.entity.ts';
 
@@ -26,5 +29,11 @@ export const entities = [
   DeadlinePolicyVersion,
   StaffNotice,
   VerificationTask,
+  NearRelative,
+  RegistryAudit,
+  DisciplineBody,
+  Referral,
+  IntakeKey,
+  QuarantinedMail,
   ...hotlineEntities,
 ];

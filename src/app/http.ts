@@ -52,3 +52,11 @@ export async function readJson<S extends z.ZodType>(c: Context, schema: S): Prom
 export function readQuery<S extends z.ZodType>(c: Context, schema: S): z.infer<S> {
   return parseWith(schema, c.req.query());
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A path id that is not a UUID is simply not found: the database never sees it. */
+export function idParam(raw: string, notFound: () => Error): string {
+  if (!UUID.test(raw)) throw notFound();
+  return raw;
+}

@@ -35,6 +35,23 @@ export function createMetrics() {
       help: 'Seconds since the last ledger checkpoint (sampled at scrape)',
       registers: [registry],
     }),
+    hotlineCalls: new Gauge({
+      name: 'hotline_calls_last_24h',
+      help: 'Hotline calls started in the last 24 hours, by figure: calls, answered_by_ivr, reached_operator, callback_requested, abandoned, callbacks_created, called_back (sampled at scrape)',
+      labelNames: ['figure'],
+      registers: [registry],
+    }),
+    hotlineCallbacks: new Gauge({
+      name: 'hotline_callbacks',
+      help: 'Call-backs owed now, by state: open, overdue (sampled at scrape)',
+      labelNames: ['state'],
+      registers: [registry],
+    }),
+    hotlineCallbackMedianSeconds: new Gauge({
+      name: 'hotline_callback_median_seconds_last_24h',
+      help: 'Median seconds from a missed call to its call-back, call-backs created in the last 24 hours (sampled at scrape)',
+      registers: [registry],
+    }),
   };
 }
 

@@ -5,17 +5,27 @@ import { createCipheriv, createDecipheriv, type KeyObject, randomBytes } from 'n
  * Layout: version(1) | iv(12) | tag(16) | ciphertext. `aad` binds the box to its row.
  */
 export function seal(key: KeyObject | Buffer, plaintext: string, aad: string): Buffer {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
-  cipher.setAAD(Buffer.from(aad));
-  const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-  return Buffer.concat([Buffer.from([1]), iv, cipher.getAuthTag(), body]);
+  return sealBytes(key, Buffer.from(plaintext, 'utf8'), aad);
 }
 
 export function unseal(key: KeyObject | Buffer, box: Buffer, aad: string): string {
-  if (box[0] !== 1) throw new Error('unknown sealed box version');
-  const decipher = createDecipheriv('aes-256-gcm', key, box.subarray(1, 13));
+  return unsealBytes(key, box, aad).toString('utf8');
+}
+
+/** The same sealing for bytes (a whole raw email in quarantine). */
+export function sealBytes(key: KeyObject | Buffer, plaintext: Uint8Array, aad: string): Buffer {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(aad));
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([Buffer.from([1]), iv, cipher.getAuthTag(), body]);
+}
+
+export function unsealBytes(key: KeyObject | Buffer, box: Uint8Array, aad: string): Buffer {
+  const b = Buffer.from(box);
+  if (b[0] !== 1) throw new Error('unknown sealed box version');
+  const decipher = createDecipheriv('aes-256-gcm', key, b.subarray(1, 13));
   decipher.setAAD(Buffer.from(aad));
-  decipher.setAuthTag(box.subarray(13, 29));
-  return Buffer.concat([decipher.update(box.subarray(29)), decipher.final()]).toString('utf8');
+  decipher.setAuthTag(b.subarray(13, 29));
+  return Buffer.concat([decipher.update(b.subarray(29)), decipher.final()]);
 }

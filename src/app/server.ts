@@ -6,8 +6,13 @@ import type { Principal } from '../modules/staff/access.ts';
 import { staffRoutes } from '../modules/staff/staff.routes.ts';
 import { staffMessageRoutes } from '../modules/messages/messages.routes.ts';
 import { webRoutes } from '../modules/intake-web/web.routes.ts';
+import { voiceRoutes } from '../modules/intake-voice/voice.routes.ts';
+import { callbackRoutes } from '../modules/intake-voice/callbacks.routes.ts';
 import { deadlineRoutes } from '../modules/deadlines/deadlines.routes.ts';
 import { workflowRoutes } from '../modules/verification/workflow.routes.ts';
+import { publicReferralRoutes, staffReferralRoutes } from '../modules/referrals/referrals.routes.ts';
+import { quarantineRoutes } from '../modules/intake-email/email.routes.ts';
+import { REGISTRY_IMPORT_PATH, registryRoutes } from '../modules/registry/registry.routes.ts';
 import type { Dependencies } from './dependencies.ts';
 import { AppError, createErrorFactory, isAppError } from './errors.ts';
 import { ApiDocs } from './openapi.ts';
@@ -38,15 +43,14 @@ export function createServer(deps: Dependencies) {
     logger.debug({ method: c.req.method, route, status: c.res.status, ms: Math.round(seconds * 1000) }, 'http');
   });
 
-  app.use(
-    '/api/v1/staff/*',
-    bodyLimit({
-      maxSize: 1024 * 1024,
-      onError: () => {
-        throw bodyTooLarge();
-      },
-    }),
-  );
+  const staffBodyLimit = bodyLimit({
+    maxSize: 1024 * 1024,
+    onError: () => {
+      throw bodyTooLarge();
+    },
+  });
+  // The registry CSV import has its own 5 MB limit (registry.routes.ts).
+  app.use('/api/v1/staff/*', (c, next) => (c.req.path === REGISTRY_IMPORT_PATH ? next() : staffBodyLimit(c, next)));
 
   app.onError((err, c) => {
     if (isAppError(err)) {
@@ -90,6 +94,7 @@ export function createServer(deps: Dependencies) {
       metrics.outboxPending.set(pending?.n ?? 0);
       const [cp] = await sql<{ age: number | null }>(em, 'select extract(epoch from (now() - max(sealed_at)))::float8 as age from ledger_checkpoint');
       if (cp?.age != null) metrics.ledgerCheckpointAge.set(cp.age);
+      await deps.hotline.callbacks.sampleMetrics();
     } catch {
       // The scrape still answers with process metrics when the database is down.
     }
@@ -110,7 +115,13 @@ export function createServer(deps: Dependencies) {
   app.route('/api/v1/staff/clues', staffMessageRoutes(deps.clues, deps.messages, docs));
   app.route('/api/v1/staff', deadlineRoutes(deps.deadlines, deps.clues, docs));
   app.route('/api/v1/staff', workflowRoutes(deps.workflow, docs));
+  app.route('/api/v1/staff', staffReferralRoutes(deps.referrals, docs));
+  app.route('/api/v1/staff', quarantineRoutes(deps.email, docs));
+  app.route('/', publicReferralRoutes(deps.referrals));
+  app.route('/api/v1/staff', registryRoutes(deps.registry, docs));
   app.route('/', webRoutes({ config: deps.config, clock: deps.clock, reports: deps.reports, staff: deps.staff, csrf: deps.csrf, metrics }, docs));
+  app.route('/api/v1/staff', callbackRoutes(deps.hotline.callbacks, deps.clock, docs));
+  app.route('/', voiceRoutes(deps.hotline, logger, docs));
 
   return app;
 }

@@ -20,6 +20,9 @@ export async function startWorkers(deps: Dependencies) {
       deps.queues
         .get('ledger')
         .upsertJobScheduler('ledger-checkpoint', { every: deps.config.CHECKPOINT_INTERVAL_MS }, { name: 'ledger.checkpoint', data: {} }),
+      ...(deps.config.IMAP_URL
+        ? [deps.queues.get('email').upsertJobScheduler('email-poll-imap', { every: deps.config.IMAP_POLL_MS }, { name: 'email.poll_imap', data: {} })]
+        : []),
       // Tops the deadline horizon up and puts back whatever a Redis flush or restart lost.
       deps.queues
         .get('deadlines')

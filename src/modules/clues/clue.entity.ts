@@ -121,3 +121,19 @@ const AttachmentSchema = defineEntity({
 });
 export class Attachment extends AttachmentSchema.class {}
 AttachmentSchema.setClass(Attachment);
+
+/**
+ * What an outside delivery is known by (an email's Message-ID, a Twilio RecordingSid), written in
+ * the same statement as the clue: a second delivery of the same thing finds it and adds nothing.
+ */
+const IntakeKeySchema = defineEntity({
+  name: 'IntakeKey',
+  tableName: 'intake_key',
+  properties: {
+    key: p.string().length(300).primary(),
+    clue: () => p.manyToOne(Clue).mapToPk(),
+    createdAt: p.datetime(),
+  },
+});
+export class IntakeKey extends IntakeKeySchema.class {}
+IntakeKeySchema.setClass(IntakeKey);

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { forbidden, validationFailed } from '../../app/errors.ts';
-import { readJson, readQuery } from '../../app/http.ts';
+import { idParam, readJson, readQuery } from '../../app/http.ts';
 import type { Metrics } from '../../app/metrics.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
 import type { AppEnv } from '../../app/server.ts';
@@ -10,12 +10,7 @@ import type { ClueUseCases } from './clues.usecases.ts';
 import { formatTrackingCode } from './tracking-code.ts';
 import { clueNotFound } from './clues.errors.ts';
 
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** A malformed id is simply not found; the database never sees it. */
-function clueId(id: string): string {
-  if (!uuidPattern.test(id)) throw clueNotFound();
-  return id;
-}
+const clueId = (id: string) => idParam(id, clueNotFound);
 
 function decodeCursor(cursor: string | undefined) {
   if (!cursor) return undefined;

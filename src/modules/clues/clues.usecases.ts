@@ -58,6 +58,8 @@ export interface RegisterClueInput {
   secret?: { kind: 'pin'; pin: string } | { kind: SecretKind };
   /** Files already checked and stored (content-addressed) before the transaction. */
   attachments?: StoredAttachment[];
+  /** What an outside delivery is known by (Message-ID, RecordingSid): a repeat returns the first clue. */
+  intakeKey?: string;
 }
 
 export interface StoredAttachment {
@@ -81,6 +83,8 @@ export interface ClueDeps {
   deadlines: Pick<DeadlineUseCases, 'currentPolicy' | 'planStarts' | 'onEvent'>;
   /** Called after a commit that created or closed deadlines, so Redis follows soon. */
   onDeadlinesChanged: () => void;
+  /** Called after a clue is accepted (e.g. to give registered-relative households a home visit). */
+  onAccepted?: (clueId: string) => void;
 }
 
 export function createClueUseCases(deps: ClueDeps) {
@@ -179,6 +183,7 @@ export function createClueUseCases(deps: ClueDeps) {
           .map(({ row: r }) => `(${v(r.id)}, ${v(id)}, ${v(r.kind)}, null, ${v(r.unit, '::uuid')}, ${v(r.startsAt)}, ${v(r.dueAt)}, ${v(r.dueAt)}, ${v(JSON.stringify(r.policy), '::jsonb')}, 'open', ${v(r.fireSeq)}, ${v(r.nextFireAt)}, ${v(now)})`)
           .join(', ')})`);
       }
+      if (input.intakeKey) parts.push(`k as (insert into intake_key (key, clue_id, created_at) values (${v(input.intakeKey)}, ${v(id)}, ${v(now)}))`);
       if (box) parts.push(`r as (insert into sealed_reporter (clue_id, box, created_at) values (${v(id)}, ${v(box)}, ${v(now)}))`);
       if (files.length) {
         parts.push(`f as (insert into attachment (id, clue_id, message_id, filename, content_type, size, sha256, storage_key, source, created_at) values ${files
@@ -190,7 +195,12 @@ export function createClueUseCases(deps: ClueDeps) {
       } catch (err) {
         // A tracking-code collision is astronomically rare but must not lose the report.
         // Raw driver errors here (the ORM is bypassed): SQLSTATE 23505 unique, 23503 foreign key.
-        const code = (err as { code?: string }).code;
+        const { code, constraint } = err as { code?: string; constraint?: string };
+        if (code === '23505' && constraint === 'intake_key_pkey' && input.intakeKey) {
+          const [first] = await sql<{ clue_id: string }>(orm.em.fork(), 'select clue_id from intake_key where key = ?', [input.intakeKey]);
+          const existing = await orm.em.fork().findOneOrFail(Clue, { id: first!.clue_id });
+          return { clue: existing, trackingCode: existing.trackingCode, secret: null, duplicate: true as const };
+        }
         if (code === '23505' && attempt < 5) continue;
         if (code === '23503') throw unknownUnit();
         throw err;
@@ -198,7 +208,7 @@ export function createClueUseCases(deps: ClueDeps) {
       deps.onOutboxWritten();
       if (starts.length) deps.onDeadlinesChanged();
       logger.info({ clueId: id, channel: input.channel, named: clue.named }, 'clue registered');
-      return { clue, trackingCode, secret };
+      return { clue, trackingCode, secret: secret as string | null, duplicate: false as const };
     }
   }
 
@@ -211,6 +221,13 @@ export function createClueUseCases(deps: ClueDeps) {
   async function loadVisible(em: Em, principal: Principal, clueId: string, lock = false) {
     const clue = await em.findOne(Clue, { id: clueId }, lock ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {});
     if (!clue) throw clueNotFound();
+    if (principal.role === 'discipline_officer') {
+      const [referred] = principal.disciplineBodyId
+        ? await sql(em, 'select 1 from referral where clue_id = ? and body_id = ?', [clue.id, principal.disciplineBodyId])
+        : [];
+      if (!referred) throw clueNotFound();
+      return clue;
+    }
     const visible =
       canSeeUnit(principal, clue.unit, await unitPathOf(em, clue.unit)) ||
       (!!clue.assignedUnit && canSeeUnit(principal, clue.assignedUnit, await unitPathOf(em, clue.assignedUnit)));
@@ -355,6 +372,7 @@ export function createClueUseCases(deps: ClueDeps) {
     });
     deps.onDeadlinesChanged();
     deps.onOutboxWritten();
+    if (input.action === 'accept') deps.onAccepted?.(clueId);
     logger.info({ clueId, action: input.action, to: result.status, staffId: principal.id }, 'clue status changed');
     return publicView(result);
   }

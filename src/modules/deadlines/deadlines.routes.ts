@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { readJson, readQuery } from '../../app/http.ts';
+import { idParam, readJson, readQuery } from '../../app/http.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
 import type { AppEnv } from '../../app/server.ts';
 import type { ClueUseCases } from '../clues/clues.usecases.ts';
@@ -9,7 +9,6 @@ import { deadlineNotFound } from './deadlines.errors.ts';
 import type { DeadlineUseCases } from './deadlines.usecases.ts';
 import { deadlineKinds } from './policy.ts';
 
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const listQuery = z.object({
   view: z.enum(['due_soon', 'missed', 'open']).default('due_soon'),
   withinHours: z.coerce.number().positive().max(24 * 365).default(72),
@@ -22,10 +21,7 @@ const reasonBody = z.object({ reason: z.string().trim().min(2, 'give a reason').
 export function deadlineRoutes(deadlines: DeadlineUseCases, clues: ClueUseCases, docs: ApiDocs) {
   const app = new Hono<AppEnv>();
   const tag = 'deadlines';
-  const id = (raw: string) => {
-    if (!uuid.test(raw)) throw deadlineNotFound();
-    return raw;
-  };
+  const id = (raw: string) => idParam(raw, deadlineNotFound);
   const canSee = clues.assertVisible;
 
   docs.add({ method: 'get', path: '/api/v1/staff/deadlines', summary: 'Deadlines due soon, missed, or open, on clues of my units', tag, auth: 'staff', query: listQuery, responses: { 200: 'Deadlines, soonest first' } });

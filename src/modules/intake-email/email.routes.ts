@@ -1,21 +1,17 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { readJson } from '../../app/http.ts';
+import { idParam, readJson } from '../../app/http.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
 import type { AppEnv } from '../../app/server.ts';
 import { quarantineNotFound, type EmailUseCases } from './email.usecases.ts';
 
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const releaseBody = z.object({ narrative: z.string().trim().min(5, 'summarise what the mail reports').max(20_000) });
 const discardBody = z.object({ reason: z.string().trim().min(2).max(1000) });
 
 export function quarantineRoutes(email: EmailUseCases, docs: ApiDocs) {
   const app = new Hono<AppEnv>();
   const tag = 'email';
-  const id = (raw: string) => {
-    if (!uuid.test(raw)) throw quarantineNotFound();
-    return raw;
-  };
+  const id = (raw: string) => idParam(raw, quarantineNotFound);
   docs.add({ method: 'get', path: '/api/v1/staff/quarantine', summary: 'Mail held in quarantine, with the reason', tag, auth: 'staff', responses: { 200: 'Held mail' } });
   app.get('/quarantine', async (c) => c.json({ items: await email.listQuarantine(c.get('principal')!) }));
   docs.add({ method: 'post', path: '/api/v1/staff/quarantine/:id/release', summary: 'Release quarantined mail into a clue (an operator summarises it)', tag, auth: 'staff', body: releaseBody, responses: { 200: 'The new clue', 409: 'Already handled' } });

@@ -40,7 +40,8 @@ export function createReportUseCases(deps: {
       secret: { kind: 'web' },
       attachments,
     });
-    return { clue, trackingCode, secret, status: clue.status as ClueStatus };
+    // Web submissions carry no intake key, so they are never a repeat and always get a new secret.
+    return { clue, trackingCode, secret: secret!, status: clue.status as ClueStatus };
   }
 
   async function open(code: string, secret: string): Promise<Clue> {

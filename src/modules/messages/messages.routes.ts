@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { readJson } from '../../app/http.ts';
+import { idParam, readJson } from '../../app/http.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
 import type { AppEnv } from '../../app/server.ts';
 import { forbidden } from '../../app/errors.ts';
@@ -9,15 +9,11 @@ import { staffMessageBody } from '../intake-web/web.schemas.ts';
 import { can } from '../staff/access.ts';
 import type { MessageUseCases } from './messages.usecases.ts';
 
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function staffMessageRoutes(clues: ClueUseCases, messages: MessageUseCases, docs: ApiDocs) {
   const app = new Hono<AppEnv>();
   const tag = 'messages';
-  const id = (raw: string) => {
-    if (!uuid.test(raw)) throw clueNotFound();
-    return raw;
-  };
+  const id = (raw: string) => idParam(raw, clueNotFound);
 
   docs.add({ method: 'get', path: '/api/v1/staff/clues/:id/messages', summary: 'The thread with the reporter', tag, auth: 'staff', responses: { 200: 'Messages, oldest first', 404: 'No such clue in my units' } });
   app.get('/:id/messages', async (c) => {
@@ -34,7 +30,7 @@ export function staffMessageRoutes(clues: ClueUseCases, messages: MessageUseCase
     await clues.assertVisible(principal, clueId);
     const { body } = await readJson(c, staffMessageBody);
     const m = await messages.postMessage(clueId, { author: 'staff', actor: `staff:${principal.id}`, staffId: principal.id, body });
-    return c.json({ id: m.id, author: m.author, body: m.body, createdAt: m.createdAt }, 201);
+    return c.json({ id: m!.id, author: m!.author, body: m!.body, createdAt: m!.createdAt }, 201);
   });
 
   return app;

@@ -3,7 +3,7 @@ import { LockMode } from '@mikro-orm/core';
 import type { Clock } from '../../app/clock.ts';
 import type { Orm } from '../../app/db.ts';
 import type { Logger } from '../../app/logger.ts';
-import { Attachment, Clue } from '../clues/clue.entity.ts';
+import { Attachment, Clue, IntakeKey } from '../clues/clue.entity.ts';
 import type { StoredAttachment } from '../clues/clues.usecases.ts';
 import { clueNotFound } from '../clues/clues.errors.ts';
 import { type Actor, appendEvent, sha256Hex } from '../clues/ledger.ts';
@@ -14,8 +14,9 @@ import { Message, type MessageAuthor } from './message.entity.ts';
 export function createMessageUseCases({ orm, clock, logger }: { orm: Orm; clock: Clock; logger: Logger }) {
   async function postMessage(
     clueId: string,
-    input: { author: MessageAuthor; actor: Actor; staffId?: string; body: string; attachments?: StoredAttachment[] },
+    input: { author: MessageAuthor; actor: Actor; staffId?: string; body: string; attachments?: StoredAttachment[]; intakeKey?: string },
   ) {
+    if (input.intakeKey && (await orm.em.fork().findOne(IntakeKey, { key: input.intakeKey }))) return null; // delivered before
     const message = await orm.em.fork().transactional(async (tx) => {
       const clue = await tx.findOne(Clue, { id: clueId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!clue) throw clueNotFound();
@@ -28,6 +29,7 @@ export function createMessageUseCases({ orm, clock, logger }: { orm: Orm; clock:
         body: input.body,
         createdAt: now,
       });
+      if (input.intakeKey) tx.create(IntakeKey, { key: input.intakeKey, clue: clueId, createdAt: now });
       const files = (input.attachments ?? []).map((a) =>
         tx.create(Attachment, { id: randomUUID(), clue: clueId, message: message.id, ...a, source: input.author, createdAt: now }),
       );

@@ -12,6 +12,7 @@ import { Clue, SealedReporter } from '../clues/clue.entity.ts';
 import type { ReporterIdentity } from '../clues/clues.usecases.ts';
 import { appendEvent } from '../clues/ledger.ts';
 import { formatTrackingCode } from '../clues/tracking-code.ts';
+import { generateWebSecret, hashSecret } from '../clues/secrets.ts';
 import { Notification } from './notification.entity.ts';
 import { Message } from '../messages/message.entity.ts';
 import { StaffNotice } from '../deadlines/deadline.entity.ts';
@@ -123,9 +124,23 @@ export function createNotificationUseCases(deps: NotificationDeps) {
     return { status: 'sent' as const, repeated: false };
   }
 
-  /** Acknowledges a named report. */
-  function sendReporterAck(clueId: string) {
-    return emailReporter(clueId, `email:reporter-ack:${clueId}`, 'email/reporter-ack', async () => ({}));
+  /**
+   * Acknowledges a named report. Someone who reported BY email never saw a page with their secret,
+   * so they get one here: a new secret is issued (only its keyed hash is kept, as always) and
+   * committed before the mail goes out; a retried send issues another.
+   */
+  async function sendReporterAck(clueId: string) {
+    const clue = await orm.em.fork().findOne(Clue, { id: clueId }, { fields: ['channel'] });
+    if (clue?.channel !== 'email') return emailReporter(clueId, `email:reporter-ack:${clueId}`, 'email/reporter-ack', async () => ({}));
+    return emailReporter(clueId, `email:reporter-ack:${clueId}`, 'email/reporter-ack-email', async (c) => {
+      const secret = generateWebSecret();
+      await orm.em.fork().transactional(async (tx) => {
+        const locked = await tx.findOneOrFail(Clue, { id: c.id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+        locked.secretHash = hashSecret(keys.secretHmacKey, locked.trackingCode, secret);
+        appendEvent(tx, locked, { type: 'secret.issued', actor: 'system:job:notifications', data: { channel: 'email' } }, clock.now());
+      });
+      return { secret };
+    });
   }
 
   /** Tells a named reporter of acceptance or refusal: the text is the thread message staff wrote. */

@@ -2,14 +2,13 @@ import { Hono } from 'hono';
 import { html } from 'hono/html';
 import { z } from 'zod';
 import { isAppError } from '../../app/errors.ts';
-import { parseWith, readJson } from '../../app/http.ts';
+import { idParam, parseWith, readJson } from '../../app/http.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
 import type { AppEnv } from '../../app/server.ts';
 import { clueNotFound } from '../clues/clues.errors.ts';
 import { bodyKinds, dispositions, dispositionText } from './referral.entity.ts';
 import type { ReferralUseCases } from './referrals.usecases.ts';
 
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const bodyInput = z.object({
   name: z.string().trim().min(2).max(200),
   nameEn: z.string().trim().max(200).optional(),
@@ -31,10 +30,7 @@ const officerAction = z.discriminatedUnion('kind', [
 export function staffReferralRoutes(referrals: ReferralUseCases, docs: ApiDocs) {
   const app = new Hono<AppEnv>();
   const tag = 'referrals';
-  const id = (raw: string) => {
-    if (!uuid.test(raw)) throw clueNotFound();
-    return raw;
-  };
+  const id = (raw: string) => idParam(raw, clueNotFound);
 
   docs.add({ method: 'get', path: '/api/v1/staff/discipline-bodies', summary: 'Configured discipline bodies and their authority', tag, auth: 'staff', responses: { 200: 'Bodies' } });
   app.get('/discipline-bodies', async (c) => c.json({ items: await referrals.listBodies() }));

@@ -21,7 +21,7 @@ import type { Principal } from '../staff/access.ts';
 import { Unit } from '../staff/unit.entity.ts';
 import { VerificationTask } from '../verification/task.entity.ts';
 import { type BodyAuthority, bodyKinds, DisciplineBody, type dispositions, dispositionText, Referral } from './referral.entity.ts';
-import { linkInvalid, noBodyFound, notReferable, referralNotFound, referralState } from './referrals.errors.ts';
+import { linkInvalid, noBodyFound, notReferable, referralState } from './referrals.errors.ts';
 
 const REFERABLE_ROLES = ['official', 'caseworker', 'cadre'];
 const LINK_DAYS = 30;

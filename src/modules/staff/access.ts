@@ -10,6 +10,8 @@ export interface Principal {
   unitPath: string;
   /** True when the principal's unit is a root (district): they also see clues with no unit yet. */
   unitIsRoot: boolean;
+  /** Discipline officers: the body whose referred clues they see. */
+  disciplineBodyId?: string | null;
 }
 
 /** Roles that see every clue regardless of unit (DESIGN.md invariant 5: "except roles granted more"). */
@@ -30,11 +32,13 @@ export const can = {
 
 /**
  * SQL condition (on alias `c`) limiting clues to those the principal may see. Discipline officers
- * see none through the unit tree: they will see only clues referred to their body.
+ * see none through the unit tree: only the clues referred to their body.
  */
 export function clueVisibility(p: Principal): { where: string; params: unknown[] } {
   if (can.seeAllUnits(p)) return { where: 'true', params: [] };
-  if (p.role === 'discipline_officer') return { where: 'false', params: [] };
+  if (p.role === 'discipline_officer') {
+    return p.disciplineBodyId ? { where: 'c.id in (select clue_id from referral where body_id = ?)', params: [p.disciplineBodyId] } : { where: 'false', params: [] };
+  }
   // The unit a clue concerns, or the unit it was assigned to (转办), within the principal's subtree.
   const unitCond = '(c.unit_id in (select id from unit where path like ?) or c.assigned_unit_id in (select id from unit where path like ?))';
   const params = [`${p.unitPath}%`, `${p.unitPath}%`];

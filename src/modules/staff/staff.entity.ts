@@ -15,6 +15,8 @@ const StaffSchema = defineEntity({
     role: p.enum(staffRoles),
     unit: () => p.manyToOne(Unit).mapToPk().index(),
     active: p.boolean().default(true),
+    /** For discipline officers: the body whose referrals they see. */
+    disciplineBody: p.uuid().nullable(),
     createdAt: p.datetime(),
   },
 });

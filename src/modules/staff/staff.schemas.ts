@@ -21,4 +21,6 @@ export const createStaffBody = z.object({
   password: z.string().min(10, 'at least 10 characters').max(200),
   role: z.enum(staffRoles),
   unitId: z.uuid(),
+  /** Discipline officers: the body whose referrals they see. */
+  disciplineBodyId: z.uuid().optional(),
 });

@@ -63,6 +63,7 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours }: Sta
     password: string;
     role: StaffRole;
     unitId: string;
+    disciplineBodyId?: string | null;
   }) {
     const em = orm.em.fork();
     if (!(await em.findOne(Unit, { id: input.unitId }))) throw unitNotFound({ unitId: input.unitId });
@@ -73,6 +74,7 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours }: Sta
       passwordHash: await hashPassword(input.password),
       role: input.role,
       unit: input.unitId,
+      disciplineBody: input.disciplineBodyId ?? null,
       active: true,
       createdAt: clock.now(),
     });
@@ -119,9 +121,9 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours }: Sta
     const cached = principals.get(key);
     if (cached && cached.until > now && cached.expiresAt > now) return cached.principal;
     principals.delete(key);
-    const [row] = await sql<{ id: string; username: string; role: StaffRole; unit_id: string; path: string; parent_id: string | null; expires_at: Date }>(
+    const [row] = await sql<{ id: string; username: string; role: StaffRole; unit_id: string; path: string; parent_id: string | null; expires_at: Date; discipline_body: string | null }>(
       orm.em.fork(),
-      `select s.id, s.username, s.role, u.id as unit_id, u.path, u.parent_id, ss.expires_at
+      `select s.id, s.username, s.role, s.discipline_body, u.id as unit_id, u.path, u.parent_id, ss.expires_at
        from staff_session ss join staff s on s.id = ss.staff_id join unit u on u.id = s.unit_id
        where ss.token_hash = ? and ss.expires_at > ? and s.active`,
       [key, clock.now()],
@@ -134,6 +136,7 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours }: Sta
       unitId: row.unit_id,
       unitPath: row.path,
       unitIsRoot: row.parent_id === null,
+      disciplineBodyId: row.discipline_body,
     };
     if (principals.size >= MAX_CACHED) principals.delete(principals.keys().next().value!);
     principals.set(key, { principal, until: now + PRINCIPAL_CACHE_MS, expiresAt: new Date(row.expires_at).getTime() });

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { readJson } from '../../app/http.ts';
+import { idParam, readJson } from '../../app/http.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
 import type { AppEnv } from '../../app/server.ts';
 import { categories } from '../clues/clue.entity.ts';
@@ -11,7 +11,6 @@ import { taskTypes } from './task.entity.ts';
 import { taskNotFound } from './workflow.errors.ts';
 import { majorReasons, type WorkflowUseCases } from './workflow.usecases.ts';
 
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const triageBody = z.object({
   categories: z.array(z.enum(categories)).max(categories.length).optional(),
   priority: z.enum(['normal', 'major']).optional(),
@@ -30,10 +29,7 @@ const completeBody = z.object({
 export function workflowRoutes(workflow: WorkflowUseCases, docs: ApiDocs) {
   const app = new Hono<AppEnv>();
   const tag = 'workflow';
-  const clueId = (raw: string) => {
-    if (!uuid.test(raw)) throw clueNotFound();
-    return raw;
-  };
+  const clueId = (raw: string) => idParam(raw, clueNotFound);
 
   docs.add({ method: 'post', path: '/api/v1/staff/clues/:id/triage', summary: 'Set categories and priority (major: media exposure, a leader’s instruction, several reporters)', tag, auth: 'staff', body: triageBody, responses: { 200: 'Triaged' } });
   app.post('/clues/:id/triage', async (c) => c.json(await workflow.triage(c.get('principal')!, clueId(c.req.param('id')), await readJson(c, triageBody))));
@@ -52,9 +48,7 @@ export function workflowRoutes(workflow: WorkflowUseCases, docs: ApiDocs) {
 
   docs.add({ method: 'post', path: '/api/v1/staff/tasks/:id/complete', summary: 'Report a task’s findings, checklist and figures', tag, auth: 'staff', body: completeBody, responses: { 200: 'Completed; says whether every task of the clue is done', 409: 'Already closed' } });
   app.post('/tasks/:id/complete', async (c) => {
-    const id = c.req.param('id');
-    if (!uuid.test(id)) throw taskNotFound();
-    return c.json(await workflow.completeTask(c.get('principal')!, id, await readJson(c, completeBody)));
+    return c.json(await workflow.completeTask(c.get('principal')!, idParam(c.req.param('id'), taskNotFound), await readJson(c, completeBody)));
   });
 
   return app;

@@ -214,7 +214,35 @@ export function createWorkflowUseCases(deps: WorkflowDeps) {
     };
   }
 
-  return { triage, assign, supervise, createTask, completeTask, listTasks };
+  const system: Principal = { id: 'system', username: 'system', role: 'admin', unitId: '', unitPath: '/', unitIsRoot: true };
+
+  /**
+   * A clue naming a household on a registered near-relative list gets a home visit (入户调查) —
+   * the seeds require 100 % home visits for them — once it is accepted. Idempotent.
+   */
+  async function ensureHomeVisit(clueId: string) {
+    const em = orm.em.fork();
+    const clue = await em.findOne(Clue, { id: clueId });
+    if (!clue || !clue.flags.includes('near_relative_match')) return null;
+    if (!['accepted', 'verifying', 'referred'].includes(clue.status)) return null;
+    if (await em.count(VerificationTask, { clue: clueId, type: 'home_visit' })) return null;
+    // The handling unit, else the street/town above the committee the clue concerns.
+    let unitId = clue.assignedUnit ?? clue.unit ?? null;
+    const unit = unitId ? await em.findOne(Unit, { id: unitId }) : null;
+    if (unit && (unit.kind === 'residents_committee' || unit.kind === 'villagers_committee') && !clue.assignedUnit) unitId = unit.parent ?? unitId;
+    for (let tries = 0; unitId && tries < 4; tries++) {
+      try {
+        return await createTask(system, clueId, { type: 'home_visit', assigneeUnitId: unitId }, { automatic: true });
+      } catch (err) {
+        const next = (err as { details?: { suggestedUnitId?: string | null } }).details?.suggestedUnitId;
+        if (!next || next === unitId) throw err;
+        unitId = next;
+      }
+    }
+    return null;
+  }
+
+  return { triage, assign, supervise, createTask, completeTask, listTasks, ensureHomeVisit };
 }
 
 export type WorkflowUseCases = ReturnType<typeof createWorkflowUseCases>;

@@ -1,0 +1,179 @@
+import { randomUUID } from 'node:crypto';
+import { LockMode } from '@mikro-orm/core';
+import { sql } from '../../app/db.ts';
+import { forbidden } from '../../app/errors.ts';
+import { can, type Principal } from '../staff/access.ts';
+import type { HotlineContext } from './hotline.shared.ts';
+import { callbackClosed, callbackNoNumber, callbackNotFound } from './voice.errors.ts';
+import { Callback, CallbackEvent, type callbackResults } from './voice.entity.ts';
+
+const mayWorkCallbacks = (p: Principal) => p.role === 'operator' || p.role === 'supervisor' || p.role === 'admin';
+
+export interface HotlineStats {
+  from: Date;
+  to: Date;
+  calls: number;
+  /** Ended with a registered report or a status answer, without staff. */
+  answeredByIvr: number;
+  reachedOperator: number;
+  /** The caller asked for a call-back. */
+  callbackRequested: number;
+  /** Ended with nothing: hung up in the menu, or busy / no answer / failed. */
+  abandoned: number;
+  inProgress: number;
+  reports: number;
+  callbacksCreated: number;
+  /** Call-backs (created in the window) done. */
+  calledBack: number;
+  callbacksOpen: number;
+  callbacksOverdue: number;
+  /** From the missed call to the call-back being done, for call-backs created in the window. */
+  medianTimeToCallbackSeconds: number | null;
+}
+
+/** Call-backs for the operators, and the hotline figures (computed from the call and call-back rows). */
+export function createCallbackUseCases(ctx: HotlineContext) {
+  const { deps } = ctx;
+  const { orm, clock, logger } = deps;
+
+  function view(cb: Callback, now: Date) {
+    return {
+      id: cb.id,
+      reason: cb.reason,
+      calls: cb.calls,
+      dueAt: cb.dueAt,
+      state: cb.state,
+      overdue: cb.state === 'open' && cb.dueAt.getTime() < now.getTime(),
+      hasNumber: !!cb.numberBox,
+      createdAt: cb.createdAt,
+      doneAt: cb.doneAt ?? null,
+      doneBy: cb.doneBy ?? null,
+      result: cb.result ?? null,
+      note: cb.note ?? null,
+    };
+  }
+
+  async function list(principal: Principal, filter: { state: 'open' | 'done' | 'all'; overdue?: boolean; limit: number }) {
+    if (!mayWorkCallbacks(principal)) throw forbidden();
+    const now = clock.now();
+    const where: Record<string, unknown> = {};
+    if (filter.state !== 'all') where.state = filter.state;
+    if (filter.overdue) Object.assign(where, { state: 'open', dueAt: { $lt: now } });
+    const rows = await orm.em.fork().find(Callback, where, { orderBy: { dueAt: 'asc', id: 'asc' }, limit: filter.limit });
+    return rows.map((cb) => view(cb, now));
+  }
+
+  async function load(principal: Principal, id: string) {
+    if (!mayWorkCallbacks(principal)) throw forbidden();
+    const row = await orm.em.fork().findOne(Callback, { id });
+    if (!row) throw callbackNotFound();
+    return view(row, clock.now());
+  }
+
+  /** The number to dial, for operators and supervisors; every view is an audit row. */
+  async function number(principal: Principal, id: string) {
+    if (!can.revealReporter(principal)) throw forbidden();
+    return orm.em.fork().transactional(async (tx) => {
+      const cb = await tx.findOne(Callback, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!cb) throw callbackNotFound();
+      if (!cb.numberBox || cb.state !== 'open') throw callbackNoNumber();
+      tx.create(CallbackEvent, { id: randomUUID(), callback: cb.id, staffId: principal.id, action: 'number_viewed', at: clock.now() });
+      logger.info({ callbackId: cb.id, staffId: principal.id }, 'call-back number viewed');
+      return { number: ctx.unsealText(cb.numberBox, cb.id) };
+    });
+  }
+
+  /** Done: the number is erased with it (nothing more to call). */
+  async function complete(principal: Principal, id: string, input: { result: (typeof callbackResults)[number]; note?: string }) {
+    if (!mayWorkCallbacks(principal)) throw forbidden();
+    const now = clock.now();
+    const row = await orm.em.fork().transactional(async (tx) => {
+      const cb = await tx.findOne(Callback, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!cb) throw callbackNotFound();
+      if (cb.state !== 'open') throw callbackClosed();
+      cb.state = 'done';
+      cb.doneAt = now;
+      cb.doneBy = principal.id;
+      cb.result = input.result;
+      cb.note = input.note ?? null;
+      cb.numberBox = null;
+      tx.create(CallbackEvent, { id: randomUUID(), callback: cb.id, staffId: principal.id, action: 'done', at: now });
+      return cb;
+    });
+    logger.info({ callbackId: id, staffId: principal.id, result: input.result, minutes: Math.round((now.getTime() - row.createdAt.getTime()) / 60_000) }, 'call-back done');
+    return view(row, now);
+  }
+
+  async function stats(from: Date, to: Date): Promise<HotlineStats> {
+    const em = orm.em.fork();
+    const now = clock.now();
+    const [calls] = await sql<Record<string, number>>(
+      em,
+      `select count(*)::int as calls,
+         count(*) filter (where outcome in ('report', 'status'))::int as answered_by_ivr,
+         count(*) filter (where outcome = 'operator')::int as reached_operator,
+         count(*) filter (where outcome = 'callback')::int as callback_requested,
+         count(*) filter (where outcome in ('abandoned', 'no_answer', 'busy', 'failed'))::int as abandoned,
+         count(*) filter (where ended_at is null)::int as in_progress,
+         count(*) filter (where clue_id is not null)::int as reports
+       from "call" where started_at >= ? and started_at < ?`,
+      [from, to],
+    );
+    const [cbs] = await sql<{ created: number; called_back: number; median: number | null }>(
+      em,
+      `select count(*) filter (where state <> 'cancelled')::int as created,
+         count(*) filter (where state = 'done')::int as called_back,
+         (percentile_cont(0.5) within group (order by extract(epoch from done_at - created_at)) filter (where state = 'done'))::float8 as median
+       from callback where created_at >= ? and created_at < ?`,
+      [from, to],
+    );
+    const [now_] = await sql<{ open: number; overdue: number }>(
+      em,
+      `select count(*)::int as open, count(*) filter (where due_at < ?)::int as overdue from callback where state = 'open'`,
+      [now],
+    );
+    return {
+      from,
+      to,
+      calls: calls?.calls ?? 0,
+      answeredByIvr: calls?.answered_by_ivr ?? 0,
+      reachedOperator: calls?.reached_operator ?? 0,
+      callbackRequested: calls?.callback_requested ?? 0,
+      abandoned: calls?.abandoned ?? 0,
+      inProgress: calls?.in_progress ?? 0,
+      reports: calls?.reports ?? 0,
+      callbacksCreated: cbs?.created ?? 0,
+      calledBack: cbs?.called_back ?? 0,
+      callbacksOpen: now_?.open ?? 0,
+      callbacksOverdue: now_?.overdue ?? 0,
+      medianTimeToCallbackSeconds: cbs?.median == null ? null : Math.round(Number(cbs.median)),
+    };
+  }
+
+  async function statsFor(principal: Principal, from: Date, to: Date) {
+    if (!mayWorkCallbacks(principal)) throw forbidden();
+    return stats(from, to);
+  }
+
+  /** The /metrics gauges: the last 24 hours, and the call-backs owed now. */
+  async function sampleMetrics() {
+    const now = clock.now();
+    const s = await stats(new Date(now.getTime() - 86_400_000), now);
+    const g = deps.metrics.hotlineCalls;
+    g.set({ figure: 'calls' }, s.calls);
+    g.set({ figure: 'answered_by_ivr' }, s.answeredByIvr);
+    g.set({ figure: 'reached_operator' }, s.reachedOperator);
+    g.set({ figure: 'callback_requested' }, s.callbackRequested);
+    g.set({ figure: 'abandoned' }, s.abandoned);
+    g.set({ figure: 'callbacks_created' }, s.callbacksCreated);
+    g.set({ figure: 'called_back' }, s.calledBack);
+    deps.metrics.hotlineCallbacks.set({ state: 'open' }, s.callbacksOpen);
+    deps.metrics.hotlineCallbacks.set({ state: 'overdue' }, s.callbacksOverdue);
+    if (s.medianTimeToCallbackSeconds != null) deps.metrics.hotlineCallbackMedianSeconds.set(s.medianTimeToCallbackSeconds);
+    return s;
+  }
+
+  return { list, load, number, complete, stats: statsFor, sampleMetrics };
+}
+
+export type CallbackUseCases = ReturnType<typeof createCallbackUseCases>;

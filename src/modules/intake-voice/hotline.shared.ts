@@ -1,0 +1,191 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import { LockMode } from '@mikro-orm/core';
+import type { Clock } from '../../app/clock.ts';
+import type { Config } from '../../app/config.ts';
+import { type Em, type Orm, sql } from '../../app/db.ts';
+import { validationFailed } from '../../app/errors.ts';
+import type { Keys } from '../../app/keys.ts';
+import type { Logger } from '../../app/logger.ts';
+import type { Metrics } from '../../app/metrics.ts';
+import { seal, unseal } from '../../app/seal.ts';
+import type { Locale } from '../../app/templates.ts';
+import type { AttachmentStorage } from '../attachments/attachments.storage.ts';
+import { Clue } from '../clues/clue.entity.ts';
+import type { ClueUseCases } from '../clues/clues.usecases.ts';
+import { type Actor, appendEvent } from '../clues/ledger.ts';
+import { hashSecret } from '../clues/secrets.ts';
+import type { WorkingCalendar } from '../deadlines/calendar/calendar.ts';
+import { addPeriod, snapshotOf } from '../deadlines/deadlines.engine.ts';
+import type { DeadlineUseCases } from '../deadlines/deadlines.usecases.ts';
+import { enqueueInTransaction } from '../outbox/outbox.ts';
+import { createTwilioRestClient, type TwilioHttpClient } from './twilio.client.ts';
+import { Call, Callback, type CallOutcome, SmsMessage } from './voice.entity.ts';
+
+export interface HotlineDeps {
+  orm: Orm;
+  clock: Clock;
+  keys: Keys;
+  logger: Logger;
+  config: Config;
+  clues: Pick<ClueUseCases, 'registerClue' | 'authenticateReporter'>;
+  deadlines: Pick<DeadlineUseCases, 'currentPolicy' | 'forReporter'>;
+  calendar: WorkingCalendar;
+  storage: AttachmentStorage;
+  metrics: Metrics;
+  /** Called after a commit that wrote outbox rows. */
+  onOutboxWritten: () => void;
+  /** Replaces the HTTP client of the twilio REST client (tests); else TWILIO_API_BASE or the real API. */
+  twilioHttpClient?: TwilioHttpClient;
+}
+
+/** The form fields Twilio posts; every handler reads only what it needs. */
+export type TwilioParams = Record<string, string>;
+
+/** Caller IDs Twilio uses when the number is withheld (anonymous, restricted, unavailable, blocked). */
+const WITHHELD = new Set(['', 'anonymous', 'restricted', 'unknown', 'private', 'unavailable', '+266696687', '+86282452253', '+7378742833', '+2562533']);
+
+export function isWithheld(from: string | undefined): boolean {
+  return WITHHELD.has((from ?? '').trim().toLowerCase());
+}
+
+/** Reporter name recorded for a named phone or SMS report (the caller says their name in the recording). */
+export const NAMED_PHONE_REPORTER = '电话实名举报人（姓名见录音）';
+export const NAMED_SMS_REPORTER = '短信实名举报人';
+
+const dateTimeFormat = (timeZone: string, locale: Locale) =>
+  new Intl.DateTimeFormat(locale, { timeZone, month: 'long', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+const dateFormat = (timeZone: string, locale: Locale) => new Intl.DateTimeFormat(locale, { timeZone, year: 'numeric', month: 'long', day: 'numeric' });
+
+export function createHotlineContext(deps: HotlineDeps) {
+  const { orm, clock, keys, config } = deps;
+  const locale: Locale = config.VOICE_LOCALE;
+  let rest: ReturnType<typeof createTwilioRestClient> | null = null;
+
+  const hmac = (text: string) => createHmac('sha256', keys.secretHmacKey).update(text).digest('hex');
+
+  /** Provider ids kept only as keyed hashes: unique and idempotent, not joinable to the provider's logs. */
+  const sidHash = (kind: 'call' | 'sms', sid: string) => hmac(`twilio-${kind}:${sid}`);
+  const callerHash = (number: string) => hmac(`caller:${number.replace(/[^\d+]/g, '')}`);
+  /** A PIN entry held between "enter" and "enter again", bound to the call. */
+  const pinEntryHash = (callId: string, pin: string) => hmac(`pin-entry:${callId}:${pin}`);
+
+  const sealText = (text: string, aad: string) => seal(keys.reporterKey, text, aad);
+  const unsealText = (box: Uint8Array, aad: string) => unseal(keys.reporterKey, Buffer.from(box), aad);
+
+  function formatDateTime(at: Date) {
+    return dateTimeFormat(config.TIME_ZONE, locale).format(at);
+  }
+  function formatDate(at: Date) {
+    return dateFormat(config.TIME_ZONE, locale).format(at);
+  }
+
+  /** The twilio REST client, made on first use (building it needs no network). */
+  function twilioRest() {
+    rest ??= createTwilioRestClient(config, deps.twilioHttpClient);
+    return rest;
+  }
+
+  /**
+   * Runs `fn` in a transaction holding the call's row lock, creating the row on first sight (any
+   * webhook may be the first we hear of a call: the incoming one may have failed).
+   */
+  async function withCall<T>(p: TwilioParams, fn: (tx: Em, call: Call) => Promise<T>): Promise<T> {
+    if (!p.CallSid) throw validationFailed({ issues: [{ path: 'CallSid', message: 'missing' }] });
+    const hash = sidHash('call', p.CallSid);
+    const now = clock.now();
+    return orm.em.fork().transactional(async (tx) => {
+      await sql(
+        tx,
+        `insert into "call" (id, sid_hash, started_at, withheld, chose_anonymous, ivr, hotline_number, created_at, updated_at)
+         values (?, ?, ?, ?, false, '{}', ?, ?, ?) on conflict (sid_hash) do nothing`,
+        [randomUUID(), hash, now, isWithheld(p.From), (p.To ?? '').slice(0, 32) || null, now, now],
+      );
+      const call = await tx.findOneOrFail(Call, { sidHash: hash }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      const result = await fn(tx, call);
+      call.updatedAt = now;
+      return result;
+    });
+  }
+
+  /** Sets a clue's PIN (the caller chose it, or SMS recovery made a new one); on the ledger without the PIN. */
+  async function setPin(tx: Em, clueId: string, pin: string, actor: Actor, channel: 'phone' | 'sms') {
+    const clue = await tx.findOneOrFail(Clue, { id: clueId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    clue.secretHash = hashSecret(keys.secretHmacKey, clue.trackingCode, pin);
+    clue.failedAttempts = 0;
+    clue.lockedUntil = null;
+    appendEvent(tx, clue, { type: 'reporter.pin_set', actor, data: { channel, length: pin.length } }, clock.now());
+    return clue;
+  }
+
+  /** Due time of a call-back: the policy's `callback` kind (default one working hour), else the next working hour. */
+  async function callbackDue(at: Date): Promise<Date> {
+    const policy = await deps.deadlines.currentPolicy();
+    const kind = policy.kinds.find((k) => k.kind === 'callback');
+    return kind ? addPeriod(deps.calendar, snapshotOf(policy, kind), at, kind.duration) : deps.calendar.nextWorkingHour(at, policy.officeHours);
+  }
+
+  /**
+   * The call-back owed for an unanswered call, inside the call's transaction. None for a withheld
+   * number or a caller who chose anonymity. A second unanswered call from a number that already has
+   * an open call-back joins it (one task per caller); the number is sealed on the call-back only.
+   */
+  async function owedCallback(tx: Em, call: Call, from: string, reason: CallOutcome | 'requested') {
+    if (call.choseAnonymous || isWithheld(from)) return null;
+    if (call.callbackId) return { id: call.callbackId, created: false };
+    const hash = callerHash(from);
+    await sql(tx, 'select pg_advisory_xact_lock(hashtextextended(?, 0))', [`callback:${hash}`]);
+    const now = clock.now();
+    const open = await tx.findOne(Callback, { callerHash: hash, state: 'open' }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    if (open) {
+      open.calls += 1;
+      call.callbackId = open.id;
+      return { id: open.id, created: false, dueAt: open.dueAt };
+    }
+    const id = randomUUID();
+    const dueAt = await callbackDue(now);
+    tx.create(Callback, { id, call: call.id, callerHash: hash, numberBox: sealText(from, id), reason, calls: 1, dueAt, state: 'open', createdAt: now });
+    call.callbackId = id;
+    if (config.SMS_CALLBACK_NOTICE) {
+      const smsId = randomUUID();
+      tx.create(SmsMessage, { id: smsId, direction: 'out', purpose: 'callback_notice', hotlineNumber: call.hotlineNumber, callback: id, status: 'queued', createdAt: now });
+      enqueueInTransaction(tx, now, { queue: 'hotline', name: 'sms.send', jobId: `sms-${smsId}`, payload: { smsId } });
+    }
+    deps.logger.info({ callId: call.id, callbackId: id, reason, dueAt }, 'call-back owed');
+    return { id, created: true, dueAt };
+  }
+
+  /** A call turned out answered after all: it leaves its call-back (cancelled, number erased, if it was the only call). */
+  async function withdrawCallback(tx: Em, call: Call) {
+    const cb = call.callbackId ? await tx.findOne(Callback, { id: call.callbackId }, { lockMode: LockMode.PESSIMISTIC_WRITE }) : null;
+    call.callbackId = null;
+    if (!cb || cb.state !== 'open') return;
+    if (cb.calls > 1) {
+      cb.calls -= 1;
+      return;
+    }
+    cb.state = 'cancelled';
+    cb.numberBox = null;
+    cb.doneAt = clock.now();
+    deps.logger.info({ callId: call.id, callbackId: cb.id }, 'call-back withdrawn: the call was answered');
+  }
+
+  return {
+    deps,
+    locale,
+    withdrawCallback,
+    sidHash,
+    callerHash,
+    pinEntryHash,
+    sealText,
+    unsealText,
+    formatDate,
+    formatDateTime,
+    twilioRest,
+    withCall,
+    setPin,
+    callbackDue,
+    owedCallback,
+  };
+}
+
+export type HotlineContext = ReturnType<typeof createHotlineContext>;

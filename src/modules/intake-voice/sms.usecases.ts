@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+import { LockMode } from '@mikro-orm/core';
+import { sql } from '../../app/db.ts';
+import { validationFailed } from '../../app/errors.ts';
+import { renderTemplate } from '../../app/templates.ts';
+import { Clue, SealedReporter } from '../clues/clue.entity.ts';
+import type { ReporterIdentity } from '../clues/clues.usecases.ts';
+import { appendEvent } from '../clues/ledger.ts';
+import { generatePin } from '../clues/secrets.ts';
+import { formatTrackingCode } from '../clues/tracking-code.ts';
+import { enqueueInTransaction } from '../outbox/outbox.ts';
+import { type HotlineContext, isWithheld, NAMED_SMS_REPORTER, type TwilioParams } from './hotline.shared.ts';
+import { providerError } from './twilio.client.ts';
+import { Callback, SmsMessage } from './voice.entity.ts';
+
+/** Fewer characters than this is not a report (a reply to our own SMS, "你好"): the sender gets the help text. */
+export const SMS_MIN_CHARS = 8;
+const MAX_NARRATIVE = 5000;
+/** A text beginning with 实名 ("named") is a named report; every other text is anonymous. */
+const NAMED_PREFIX = /^\s*(实名|named\b)/i;
+
+/**
+ * SMS intake and every outbound SMS. Outbound rows are queued in the transaction that causes them;
+ * the job unseals the number (from the row, the sealed reporter record or the call-back) and the
+ * text, sends through the twilio REST client, and erases both.
+ */
+export function createSmsUseCases(ctx: HotlineContext) {
+  const { deps } = ctx;
+  const { orm, clock, config, logger } = deps;
+
+  /**
+   * An incoming SMS report, once per MessageSid: registered as a clue (channel `sms`) with a
+   * generated PIN, and the tracking code and PIN queued as a reply.
+   */
+  async function receive(p: TwilioParams): Promise<{ result: 'registered' | 'repeat' | 'too_short' }> {
+    const text = (p.Body ?? '').trim().slice(0, MAX_NARRATIVE);
+    if ([...text].length < SMS_MIN_CHARS) return { result: 'too_short' };
+    if (!p.MessageSid) throw validationFailed({ issues: [{ path: 'MessageSid', message: 'missing' }] });
+    const hash = ctx.sidHash('sms', p.MessageSid);
+    const now = clock.now();
+    let clueId: string | null = null;
+    const result = await orm.em.fork().transactional(async (tx) => {
+      await sql(
+        tx,
+        `insert into sms_message (id, direction, sid_hash, purpose, hotline_number, status, created_at) values (?, 'in', ?, 'report', ?, 'received', ?)
+         on conflict (sid_hash) do nothing`,
+        [randomUUID(), hash, (p.To ?? '').slice(0, 32) || null, now],
+      );
+      const row = await tx.findOneOrFail(SmsMessage, { sidHash: hash }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (row.clue) return 'repeat' as const;
+      const withheld = isWithheld(p.From);
+      const named = NAMED_PREFIX.test(text) && !withheld;
+      const pin = generatePin(config.PHONE_PIN_LENGTH);
+      const { clue, trackingCode, duplicate } = await deps.clues.registerClue('twilio', {
+        channel: 'sms',
+        receivedAt: row.createdAt,
+        categories: [],
+        narrative: text,
+        unitId: null,
+        accused: [],
+        reporter: named ? { name: NAMED_SMS_REPORTER, phone: p.From! } : null,
+        secret: { kind: 'pin', pin },
+        intakeKey: `sms:${hash}`,
+      });
+      if (duplicate) {
+        // An earlier attempt registered it and died before linking it: its PIN was never sent, so a new one is set.
+        await ctx.setPin(tx, clue.id, pin, 'system:hotline', 'sms');
+      } else {
+        deps.metrics.cluesRegistered.inc({ channel: 'sms' });
+      }
+      const registered = { id: clue.id, trackingCode };
+      row.clue = registered.id;
+      clueId = registered.id;
+      if (!withheld) {
+        const id = randomUUID();
+        const reply = renderTemplate(ctx.locale, 'sms/report-ack.txt', { trackingCode: formatTrackingCode(registered.trackingCode), pin });
+        tx.create(SmsMessage, {
+          id,
+          direction: 'out',
+          purpose: 'report_ack',
+          hotlineNumber: row.hotlineNumber,
+          clue: registered.id,
+          status: 'queued',
+          // A named reporter's number is in the sealed reporter record; an anonymous texter's only here, until sent.
+          toBox: named ? null : ctx.sealText(p.From!, `sms:${id}:to`),
+          bodyBox: ctx.sealText(reply, `sms:${id}:body`),
+          createdAt: now,
+        });
+        enqueueInTransaction(tx, now, { queue: 'hotline', name: 'sms.send', jobId: `sms-${id}`, payload: { smsId: id } });
+      }
+      return 'registered' as const;
+    });
+    if (result === 'registered') {
+      deps.onOutboxWritten();
+      logger.info({ clueId, channel: 'sms' }, 'sms report registered');
+    }
+    return { result };
+  }
+
+  /** The help text for a message that is no report; returned as TwiML by the webhook, nothing stored. */
+  function helpText() {
+    return renderTemplate(ctx.locale, 'sms/help.txt', {});
+  }
+
+  async function recipientOf(row: SmsMessage): Promise<string | null> {
+    const em = orm.em.fork();
+    if (row.toBox) return ctx.unsealText(row.toBox, `sms:${row.id}:to`);
+    if (row.callback) {
+      const cb = await em.findOne(Callback, { id: row.callback });
+      return cb?.state === 'open' && cb.numberBox ? ctx.unsealText(cb.numberBox, cb.id) : null;
+    }
+    if (row.clue) {
+      const sealed = await em.findOne(SealedReporter, { clue: row.clue });
+      if (!sealed) return null;
+      const identity = JSON.parse(ctx.unsealText(sealed.box, row.clue)) as ReporterIdentity;
+      return identity.phone ?? null;
+    }
+    return null;
+  }
+
+  async function textOf(row: SmsMessage): Promise<string | null> {
+    if (row.bodyBox) return ctx.unsealText(row.bodyBox, `sms:${row.id}:body`);
+    if (row.purpose === 'callback_notice' && row.callback) {
+      const cb = await orm.em.fork().findOne(Callback, { id: row.callback });
+      return cb ? renderTemplate(ctx.locale, 'sms/callback-notice.txt', { due: ctx.formatDateTime(cb.dueAt) }) : null;
+    }
+    return null;
+  }
+
+  async function finish(smsId: string, status: 'sent' | 'skipped' | 'failed', detail: string | null) {
+    await orm.em.fork().transactional(async (tx) => {
+      const row = await tx.findOne(SmsMessage, { id: smsId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!row || row.status !== 'queued') return;
+      const now = clock.now();
+      row.status = status;
+      row.detail = detail;
+      row.toBox = null;
+      row.bodyBox = null;
+      if (status === 'sent') row.sentAt = now;
+      if (status === 'sent' && row.clue) {
+        const clue = await tx.findOneOrFail(Clue, { id: row.clue }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+        appendEvent(tx, clue, { type: 'reporter.notified', actor: 'system:job:hotline', data: { channel: 'sms', template: `sms/${row.purpose}` } }, now);
+      }
+    });
+  }
+
+  /** The `sms.send` job: at most once per row once it has gone out; the number and text are erased after. */
+  async function send(smsId: string) {
+    const row = await orm.em.fork().findOne(SmsMessage, { id: smsId, direction: 'out' });
+    if (!row) return { status: 'missing' as const };
+    if (row.status !== 'queued') return { status: row.status, repeated: true };
+    const [to, body] = [await recipientOf(row), await textOf(row)];
+    if (!to || isWithheld(to) || !body) {
+      await finish(smsId, 'skipped', !to ? 'no number' : 'no text');
+      return { status: 'skipped' as const };
+    }
+    const from = config.TWILIO_SMS_FROM || row.hotlineNumber;
+    if (!from) throw new Error('no sender number: set TWILIO_SMS_FROM');
+    try {
+      await ctx.twilioRest().messages.create({ to, from, body });
+    } catch (err) {
+      throw providerError(err);
+    }
+    await finish(smsId, 'sent', null);
+    logger.info({ smsId, purpose: row.purpose, clueId: row.clue ?? undefined, callbackId: row.callback ?? undefined }, 'sms sent');
+    return { status: 'sent' as const };
+  }
+
+  /** The job's last attempt failed: recorded without the number (provider messages are not kept). */
+  async function sendFailed(smsId: string, reason: string) {
+    await finish(smsId, 'failed', reason.slice(0, 500));
+    logger.warn({ smsId, reason }, 'sms not sent');
+  }
+
+  return { receive, helpText, send, sendFailed };
+}
+
+export type SmsUseCases = ReturnType<typeof createSmsUseCases>;

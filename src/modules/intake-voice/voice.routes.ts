@@ -1,0 +1,410 @@
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import twilio from 'twilio';
+import type { Config } from '../../app/config.ts';
+import type { Logger } from '../../app/logger.ts';
+import type { ApiDocs } from '../../app/openapi.ts';
+import type { Locale } from '../../app/templates.ts';
+import { pinIsWeak } from './calls.usecases.ts';
+import type { Hotline } from './hotline.ts';
+import type { TwilioParams } from './hotline.shared.ts';
+import { digitsForSpeech, menuChoice, prompt, sayLanguage, twimlResponse, type VoiceResponse } from './voice.twiml.ts';
+
+type TwilioEnv = { Variables: { twilio: TwilioParams } };
+type C = Context<TwilioEnv>;
+
+/** The raw path and query as requested (not re-encoded by `new URL`): Twilio signs exactly those characters. */
+function pathAndQuery(rawUrl: string): string {
+  return rawUrl.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '');
+}
+
+/** application/x-www-form-urlencoded → fields; a repeated field becomes a list, as Twilio's validator expects. */
+export function formFields(raw: string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of new URLSearchParams(raw)) {
+    const prev = out[k];
+    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+  }
+  return out;
+}
+
+/**
+ * Every Twilio request is checked against `X-Twilio-Signature` over PUBLIC_BASE_URL + path + query
+ * and the form fields, before anything else reads them. A refusal is a 403 and one log line with
+ * the route and the reason only (never the body: it carries the caller's number).
+ */
+export function twilioSignature(config: Pick<Config, 'TWILIO_AUTH_TOKEN' | 'PUBLIC_BASE_URL'>, logger: Logger): MiddlewareHandler<TwilioEnv> {
+  const base = config.PUBLIC_BASE_URL.replace(/\/+$/, '');
+  return async (c, next) => {
+    const isForm = /^application\/x-www-form-urlencoded\b/i.test(c.req.header('content-type') ?? '');
+    const fields = isForm ? formFields(await c.req.text()) : {};
+    const signature = c.req.header('x-twilio-signature') ?? '';
+    const url = base + pathAndQuery(c.req.url);
+    const reason = !config.TWILIO_AUTH_TOKEN
+      ? 'TWILIO_AUTH_TOKEN is not configured'
+      : !signature
+        ? 'no signature'
+        : !twilio.validateRequest(config.TWILIO_AUTH_TOKEN, signature, url, fields)
+          ? 'signature mismatch'
+          : null;
+    if (reason) {
+      logger.warn({ route: c.req.path, reason }, 'twilio request refused');
+      return c.text('Forbidden', 403);
+    }
+    c.set('twilio', Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Array.isArray(v) ? (v[0] ?? '') : v])));
+    await next();
+  };
+}
+
+const MENU_WORDS = { '1': /举报|反映|投诉|^一|^1/, '2': /查询|进度|^二|^2/, '3': /人工|接线|转接|^三|^3/, '0': /重听|重复|再听|^零|^0/ };
+const IDENTITY_WORDS = { '1': /实名|^一|^1/, '2': /匿名|^二|^2/ };
+const OFFER_WORDS = { '1': /录音|留言|举报|^一|^1/, '2': /回电|回拨|回复|^二|^2/ };
+
+/**
+ * The IVR. Each response is TwiML; each step's `action` comes back here signed. Handlers only touch
+ * the database (no network calls): downloads and SMS are jobs.
+ */
+export function voiceRoutes(hotline: Hotline, logger: Logger, docs: ApiDocs) {
+  const { config, calls, sms } = hotline;
+  const locale: Locale = hotline.locale;
+  // The design asks for language="zh-CN" on <Gather>; twilio-node's type lists only `zh` / `cmn-Hans-CN` for speech.
+  const language = sayLanguage(locale) as 'zh';
+  const base = config.PUBLIC_BASE_URL.replace(/\/+$/, '');
+  const app = new Hono<TwilioEnv>();
+  const tag = 'twilio';
+
+  const url = (path: string, query: Record<string, string | number> = {}) => {
+    const qs = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)])).toString();
+    return `${base}/twilio/voice/${path}${qs ? `?${qs}` : ''}`;
+  };
+  const say = (vr: Pick<VoiceResponse, 'say' | 'play'>, name: string, vars: Record<string, string> = {}) => prompt(vr, locale, name, vars);
+  const xml = (c: C, vr: { toString(): string }) => c.body(vr.toString(), 200, { 'content-type': 'text/xml; charset=utf-8' });
+  const n = (c: C) => Math.max(1, Math.min(9, Number(c.req.query('n') ?? '1') || 1));
+  const goodbye = (vr: VoiceResponse) => {
+    say(vr, 'goodbye');
+    vr.hangup();
+  };
+
+  /** A step that fails still answers: an apology, then the operators if any are configured. */
+  const step = (handler: (c: C, vr: VoiceResponse, p: TwilioParams) => Promise<void>) => async (c: C) => {
+    const vr = twimlResponse();
+    try {
+      await handler(c, vr, c.get('twilio'));
+      return xml(c, vr);
+    } catch (err) {
+      logger.error({ err: { type: (err as Error).name, message: (err as Error).message }, route: c.req.path }, 'voice step failed');
+      const fallback = twimlResponse();
+      say(fallback, 'error');
+      if (config.OPERATOR_NUMBERS.length) {
+        const dial = fallback.dial({ timeout: config.DIAL_TIMEOUT_SECONDS });
+        for (const number of config.OPERATOR_NUMBERS) dial.number(number);
+      }
+      fallback.hangup();
+      return xml(c, fallback);
+    }
+  };
+
+  function menu(vr: VoiceResponse, attempt: number) {
+    const g = vr.gather({ input: ['dtmf', 'speech'], language, numDigits: 1, timeout: 6, speechTimeout: 'auto', actionOnEmptyResult: true, hints: '举报,查询,进度,人工,重听', action: url('menu', { n: attempt }), method: 'POST' });
+    say(g, 'menu');
+  }
+
+  function askIdentity(vr: VoiceResponse, attempt: number) {
+    const g = vr.gather({ input: ['dtmf', 'speech'], language, numDigits: 1, timeout: 6, speechTimeout: 'auto', actionOnEmptyResult: true, hints: '实名,匿名', action: url('report/identity', { n: attempt }), method: 'POST' });
+    say(g, 'report-identity');
+  }
+
+  function askCategory(vr: VoiceResponse) {
+    const g = vr.gather({ input: ['dtmf'], numDigits: 1, timeout: 8, finishOnKey: '#', actionOnEmptyResult: true, action: url('report/category'), method: 'POST' });
+    say(g, 'report-category');
+  }
+
+  async function askUnit(vr: VoiceResponse, p: TwilioParams) {
+    const units = await calls.streetUnits();
+    if (units.length === 0) return record(vr, p);
+    const g = vr.gather({ input: ['dtmf'], numDigits: units.length > 9 ? 2 : 1, timeout: 8, finishOnKey: '#', actionOnEmptyResult: true, action: url('report/unit'), method: 'POST' });
+    say(g, 'report-unit-intro');
+    units.forEach((u, i) => say(g, 'report-unit-item', { name: u.name, number: String(i + 1) }));
+    say(g, 'report-unit-outro');
+  }
+
+  async function record(vr: VoiceResponse, p: TwilioParams) {
+    const { named } = await calls.recordingIssued(p);
+    say(vr, named ? 'record-named' : 'record-anonymous', { minutes: String(Math.max(1, Math.round(config.RECORDING_MAX_SECONDS / 60))) });
+    vr.record({
+      maxLength: config.RECORDING_MAX_SECONDS,
+      trim: 'trim-silence',
+      finishOnKey: '#',
+      playBeep: true,
+      action: url('report/recorded'),
+      method: 'POST',
+      recordingStatusCallback: url('recording'),
+      recordingStatusCallbackMethod: 'POST',
+      recordingStatusCallbackEvent: ['completed', 'absent'],
+    });
+    // Reached only when nothing was recorded.
+    say(vr, 'record-empty');
+    vr.redirect({ method: 'POST' }, url('report/record'));
+  }
+
+  function askPin(vr: VoiceResponse, attempt: number) {
+    const g = vr.gather({ input: ['dtmf'], numDigits: config.PHONE_PIN_LENGTH, finishOnKey: '#', timeout: 10, actionOnEmptyResult: true, action: url('report/pin', { n: attempt }), method: 'POST' });
+    say(g, 'pin-ask', { length: String(config.PHONE_PIN_LENGTH) });
+  }
+
+  function askCode(vr: VoiceResponse) {
+    const g = vr.gather({ input: ['dtmf'], numDigits: 12, finishOnKey: '#', timeout: 15, actionOnEmptyResult: true, action: url('query/code'), method: 'POST' });
+    say(g, 'query-code');
+  }
+
+  function offer(vr: VoiceResponse, attempt: number) {
+    const g = vr.gather({ input: ['dtmf', 'speech'], language, numDigits: 1, timeout: 6, speechTimeout: 'auto', actionOnEmptyResult: true, hints: '录音,回电', action: url('offer', { n: attempt }), method: 'POST' });
+    say(g, 'offer');
+  }
+
+  async function operator(vr: VoiceResponse) {
+    const { open, hours } = await calls.operatorsOnDuty();
+    if (!open) {
+      say(vr, 'operator-closed', { start: hours.start, end: hours.end });
+      return offer(vr, 1);
+    }
+    say(vr, 'operator-connecting');
+    const dial = vr.dial({ timeout: config.DIAL_TIMEOUT_SECONDS, action: url('operator/done'), method: 'POST' });
+    for (const number of config.OPERATOR_NUMBERS) dial.number(number);
+  }
+
+  async function callback(vr: VoiceResponse, p: TwilioParams) {
+    const r = await calls.requestCallback(p);
+    if (r.result === 'withheld') {
+      say(vr, 'callback-withheld');
+      return askIdentity(vr, 1);
+    }
+    say(vr, 'callback-booked', { due: r.due });
+    goodbye(vr);
+  }
+
+  app.use('/twilio/*', bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text('Payload Too Large', 413) }));
+  app.use('/twilio/*', twilioSignature(config, logger));
+
+  docs.add({ method: 'post', path: '/twilio/voice', summary: 'Incoming call (TwiML): greeting and menu; later steps follow the action URLs under /twilio/voice/', tag, auth: 'twilio-signature', responses: { 200: 'TwiML', 403: 'Missing or wrong X-Twilio-Signature' } });
+  app.post(
+    '/twilio/voice',
+    step(async (_c, vr, p) => {
+      await calls.start(p);
+      say(vr, 'greeting');
+      menu(vr, 1);
+    }),
+  );
+
+  app.post(
+    '/twilio/voice/menu',
+    step(async (c, vr, p) => {
+      const attempt = n(c);
+      const choice = menuChoice(p, MENU_WORDS);
+      if (choice === '1') return askIdentity(vr, 1);
+      if (choice === '2') return askCode(vr);
+      if (choice === '3') return operator(vr);
+      if (choice === '0') return menu(vr, attempt);
+      if (attempt >= 2) {
+        // Asked twice with nothing understood: offer the recorded report.
+        say(vr, 'menu-offer-record');
+        return askIdentity(vr, 1);
+      }
+      say(vr, choice === null ? 'menu-retry' : 'menu-invalid');
+      menu(vr, attempt + 1);
+    }),
+  );
+
+  app.post(
+    '/twilio/voice/report',
+    step(async (_c, vr) => askIdentity(vr, 1)),
+  );
+
+  app.post(
+    '/twilio/voice/report/identity',
+    step(async (c, vr, p) => {
+      const choice = menuChoice(p, IDENTITY_WORDS);
+      if (choice !== '1' && choice !== '2' && n(c) < 2) {
+        say(vr, 'menu-invalid');
+        return askIdentity(vr, n(c) + 1);
+      }
+      // No clear answer twice: anonymous, the choice that exposes nobody.
+      const named = choice === '1';
+      const r = await calls.chooseIdentity(p, named);
+      say(vr, named ? (r.withheld ? 'report-named-withheld' : 'report-named') : 'report-anonymous');
+      askCategory(vr);
+    }),
+  );
+
+  app.post(
+    '/twilio/voice/report/category',
+    step(async (_c, vr, p) => {
+      await calls.chooseCategory(p, (p.Digits ?? '').trim() || null);
+      await askUnit(vr, p);
+    }),
+  );
+
+  app.post(
+    '/twilio/voice/report/unit',
+    step(async (_c, vr, p) => {
+      await calls.chooseUnit(p, (p.Digits ?? '').trim() || null);
+      await record(vr, p);
+    }),
+  );
+
+  app.post(
+    '/twilio/voice/report/record',
+    step(async (_c, vr, p) => record(vr, p)),
+  );
+
+  app.post(
+    '/twilio/voice/report/recorded',
+    step(async (_c, vr, p) => {
+      const registered = await calls.recordingArrived(p);
+      if (!registered) {
+        say(vr, 'record-empty');
+        return record(vr, p);
+      }
+      const code = digitsForSpeech(registered.trackingCode);
+      say(vr, 'report-registered', { code });
+      say(vr, 'report-code-again', { code });
+      askPin(vr, 1);
+    }),
+  );
+
+  docs.add({ method: 'post', path: '/twilio/voice/recording', summary: 'Recording status callback: registers the phone report (once per call) and queues the download', tag, auth: 'twilio-signature', responses: { 204: 'Recorded', 403: 'Missing or wrong X-Twilio-Signature' } });
+  app.post('/twilio/voice/recording', async (c) => {
+    const p = c.get('twilio');
+    if (p.RecordingStatus === 'completed') await calls.recordingArrived(p);
+    else if (p.RecordingStatus === 'absent' || p.RecordingStatus === 'failed') await calls.recordingAbsent(p);
+    return c.body(null, 204);
+  });
+
+  app.post(
+    '/twilio/voice/report/pin',
+    step(async (c, vr, p) => {
+      const attempt = n(c);
+      const pin = (p.Digits ?? '').trim();
+      const valid = new RegExp(`^\\d{${config.PHONE_PIN_LENGTH}}$`).test(pin);
+      if (!valid || pinIsWeak(pin)) {
+        if (attempt >= config.VOICE_MAX_WRONG_ENTRIES) {
+          say(vr, 'pin-not-set');
+          return goodbye(vr);
+        }
+        say(vr, valid ? 'pin-weak' : 'pin-invalid', { length: String(config.PHONE_PIN_LENGTH) });
+        return askPin(vr, attempt + 1);
+      }
+      const r = await calls.pinEntered(p, pin);
+      if (r !== 'ok') {
+        say(vr, r === 'already' ? 'pin-already' : 'error');
+        return goodbye(vr);
+      }
+      const g = vr.gather({ input: ['dtmf'], numDigits: config.PHONE_PIN_LENGTH, finishOnKey: '#', timeout: 10, actionOnEmptyResult: true, action: url('report/pin-confirm', { n: attempt }), method: 'POST' });
+      say(g, 'pin-confirm');
+    }),
+  );
+
+  app.post(
+    '/twilio/voice/report/pin-confirm',
+    step(async (c, vr, p) => {
+      const r = await calls.pinConfirmed(p, (p.Digits ?? '').trim());
+      if (r === 'set') {
+        say(vr, 'pin-set');
+        return goodbye(vr);
+      }
+      if (r === 'mismatch') {
+        say(vr, 'pin-mismatch');
+        return askPin(vr, n(c) + 1);
+      }
+      say(vr, r === 'already' ? 'pin-already' : 'pin-not-set');
+      goodbye(vr);
+    }),
+  );
+
+  app.post(
+    '/twilio/voice/query',
+    step(async (_c, vr) => askCode(vr)),
+  );
+
+  app.post(
+    '/twilio/voice/query/code',
+    step(async (_c, vr, p) => {
+      const r = await calls.queryCode(p, (p.Digits ?? '').trim());
+      if (r === 'too_many') {
+        say(vr, 'query-too-many');
+        return goodbye(vr);
+      }
+      if (r === 'wrong') {
+        say(vr, 'query-wrong');
+        return askCode(vr);
+      }
+      const g = vr.gather({ input: ['dtmf'], numDigits: config.PHONE_PIN_LENGTH, finishOnKey: '#', timeout: 10, actionOnEmptyResult: true, action: url('query/pin'), method: 'POST' });
+      say(g, 'query-pin', { length: String(config.PHONE_PIN_LENGTH) });
+    }),
+  );
+
+  app.post(
+    '/twilio/voice/query/pin',
+    step(async (_c, vr, p) => {
+      const r = await calls.queryPin(p, (p.Digits ?? '').trim());
+      if (r.result === 'too_many') {
+        say(vr, 'query-too-many');
+        return goodbye(vr);
+      }
+      if (r.result !== 'ok') {
+        say(vr, 'query-wrong');
+        return askCode(vr);
+      }
+      say(vr, 'status-answer', { status: r.status });
+      if (r.due) say(vr, 'status-due', { date: r.due });
+      goodbye(vr);
+    }),
+  );
+
+  app.post(
+    '/twilio/voice/operator',
+    step(async (_c, vr) => operator(vr)),
+  );
+
+  app.post(
+    '/twilio/voice/operator/done',
+    step(async (_c, vr, p) => {
+      if (await calls.dialEnded(p)) return void vr.hangup();
+      say(vr, 'operator-unanswered');
+      offer(vr, 1);
+    }),
+  );
+
+  app.post(
+    '/twilio/voice/offer',
+    step(async (c, vr, p) => {
+      const choice = menuChoice(p, OFFER_WORDS);
+      if (choice === '1') return askIdentity(vr, 1);
+      if (choice === '2') return callback(vr, p);
+      if (n(c) >= 2) return goodbye(vr);
+      say(vr, choice === null ? 'menu-retry' : 'menu-invalid');
+      offer(vr, n(c) + 1);
+    }),
+  );
+
+  app.post(
+    '/twilio/voice/callback',
+    step(async (_c, vr, p) => callback(vr, p)),
+  );
+
+  docs.add({ method: 'post', path: '/twilio/status', summary: 'Call status callback: ends the call once, sets its outcome, owes a call-back for an unanswered caller', tag, auth: 'twilio-signature', responses: { 204: 'Recorded', 403: 'Missing or wrong X-Twilio-Signature' } });
+  app.post('/twilio/status', async (c) => {
+    await calls.callStatus(c.get('twilio'));
+    return c.body(null, 204);
+  });
+
+  docs.add({ method: 'post', path: '/twilio/sms', summary: 'Incoming SMS: a report (once per MessageSid); the tracking code and PIN go back by SMS from a job', tag, auth: 'twilio-signature', responses: { 200: 'TwiML (empty, or a help text for a message that is no report)', 403: 'Missing or wrong X-Twilio-Signature' } });
+  app.post('/twilio/sms', async (c) => {
+    const r = await sms.receive(c.get('twilio'));
+    const reply = new twilio.twiml.MessagingResponse();
+    if (r.result === 'too_short') reply.message(sms.helpText());
+    return xml(c, reply);
+  });
+
+  return app;
+}
