@@ -18,6 +18,7 @@ const env = {
   REDIS_URL,
   QUEUE_PREFIX: `test-${randomUUID()}`,
   ADMIN_PASSWORD: 'first-admin-password',
+  SMTP_PORT: '0',
   NODE_ENV: 'development',
   LOG_LEVEL: 'info',
 };
