@@ -180,12 +180,4 @@ export const twilioEnv = (fake: { url: string } | null, extra: Record<string, st
 export const ACCOUNT_SID = `AC${'0123456789abcdef'.repeat(2)}`;
 export const AUTH_TOKEN = 'test-auth-token-5f1c0e7d';
 
-/** Polls until `ok` holds or the time is up; returns the last value. */
-export async function until<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (ok(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export { until } from '../helpers.ts';
