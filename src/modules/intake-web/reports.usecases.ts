@@ -32,7 +32,9 @@ export function createReportUseCases(deps: {
 
   /** Units are checked, then every file, and only then anything is stored: bad input leaves nothing behind. */
   async function submit(input: WebReportInput, files: UploadedFile[], locale: Locale = 'zh-CN') {
-    await clues.checkUnits([input.unitId, ...input.accused.map((a) => a.unitId)]);
+    // Without files the foreign keys give the same answer inside the insert; with files, check
+    // first so that nothing is stored for a report that will be refused.
+    if (files.length) await clues.checkUnits([input.unitId, ...input.accused.map((a) => a.unitId)]);
     const attachments = await uploads.accept(files, locale);
     const { clue, trackingCode, secret } = await clues.registerClue('reporter', {
       ...input,
