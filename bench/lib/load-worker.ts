@@ -3,6 +3,7 @@
  * so that generating requests does not steal the event loop of the server being measured, which
  * runs on the main thread of the same process.
  */
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { LoadSpec, WorkerReport } from './load.ts';
@@ -12,15 +13,39 @@ const url = new URL(spec.url);
 const body = Buffer.from(spec.body ?? '');
 const headers = { ...spec.headers, 'content-length': String(body.length) };
 
+// With a unique slot, each request is sent as prefix + fresh token + suffix: the shared parts are
+// never copied or mutated while another request may still be writing them.
+const slot = spec.uniqueSlot;
+const prefix = slot ? body.subarray(0, slot.offset) : body;
+const suffix = slot ? body.subarray(slot.offset + slot.length) : Buffer.alloc(0);
+const tokenDigits = slot ? (slot.length / 4) * 3 : 0;
+// Up to 8 random digits tell this worker's tokens from another's (the counter keeps at least 8).
+const workerTag = randomBytes(4).toString('hex').slice(0, Math.max(0, tokenDigits - 8));
+let sent = 0;
+function uniqueToken(): Buffer {
+  const digits = workerTag + (sent++).toString(16).padStart(tokenDigits - workerTag.length, '0');
+  return Buffer.from(Buffer.from(digits, 'latin1').toString('base64'), 'latin1');
+}
+
+/** `LoadSpec.requestBuilder`: a per-request body (and extra headers) from a counter. */
+type BuiltRequest = { body: string | Buffer; headers?: Record<string, string> };
+const build: ((n: number) => BuiltRequest) | null = spec.requestBuilder
+  ? ((await import(spec.requestBuilder.module)) as { createRequestBuilder(data: unknown): (n: number) => BuiltRequest }).createRequestBuilder(spec.requestBuilder.data)
+  : null;
+let built = 0;
+
 // One keep-alive socket per simulated connection: each loop below has at most one request in
 // flight, so `connections` loops never need more than `connections` sockets, and reuse them.
 const agent = new http.Agent({ keepAlive: true, maxSockets: spec.connections, maxFreeSockets: spec.connections });
 const sockets = new Set<unknown>();
 
 function request(): Promise<number> {
+  const one = build?.(built++);
+  const oneBody = one && Buffer.from(one.body);
+  const oneHeaders = one ? { ...spec.headers, ...one.headers, 'content-length': String(oneBody!.length) } : headers;
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { agent, host: url.hostname, port: url.port, path: url.pathname + url.search, method: spec.method, headers, timeout: spec.timeoutMs },
+      { agent, host: url.hostname, port: url.port, path: url.pathname + url.search, method: spec.method, headers: oneHeaders, timeout: spec.timeoutMs },
       (res) => {
         res.on('error', reject);
         res.on('end', () => resolve(res.statusCode ?? 0));
@@ -30,7 +55,15 @@ function request(): Promise<number> {
     req.on('socket', (s) => sockets.add(s));
     req.on('timeout', () => req.destroy(new Error(`no response within ${spec.timeoutMs} ms`)));
     req.on('error', reject);
-    req.end(body);
+    if (oneBody) {
+      req.end(oneBody);
+    } else if (slot) {
+      req.write(prefix);
+      req.write(uniqueToken());
+      req.end(suffix);
+    } else {
+      req.end(body);
+    }
   });
 }
 

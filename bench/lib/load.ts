@@ -6,6 +6,21 @@ export interface LoadSpec {
   method: string;
   headers: Record<string, string>;
   body?: string;
+  /**
+   * Makes every request body distinct (so that, e.g., content-addressed uploads are really written
+   * rather than found already stored): per request, the `length` bytes of `body` at byte `offset`
+   * are replaced by the base64 of a fresh token of `length * 3 / 4` ASCII hex digits. Put the slot
+   * inside a base64 string at a 4-character boundary and it decodes to those digits.
+   */
+  uniqueSlot?: { offset: number; length: number };
+  /**
+   * Builds every request's body (and extra headers) from a counter instead of sending `body`, for
+   * requests that must differ in ways a byte slot cannot express (e.g. a fresh id covered by a
+   * signature header). `module` is the file URL of a module exporting
+   * `createRequestBuilder(data) => (n) => { body, headers? }`; it runs in the worker thread, and `n`
+   * counts the run's requests from 0 (warm-up included).
+   */
+  requestBuilder?: { module: string; data?: unknown };
   /** Any other status counts as an error. */
   expectStatus: number;
   connections: number;
@@ -77,6 +92,14 @@ export function summarize(report: WorkerReport, spec: Pick<LoadSpec, 'connection
 export function runLoad(spec: LoadSpec, signal?: AbortSignal): Promise<LoadResult> {
   const host = new URL(spec.url).hostname;
   if (!['127.0.0.1', 'localhost', '[::1]'].includes(host)) throw new Error(`refusing to load a non-loopback address: ${host}`);
+  if (spec.uniqueSlot) {
+    const { offset, length } = spec.uniqueSlot;
+    const size = Buffer.byteLength(spec.body ?? '');
+    if (length <= 0 || length % 4 !== 0 || offset < 0 || offset + length > size) {
+      throw new Error(`uniqueSlot ${offset}+${length} must be a multiple of 4 bytes inside the ${size}-byte body`);
+    }
+  }
+  if (spec.requestBuilder && spec.uniqueSlot) throw new Error('uniqueSlot and requestBuilder cannot be combined');
   signal?.throwIfAborted();
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL('./load-worker.ts', import.meta.url), { workerData: spec });

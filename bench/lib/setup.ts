@@ -87,35 +87,58 @@ export async function listen(fetch: Fetch) {
   };
 }
 
-/** The real app, built like test/helpers.ts builds it, with production-sized pools and quiet logs. */
-export async function startFullApp(db: BenchDatabase) {
+/**
+ * The real app, built like test/helpers.ts builds it, with production-sized pools and quiet logs.
+ * `env` adds or overrides configuration keys (e.g. the citizen endpoints' rate limits); the data
+ * folder, queue prefix, database and keys always stay the run's own.
+ */
+export async function startFullApp(db: BenchDatabase, env: Record<string, string> = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'dibao-bench-'));
   const queuePrefix = `bench-${randomUUID()}`;
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    DATABASE_URL: db.url,
-    // The production default, and the same size as the baseline's pool, so the comparison is fair.
-    DATABASE_POOL_MAX: '20',
-    REDIS_URL,
-    QUEUE_PREFIX: queuePrefix,
-    DATA_DIR: dataDir,
-    REPORTER_KEY: randomBytes(32).toString('base64'),
-    SECRET_HMAC_KEY: randomBytes(32).toString('base64'),
-    // Per-request info lines would measure the terminal, not the app.
-    LOG_LEVEL: 'warn',
-  });
-  const deps = await createDependencies(config, { logger: createLogger(config.LOG_LEVEL) });
-  const server = await listen(createServer(deps).fetch);
-  return {
-    deps,
-    url: server.url,
-    async close() {
-      await server.close();
-      await deps.close();
-      await deleteRedisKeys(`{${queuePrefix}}:*`);
-      rmSync(dataDir, { recursive: true, force: true });
-    },
+  const cleanUp = async () => {
+    await deleteRedisKeys(`{${queuePrefix}}:*`);
+    rmSync(dataDir, { recursive: true, force: true });
   };
+  let deps: Awaited<ReturnType<typeof createDependencies>> | undefined;
+  try {
+    const config = loadConfig({
+      NODE_ENV: 'test',
+      // The production default, and the same size as the baseline's pool, so the comparison is fair.
+      DATABASE_POOL_MAX: '20',
+      REDIS_URL,
+      REPORTER_KEY: randomBytes(32).toString('base64'),
+      SECRET_HMAC_KEY: randomBytes(32).toString('base64'),
+      // Per-request info lines would measure the terminal, not the app.
+      LOG_LEVEL: 'warn',
+      ...env,
+      // Always the run's own, whatever `env` says: they are what the cleanup removes.
+      DATABASE_URL: db.url,
+      QUEUE_PREFIX: queuePrefix,
+      DATA_DIR: dataDir,
+    });
+    deps = await createDependencies(config, { logger: createLogger(config.LOG_LEVEL) });
+    const server = await listen(createServer(deps).fetch);
+    const started = deps;
+    return {
+      deps: started,
+      url: server.url,
+      /** The run's own DATA_DIR (a temporary folder, removed by `close`). */
+      dataDir,
+      async close() {
+        try {
+          await server.close();
+          await started.close();
+        } finally {
+          await cleanUp();
+        }
+      },
+    };
+  } catch (err) {
+    // Half-started: release what exists, then report the original failure.
+    await deps?.close().catch(() => undefined);
+    await cleanUp().catch(() => undefined);
+    throw err;
+  }
 }
 
 /** Removes the queues a run left behind (no worker drains them during a benchmark). */
