@@ -8,15 +8,17 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { formatResult } from './lib/load.ts';
 import { type BenchOutcome, type Benchmark, createBenchDatabase, settingsFromEnv } from './lib/setup.ts';
+import { deadlinesBenchmark } from './deadlines.bench.ts';
 import { registerBenchmark } from './register.bench.ts';
 import { reportBenchmark } from './report.bench.ts';
+import { smtpBenchmark } from './smtp.bench.ts';
 import { voiceBenchmark } from './voice.bench.ts';
 
 /** Aborted on Ctrl-C / SIGTERM (see `main`). */
 const interrupt = new AbortController();
 
 /** Add new benchmarks here. */
-const benchmarks: Benchmark[] = [registerBenchmark, reportBenchmark, voiceBenchmark];
+const benchmarks: Benchmark[] = [registerBenchmark, reportBenchmark, voiceBenchmark, smtpBenchmark, deadlinesBenchmark];
 
 async function main(names: string[]) {
   const unknown = names.filter((n) => !benchmarks.some((b) => b.name === n));

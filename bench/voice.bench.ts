@@ -19,14 +19,23 @@
  * the state the IVR leaves before <Record> — are cloned for the load's CallSids (even: anonymous,
  * odd: named with the caller's number sealed for that row, as `chooseIdentity` seals it).
  *
+ * The recording callback is driven twice: at 16 connections (fewer than the app's 20 pooled
+ * connections) and at the run's connections (32). `recordingArrived` holds the call's transaction —
+ * one pooled connection — while `registerClue` waits for a second one, so with as many callbacks in
+ * flight as the pool has connections the app deadlocks for good. The 32-connection phase therefore
+ * runs last, on an app of its own; if its transactions are stuck 3 s after the load, it is reported
+ * as a deadlock and that app is abandoned (its backends terminated, its Redis keys and folder removed).
+ *
  * Targets: menu steps p99 < 20 ms; recording callback p99 < 50 ms, each 204 after the commit.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import pg from 'pg';
 import twilio from 'twilio';
 import { createHotlineContext } from '../src/modules/intake-voice/hotline.shared.ts';
 import { drainOutbox } from './lib/checks.ts';
 import { type LoadResult, type LoadSpec, runLoad } from './lib/load.ts';
+import { deleteKeys } from './lib/redis-keys.ts';
 import { type Benchmark, startFullApp } from './lib/setup.ts';
 import { fieldsFor, type TwilioRequestData } from './lib/twilio-requests.ts';
 
@@ -37,46 +46,42 @@ const ACCOUNT_SID = `AC${'0123456789abcdef'.repeat(2)}`;
 const AUTH_TOKEN = `bench-${randomBytes(12).toString('hex')}`;
 const PUBLIC_BASE_URL = 'https://hotline.example.gov.cn';
 const HOTLINE_NUMBER = '+861012345';
-/** Calls prepared per second of load (warm-up included) for the recording phase: above any rate seen here. */
+/** Calls prepared per second of load (warm-up included) for a recording phase: above any rate seen here. */
 const PREPARED_PER_SECOND = 1500;
-/** Fewer concurrent recording callbacks than the app's pool (20) has connections. */
+/** Fewer concurrent recording callbacks than the app's pool (DATABASE_POOL_MAX 20) has connections. */
 const RECORDING_LOW_CONNECTIONS = 16;
+const RECORDING_PATH = '/twilio/voice/recording';
+
+type App = Awaited<ReturnType<typeof startFullApp>>;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export const voiceBenchmark: Benchmark = {
   name: 'voice',
   description: 'Twilio voice webhook: signed menu steps and the recording callback that registers the clue',
   async run({ db, settings, signal }) {
-    const app = await startFullApp(db, {
+    // Both apps share the keys, so a CallSid hashes and a number seals the same for either.
+    const env = {
       TWILIO_ACCOUNT_SID: ACCOUNT_SID,
       TWILIO_AUTH_TOKEN: AUTH_TOKEN,
       PUBLIC_BASE_URL,
       // Nothing may leave the machine: no worker runs here, and downloads would go to a closed loopback port.
       TWILIO_API_BASE: 'http://127.0.0.1:9',
-    });
+      REPORTER_KEY: randomBytes(32).toString('base64'),
+      SECRET_HMAC_KEY: randomBytes(32).toString('base64'),
+    };
     const pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    let app: App | undefined = await startFullApp(db, env);
     try {
       const district = await app.deps.staff.createUnit({ code: 'bench-v-district', name: '普陀区', kind: 'district' });
       const street = await app.deps.staff.createUnit({ code: 'bench-v-street', name: '长风街道', kind: 'street', parentId: district.id });
       await app.deps.staff.createUnit({ code: 'bench-v-committee', name: '长风一村居委会', kind: 'residents_committee', parentId: street.id });
+      const ctx = createHotlineContext({ ...app.deps, onOutboxWritten: () => undefined });
+      const h = helpers(pool, ctx);
 
-      const ctx = createHotlineContext({ ...app.deps, onOutboxWritten: () => app.deps.relay.kick() });
-      const tag = randomBytes(12).toString('hex'); // 24 hex digits + 8 from the counter = a 34-character sid
-      const callBase = { AccountSid: ACCOUNT_SID, To: HOTLINE_NUMBER, Called: HOTLINE_NUMBER, Direction: 'inbound', ApiVersion: '2010-04-01' };
-      const spec = (path: string, expectStatus: number, fields: Record<string, string>, offset = 0): LoadSpec => {
-        const data: TwilioRequestData = { authToken: AUTH_TOKEN, signedUrl: PUBLIC_BASE_URL + path, fields, offset };
-        return {
-          url: app.url + path,
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          requestBuilder: { module: new URL('./lib/twilio-requests.ts', import.meta.url).href, data },
-          expectStatus,
-          timeoutMs: 10_000,
-          ...settings,
-        };
-      };
       /** One signed request, as Twilio sends it (for the scripted calls and the checks). */
-      const post = async (path: string, fields: Record<string, string>) => {
-        const res = await fetch(app.url + path, {
+      const post = async (target: App, path: string, fields: Record<string, string>) => {
+        const res = await fetch(target.url + path, {
           method: 'POST',
           headers: {
             'content-type': 'application/x-www-form-urlencoded',
@@ -86,12 +91,22 @@ export const voiceBenchmark: Benchmark = {
         });
         return { status: res.status, text: await res.text() };
       };
+      const spec = (target: App, path: string, expectStatus: number, fields: Record<string, string>, connections = settings.connections): LoadSpec => ({
+        ...settings,
+        connections,
+        url: target.url + path,
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        requestBuilder: { module: new URL('./lib/twilio-requests.ts', import.meta.url).href, data: { authToken: AUTH_TOKEN, signedUrl: PUBLIC_BASE_URL + path, fields } satisfies TwilioRequestData },
+        expectStatus,
+        timeoutMs: 10_000,
+      });
 
-      // A call walked through the real steps up to <Record>, as test/voice/recording.test.ts does.
+      // Two calls walked through the real steps up to <Record>, as test/voice/recording.test.ts does.
+      const callBase = { AccountSid: ACCOUNT_SID, To: HOTLINE_NUMBER, Called: HOTLINE_NUMBER, Direction: 'inbound', ApiVersion: '2010-04-01' };
       const script = async (named: boolean) => {
         const CallSid = `CA${randomBytes(16).toString('hex')}`;
-        const from = '+8613911112222';
-        const base = { ...callBase, CallSid, From: from, Caller: from };
+        const base = { ...callBase, CallSid, From: '+8613911112222', Caller: '+8613911112222' };
         const steps: [string, Record<string, string>, string][] = [
           ['/twilio/voice', { CallStatus: 'ringing' }, '/twilio/voice/menu'],
           ['/twilio/voice/menu?n=1', { CallStatus: 'in-progress', Digits: '1' }, '/twilio/voice/report/identity'],
@@ -100,130 +115,90 @@ export const voiceBenchmark: Benchmark = {
           ['/twilio/voice/report/unit', { CallStatus: 'in-progress', Digits: '1' }, '<Record'],
         ];
         for (const [path, extra, expect] of steps) {
-          const res = await post(path, { ...base, ...extra });
+          const res = await post(app!, path, { ...base, ...extra });
           if (res.status !== 200 || !res.text.includes(expect)) throw new Error(`scripted call: ${path} answered ${res.status} without ${expect}: ${res.text.slice(0, 300)}`);
         }
         const [row] = (await pool.query<{ id: string; ivr: Record<string, unknown> }>('select id, ivr from "call" where sid_hash = $1', [ctx.sidHash('call', CallSid)])).rows;
         if (!row?.ivr.recordingIssued || row.ivr.unitId !== street.id || !!row.ivr.named !== named) throw new Error(`scripted call left ${JSON.stringify(row?.ivr)}`);
         return row.id;
       };
-      const templates = [await script(false), await script(true)];
+      const templates: [string, string] = [await script(false), await script(true)];
 
-      const recordingFields = (sidTag: string): Record<string, string> => ({
-        AccountSid: ACCOUNT_SID,
-        CallSid: `CA${sidTag}{n}`,
-        RecordingSid: `RE${sidTag}{n}`,
-        RecordingUrl: `https://api.twilio.com/2010-04-01/Accounts/${ACCOUNT_SID}/Recordings/RE${sidTag}{n}`,
-        RecordingDuration: '17',
-        RecordingStatus: 'completed',
-        RecordingChannels: '1',
-        RecordingSource: 'RecordVerb',
-      });
-      /** Clones the scripted calls' rows for request numbers [from, from + count) of `data`. */
-      const prepareCalls = async (data: TwilioRequestData, from: number, count: number) => {
-        const now = new Date();
-        for (let start = from; start < from + count; start += 5000) {
-          const ids: string[] = [];
-          const hashes: string[] = [];
-          const boxes: (Buffer | null)[] = [];
-          const tpl: string[] = [];
-          for (let n = start; n < Math.min(from + count, start + 5000); n++) {
-            const id = randomUUID();
-            const named = n % 2 === 1;
-            ids.push(id);
-            hashes.push(ctx.sidHash('call', fieldsFor(data, n).CallSid!));
-            boxes.push(named ? ctx.sealText(`+86139${String(n).padStart(8, '0')}`, `call:${id}`) : null);
-            tpl.push(templates[named ? 1 : 0]!);
-          }
-          await pool.query(
-            `insert into "call" (id, sid_hash, started_at, provider_status, hotline_number, withheld, chose_anonymous, caller_box, ivr, created_at, updated_at)
-             select u.id, u.sid_hash, $5, t.provider_status, t.hotline_number, t.withheld, t.chose_anonymous, u.caller_box, t.ivr, $5, $5
-             from unnest($1::uuid[], $2::text[], $3::bytea[], $4::uuid[]) as u(id, sid_hash, caller_box, tpl) join "call" t on t.id = u.tpl`,
-            [ids, hashes, boxes, tpl, now],
-          );
-        }
-      };
-
-      const voiceFields = { ...callBase, CallSid: `CA${tag}{n}`, From: '+86139{d}', Caller: '+86139{d}', CallStatus: 'ringing' };
-      const voiceSpec = spec('/twilio/voice', 200, voiceFields);
-      const menuSpec = spec('/twilio/voice/menu?n=1', 200, { ...voiceFields, CallStatus: 'in-progress', Digits: '1' });
-      const identitySpec = spec('/twilio/voice/report/identity?n=1', 200, { ...voiceFields, CallStatus: 'in-progress', Digits: '2' });
-      // Two recording phases: at the run's connections, then at fewer connections than the pool has
-      // (see the README: the callback holds one pooled connection while it waits for a second).
-      const lowConnections = Math.min(settings.connections, RECORDING_LOW_CONNECTIONS);
-      const recordingData = () => ({ authToken: AUTH_TOKEN, signedUrl: `${PUBLIC_BASE_URL}/twilio/voice/recording`, fields: recordingFields(randomBytes(12).toString('hex')) });
-      const recData: TwilioRequestData = recordingData();
-      const recLowData: TwilioRequestData = recordingData();
-      const recordingSpec = spec('/twilio/voice/recording', 204, recData.fields);
-      const recordingLowSpec = { ...spec('/twilio/voice/recording', 204, recLowData.fields), connections: lowConnections };
       const prepared = Math.ceil(PREPARED_PER_SECOND * (settings.warmupSeconds + settings.seconds));
+      const lowConnections = Math.min(settings.connections, RECORDING_LOW_CONNECTIONS);
+      const recLow = h.recordingData();
+      const recHigh = h.recordingData();
       const prepStarted = performance.now();
-      await prepareCalls(recData, 0, prepared);
-      await prepareCalls(recLowData, 0, prepared);
+      await h.prepareCalls(recLow, prepared, templates);
+      await h.prepareCalls(recHigh, prepared, templates);
       const prepareMs = Math.round(performance.now() - prepStarted);
 
-      /** The app's transactions idle for over 2 s: each holds a pooled connection while its request waits. */
-      const stuckTransactions = () =>
-        count(pool, `select count(*)::int as n from pg_stat_activity where datname = current_database() and state = 'idle in transaction' and now() - state_change > interval '2 seconds'`);
-      /**
-       * A load that leaves transactions stuck has deadlocked the app's pool: confirm it lasts, then end
-       * those transactions (their requests fail with 500, which Twilio would retry) so the run can go on.
-       */
-      const releaseDeadlock = async () => {
-        const afterLoad = await stuckTransactions();
-        if (afterLoad === 0) return null;
-        await new Promise((r) => setTimeout(r, 3000));
-        const stillStuck = await stuckTransactions();
-        const terminated = await pool.query(
-          `select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and state = 'idle in transaction' and pid <> pg_backend_pid()`,
-        );
-        await new Promise((r) => setTimeout(r, 1000));
-        return { stuckAfterLoad: afterLoad, stuck3sLater: stillStuck, terminated: terminated.rowCount ?? 0 };
-      };
-
       // One after the other, never together. The voice phase creates the calls the next two continue.
+      const voiceFields = { ...callBase, CallSid: `CA${randomBytes(12).toString('hex')}{n}`, From: '+86139{d}', Caller: '+86139{d}', CallStatus: 'ringing' };
       const results: Record<string, LoadResult> = {};
-      results.voice = await runLoad(voiceSpec, signal);
-      results.menu = await runLoad(menuSpec, signal);
-      results.identity = await runLoad(identitySpec, signal);
-      const linkedBefore = await count(pool, 'select count(*)::int as n from "call" where clue_id is not null');
-      results.recording = await runLoad(recordingSpec, signal);
-      const deadlock = await releaseDeadlock();
-      await drainOutbox(app, signal);
-      const linkedMid = await count(pool, 'select count(*)::int as n from "call" where clue_id is not null');
-      const cluesMid = await count(pool, `select count(*)::int as n from clue where channel = 'phone'`);
-      const lowLabel = `recording@${lowConnections}`;
-      results[lowLabel] = await runLoad(recordingLowSpec, signal);
-      const deadlockLow = await releaseDeadlock();
-      const outbox = await drainOutbox(app, signal);
+      results.voice = await runLoad(spec(app, '/twilio/voice', 200, voiceFields), signal);
+      results.menu = await runLoad(spec(app, '/twilio/voice/menu?n=1', 200, { ...voiceFields, CallStatus: 'in-progress', Digits: '1' }), signal);
+      results.identity = await runLoad(spec(app, '/twilio/voice/report/identity?n=1', 200, { ...voiceFields, CallStatus: 'in-progress', Digits: '2' }), signal);
 
-      // Nothing lost, nothing doubled: one phone clue per call that got its 204 (a clue whose call
-      // transaction was ended above is registered but not linked; Twilio's retry would link it).
-      const linked = await count(pool, 'select count(*)::int as n from "call" where clue_id is not null');
-      const phoneClues = await count(pool, `select count(*)::int as n from clue where channel = 'phone'`);
-      const namedClues = await count(pool, `select count(*)::int as n from clue where channel = 'phone' and named`);
+      const lowLabel = `rec@${lowConnections}`;
+      let before = await h.counts();
+      results[lowLabel] = await runLoad(spec(app, RECORDING_PATH, 204, recLow.fields, lowConnections), signal);
+      const deadlockLow = await h.stuckAfterLoad();
+      if (deadlockLow) throw new Error(`the app deadlocked at ${lowConnections} connections: ${JSON.stringify(deadlockLow)}`);
+      const outbox = await drainOutbox(app, signal);
+      let after = await h.counts();
+      const low = { callsLinked: after.linked - before.linked, phoneClues: after.clues - before.clues };
 
       // Committed before answering: right after each 204 another connection must already see the clue.
-      const probeData = recordingData();
+      const probe = h.recordingData();
       const PROBES = 50;
-      await prepareCalls(probeData, 0, PROBES);
+      await h.prepareCalls(probe, PROBES, templates);
       let visibleAtAnswer = 0;
       for (let n = 0; n < PROBES; n++) {
-        const fields = fieldsFor(probeData, n);
-        const res = await post('/twilio/voice/recording', fields);
+        const fields = fieldsFor(probe, n);
+        const res = await post(app, RECORDING_PATH, fields);
         if (res.status !== 204) throw new Error(`probe recording callback answered ${res.status}`);
-        const seen = await pool.query('select 1 from "call" k join clue c on c.id = k.clue_id where k.sid_hash = $1', [ctx.sidHash('call', fields.CallSid!)]);
-        if (seen.rowCount === 1) visibleAtAnswer++;
+        if (await h.clueOf(fields.CallSid!)) visibleAtAnswer++;
       }
+      const namedPhoneClues = (await pool.query<{ n: number }>(`select count(*)::int as n from clue where channel = 'phone' and named`)).rows[0]!.n;
+      await app.close();
+      app = undefined;
 
-      const menuSteps = ['voice', 'menu', 'identity'] as const;
+      // Last, on an app of its own: the run's connections, possibly more than the pool has.
+      const highLabel = `rec@${settings.connections}`;
+      const high = await startFullApp(db, env);
+      let deadlock: Awaited<ReturnType<typeof h.stuckAfterLoad>> = null;
+      let highClose = 'closed';
+      try {
+        before = await h.counts();
+        results[highLabel] = await runLoad(spec(high, RECORDING_PATH, 204, recHigh.fields), signal);
+        deadlock = await h.stuckAfterLoad();
+      } finally {
+        if (deadlock) {
+          // Its pool waits forever for connections its own transactions hold: end those transactions
+          // (their requests fail), give close() a few seconds, then remove what it would have removed.
+          await h.terminateStuck();
+          const closed = await Promise.race([high.close().then(() => true), sleep(5000).then(() => false)]);
+          if (!closed) {
+            highClose = 'abandoned';
+            await deleteKeys(`{${high.deps.config.QUEUE_PREFIX}}:*`);
+            rmSync(high.dataDir, { recursive: true, force: true });
+          }
+        } else {
+          await high.close();
+        }
+      }
+      after = await h.counts();
+      const highCounts = { callsLinked: after.linked - before.linked, phoneClues: after.clues - before.clues };
+
       const recordingTarget = (r: LoadResult, stuck: typeof deadlock) => ({
         name: `recording callback p99 < ${RECORDING_P99_MS} ms at ${r.connections} connections`,
         ok: r.latencyMs.p99 < RECORDING_P99_MS && r.errors === 0 && !stuck,
         detail: stuck
-          ? `DEADLOCK: ${stuck.stuck3sLater} transactions stuck holding the pool (${r.requests} answered in the window, errors ${r.errors})`
+          ? `DEADLOCK: ${stuck.stuck} transactions held the pool ${stuck.afterMs} ms after the load and did not move; ${r.requests} answered in the window, ${Object.values(r.errorKinds).reduce((a, b) => a + b, 0)} requests failed or timed out`
           : `p99 ${r.latencyMs.p99} ms, ${r.requestsPerSecond} clues/s, errors ${r.errors}`,
       });
+      const menuSteps = ['voice', 'menu', 'identity'] as const;
       return {
         results,
         derived: {},
@@ -233,32 +208,109 @@ export const voiceBenchmark: Benchmark = {
             ok: results[k]!.latencyMs.p99 < MENU_P99_MS && results[k]!.errors === 0,
             detail: `p99 ${results[k]!.latencyMs.p99} ms, ${results[k]!.requestsPerSecond} req/s, errors ${results[k]!.errors}`,
           })),
-          recordingTarget(results.recording, deadlock),
           recordingTarget(results[lowLabel]!, deadlockLow),
+          recordingTarget(results[highLabel]!, deadlock),
           {
             name: 'recording callback answers only after the clue is committed',
             ok: visibleAtAnswer === PROBES,
             detail: `${visibleAtAnswer}/${PROBES} clues visible to another connection as the 204 arrived`,
           },
+          {
+            name: `one clue per answered recording at ${lowConnections} connections`,
+            ok: low.callsLinked === low.phoneClues,
+            detail: `${low.callsLinked} calls linked to a clue, ${low.phoneClues} phone clues`,
+          },
         ],
         notes: {
           preparedCallsPerPhase: prepared,
           prepareMs,
-          deadlock,
-          deadlockLow,
-          callsLinked: { recording: linkedMid - linkedBefore, [lowLabel]: linked - linkedMid },
-          phoneClues: { recording: cluesMid, [lowLabel]: phoneClues - cluesMid },
-          namedPhoneClues: namedClues,
-          preparedCallsExhausted: Math.max(linkedMid - linkedBefore, linked - linkedMid) >= prepared,
+          [lowLabel]: { ...low, exhausted: low.callsLinked >= prepared },
+          [highLabel]: { ...highCounts, deadlock, app: highClose },
+          namedPhoneClues,
           ...outbox,
         },
       };
     } finally {
-      await pool.end().finally(() => app.close());
+      await pool.end().finally(() => app?.close());
     }
   },
 };
 
-async function count(pool: pg.Pool, text: string): Promise<number> {
-  return (await pool.query<{ n: number }>(text)).rows[0]?.n ?? 0;
+/** Database-side helpers: preparing calls, counting clues, spotting a pool deadlock. */
+function helpers(pool: pg.Pool, ctx: ReturnType<typeof createHotlineContext>) {
+  const count = async (text: string) => (await pool.query<{ n: number }>(text)).rows[0]?.n ?? 0;
+  /** App transactions idle for over 2 s: each holds a pooled connection while its request waits for something else. */
+  const stuck = () =>
+    count(`select count(*)::int as n from pg_stat_activity where datname = current_database() and state = 'idle in transaction' and now() - state_change > interval '2 seconds'`);
+
+  return {
+    /** A recording phase's requests: CallSid and RecordingSid from the counter under a fresh tag. */
+    recordingData(): TwilioRequestData {
+      const tag = randomBytes(12).toString('hex'); // 24 hex digits + 8 from the counter = a 34-character sid
+      return {
+        authToken: AUTH_TOKEN,
+        signedUrl: PUBLIC_BASE_URL + RECORDING_PATH,
+        fields: {
+          AccountSid: ACCOUNT_SID,
+          CallSid: `CA${tag}{n}`,
+          RecordingSid: `RE${tag}{n}`,
+          RecordingUrl: `https://api.twilio.com/2010-04-01/Accounts/${ACCOUNT_SID}/Recordings/RE${tag}{n}`,
+          RecordingDuration: '17',
+          RecordingStatus: 'completed',
+          RecordingChannels: '1',
+          RecordingSource: 'RecordVerb',
+        },
+      };
+    },
+
+    /** Clones the scripted calls' rows (`templates`: anonymous, named) for request numbers 0 … count − 1 of `data`. */
+    async prepareCalls(data: TwilioRequestData, total: number, templates: [string, string]) {
+      const now = new Date();
+      for (let start = 0; start < total; start += 5000) {
+        const ids: string[] = [];
+        const hashes: string[] = [];
+        const boxes: (Buffer | null)[] = [];
+        const tpl: string[] = [];
+        for (let n = start; n < Math.min(total, start + 5000); n++) {
+          const id = randomUUID();
+          const named = n % 2 === 1;
+          ids.push(id);
+          hashes.push(ctx.sidHash('call', fieldsFor(data, n).CallSid!));
+          boxes.push(named ? ctx.sealText(`+86139${String(n).padStart(8, '0')}`, `call:${id}`) : null);
+          tpl.push(templates[named ? 1 : 0]);
+        }
+        await pool.query(
+          `insert into "call" (id, sid_hash, started_at, provider_status, hotline_number, withheld, chose_anonymous, caller_box, ivr, created_at, updated_at)
+           select u.id, u.sid_hash, $5, t.provider_status, t.hotline_number, t.withheld, t.chose_anonymous, u.caller_box, t.ivr, $5, $5
+           from unnest($1::uuid[], $2::text[], $3::bytea[], $4::uuid[]) as u(id, sid_hash, caller_box, tpl) join "call" t on t.id = u.tpl`,
+          [ids, hashes, boxes, tpl, now],
+        );
+      }
+    },
+
+    async counts() {
+      return {
+        linked: await count('select count(*)::int as n from "call" where clue_id is not null'),
+        clues: await count(`select count(*)::int as n from clue where channel = 'phone'`),
+      };
+    },
+
+    async clueOf(callSid: string) {
+      const r = await pool.query('select c.id from "call" k join clue c on c.id = k.clue_id where k.sid_hash = $1', [ctx.sidHash('call', callSid)]);
+      return r.rowCount === 1;
+    },
+
+    /** After a load: transactions still stuck 3 s later mean the app's pool deadlocked. */
+    async stuckAfterLoad(): Promise<{ stuck: number; afterMs: number } | null> {
+      if ((await stuck()) === 0) return null;
+      await sleep(3000);
+      const still = await stuck();
+      return still > 0 ? { stuck: still, afterMs: 3000 } : null;
+    },
+
+    async terminateStuck() {
+      await pool.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and state = 'idle in transaction' and pid <> pg_backend_pid()`);
+    },
+  };
 }
+
