@@ -251,7 +251,7 @@ export const deadlinesBenchmark: Benchmark = {
           unfiredCount: unfiredRows.length,
           unfired,
           workersStartMs,
-          reconcileQueryPlan: plan.rows.map((r) => r['QUERY PLAN']),
+          reconcileQueryPlan: plan.rows.map((r) => r['QUERY PLAN'].trim()).filter((l) => /^(->\s+)?(Index|Seq|Bitmap)|Execution Time/.test(l)),
         },
       };
     } finally {

@@ -8,7 +8,8 @@
  * - `menu`: that <Gather>'s action, POST /twilio/voice/menu?n=1 with Digits=1 (choose "report"),
  *   answered with the identity question (no database work: signature, form, TwiML);
  * - `identity`: the next <Gather>'s action, POST /twilio/voice/report/identity?n=1 with Digits=2
- *   (anonymous): one transaction on the call row;
+ *   (anonymous): one transaction on the call row.
+ *   Both go round the calls the `voice` phase started (request n is call n modulo their number);
  * - `recording`: the recording status callback, POST /twilio/voice/recording with
  *   RecordingStatus=completed and a fresh RecordingSid, for calls that went through the steps
  *   before <Record> (dial → menu 1 → identity → category → unit, as test/voice does). It registers
@@ -91,13 +92,13 @@ export const voiceBenchmark: Benchmark = {
         });
         return { status: res.status, text: await res.text() };
       };
-      const spec = (target: App, path: string, expectStatus: number, fields: Record<string, string>, connections = settings.connections): LoadSpec => ({
+      const spec = (target: App, path: string, expectStatus: number, fields: Record<string, string>, connections = settings.connections, modulo?: number): LoadSpec => ({
         ...settings,
         connections,
         url: target.url + path,
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        requestBuilder: { module: new URL('./lib/twilio-requests.ts', import.meta.url).href, data: { authToken: AUTH_TOKEN, signedUrl: PUBLIC_BASE_URL + path, fields } satisfies TwilioRequestData },
+        requestBuilder: { module: new URL('./lib/twilio-requests.ts', import.meta.url).href, data: { authToken: AUTH_TOKEN, signedUrl: PUBLIC_BASE_URL + path, fields, modulo } satisfies TwilioRequestData },
         expectStatus,
         timeoutMs: 10_000,
       });
@@ -136,9 +137,15 @@ export const voiceBenchmark: Benchmark = {
       // One after the other, never together. The voice phase creates the calls the next two continue.
       const voiceFields = { ...callBase, CallSid: `CA${randomBytes(12).toString('hex')}{n}`, From: '+86139{d}', Caller: '+86139{d}', CallStatus: 'ringing' };
       const results: Record<string, LoadResult> = {};
+      const callRows = () => h.count('select count(*)::int as n from "call"');
+      const callsBefore = await callRows();
       results.voice = await runLoad(spec(app, '/twilio/voice', 200, voiceFields), signal);
-      results.menu = await runLoad(spec(app, '/twilio/voice/menu?n=1', 200, { ...voiceFields, CallStatus: 'in-progress', Digits: '1' }), signal);
-      results.identity = await runLoad(spec(app, '/twilio/voice/report/identity?n=1', 200, { ...voiceFields, CallStatus: 'in-progress', Digits: '2' }), signal);
+      // The gather steps go round the calls the voice phase started (request n → call n % started).
+      const started = (await callRows()) - callsBefore;
+      const gather = (path: string, digits: string) => spec(app!, path, 200, { ...voiceFields, CallStatus: 'in-progress', Digits: digits }, settings.connections, started);
+      results.menu = await runLoad(gather('/twilio/voice/menu?n=1', '1'), signal);
+      results.identity = await runLoad(gather('/twilio/voice/report/identity?n=1', '2'), signal);
+      const callsCreatedByGather = (await callRows()) - callsBefore - started;
 
       const lowLabel = `rec@${lowConnections}`;
       let before = await h.counts();
@@ -168,25 +175,17 @@ export const voiceBenchmark: Benchmark = {
       const highLabel = `rec@${settings.connections}`;
       const high = await startFullApp(db, env);
       let deadlock: Awaited<ReturnType<typeof h.stuckAfterLoad>> = null;
-      let highClose = 'closed';
+      let highClose: 'closed' | 'abandoned' = 'closed';
       try {
         before = await h.counts();
         results[highLabel] = await runLoad(spec(high, RECORDING_PATH, 204, recHigh.fields), signal);
         deadlock = await h.stuckAfterLoad();
       } finally {
-        if (deadlock) {
-          // Its pool waits forever for connections its own transactions hold: end those transactions
-          // (their requests fail), give close() a few seconds, then remove what it would have removed.
-          await h.terminateStuck();
-          const closed = await Promise.race([high.close().then(() => true), sleep(5000).then(() => false)]);
-          if (!closed) {
-            highClose = 'abandoned';
-            await deleteKeys(`{${high.deps.config.QUEUE_PREFIX}}:*`);
-            rmSync(high.dataDir, { recursive: true, force: true });
-          }
-        } else {
-          await high.close();
-        }
+        // A deadlocked pool waits forever for connections its own transactions hold: end those
+        // transactions (their requests fail), give close() a few seconds (it waits on the same pool,
+        // also after a Ctrl-C mid-phase), then remove what it would have removed.
+        if (deadlock) await h.terminateStuck();
+        highClose = await closeOrAbandon(high);
       }
       after = await h.counts();
       const highCounts = { callsLinked: after.linked - before.linked, phoneClues: after.clues - before.clues };
@@ -222,6 +221,8 @@ export const voiceBenchmark: Benchmark = {
           },
         ],
         notes: {
+          callsStarted: started,
+          callsCreatedByGatherSteps: callsCreatedByGather,
           preparedCallsPerPhase: prepared,
           prepareMs,
           [lowLabel]: { ...low, exhausted: low.callsLinked >= prepared },
@@ -231,10 +232,22 @@ export const voiceBenchmark: Benchmark = {
         },
       };
     } finally {
-      await pool.end().finally(() => app?.close());
+      await pool.end().finally(() => app && closeOrAbandon(app));
     }
   },
 };
+
+/**
+ * `app.close()`, given 10 s: a deadlocked app's close waits forever on its own pool. Then its
+ * Redis keys and data folder are removed here instead, and the app is left to the process exit.
+ */
+async function closeOrAbandon(app: App): Promise<'closed' | 'abandoned'> {
+  const closed = await Promise.race([app.close().then(() => true, () => true), sleep(10_000).then(() => false)]);
+  if (closed) return 'closed';
+  await deleteKeys(`{${app.deps.config.QUEUE_PREFIX}}:*`);
+  rmSync(app.dataDir, { recursive: true, force: true });
+  return 'abandoned';
+}
 
 /** Database-side helpers: preparing calls, counting clues, spotting a pool deadlock. */
 function helpers(pool: pg.Pool, ctx: ReturnType<typeof createHotlineContext>) {
@@ -244,6 +257,8 @@ function helpers(pool: pg.Pool, ctx: ReturnType<typeof createHotlineContext>) {
     count(`select count(*)::int as n from pg_stat_activity where datname = current_database() and state = 'idle in transaction' and now() - state_change > interval '2 seconds'`);
 
   return {
+    count,
+
     /** A recording phase's requests: CallSid and RecordingSid from the counter under a fresh tag. */
     recordingData(): TwilioRequestData {
       const tag = randomBytes(12).toString('hex'); // 24 hex digits + 8 from the counter = a 34-character sid

@@ -12,17 +12,19 @@ export interface TwilioRequestData {
   signedUrl: string;
   /**
    * The form fields. In each value `{n}` becomes the request number as 8 hex digits and `{d}` as 8
-   * decimal digits (after adding `offset`), e.g. `CA<24 hex>{n}` is a 34-character CallSid.
+   * decimal digits (after `modulo` and `offset`), e.g. `CA<24 hex>{n}` is a 34-character CallSid.
    */
   fields: Record<string, string>;
   offset?: number;
+  /** Request `n` uses number `n % modulo` (+ offset): e.g. to walk again through the calls an earlier phase made. */
+  modulo?: number;
 }
 
 export function createRequestBuilder(data: TwilioRequestData) {
   const offset = data.offset ?? 0;
   const templated = Object.entries(data.fields).filter(([, v]) => v.includes('{n}') || v.includes('{d}'));
   return (n: number) => {
-    const i = n + offset;
+    const i = (data.modulo ? n % data.modulo : n) + offset;
     const hex = i.toString(16).padStart(8, '0');
     const dec = String(i).padStart(8, '0');
     const fields = { ...data.fields };
