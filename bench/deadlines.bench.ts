@@ -136,6 +136,7 @@ export const deadlinesBenchmark: Benchmark = {
       progress(`inserting ${(TOTAL - SMALL).toLocaleString('en')} more rows`);
       const insertLargeMs = await insert(TOTAL - SMALL, farFrom, YEAR_MS, 0, false);
       const rows = await count('select count(*)::int as n from deadline where closed_at is null');
+      const tableMB = Math.round((await count(`select (pg_total_relation_size('deadline') / 1048576)::int as n`)) * 10) / 10;
       await flush();
       progress('flushed; reconcile');
       const reconcileLarge = await reconcile();
@@ -237,6 +238,7 @@ export const deadlinesBenchmark: Benchmark = {
         ],
         notes: {
           insertMs: { small: insertSmallMs, large: insertLargeMs },
+          deadlineTableMB: tableMB,
           reconcile: { fillSmall, afterFlushSmall: reconcileSmall, afterFlushLarge: reconcileLarge, steadyLarge: reconcileSteady },
           // Key kinds in detail only where they say something: after the flush at the total, and after firing.
           redis: {

@@ -41,6 +41,24 @@ export function createCallUseCases(ctx: HotlineContext) {
 
   const patch = (state: IvrState, change: IvrState): IvrState => ({ ...state, ...change });
 
+  // A recording callback holds the call row's transaction (one pooled connection) while
+  // registerClue takes a second one. Without a bound, DATABASE_POOL_MAX concurrent callbacks each
+  // hold one and wait forever for another (found by the voice benchmark). At most half the pool
+  // may be in this section at once, so every holder can always get its second connection.
+  const registrationSlots = Math.max(1, Math.floor(config.DATABASE_POOL_MAX / 2));
+  let inSection = 0;
+  const waiting: (() => void)[] = [];
+  async function withRegistrationSlot<T>(work: () => Promise<T>): Promise<T> {
+    if (inSection >= registrationSlots) await new Promise<void>((r) => waiting.push(r));
+    inSection++;
+    try {
+      return await work();
+    } finally {
+      inSection--;
+      waiting.shift()?.();
+    }
+  }
+
   /** First request of a call: the row exists from here on. Returns whether the caller withheld their number. */
   async function start(p: TwilioParams) {
     return withCall(p, async (_tx, call) => ({ callId: call.id, withheld: call.withheld }));
@@ -95,7 +113,7 @@ export function createCallUseCases(ctx: HotlineContext) {
    */
   async function recordingArrived(p: TwilioParams): Promise<{ clueId: string; trackingCode: string } | null> {
     let queued = false;
-    const result = await withCall(p, async (tx, call) => {
+    const result = await withRegistrationSlot(() => withCall(p, async (tx, call) => {
       if (call.clue) {
         const clue = await tx.findOneOrFail(Clue, { id: call.clue }, { fields: ['trackingCode'] });
         return { clueId: call.clue, trackingCode: clue.trackingCode };
@@ -128,7 +146,7 @@ export function createCallUseCases(ctx: HotlineContext) {
       enqueueInTransaction(tx, clock.now(), { queue: 'hotline', name: 'recording.fetch', jobId: `rec-${call.id}`, payload: { callId: call.id } });
       queued = true;
       return { clueId: registered.id, trackingCode: registered.trackingCode };
-    });
+    }));
     if (queued) {
       deps.onOutboxWritten();
       logger.info({ clueId: result?.clueId, channel: 'phone' }, 'phone report registered');
