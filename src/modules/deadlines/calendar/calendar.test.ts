@@ -415,6 +415,23 @@ describe('other time zones (offsets come from Intl, not a fixed +8)', () => {
     expect(calendar.addWorkingDays(t, 1).toISOString()).toBe(endOf('2026-02-24'));
   });
 
+  it('the cached zone offsets agree with Intl minute by minute around transitions at local midnight', () => {
+    // Chile leaves DST at local midnight 2026-04-05 (00:00 -03 → 23:00 -04) and enters it at
+    // local midnight 2026-09-06: the local date of an instant changes across each transition.
+    const santiago = loadCalendar({ dirs: [DEFAULT_CALENDAR_DATA_DIR], timeZone: 'America/Santiago' });
+    const intl = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Santiago', year: 'numeric', month: '2-digit', day: '2-digit' });
+    for (const around of ['2026-04-05T03:00:00Z', '2026-09-06T04:00:00Z']) {
+      const center = Date.parse(around);
+      for (let t = center - 3 * 3600_000; t <= center + 3 * 3600_000; t += 60_000 - 7) {
+        expect(santiago.localDate(new Date(t)), new Date(t).toISOString()).toBe(intl.format(t));
+      }
+    }
+    const berlinIntl = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin', year: 'numeric', month: '2-digit', day: '2-digit' });
+    for (let t = Date.parse('2026-01-01T00:00:00Z'); t < Date.parse('2027-01-01T00:00:00Z'); t += 3 * 3600_000 + 61_001) {
+      expect(berlin.localDate(new Date(t))).toBe(berlinIntl.format(t));
+    }
+  });
+
   it('rejects an unknown zone', () => {
     expect(() => loadCalendar({ dirs: [DEFAULT_CALENDAR_DATA_DIR], timeZone: 'Mars/Olympus' })).toThrow(/time zone/);
   });

@@ -194,7 +194,7 @@ function makeZone(timeZone: string): Zone {
     throw new RangeError(`Working-day calendar: unknown time zone ${JSON.stringify(timeZone)}`);
   }
 
-  const wallClock = (t: number): number => {
+  const exactWallClock = (t: number): number => {
     const ms = ((t % 1000) + 1000) % 1000;
     const f: Record<string, number> = {};
     for (const p of fmt.formatToParts(t - ms)) {
@@ -205,6 +205,25 @@ function makeZone(timeZone: string): Zone {
     d.setUTCFullYear(f.year ?? 1970, (f.month ?? 1) - 1, f.day ?? 1);
     d.setUTCHours(hour, f.minute ?? 0, f.second ?? 0, ms);
     return d.getTime();
+  };
+
+  // formatToParts costs microseconds and deadline planning calls it on every registration, so the
+  // offset is cached per 15-minute slice of time. A slice is cached only when its first and last
+  // instants have the same offset, i.e. no transition falls inside it; otherwise every instant in it
+  // is computed exactly. (Zones change offset at most a few times a year, never twice in 15 minutes.)
+  const SLICE_MS = 15 * 60_000;
+  const sliceOffsets = new Map<number, number | null>();
+  const wallClock = (t: number): number => {
+    const slice = Math.floor(t / SLICE_MS);
+    let offset = sliceOffsets.get(slice);
+    if (offset === undefined) {
+      const first = exactWallClock(slice * SLICE_MS) - slice * SLICE_MS;
+      const last = exactWallClock((slice + 1) * SLICE_MS - 1) - ((slice + 1) * SLICE_MS - 1);
+      offset = first === last ? first : null;
+      if (sliceOffsets.size >= 50_000) sliceOffsets.clear();
+      sliceOffsets.set(slice, offset);
+    }
+    return offset === null ? exactWallClock(t) : t + offset;
   };
 
   const offsetAt = (t: number): number => wallClock(t) - t;
