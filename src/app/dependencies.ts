@@ -75,6 +75,7 @@ export async function createDependencies(
     pinLockMinutes: config.PIN_LOCK_MINUTES,
     deadlines,
     onDeadlinesChanged: () => deadlineScheduler.kick(),
+    deadlineHorizonMs: config.DEADLINE_HORIZON_HOURS * 3600_000,
     onAccepted: (clueId) => {
       workflow.ensureHomeVisit(clueId).catch((err: Error) => logger.warn({ clueId, err: err.message }, 'automatic home visit not created'));
     },

@@ -35,6 +35,8 @@ import { allowedActions, type ClueAction, type ClueStatus, type DeclineReason, d
 import { Message } from '../messages/message.entity.ts';
 import { enqueueInTransaction } from '../outbox/outbox.ts';
 import { generateTrackingCode, normalizeTrackingCode } from './tracking-code.ts';
+import { createGroupCommit } from '../../app/group-commit.ts';
+import { type RegistrationRows, registrationStatement } from './registration.repository.ts';
 
 export interface ReporterIdentity {
   name: string;
@@ -83,6 +85,8 @@ export interface ClueDeps {
   deadlines: Pick<DeadlineUseCases, 'currentPolicy' | 'planStarts' | 'onEvent'>;
   /** Called after a commit that created or closed deadlines, so Redis follows soon. */
   onDeadlinesChanged: () => void;
+  /** The deadline scheduler's horizon: deadline steps due within it are held in Redis. */
+  deadlineHorizonMs: number;
   /** Called after a clue is accepted (e.g. to give registered-relative households a home visit). */
   onAccepted?: (clueId: string) => void;
 }
@@ -97,10 +101,23 @@ export function createClueUseCases(deps: ClueDeps) {
     if (found !== wanted.length) throw unknownUnit();
   }
 
+  // Registrations arriving together are written together (registration.repository.ts). Two
+  // batches in flight let the database work on one while the next fills.
+  const registrations = createGroupCommit<RegistrationRows>({
+    maxBatch: 64,
+    maxInFlight: 2,
+    write: async (batch) => {
+      const { text, params } = registrationStatement(batch);
+      await sqlBound(orm.em.fork(), text, params);
+    },
+  });
+
   /**
-   * Registers a clue with its accused, sealed reporter, attachments, first ledger event and outbox
-   * rows in ONE statement (data-modifying CTEs): atomic like a transaction, one round trip. This is
+   * Registers a clue with its accused, sealed reporter, attachments, first ledger events, first
+   * deadlines and outbox rows in ONE statement (data-modifying CTEs): atomic like a transaction,
+   * one round trip, shared with registrations arriving at the same time (group commit). This is
    * the intake hot path, so it bypasses the unit of work. Unknown units fail the foreign keys.
+   * Resolves only after the commit.
    */
   async function registerClue(actor: Actor, input: RegisterClueInput) {
     const kind: SecretKind = input.secret?.kind ?? 'web';
@@ -155,43 +172,27 @@ export function createClueUseCases(deps: ClueDeps) {
       if (input.reporter?.email) jobs.push({ queue: 'notifications', name: 'email.reporter_ack', jobId: `ack-${id}` });
       jobs.push({ queue: 'triage', name: 'clue.registered', jobId: `triage-${id}` });
 
-      const params: unknown[] = [];
-      const v = (value: unknown, cast = '') => {
-        params.push(value);
-        return `$${params.length}${cast}`;
+      // Only steps due within the scheduler's horizon need a delayed job now; the periodic
+      // reconcile adds the others as they come within it.
+      const syncUntil = now.getTime() + deps.deadlineHorizonMs;
+      const syncNow = starts.map(({ row: r }) => !!r.nextFireAt && r.nextFireAt.getTime() <= syncUntil);
+      const rows: RegistrationRows = {
+        clue: [
+          id, trackingCode, input.channel, receivedAt, pgTextArray(input.categories), input.narrative, input.occurredWhen ?? null, clue.unit,
+          clue.named, kind, hashSecret(keys.secretHmacKey, trackingCode, secret), clue.headSeq, clue.headHash, now, now,
+        ],
+        events: events.map((e) => [id, e.seq, e.type, e.actor, now, e.dataJson, e.prevHash, e.hash]),
+        outbox: jobs.map((j) => [j.queue, j.name, j.jobId, JSON.stringify({ clueId: id }), now]),
+        accused: accused.map((a) => [a.id, id, a.name, a.role, a.unitId, a.position]),
+        deadlines: starts.map(({ row: r }, i) => [
+          r.id, id, r.kind, r.unit, r.startsAt, r.dueAt, r.dueAt, JSON.stringify(r.policy), r.fireSeq, r.nextFireAt, syncNow[i], now,
+        ]),
+        intakeKeys: input.intakeKey ? [[input.intakeKey, id, now]] : [],
+        reporters: box ? [[id, box, now]] : [],
+        attachments: files.map((f) => [f.id, id, f.filename, f.contentType, f.size, f.sha256, f.storageKey, actor === 'reporter' ? 'reporter' : actor, now]),
       };
-      const parts = [
-        `c as (insert into clue (id, tracking_code, channel, received_at, categories, narrative, occurred_when, unit_id, status, priority,
-           named, secret_kind, secret_hash, failed_attempts, head_seq, head_hash, flags, created_at, updated_at)
-         values (${v(id)}, ${v(trackingCode)}, ${v(input.channel)}, ${v(receivedAt)}, ${v(pgTextArray(input.categories), '::text[]')},
-           ${v(input.narrative)}, ${v(input.occurredWhen ?? null)}, ${v(clue.unit, '::uuid')}, 'registered', 'normal', ${v(clue.named)},
-           ${v(kind)}, ${v(hashSecret(keys.secretHmacKey, trackingCode, secret))}, 0, ${v(clue.headSeq)}, ${v(clue.headHash)}, '{}', ${v(now)}, ${v(now)}))`,
-        `e as (insert into ledger_event (clue_id, seq, type, actor, at, data, prev_hash, hash) values ${events
-          .map((e) => `(${v(id)}, ${v(e.seq)}, ${v(e.type)}, ${v(e.actor)}, ${v(now)}, ${v(e.dataJson, '::jsonb')}, ${v(e.prevHash)}, ${v(e.hash)})`)
-          .join(', ')})`,
-        `o as (insert into outbox_message (queue, job_name, job_id, payload, delay_ms, created_at, attempts) values ${jobs
-          .map((j) => `(${v(j.queue)}, ${v(j.name)}, ${v(j.jobId)}, ${v(JSON.stringify({ clueId: id }), '::jsonb')}, 0, ${v(now)}, 0)`)
-          .join(', ')})`,
-      ];
-      if (accused.length) {
-        parts.push(`a as (insert into accused (id, clue_id, name, role, unit_id, position) values ${accused
-          .map((a) => `(${v(a.id)}, ${v(id)}, ${v(a.name)}, ${v(a.role)}, ${v(a.unitId, '::uuid')}, ${v(a.position)})`)
-          .join(', ')})`);
-      }
-      if (starts.length) {
-        parts.push(`d as (insert into deadline (id, clue_id, kind, subject_id, unit_id, starts_at, due_at, original_due_at, policy, state, fire_seq, next_fire_at, created_at) values ${starts
-          .map(({ row: r }) => `(${v(r.id)}, ${v(id)}, ${v(r.kind)}, null, ${v(r.unit, '::uuid')}, ${v(r.startsAt)}, ${v(r.dueAt)}, ${v(r.dueAt)}, ${v(JSON.stringify(r.policy), '::jsonb')}, 'open', ${v(r.fireSeq)}, ${v(r.nextFireAt)}, ${v(now)})`)
-          .join(', ')})`);
-      }
-      if (input.intakeKey) parts.push(`k as (insert into intake_key (key, clue_id, created_at) values (${v(input.intakeKey)}, ${v(id)}, ${v(now)}))`);
-      if (box) parts.push(`r as (insert into sealed_reporter (clue_id, box, created_at) values (${v(id)}, ${v(box)}, ${v(now)}))`);
-      if (files.length) {
-        parts.push(`f as (insert into attachment (id, clue_id, message_id, filename, content_type, size, sha256, storage_key, source, created_at) values ${files
-          .map((f) => `(${v(f.id)}, ${v(id)}, null, ${v(f.filename)}, ${v(f.contentType)}, ${v(f.size)}, ${v(f.sha256)}, ${v(f.storageKey)}, ${v(actor === 'reporter' ? 'reporter' : actor)}, ${v(now)})`)
-          .join(', ')})`);
-      }
       try {
-        await sqlBound(orm.em.fork(), `with ${parts.join(',\n')} select 1`, params);
+        await registrations.submit(rows);
       } catch (err) {
         // A tracking-code collision is astronomically rare but must not lose the report.
         // Raw driver errors here (the ORM is bypassed): SQLSTATE 23505 unique, 23503 foreign key.
@@ -206,7 +207,7 @@ export function createClueUseCases(deps: ClueDeps) {
         throw err;
       }
       deps.onOutboxWritten();
-      if (starts.length) deps.onDeadlinesChanged();
+      if (syncNow.includes(true)) deps.onDeadlinesChanged();
       logger.info({ clueId: id, channel: input.channel, named: clue.named }, 'clue registered');
       return { clue, trackingCode, secret: secret as string | null, duplicate: false as const };
     }
@@ -466,7 +467,7 @@ export function createClueUseCases(deps: ClueDeps) {
     await assertUnitsExist(orm.em.fork(), ids);
   }
 
-  return { checkUnits, registerClue, getClue, listClues, changeStatus, revealReporter, authenticateReporter, publicView, assertVisible };
+  return { checkUnits, registerClue, registrationStats: registrations.stats, getClue, listClues, changeStatus, revealReporter, authenticateReporter, publicView, assertVisible };
 }
 
 export type ClueUseCases = ReturnType<typeof createClueUseCases>;

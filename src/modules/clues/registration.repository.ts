@@ -1,0 +1,92 @@
+/**
+ * The rows a clue's registration writes, and the one statement that writes the rows of one or
+ * many registrations (data-modifying CTEs: atomic like a transaction, one round trip). Used by
+ * the group commit in clues.usecases.ts.
+ */
+
+/** Values in the column order of the table specs below. */
+export type Row = unknown[];
+
+export interface RegistrationRows {
+  clue: Row;
+  events: Row[];
+  outbox: Row[];
+  accused: Row[];
+  deadlines: Row[];
+  intakeKeys: Row[];
+  reporters: Row[];
+  attachments: Row[];
+}
+
+interface TableSpec {
+  table: string;
+  /** Column name, and an SQL cast for its parameter where the type must be spelled out. */
+  columns: [string, string?][];
+  /** Columns with the same value on every row, written as SQL literals. */
+  constants?: [string, string][];
+}
+
+const tables: Record<keyof RegistrationRows, TableSpec> = {
+  clue: {
+    table: 'clue',
+    columns: [
+      ['id'], ['tracking_code'], ['channel'], ['received_at'], ['categories', '::text[]'], ['narrative'], ['occurred_when'],
+      ['unit_id', '::uuid'], ['named'], ['secret_kind'], ['secret_hash'], ['head_seq'], ['head_hash'], ['created_at'], ['updated_at'],
+    ],
+    constants: [['status', `'registered'`], ['priority', `'normal'`], ['failed_attempts', '0'], ['flags', `'{}'`]],
+  },
+  events: {
+    table: 'ledger_event',
+    columns: [['clue_id'], ['seq'], ['type'], ['actor'], ['at'], ['data', '::jsonb'], ['prev_hash'], ['hash']],
+  },
+  outbox: {
+    table: 'outbox_message',
+    columns: [['queue'], ['job_name'], ['job_id'], ['payload', '::jsonb'], ['created_at']],
+    constants: [['delay_ms', '0'], ['attempts', '0']],
+  },
+  accused: {
+    table: 'accused',
+    columns: [['id'], ['clue_id'], ['name'], ['role'], ['unit_id', '::uuid'], ['position']],
+  },
+  deadlines: {
+    table: 'deadline',
+    columns: [
+      ['id'], ['clue_id'], ['kind'], ['unit_id', '::uuid'], ['starts_at'], ['due_at'], ['original_due_at'], ['policy', '::jsonb'],
+      ['fire_seq'], ['next_fire_at'], ['sync_needed'], ['created_at'],
+    ],
+    constants: [['state', `'open'`]],
+  },
+  intakeKeys: { table: 'intake_key', columns: [['key'], ['clue_id'], ['created_at']] },
+  reporters: { table: 'sealed_reporter', columns: [['clue_id'], ['box'], ['created_at']] },
+  attachments: {
+    table: 'attachment',
+    columns: [['id'], ['clue_id'], ['filename'], ['content_type'], ['size'], ['sha256'], ['storage_key'], ['source'], ['created_at']],
+    constants: [['message_id', 'null']],
+  },
+};
+
+/** Insert order: the clue first so that the others' foreign keys find it. */
+const order: (keyof RegistrationRows)[] = ['clue', 'events', 'outbox', 'accused', 'deadlines', 'intakeKeys', 'reporters', 'attachments'];
+
+/** One statement writing every row of the given registrations, with bound parameters. */
+export function registrationStatement(batch: RegistrationRows[]): { text: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const ctes: string[] = [];
+  for (const key of order) {
+    const spec = tables[key];
+    const rows = key === 'clue' ? batch.map((r) => r.clue) : batch.flatMap((r) => r[key] as Row[]);
+    if (rows.length === 0) continue;
+    const constants = spec.constants ?? [];
+    const names = [...spec.columns.map(([name]) => name), ...constants.map(([name]) => name)].join(', ');
+    const values = rows.map((row) => {
+      if (row.length !== spec.columns.length) throw new Error(`${spec.table}: ${row.length} values for ${spec.columns.length} columns`);
+      const cells = row.map((value, i) => {
+        params.push(value);
+        return `$${params.length}${spec.columns[i]![1] ?? ''}`;
+      });
+      return `(${[...cells, ...constants.map(([, literal]) => literal)].join(', ')})`;
+    });
+    ctes.push(`${key} as (insert into ${spec.table} (${names}) values ${values.join(', ')})`);
+  }
+  return { text: `with ${ctes.join(',\n')} select 1`, params };
+}
