@@ -31,6 +31,14 @@ export function createSmsUseCases(ctx: HotlineContext) {
   /**
    * An incoming SMS report, once per MessageSid: registered as a clue (channel `sms`) with a
    * generated PIN, and the tracking code and PIN queued as a reply.
+   *
+   * No transaction is open while `registerClue` runs (it takes its own pooled connection): holding
+   * one across it is what deadlocked the recording callback at pool-size concurrency (bench/README
+   * "voice"). So: register first, made idempotent by the intake key `sms:<MessageSid hash>`, then
+   * link the SMS row and queue the reply in one short transaction. A crash between the two leaves a
+   * registered clue nobody was told about; Twilio's retry gets the same clue back (`duplicate`),
+   * gives it a new PIN (the first was never sent) and links it. Concurrent deliveries of one
+   * MessageSid meet at the SMS row's lock: the first to link sends the reply, the others are repeats.
    */
   async function receive(p: TwilioParams): Promise<{ result: 'registered' | 'repeat' | 'too_short' }> {
     const text = (p.Body ?? '').trim().slice(0, MAX_NARRATIVE);
@@ -38,7 +46,26 @@ export function createSmsUseCases(ctx: HotlineContext) {
     if (!p.MessageSid) throw validationFailed({ issues: [{ path: 'MessageSid', message: 'missing' }] });
     const hash = ctx.sidHash('sms', p.MessageSid);
     const now = clock.now();
-    let clueId: string | null = null;
+    // A repeat of a linked message costs one read, and registers nothing.
+    const seen = await orm.em.fork().findOne(SmsMessage, { sidHash: hash }, { fields: ['clue'] });
+    if (seen?.clue) return { result: 'repeat' };
+
+    const withheld = isWithheld(p.From);
+    const named = NAMED_PREFIX.test(text) && !withheld;
+    const pin = generatePin(config.PHONE_PIN_LENGTH);
+    const { clue, trackingCode, duplicate } = await deps.clues.registerClue('twilio', {
+      channel: 'sms',
+      receivedAt: now,
+      categories: [],
+      narrative: text,
+      unitId: null,
+      accused: [],
+      reporter: named ? { name: NAMED_SMS_REPORTER, phone: p.From! } : null,
+      secret: { kind: 'pin', pin },
+      intakeKey: `sms:${hash}`,
+    });
+    if (!duplicate) deps.metrics.cluesRegistered.inc({ channel: 'sms' });
+
     const result = await orm.em.fork().transactional(async (tx) => {
       await sql(
         tx,
@@ -48,38 +75,18 @@ export function createSmsUseCases(ctx: HotlineContext) {
       );
       const row = await tx.findOneOrFail(SmsMessage, { sidHash: hash }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (row.clue) return 'repeat' as const;
-      const withheld = isWithheld(p.From);
-      const named = NAMED_PREFIX.test(text) && !withheld;
-      const pin = generatePin(config.PHONE_PIN_LENGTH);
-      const { clue, trackingCode, duplicate } = await deps.clues.registerClue('twilio', {
-        channel: 'sms',
-        receivedAt: row.createdAt,
-        categories: [],
-        narrative: text,
-        unitId: null,
-        accused: [],
-        reporter: named ? { name: NAMED_SMS_REPORTER, phone: p.From! } : null,
-        secret: { kind: 'pin', pin },
-        intakeKey: `sms:${hash}`,
-      });
-      if (duplicate) {
-        // An earlier attempt registered it and died before linking it: its PIN was never sent, so a new one is set.
-        await ctx.setPin(tx, clue.id, pin, 'system:hotline', 'sms');
-      } else {
-        deps.metrics.cluesRegistered.inc({ channel: 'sms' });
-      }
-      const registered = { id: clue.id, trackingCode };
-      row.clue = registered.id;
-      clueId = registered.id;
+      // Registered by an earlier or concurrent delivery whose PIN was never sent: a new one is set.
+      if (duplicate) await ctx.setPin(tx, clue.id, pin, 'system:hotline', 'sms');
+      row.clue = clue.id;
       if (!withheld) {
         const id = randomUUID();
-        const reply = renderTemplate(ctx.locale, 'sms/report-ack.txt', { trackingCode: formatTrackingCode(registered.trackingCode), pin });
+        const reply = renderTemplate(ctx.locale, 'sms/report-ack.txt', { trackingCode: formatTrackingCode(trackingCode), pin });
         tx.create(SmsMessage, {
           id,
           direction: 'out',
           purpose: 'report_ack',
           hotlineNumber: row.hotlineNumber,
-          clue: registered.id,
+          clue: clue.id,
           status: 'queued',
           // A named reporter's number is in the sealed reporter record; an anonymous texter's only here, until sent.
           toBox: named ? null : ctx.sealText(p.From!, `sms:${id}:to`),
@@ -92,7 +99,7 @@ export function createSmsUseCases(ctx: HotlineContext) {
     });
     if (result === 'registered') {
       deps.onOutboxWritten();
-      logger.info({ clueId, channel: 'sms' }, 'sms report registered');
+      logger.info({ clueId: clue.id, channel: 'sms' }, 'sms report registered');
     }
     return { result };
   }

@@ -1,0 +1,66 @@
+import { createHmac } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestEnv } from '../helpers.ts';
+import { ACCOUNT_SID, sid, twilioClient, twilioEnv } from './twilio-sim.ts';
+
+// A small pool, so that "more webhooks than connections" is cheap to reach (bench/README "voice":
+// the deadlock at 20+ concurrent recording callbacks, the same shape the SMS webhook had).
+const POOL = 4;
+let t: TestEnv;
+const HOTLINE = '+861012345';
+
+beforeAll(async () => {
+  t = await createTestApp(twilioEnv(null, { DATABASE_POOL_MAX: String(POOL) }));
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const sms = (from: string, body: string, messageSid: string) =>
+  twilioClient(t).post('https://hotline.example.gov.cn/twilio/sms', { MessageSid: messageSid, SmsSid: messageSid, AccountSid: ACCOUNT_SID, From: from, To: HOTLINE, Body: body, NumMedia: '0' });
+
+describe('SMS webhooks beyond the pool size', () => {
+  it(`${POOL * 6} concurrent webhooks (each MessageSid delivered twice) on a pool of ${POOL}: every one answered, one clue per MessageSid`, async () => {
+    const sids = Array.from({ length: POOL * 3 }, () => sid('SM'));
+    const started = Date.now();
+    const answers = await Promise.all(
+      [...sids, ...sids].map((s, i) => sms(`+86136${String(10_000_000 + (i % sids.length)).slice(-8)}`, `第${i % sids.length}号短信举报：某村干部优亲厚友，把低保名额给了亲戚。`, s)),
+    );
+    expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
+    // Nothing waited for the acquire timeout: no request was stuck behind a held connection.
+    expect(Date.now() - started).toBeLessThan(10_000);
+
+    const clues = await t.db.query<{ id: string; channel: string }>(`select id, channel from clue`);
+    expect(clues).toHaveLength(sids.length);
+    expect(clues.every((c) => c.channel === 'sms')).toBe(true);
+    const inbound = await t.db.query<{ clue_id: string | null }>(`select clue_id from sms_message where direction = 'in'`);
+    expect(inbound).toHaveLength(sids.length);
+    expect(new Set(inbound.map((r) => r.clue_id)).size).toBe(sids.length);
+    expect(inbound.every((r) => r.clue_id)).toBe(true);
+    // One reply per message, for the clue it registered.
+    const replies = await t.db.query<{ clue_id: string }>(`select clue_id from sms_message where direction = 'out' and purpose = 'report_ack'`);
+    expect(replies.map((r) => r.clue_id).sort()).toEqual(inbound.map((r) => r.clue_id).sort());
+    const keys = await t.db.query(`select key from intake_key where key like 'sms:%'`);
+    expect(keys).toHaveLength(sids.length);
+  });
+
+  it('a delivery that died after registering (before its SMS row) is completed by the retry: same clue, a new PIN, one reply', async () => {
+    const messageSid = sid('SM');
+    const text = '短信举报：某街道低保审核人员收受好处费，请核查。';
+    // The first attempt committed registerClue under the MessageSid's intake key, then crashed.
+    const hash = createHmac('sha256', t.deps.keys.secretHmacKey).update(`twilio-sms:${messageSid}`).digest('hex');
+    const { clue } = await t.deps.clues.registerClue('twilio', { channel: 'sms', categories: [], narrative: text, unitId: null, accused: [], reporter: null, secret: { kind: 'pin', pin: '000000' }, intakeKey: `sms:${hash}` });
+    const retry = await sms('+8613612345678', text, messageSid);
+    expect(retry.status).toBe(200);
+    const [inbound] = await t.db.query<{ clue_id: string }>(`select clue_id from sms_message where sid_hash = $1`, [hash]);
+    expect(inbound!.clue_id).toBe(clue.id);
+    expect(await t.db.query(`select id from clue where narrative = $1`, [text])).toHaveLength(1);
+    const pinSet = await t.db.query(`select seq from ledger_event where clue_id = $1 and type = 'reporter.pin_set'`, [clue.id]);
+    expect(pinSet).toHaveLength(1);
+    expect(await t.db.query(`select id from sms_message where direction = 'out' and clue_id = $1`, [clue.id])).toHaveLength(1);
+    // A third delivery changes nothing.
+    expect((await sms('+8613612345678', text, messageSid)).status).toBe(200);
+    expect(await t.db.query(`select id from sms_message where direction = 'out' and clue_id = $1`, [clue.id])).toHaveLength(1);
+    expect(await t.db.query(`select seq from ledger_event where clue_id = $1 and type = 'reporter.pin_set'`, [clue.id])).toHaveLength(1);
+  });
+});
