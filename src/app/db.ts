@@ -14,7 +14,7 @@ import type { Logger } from './logger.ts';
 export type Orm = MikroORM;
 export type Em = EntityManager;
 
-export type DbConfig = Pick<Config, 'DATABASE_URL' | 'DATABASE_POOL_MAX' | 'DATA_DIR'>;
+export type DbConfig = Pick<Config, 'DATABASE_URL' | 'DATABASE_POOL_MAX' | 'DATABASE_ACQUIRE_TIMEOUT_MS' | 'DATA_DIR'>;
 
 /** PostgreSQL when DATABASE_URL is set, else embedded PGlite under DATA_DIR/pglite: same dialect, same migrations. */
 export async function createOrm(config: DbConfig, logger: Logger): Promise<Orm> {
@@ -34,11 +34,25 @@ export async function createOrm(config: DbConfig, logger: Logger): Promise<Orm> 
       driver: PostgreSqlDriver,
       clientUrl: config.DATABASE_URL,
       pool: { min: 0, max: config.DATABASE_POOL_MAX },
+      // Merged into the `pg` Pool's options: waiting for a free client (or a new connection) fails
+      // after this long with pg-pool's "timeout exceeded when trying to connect" (see isPoolTimeout).
+      driverOptions: { connectionTimeoutMillis: config.DATABASE_ACQUIRE_TIMEOUT_MS },
     });
   }
   const dir = resolve(join(config.DATA_DIR, 'pglite'));
   mkdirSync(dir, { recursive: true });
   return MikroORM.init({ ...common, driver: PgliteDriver, dbName: dir });
+}
+
+/**
+ * The pool gave no connection within DATABASE_ACQUIRE_TIMEOUT_MS (pg-pool's own messages, for a
+ * waiter and for a new connection): the database is saturated or unreachable, not the request wrong.
+ */
+export function isPoolTimeout(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (/^timeout exceeded when trying to connect$|^Connection terminated due to connection timeout$/.test(e.message)) return true;
+  }
+  return false;
 }
 
 export async function migrate(orm: Orm, logger: Logger): Promise<string[]> {

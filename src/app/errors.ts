@@ -37,3 +37,9 @@ export const notFound = createErrorFactory({
   message: '未找到 / Not found.',
   statusCode: 404,
 });
+/** No database connection within DATABASE_ACQUIRE_TIMEOUT_MS: try again (Twilio retries a webhook answered with it). */
+export const databaseBusy = createErrorFactory({
+  code: 'service.busy',
+  message: '系统繁忙，请稍后重试 / The service is busy; please try again shortly.',
+  statusCode: 503,
+});

@@ -14,9 +14,9 @@ import { publicReferralRoutes, staffReferralRoutes } from '../modules/referrals/
 import { quarantineRoutes } from '../modules/intake-email/email.routes.ts';
 import { REGISTRY_IMPORT_PATH, registryRoutes } from '../modules/registry/registry.routes.ts';
 import type { Dependencies } from './dependencies.ts';
-import { AppError, createErrorFactory, isAppError } from './errors.ts';
+import { AppError, createErrorFactory, databaseBusy, isAppError } from './errors.ts';
 import { ApiDocs } from './openapi.ts';
-import { sql } from './db.ts';
+import { isPoolTimeout, sql } from './db.ts';
 
 export type AppEnv = { Variables: { principal?: Principal; token?: string } };
 
@@ -52,7 +52,13 @@ export function createServer(deps: Dependencies) {
   // The registry CSV import has its own 5 MB limit (registry.routes.ts).
   app.use('/api/v1/staff/*', (c, next) => (c.req.path === REGISTRY_IMPORT_PATH ? next() : staffBodyLimit(c, next)));
 
-  app.onError((err, c) => {
+  app.onError((raw, c) => {
+    // Pool exhaustion is the service's state, not a bug of the request: a coded 503, nothing internal.
+    const err = isPoolTimeout(raw) ? databaseBusy() : raw;
+    if (err !== raw) {
+      logger.warn({ route: routePath(c), err: raw.message }, 'no database connection within DATABASE_ACQUIRE_TIMEOUT_MS');
+      c.header('Retry-After', '5');
+    }
     if (isAppError(err)) {
       const body: { error: { code: string; message: string; details?: unknown } } = {
         error: { code: err.code, message: err.message },
@@ -90,7 +96,7 @@ export function createServer(deps: Dependencies) {
   app.get('/metrics', async (c) => {
     const em = deps.orm.em.fork();
     try {
-      const [pending] = await sql<{ n: number }>(em, 'select count(*)::int as n from outbox_message where dispatched_at is null');
+      const [pending] = await sql<{ n: number }>(em, 'select count(*)::int as n from outbox_message');
       metrics.outboxPending.set(pending?.n ?? 0);
       const [cp] = await sql<{ age: number | null }>(em, 'select extract(epoch from (now() - max(sealed_at)))::float8 as age from ledger_checkpoint');
       if (cp?.age != null) metrics.ledgerCheckpointAge.set(cp.age);

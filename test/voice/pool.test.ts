@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from '../../src/app/db.ts';
 import { createTestApp, type TestEnv } from '../helpers.ts';
 import { ACCOUNT_SID, sid, twilioClient, twilioEnv } from './twilio-sim.ts';
 
@@ -10,7 +11,7 @@ let t: TestEnv;
 const HOTLINE = '+861012345';
 
 beforeAll(async () => {
-  t = await createTestApp(twilioEnv(null, { DATABASE_POOL_MAX: String(POOL) }));
+  t = await createTestApp(twilioEnv(null, { DATABASE_POOL_MAX: String(POOL), DATABASE_ACQUIRE_TIMEOUT_MS: '1500' }));
 });
 afterAll(async () => {
   await t?.close();
@@ -18,6 +19,27 @@ afterAll(async () => {
 
 const sms = (from: string, body: string, messageSid: string) =>
   twilioClient(t).post('https://hotline.example.gov.cn/twilio/sms', { MessageSid: messageSid, SmsSid: messageSid, AccountSid: ACCOUNT_SID, From: from, To: HOTLINE, Body: body, NumMedia: '0' });
+
+/** Holds `n` pooled connections in open transactions until `release()`. */
+async function holdConnections(n: number) {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let entered = 0;
+  const held = Array.from({ length: n }, () =>
+    t.deps.orm.em.fork().transactional(async (tx) => {
+      await sql(tx, 'select 1');
+      entered++;
+      await gate;
+    }),
+  );
+  while (entered < n) await new Promise((r) => setTimeout(r, 10));
+  return {
+    release: async () => {
+      release();
+      await Promise.all(held);
+    },
+  };
+}
 
 describe('SMS webhooks beyond the pool size', () => {
   it(`${POOL * 6} concurrent webhooks (each MessageSid delivered twice) on a pool of ${POOL}: every one answered, one clue per MessageSid`, async () => {
@@ -62,5 +84,31 @@ describe('SMS webhooks beyond the pool size', () => {
     expect((await sms('+8613612345678', text, messageSid)).status).toBe(200);
     expect(await t.db.query(`select id from sms_message where direction = 'out' and clue_id = $1`, [clue.id])).toHaveLength(1);
     expect(await t.db.query(`select seq from ledger_event where clue_id = $1 and type = 'reporter.pin_set'`, [clue.id])).toHaveLength(1);
+  });
+});
+
+describe('pool exhaustion', () => {
+  it('a request that cannot get a connection fails after DATABASE_ACQUIRE_TIMEOUT_MS with a coded 503, then the app recovers', async () => {
+    const hold = await holdConnections(POOL);
+    try {
+      const started = Date.now();
+      const res = await sms('+8613687654321', '短信举报：有人冒领去世老人的低保金，已经两年了。', sid('SM'));
+      const waited = Date.now() - started;
+      expect(res.status).toBe(503);
+      expect(JSON.parse(res.text)).toEqual({ error: { code: 'service.busy', message: expect.stringContaining('try again') } });
+      expect(res.text).not.toMatch(/timeout exceeded|pg|pool/i);
+      expect(waited).toBeGreaterThanOrEqual(1400);
+      expect(waited).toBeLessThan(6000);
+      const status = await twilioClient(t).post('https://hotline.example.gov.cn/twilio/status', { CallSid: sid('CA'), AccountSid: ACCOUNT_SID, From: '+8613600000000', To: HOTLINE, CallStatus: 'completed' });
+      expect(status.status).toBe(503);
+      const staff = await t.call('GET', '/api/v1/staff/callbacks', { token: 'x'.repeat(43) });
+      expect(staff.status).toBe(503);
+      expect(staff.json.error.code).toBe('service.busy');
+      expect(t.logs.text()).toContain('no database connection within DATABASE_ACQUIRE_TIMEOUT_MS');
+    } finally {
+      await hold.release();
+    }
+    const again = await sms('+8613687654321', '短信举报：有人冒领去世老人的低保金，已经两年了。', sid('SM'));
+    expect(again.status).toBe(200);
   });
 });
