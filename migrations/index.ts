@@ -7,6 +7,7 @@ import { Migration20261122040000_voice } from './Migration20261122040000_voice.t
 import { Migration20261122050000_registry } from './Migration20261122050000_registry.ts';
 import { Migration20261122060000_referrals } from './Migration20261122060000_referrals.ts';
 import { Migration20261122070000_email } from './Migration20261122070000_email.ts';
+import { Migration20261130000000_outbox_delete } from './Migration20261130000000_outbox_delete.ts';
 
 /** Applied in order at start and by `npm run migrate`. Append new migrations; never edit one that shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -18,4 +19,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261122050000_registry', class: Migration20261122050000_registry },
   { name: 'Migration20261122060000_referrals', class: Migration20261122060000_referrals },
   { name: 'Migration20261122070000_email', class: Migration20261122070000_email },
+  { name: 'Migration20261130000000_outbox_delete', class: Migration20261130000000_outbox_delete },
 ];

@@ -87,7 +87,6 @@ describe('migrations', () => {
     const intended = [
       /"ledger_event_txid_index"/,
       /"txid"/,
-      /"outbox_message_pending_index"/,
       /"clue_received_at_index"/,
       /"deadline_next_fire_index"|"deadline_sync_index"|"deadline_state_due_index"|"staff_notice_created_index"/,
       /trigger if exists "ledger_event_append_only"/,

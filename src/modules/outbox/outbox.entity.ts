@@ -2,7 +2,8 @@ import { defineEntity, p } from '@mikro-orm/core';
 
 /**
  * Intent to enqueue a job, written in the same transaction as the change that causes it.
- * The relay moves it to BullMQ with `jobId` as the job id, so a replay adds nothing twice.
+ * The relay moves it to BullMQ with `jobId` as the job id, so a replay adds nothing twice, and
+ * then deletes it: every row in the table is pending.
  */
 const OutboxMessageSchema = defineEntity({
   name: 'OutboxMessage',
@@ -15,7 +16,6 @@ const OutboxMessageSchema = defineEntity({
     payload: p.json<Record<string, unknown>>(),
     delayMs: p.integer().default(0),
     createdAt: p.datetime(),
-    dispatchedAt: p.datetime().nullable(),
     attempts: p.integer().default(0),
     lastError: p.text().nullable(),
   },
