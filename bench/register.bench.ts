@@ -51,7 +51,7 @@ export const registerBenchmark: Benchmark = {
       const { token } = await app.deps.staff.login({ username: 'bench-operator', password });
 
       const body = clueBody(district.id);
-      const common = { method: 'POST', body, expectStatus: 201, timeoutMs: 10_000, ...settings };
+      const common = { method: 'POST', body, expectStatus: 201, timeoutMs: 10_000, database: db.name, ...settings };
       const baselineSpec: LoadSpec = { ...common, url: baseline.url, headers: { 'content-type': 'application/json' } };
       const fullSpec: LoadSpec = {
         ...common,

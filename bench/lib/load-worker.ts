@@ -109,6 +109,10 @@ async function connectionLoop() {
   }
 }
 
+// The main thread samples its own CPU time at these marks (LoadResult.mainThreadCpuMsPerRequest).
+setTimeout(() => parentPort!.postMessage({ mark: 'window-start' }), Math.max(0, windowStart - performance.now()));
+setTimeout(() => parentPort!.postMessage({ mark: 'window-end' }), Math.max(0, windowEnd - performance.now()));
+
 await Promise.all(Array.from({ length: spec.connections }, connectionLoop));
 agent.destroy();
 report.sockets = sockets.size;

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { cpuBetween, pgBackendCpu } from './pg-cpu.ts';
 
 /** One closed-loop load run: `connections` clients, each sending its next request when the last one answers. */
 export interface LoadSpec {
@@ -23,6 +24,8 @@ export interface LoadSpec {
   requestBuilder?: { module: string; data?: unknown };
   /** Any other status counts as an error. */
   expectStatus: number;
+  /** The PostgreSQL database the server uses: its backends' CPU in the window is reported too. */
+  database?: string;
   connections: number;
   warmupSeconds: number;
   seconds: number;
@@ -53,6 +56,13 @@ export interface LoadResult {
   warmupErrors: number;
   errorKinds: Record<string, number>;
   sockets: number;
+  /**
+   * CPU time of the process's main thread (where the measured server runs) in the window, per
+   * successful request. Unlike throughput it hardly depends on what else the machine is doing.
+   */
+  mainThreadCpuMsPerRequest: number;
+  /** CPU time of the PostgreSQL backends of `LoadSpec.database` in the window, per successful request. */
+  postgresCpuMsPerRequest: number;
 }
 
 /** Nearest-rank percentile of an ascending-sorted sample (p in 0..100); NaN when empty. */
@@ -62,7 +72,11 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
 }
 
-export function summarize(report: WorkerReport, spec: Pick<LoadSpec, 'connections' | 'seconds'>): LoadResult {
+export function summarize(
+  report: WorkerReport,
+  spec: Pick<LoadSpec, 'connections' | 'seconds'>,
+  cpu: { mainThreadMs: number; postgresMs: number } = { mainThreadMs: Number.NaN, postgresMs: Number.NaN },
+): LoadResult {
   const sorted = Float64Array.from(report.latencies).sort();
   const round = (x: number) => Math.round(x * 100) / 100;
   const sum = sorted.reduce((a, b) => a + b, 0);
@@ -82,6 +96,8 @@ export function summarize(report: WorkerReport, spec: Pick<LoadSpec, 'connection
     warmupErrors: report.warmupErrors,
     errorKinds: report.errorKinds,
     sockets: report.sockets,
+    mainThreadCpuMsPerRequest: Math.round((1000 * cpu.mainThreadMs) / sorted.length) / 1000,
+    postgresCpuMsPerRequest: Math.round((1000 * cpu.postgresMs) / sorted.length) / 1000,
   };
 }
 
@@ -106,14 +122,32 @@ export function runLoad(spec: LoadSpec, signal?: AbortSignal): Promise<LoadResul
     const onAbort = () => void worker.terminate();
     signal?.addEventListener('abort', onAbort, { once: true });
     let report: WorkerReport | undefined;
-    worker.once('message', (m: WorkerReport) => {
+    let cpuAtStart: NodeJS.CpuUsage | undefined;
+    let mainThreadMs = Number.NaN;
+    const pgSamples: Promise<Map<number, number>>[] = [];
+    worker.on('message', (m: WorkerReport | { mark: 'window-start' | 'window-end' }) => {
+      if ('mark' in m) {
+        if (spec.database) pgSamples.push(pgBackendCpu(spec.database).catch(() => new Map()));
+        if (m.mark === 'window-start') cpuAtStart = process.threadCpuUsage();
+        else if (cpuAtStart) {
+          const used = process.threadCpuUsage(cpuAtStart);
+          mainThreadMs = (used.user + used.system) / 1000;
+        }
+        return;
+      }
       report = m;
     });
     worker.once('error', reject);
     worker.once('exit', (code) => {
       signal?.removeEventListener('abort', onAbort);
       if (signal?.aborted) reject(signal.reason);
-      else if (report) resolve(summarize(report, spec));
+      else if (report) {
+        const done = report;
+        void Promise.all(pgSamples).then(([before, after]) => {
+          const postgresMs = before && after ? cpuBetween(before, after) : Number.NaN;
+          resolve(summarize(done, spec, { mainThreadMs, postgresMs }));
+        });
+      }
       else reject(new Error(`load worker exited with code ${code} before reporting`));
     });
   });
@@ -126,6 +160,7 @@ export function formatResult(label: string, r: LoadResult): string {
   return (
     `${label.padEnd(10)} ${r.requestsPerSecond.toFixed(1).padStart(8)} req/s   ` +
     `p50 ${r.latencyMs.p50.toFixed(2).padStart(7)} ms   p99 ${r.latencyMs.p99.toFixed(2).padStart(7)} ms   ` +
-    `errors ${r.errors}${kinds ? ` (${kinds})` : ''}   [${r.requests} ok in ${r.seconds} s, ${r.connections} conn, ${r.sockets} sockets]`
+    `errors ${r.errors}${kinds ? ` (${kinds})` : ''}   [${r.requests} ok in ${r.seconds} s, ${r.connections} conn, ${r.sockets} sockets; ` +
+    `CPU/req: main thread ${r.mainThreadCpuMsPerRequest.toFixed(3)} ms, PostgreSQL ${r.postgresCpuMsPerRequest.toFixed(3)} ms]`
   );
 }
