@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queueNames } from '../queues/names.ts';
 import { startWorkers } from '../src/app/worker.ts';
 import { createTestApp, seedTree, type TestEnv } from './helpers.ts';
 import { pngWithMetadata } from './fixtures.ts';
@@ -213,6 +214,12 @@ describe('named reports', () => {
         reveal.text,
         t.logs.text(),
         JSON.stringify(await t.db.query('select * from outbox_message')),
+        // the outbox rows are gone once relayed: what reached Redis is what a job sees
+        JSON.stringify(
+          await Promise.all(
+            queueNames.map(async (q) => (await t.deps.queues.get(q).getJobs(['waiting', 'delayed', 'active', 'completed', 'failed'])).map((j) => j.data)),
+          ),
+        ),
         JSON.stringify(await t.db.query('select * from notification')),
       ];
       for (const text of readable) {

@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, type KeyObject, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, type KeyObject } from 'node:crypto';
+import { secureRandomBytes } from './random.ts';
 
 /**
  * AES-256-GCM sealing for data that must be encrypted at rest (the reporter's identity).
@@ -14,7 +15,7 @@ export function unseal(key: KeyObject | Buffer, box: Buffer, aad: string): strin
 
 /** The same sealing for bytes (a whole raw email in quarantine). */
 export function sealBytes(key: KeyObject | Buffer, plaintext: Uint8Array, aad: string): Buffer {
-  const iv = randomBytes(12);
+  const iv = secureRandomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(Buffer.from(aad));
   const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);

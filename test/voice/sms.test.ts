@@ -65,8 +65,9 @@ describe('SMS channel', () => {
     const notified = await t.db.query<{ data: { channel: string } }>(`select data from ledger_event where clue_id = $1 and type = 'reporter.notified'`, [clues[0]!.id]);
     expect(notified.map((e) => e.data.channel)).toEqual(['sms']);
     // The job payloads hold ids, not numbers.
-    const payloads = await t.db.query<{ payload: Record<string, unknown> }>(`select payload from outbox_message where queue = 'hotline'`);
-    expect(payloads.map((p) => Object.keys(p.payload))).toEqual([['smsId']]);
+    const jobs = await t.deps.queues.get('hotline').getJobs(['waiting', 'delayed', 'active', 'completed', 'failed']);
+    expect(jobs.filter((j) => j.name === 'sms.send').map((j) => Object.keys(j.data as object))).toEqual([['smsId']]);
+    expect(JSON.stringify(jobs.map((j) => j.data))).not.toContain(from.slice(3));
     const tables = await t.db.query<{ table_name: string }>(`select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'`);
     for (const { table_name } of tables) {
       const rows = await t.db.query<{ r: string }>(`select t::text as r from "${table_name}" t`);

@@ -1,11 +1,12 @@
-import { createHmac, type KeyObject, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { createHmac, type KeyObject, randomInt, timingSafeEqual } from 'node:crypto';
+import { secureRandomBytes } from '../../app/random.ts';
 
 // Crockford base32 without I, L, O, U: unambiguous when written down or read aloud.
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
 /** 20 symbols of base32 = 100 bits, grouped as XXXXX-XXXXX-XXXXX-XXXXX. */
 export function generateWebSecret(): string {
-  const bytes = randomBytes(20);
+  const bytes = secureRandomBytes(20);
   let out = '';
   for (let i = 0; i < 20; i++) {
     out += ALPHABET[bytes[i]! & 31];

@@ -1,5 +1,5 @@
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
+import { bodyLimit } from '../../app/body-limit.ts';
 import twilio from 'twilio';
 import type { Config } from '../../app/config.ts';
 import type { Logger } from '../../app/logger.ts';

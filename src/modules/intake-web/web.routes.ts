@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import type { Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
+import { bodyLimit } from '../../app/body-limit.ts';
 import type { Clock } from '../../app/clock.ts';
 import type { Config } from '../../app/config.ts';
 import type { Csrf } from '../../app/csrf.ts';
