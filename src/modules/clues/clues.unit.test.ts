@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, eventHash, GENESIS_HASH, nextEvent } from './ledger.ts';
+import { canonicalJson, eventHash, GENESIS_HASH, nextEvent, nextQuarantineEvent } from './ledger.ts';
 import { generatePin, generateWebSecret, hashSecret, secretMatches } from './secrets.ts';
 import { allowedActions, clueStatuses, nextStatus, transitions } from './status-machine.ts';
 import { dammDigit, formatTrackingCode, generateTrackingCode, normalizeTrackingCode } from './tracking-code.ts';
@@ -77,5 +77,18 @@ describe('event hashes', () => {
     const written = nextEvent(clue, { type: 't', actor: 'reporter', data: tricky }, new Date(0));
     expect(written.hash).toBe(eventHash({ ...e, data: tricky }));
     expect(JSON.parse(written.dataJson)).toEqual(tricky);
+  });
+});
+
+describe('quarantined mail event hashes', () => {
+  it('are computed like a clue event’s but can never pass for one', () => {
+    const e = { seq: 1, type: 'quarantine.held', actor: 'email', at: new Date(0), data: { reason: 'too_large' }, prevHash: GENESIS_HASH };
+    const mail = { id: 'm', headSeq: 0, headHash: GENESIS_HASH };
+    const written = nextQuarantineEvent(mail, { type: e.type, actor: 'email', data: e.data }, e.at);
+    expect(written.hash).toBe(eventHash({ ...e, quarantine: 'm' }));
+    expect(written.hash).not.toBe(eventHash({ ...e, clue: 'm' }));
+    expect(mail).toEqual({ id: 'm', headSeq: 1, headHash: written.hash });
+    expect(written).toMatchObject({ quarantine: 'm', seq: 1, prevHash: GENESIS_HASH });
+    expect(written).not.toHaveProperty('clue');
   });
 });

@@ -4,17 +4,27 @@ import { type Em, type Orm, sql } from '../../app/db.ts';
 import type { Logger } from '../../app/logger.ts';
 import { GENESIS_HASH } from './ledger.ts';
 
+/** A sealed event: on a clue's chain (`clue_id`) or on a quarantined mail's (`quarantine_id`). */
 export interface SealedEvent {
   id: number | string;
-  clue_id: string;
+  clue_id: string | null;
+  quarantine_id: string | null;
   seq: number;
   hash: string;
 }
 
-/** The batch hash: every sealed event's id, clue, seq and hash, in id order. */
+/**
+ * The chain an event is on, as the batch hash names it: the clue id (as it always was, so existing
+ * checkpoints verify unchanged), or `quarantine:<id>`, which no clue id can be.
+ */
+export function chainOf(e: Pick<SealedEvent, 'clue_id' | 'quarantine_id'>): string {
+  return e.clue_id ?? `quarantine:${e.quarantine_id}`;
+}
+
+/** The batch hash: every sealed event's id, chain, seq and hash, in id order. */
 export function batchHash(events: SealedEvent[]): string {
   const h = createHash('sha256');
-  for (const e of events) h.update(`${e.id}|${e.clue_id}|${e.seq}|${e.hash}\n`);
+  for (const e of events) h.update(`${e.id}|${chainOf(e)}|${e.seq}|${e.hash}\n`);
   return h.digest('hex');
 }
 
@@ -27,7 +37,7 @@ export function checkpointHash(c: { prevHash: string; batchHash: string; fromXid
 export function eventsInRange(em: Em, fromXid: string, toXid: string): Promise<SealedEvent[]> {
   return sql<SealedEvent>(
     em,
-    'select id, clue_id, seq, hash from ledger_event where txid >= ?::xid8 and txid < ?::xid8 order by id',
+    'select id, clue_id, quarantine_id, seq, hash from ledger_event where txid >= ?::xid8 and txid < ?::xid8 order by id',
     [fromXid, toXid],
   );
 }
@@ -52,9 +62,11 @@ export function createCheckpointer({ orm, clock, logger }: { orm: Orm; clock: Cl
       const events = await eventsInRange(tx, fromXid, toXid);
       if (events.length === 0) return null;
       const clues: Record<string, [number, number]> = {};
+      const quarantines: Record<string, [number, number]> = {};
       for (const e of events) {
-        const r = clues[e.clue_id];
-        clues[e.clue_id] = r ? [Math.min(r[0], e.seq), Math.max(r[1], e.seq)] : [e.seq, e.seq];
+        const [ranges, id] = e.clue_id ? [clues, e.clue_id] : [quarantines, e.quarantine_id!];
+        const r = ranges[id];
+        ranges[id] = r ? [Math.min(r[0], e.seq), Math.max(r[1], e.seq)] : [e.seq, e.seq];
       }
       const row = {
         prevHash: last?.hash ?? GENESIS_HASH,
@@ -66,9 +78,9 @@ export function createCheckpointer({ orm, clock, logger }: { orm: Orm; clock: Cl
       const hash = checkpointHash(row);
       await sql(
         tx,
-        `insert into ledger_checkpoint (sealed_at, from_xid, to_xid, event_count, clues, batch_hash, prev_hash, hash)
-         values (?, ?::xid8, ?::xid8, ?, ?::jsonb, ?, ?, ?)`,
-        [clock.now(), fromXid, toXid, events.length, JSON.stringify(clues), row.batchHash, row.prevHash, hash],
+        `insert into ledger_checkpoint (sealed_at, from_xid, to_xid, event_count, clues, quarantines, batch_hash, prev_hash, hash)
+         values (?, ?::xid8, ?::xid8, ?, ?::jsonb, ?::jsonb, ?, ?, ?)`,
+        [clock.now(), fromXid, toXid, events.length, JSON.stringify(clues), JSON.stringify(quarantines), row.batchHash, row.prevHash, hash],
       );
       // The log line is a witness outside the database: an attacker who rewrites tables cannot unsay it.
       logger.info({ checkpointHash: hash, events: events.length, toXid }, 'ledger checkpoint sealed');

@@ -1,8 +1,11 @@
 import { defineEntity, p } from '@mikro-orm/core';
+import { QuarantinedMail } from '../intake-email/email.entity.ts';
 import { Clue } from './clue.entity.ts';
 
 /**
- * One append-only ledger event. `hash = sha256(prevHash || canonical(event))`, chained per clue.
+ * One append-only ledger event. `hash = sha256(prevHash || canonical(event))`, chained per clue, or,
+ * for mail held in quarantine (which has no clue, or not yet), per quarantined mail: exactly one of
+ * `clue` and `quarantine` is set.
  * The column `txid` (xid8, default pg_current_xact_id(), added by the migration and not mapped
  * here) names the writing transaction, so checkpoints seal exactly the events of finished
  * transactions without any lock on the write path.
@@ -10,10 +13,12 @@ import { Clue } from './clue.entity.ts';
 const LedgerEventSchema = defineEntity({
   name: 'LedgerEvent',
   tableName: 'ledger_event',
-  uniques: [{ properties: ['clue', 'seq'] }],
+  uniques: [{ properties: ['clue', 'seq'] }, { properties: ['quarantine', 'seq'] }],
+  checks: [{ name: 'ledger_event_one_chain_check', expression: 'num_nonnulls(clue_id, quarantine_id) = 1' }],
   properties: {
     id: p.bigint('number').primary().autoincrement(),
-    clue: () => p.manyToOne(Clue).mapToPk(),
+    clue: () => p.manyToOne(Clue).mapToPk().nullable().deleteRule('no action'),
+    quarantine: () => p.manyToOne(QuarantinedMail).mapToPk().nullable().deleteRule('no action'),
     seq: p.integer(),
     type: p.string().length(64),
     actor: p.string().length(128),
@@ -38,6 +43,8 @@ const LedgerCheckpointSchema = defineEntity({
     eventCount: p.integer(),
     /** clue id → [first seq, last seq] sealed here, so a verifier can name what went missing. */
     clues: p.json<Record<string, [number, number]>>(),
+    /** The same for quarantined mail: quarantined mail id → [first seq, last seq]. */
+    quarantines: p.json<Record<string, [number, number]>>(),
     batchHash: p.string().length(64),
     prevHash: p.string().length(64),
     hash: p.string().length(64).unique(),

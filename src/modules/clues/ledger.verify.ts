@@ -1,16 +1,21 @@
 import { type Orm, sql } from '../../app/db.ts';
-import { batchHash, checkpointHash, eventsInRange } from './ledger.checkpoint.ts';
+import { batchHash, chainOf, checkpointHash, eventsInRange, type SealedEvent } from './ledger.checkpoint.ts';
 import { eventHash, GENESIS_HASH } from './ledger.ts';
 
+/** The chain a problem is on: a clue's (named by its tracking code) or a quarantined mail's (by its id). */
+export type ChainRef = { clueId: string; trackingCode: string } | { quarantineId: string };
+
 export type LedgerProblem =
-  | { kind: 'event_altered'; eventId: string; clueId: string; trackingCode: string; seq: number }
-  | { kind: 'event_missing'; clueId: string; trackingCode: string; seq: number }
-  | { kind: 'chain_head_mismatch'; clueId: string; trackingCode: string; expectedSeq: number; foundSeq: number }
-  | { kind: 'checkpoint_mismatch'; checkpointId: number; reason: string; clueId?: string; seq?: number };
+  | ({ kind: 'event_altered'; eventId: string; seq: number } & ChainRef)
+  | ({ kind: 'event_missing'; seq: number } & ChainRef)
+  | ({ kind: 'chain_head_mismatch'; expectedSeq: number; foundSeq: number } & ChainRef)
+  | { kind: 'checkpoint_mismatch'; checkpointId: number; reason: string; clueId?: string; quarantineId?: string; seq?: number };
 
 export interface VerifyReport {
   ok: boolean;
   clues: number;
+  /** Quarantined mail, each with its own chain. */
+  quarantinedMail: number;
   events: number;
   checkpoints: number;
   problems: LedgerProblem[];
@@ -18,7 +23,7 @@ export interface VerifyReport {
 
 interface EventRow {
   id: string;
-  clue_id: string;
+  chain_id: string;
   seq: number;
   type: string;
   actor: string;
@@ -28,22 +33,51 @@ interface EventRow {
   hash: string;
 }
 
+const chainName = (p: ChainRef) => ('quarantineId' in p ? `quarantined mail ${p.quarantineId}` : `clue ${p.trackingCode}`);
+
 export function describeProblem(p: LedgerProblem): string {
   switch (p.kind) {
     case 'event_altered':
-      return `event #${p.eventId} (clue ${p.trackingCode}, seq ${p.seq}) does not match its hash`;
+      return `event #${p.eventId} (${chainName(p)}, seq ${p.seq}) does not match its hash`;
     case 'event_missing':
-      return `event seq ${p.seq} of clue ${p.trackingCode} is missing`;
+      return `event seq ${p.seq} of ${chainName(p)} is missing`;
     case 'chain_head_mismatch':
-      return `clue ${p.trackingCode} should end at seq ${p.expectedSeq} but its events end at seq ${p.foundSeq}`;
-    case 'checkpoint_mismatch':
-      return `checkpoint #${p.checkpointId}: ${p.reason}${p.clueId ? ` (clue ${p.clueId}${p.seq ? `, seq ${p.seq}` : ''})` : ''}`;
+      return `${chainName(p)} should end at seq ${p.expectedSeq} but its events end at seq ${p.foundSeq}`;
+    case 'checkpoint_mismatch': {
+      const where = p.quarantineId ? `quarantined mail ${p.quarantineId}` : p.clueId ? `clue ${p.clueId}` : null;
+      return `checkpoint #${p.checkpointId}: ${p.reason}${where ? ` (${where}${p.seq ? `, seq ${p.seq}` : ''})` : ''}`;
+    }
   }
 }
 
+/** The two kinds of chain: per clue, and per quarantined mail (mail not, or not yet, a clue). */
+const chainKinds = [
+  {
+    table: 'clue',
+    column: 'clue_id',
+    select: 'id, tracking_code, head_seq, head_hash',
+    ref: (row: ChainRow): ChainRef => ({ clueId: row.id, trackingCode: row.tracking_code! }),
+    hashed: (id: string) => ({ clue: id }),
+  },
+  {
+    table: 'quarantined_mail',
+    column: 'quarantine_id',
+    select: 'id, null as tracking_code, head_seq, head_hash',
+    ref: (row: ChainRow): ChainRef => ({ quarantineId: row.id }),
+    hashed: (id: string) => ({ quarantine: id }),
+  },
+] as const;
+
+interface ChainRow {
+  id: string;
+  tracking_code: string | null;
+  head_seq: number;
+  head_hash: string;
+}
+
 /**
- * Recomputes every clue's hash chain, then every checkpoint's batch. Problems are listed in
- * order; the first names the first event that does not match (or went missing).
+ * Recomputes every clue's hash chain and every quarantined mail's, then every checkpoint's batch.
+ * Problems are listed in order; the first names the first event that does not match (or went missing).
  */
 export async function verifyLedger(
   orm: Orm,
@@ -52,67 +86,60 @@ export async function verifyLedger(
   const em = orm.em.fork();
   const batchSize = opts.batchSize ?? 500;
   const problems: LedgerProblem[] = [];
-  let clues = 0;
+  const counts = { clue: 0, quarantined_mail: 0 };
   let events = 0;
-  let after = '00000000-0000-0000-0000-000000000000';
-  for (;;) {
-    const batch = await sql<{ id: string; tracking_code: string; head_seq: number; head_hash: string }>(
-      em,
-      'select id, tracking_code, head_seq, head_hash from clue where id > ? order by id limit ?',
-      [after, batchSize],
-    );
-    if (batch.length === 0) break;
-    after = batch.at(-1)!.id;
-    const rows = await sql<EventRow>(
-      em,
-      `select id::text as id, clue_id, seq, type, actor, at, data, prev_hash, hash from ledger_event
-       where clue_id in (?) order by clue_id, seq`,
-      [batch.map((c) => c.id)],
-    );
-    const byClue = new Map<string, EventRow[]>();
-    for (const r of rows) {
-      const list = byClue.get(r.clue_id) ?? [];
-      list.push(r);
-      byClue.set(r.clue_id, list);
-    }
-    for (const c of batch) {
-      const chain = byClue.get(c.id) ?? [];
-      let prev = GENESIS_HASH;
-      let expected = 1;
-      for (const e of chain) {
-        if (e.seq !== expected) {
-          problems.push({ kind: 'event_missing', clueId: c.id, trackingCode: c.tracking_code, seq: expected });
-          expected = e.seq;
-        }
-        const recomputed = eventHash({
-          clue: e.clue_id,
-          seq: e.seq,
-          type: e.type,
-          actor: e.actor,
-          at: new Date(e.at),
-          data: e.data,
-          prevHash: prev,
-        });
-        if (e.prev_hash !== prev || e.hash !== recomputed) {
-          problems.push({ kind: 'event_altered', eventId: e.id, clueId: c.id, trackingCode: c.tracking_code, seq: e.seq });
-        }
-        prev = e.hash;
-        expected++;
+  for (const kind of chainKinds) {
+    let after = '00000000-0000-0000-0000-000000000000';
+    for (;;) {
+      const batch = await sql<ChainRow>(em, `select ${kind.select} from ${kind.table} where id > ? order by id limit ?`, [after, batchSize]);
+      if (batch.length === 0) break;
+      after = batch.at(-1)!.id;
+      const rows = await sql<EventRow>(
+        em,
+        `select id::text as id, ${kind.column} as chain_id, seq, type, actor, at, data, prev_hash, hash from ledger_event
+         where ${kind.column} in (?) order by ${kind.column}, seq`,
+        [batch.map((c) => c.id)],
+      );
+      const byChain = new Map<string, EventRow[]>();
+      for (const r of rows) {
+        const list = byChain.get(r.chain_id) ?? [];
+        list.push(r);
+        byChain.set(r.chain_id, list);
       }
-      const lastSeq = chain.at(-1)?.seq ?? 0;
-      if (lastSeq !== c.head_seq) {
-        problems.push({
-          kind: 'chain_head_mismatch',
-          clueId: c.id,
-          trackingCode: c.tracking_code,
-          expectedSeq: c.head_seq,
-          foundSeq: lastSeq,
-        });
+      for (const c of batch) {
+        const ref = kind.ref(c);
+        const chain = byChain.get(c.id) ?? [];
+        let prev = GENESIS_HASH;
+        let expected = 1;
+        for (const e of chain) {
+          if (e.seq !== expected) {
+            problems.push({ kind: 'event_missing', ...ref, seq: expected });
+            expected = e.seq;
+          }
+          const recomputed = eventHash({
+            ...kind.hashed(c.id),
+            seq: e.seq,
+            type: e.type,
+            actor: e.actor,
+            at: new Date(e.at),
+            data: e.data,
+            prevHash: prev,
+          });
+          if (e.prev_hash !== prev || e.hash !== recomputed) {
+            problems.push({ kind: 'event_altered', eventId: e.id, ...ref, seq: e.seq });
+          }
+          prev = e.hash;
+          expected++;
+        }
+        const lastSeq = chain.at(-1)?.seq ?? 0;
+        if (lastSeq !== c.head_seq) {
+          problems.push({ kind: 'chain_head_mismatch', ...ref, expectedSeq: c.head_seq, foundSeq: lastSeq });
+        }
+        events += chain.length;
       }
-      events += chain.length;
+      counts[kind.table] += batch.length;
+      if (kind.table === 'clue') opts.onProgress?.(counts.clue);
     }
-    clues += batch.length;
-    opts.onProgress?.(clues);
   }
 
   const checkpoints = await sql<{
@@ -121,12 +148,13 @@ export async function verifyLedger(
     to_xid: string;
     event_count: number;
     clues: Record<string, [number, number]>;
+    quarantines: Record<string, [number, number]>;
     batch_hash: string;
     prev_hash: string;
     hash: string;
   }>(
     em,
-    'select id, from_xid::text as from_xid, to_xid::text as to_xid, event_count, clues, batch_hash, prev_hash, hash from ledger_checkpoint order by id',
+    'select id, from_xid::text as from_xid, to_xid::text as to_xid, event_count, clues, quarantines, batch_hash, prev_hash, hash from ledger_checkpoint order by id',
   );
   let prevHash = GENESIS_HASH;
   for (const cp of checkpoints) {
@@ -145,18 +173,32 @@ export async function verifyLedger(
     }
     prevHash = cp.hash;
   }
-  return { ok: problems.length === 0, clues, events, checkpoints: checkpoints.length, problems };
+  return {
+    ok: problems.length === 0,
+    clues: counts.clue,
+    quarantinedMail: counts.quarantined_mail,
+    events,
+    checkpoints: checkpoints.length,
+    problems,
+  };
 }
 
 function locateCheckpointDamage(
-  cp: { id: number; event_count: number; clues: Record<string, [number, number]> },
-  sealed: { clue_id: string; seq: number }[],
+  cp: { id: number; event_count: number; clues: Record<string, [number, number]>; quarantines: Record<string, [number, number]> },
+  sealed: SealedEvent[],
 ): LedgerProblem {
-  const present = new Set(sealed.map((e) => `${e.clue_id}:${e.seq}`));
+  const present = new Set(sealed.map((e) => `${chainOf(e)}:${e.seq}`));
   for (const [clueId, [first, last]] of Object.entries(cp.clues)) {
     for (let seq = first; seq <= last; seq++) {
-      if (!present.has(`${clueId}:${seq}`)) {
+      if (!present.has(`${chainOf({ clue_id: clueId, quarantine_id: null })}:${seq}`)) {
         return { kind: 'checkpoint_mismatch', checkpointId: cp.id, reason: 'a sealed event is missing', clueId, seq };
+      }
+    }
+  }
+  for (const [quarantineId, [first, last]] of Object.entries(cp.quarantines)) {
+    for (let seq = first; seq <= last; seq++) {
+      if (!present.has(`${chainOf({ clue_id: null, quarantine_id: quarantineId })}:${seq}`)) {
+        return { kind: 'checkpoint_mismatch', checkpointId: cp.id, reason: 'a sealed event is missing', quarantineId, seq };
       }
     }
   }

@@ -5,7 +5,9 @@ export const quarantineStatuses = ['held', 'released', 'discarded'] as const;
 /**
  * Mail that could not become a clue as it came (unparseable, too large, a forbidden attachment,
  * automated), kept whole — sealed, because the raw message holds the sender's address — until an
- * operator releases it into a clue or discards it.
+ * operator releases it into a clue or discards it. Each mail has its own hash chain on the ledger
+ * (`ledger_event.quarantine_id`): held, then released or discarded, each event written in the same
+ * transaction as the change; `headSeq`/`headHash` are its head, as on a clue.
  */
 const QuarantinedMailSchema = defineEntity({
   name: 'QuarantinedMail',
@@ -24,6 +26,8 @@ const QuarantinedMailSchema = defineEntity({
     resolution: p.text().nullable(),
     clueId: p.uuid().nullable(),
     receivedAt: p.datetime(),
+    headSeq: p.integer(),
+    headHash: p.string().length(64),
   },
 });
 export class QuarantinedMail extends QuarantinedMailSchema.class {}

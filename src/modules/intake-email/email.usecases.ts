@@ -8,7 +8,7 @@ import { sealBytes, unseal, unsealBytes } from '../../app/seal.ts';
 import type { AttachmentStorage } from '../attachments/attachments.storage.ts';
 import { Clue, SealedReporter } from '../clues/clue.entity.ts';
 import type { ClueUseCases, ReporterIdentity, StoredAttachment } from '../clues/clues.usecases.ts';
-import { appendEvent } from '../clues/ledger.ts';
+import { appendEvent, appendQuarantineEvent, GENESIS_HASH } from '../clues/ledger.ts';
 import { Message } from '../messages/message.entity.ts';
 import type { MessageUseCases } from '../messages/messages.usecases.ts';
 import type { Principal } from '../staff/access.ts';
@@ -52,6 +52,12 @@ export function createEmailUseCases(deps: EmailDeps) {
     return out;
   }
 
+  /**
+   * Holds the mail, whole and sealed, with the reason; the row and the first event of its own ledger
+   * chain (`quarantine.held`) are written in one transaction. The event names the mail by the hash its
+   * log lines use and carries the reason code, the size and the SHA-256 of the sealed copy: nothing
+   * from the mail itself (the sender may be a reporter).
+   */
   async function quarantine(raw: Buffer, messageId: string, reason: string, detail: string, receivedAt: Date) {
     const em = orm.em.fork();
     const existing = await em.findOne(QuarantinedMail, { messageId });
@@ -59,14 +65,23 @@ export function createEmailUseCases(deps: EmailDeps) {
     const id = randomUUID();
     // Kept whole, but sealed: the raw message carries the sender's address.
     const put = await deps.storage.put(sealBytes(keys.reporterKey, raw, `quarantine:${id}`));
-    em.create(QuarantinedMail, { id, messageId, reason, detail, storageKey: put.key, size: raw.length, status: 'held', resolvedBy: null, resolvedAt: null, resolution: null, clueId: null, receivedAt });
     try {
-      await em.flush();
+      await em.transactional(async (tx) => {
+        const mail = tx.create(QuarantinedMail, {
+          id, messageId, reason, detail, storageKey: put.key, size: raw.length, status: 'held',
+          resolvedBy: null, resolvedAt: null, resolution: null, clueId: null, receivedAt, headSeq: 0, headHash: GENESIS_HASH,
+        });
+        appendQuarantineEvent(tx, mail, {
+          type: 'quarantine.held',
+          actor: 'email',
+          data: { reason, size: raw.length, mail: logIdOf(messageId), sealedSha256: put.sha256, receivedAt: receivedAt.toISOString() },
+        }, clock.now());
+      });
     } catch (err) {
       if ((err as { code?: string }).code === '23505' || /unique/i.test((err as Error).message)) return { kind: 'quarantine' as const, id, reason, repeated: true };
       throw err;
     }
-    logger.warn({ mail: logIdOf(messageId), reason, bytes: raw.length }, 'mail quarantined');
+    logger.warn({ mail: logIdOf(messageId), quarantineId: id, reason, bytes: raw.length }, 'mail quarantined');
     return { kind: 'quarantine' as const, id, reason, repeated: false };
   }
 
@@ -136,7 +151,10 @@ export function createEmailUseCases(deps: EmailDeps) {
     return rows.map((q) => ({ id: q.id, reason: q.reason, detail: q.detail, size: q.size, receivedAt: q.receivedAt, status: q.status }));
   }
 
-  /** An operator releases quarantined mail into a clue, summarising what it says; both are on the new clue's ledger. */
+  /**
+   * An operator releases quarantined mail into a clue, summarising what it says. `quarantine.released`
+   * goes on both chains, the mail's and the new clue's, in the transaction that marks the mail released.
+   */
   async function release(principal: Principal, id: string, narrative: string) {
     if (!mayHandle(principal)) throw forbidden();
     const em = orm.em.fork();
@@ -146,6 +164,7 @@ export function createEmailUseCases(deps: EmailDeps) {
     const raw = unsealBytes(keys.reporterKey, await deps.storage.get(q.storageKey), `quarantine:${id}`);
     const parsed = await parseReport(raw, { maxBytes: Number.MAX_SAFE_INTEGER, maxAttachments: 50 }).catch(() => null);
     const from = parsed?.kind === 'report' ? parsed.from : null;
+    // Idempotent by the intake key: a retried (or concurrent) release finds the same clue.
     const result = await deps.clues.registerClue(`staff:${principal.id}`, {
       channel: 'email',
       receivedAt: q.receivedAt,
@@ -156,31 +175,44 @@ export function createEmailUseCases(deps: EmailDeps) {
       intakeKey: `quarantine:${id}`,
     });
     await orm.em.fork().transactional(async (tx) => {
+      // The mail first, then the clue: the status is checked again under the lock, so of two
+      // concurrent releases (or a release and a discard) only one is recorded.
+      const row = await tx.findOneOrFail(QuarantinedMail, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (row.status !== 'held') throw quarantineResolved();
       const clue = await tx.findOneOrFail(Clue, { id: result.clue.id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-      appendEvent(tx, clue, { type: 'quarantine.released', actor: `staff:${principal.id}`, data: { quarantineId: id, reason: q.reason } }, clock.now());
-      const row = await tx.findOneOrFail(QuarantinedMail, { id });
+      const now = clock.now();
+      const actor = `staff:${principal.id}` as const;
+      appendEvent(tx, clue, { type: 'quarantine.released', actor, data: { quarantineId: id, reason: row.reason } }, now);
+      appendQuarantineEvent(tx, row, { type: 'quarantine.released', actor, data: { clueId: clue.id, reason: row.reason } }, now);
       row.status = 'released';
       row.resolvedBy = principal.id;
-      row.resolvedAt = clock.now();
-      row.clueId = result.clue.id;
+      row.resolvedAt = now;
+      row.clueId = clue.id;
     });
+    logger.info({ quarantineId: id, clueId: result.clue.id, staffId: principal.id }, 'quarantined mail released');
     return { clueId: result.clue.id, trackingCode: result.trackingCode };
   }
 
-  /** Discarded mail stays stored (sealed) with who discarded it and why. */
+  /**
+   * Discarded mail stays stored (sealed) with who discarded it and why; `quarantine.discarded` on the
+   * mail's chain carries the staff's reason, written in the same transaction.
+   */
   async function discard(principal: Principal, id: string, reason: string) {
     if (!mayHandle(principal)) throw forbidden();
-    const em = orm.em.fork();
-    const q = await em.findOne(QuarantinedMail, { id });
-    if (!q) throw quarantineNotFound();
-    if (q.status !== 'held') throw quarantineResolved();
-    q.status = 'discarded';
-    q.resolvedBy = principal.id;
-    q.resolvedAt = clock.now();
-    q.resolution = reason;
-    await em.flush();
+    const result = await orm.em.fork().transactional(async (tx) => {
+      const q = await tx.findOne(QuarantinedMail, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!q) throw quarantineNotFound();
+      if (q.status !== 'held') throw quarantineResolved();
+      const now = clock.now();
+      q.status = 'discarded';
+      q.resolvedBy = principal.id;
+      q.resolvedAt = now;
+      q.resolution = reason;
+      appendQuarantineEvent(tx, q, { type: 'quarantine.discarded', actor: `staff:${principal.id}`, data: { reason: q.reason, resolution: reason } }, now);
+      return { id, status: q.status };
+    });
     logger.info({ quarantineId: id, staffId: principal.id }, 'quarantined mail discarded');
-    return { id, status: q.status };
+    return result;
   }
 
   return { receive, listQuarantine, release, discard };
