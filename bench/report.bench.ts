@@ -157,7 +157,7 @@ export const reportBenchmark: Benchmark = {
       }
 
       const json = { 'content-type': 'application/json' };
-      const common = { method: 'POST', headers: json, expectStatus: 201, timeoutMs: 10_000, ...settings };
+      const common = { method: 'POST', headers: json, expectStatus: 201, timeoutMs: 10_000, database: db.name, ...settings };
       // The baseline table wants a channel; otherwise the same fields.
       const baselineSpec: LoadSpec = { ...common, url: baseline.url, body: JSON.stringify({ channel: 'web', ...fields }) };
       const textSpec: LoadSpec = { ...common, url: `${app.url}/api/v1/reports`, body: textBody };

@@ -169,6 +169,27 @@ describe('Redis flushed', () => {
     expect(before.every((events) => events.filter((e) => e.type === 'deadline.reminded').length === 1)).toBe(true);
   });
 
+  it('reconcile pages through rows whose times carry microseconds (written by SQL, not the app) and adds each once', async () => {
+    const clueId = await register();
+    const soon = new Date(t.clock.now().getTime() + 60_000);
+    // 7 rows, two sharing each time, every time with microseconds a JavaScript Date cannot hold
+    const inserted = await t.db.query<{ id: string; next_fire_at: Date }>(
+      `insert into deadline (id, clue_id, kind, unit_id, starts_at, due_at, original_due_at, policy, state, fire_seq, next_fire_at, created_at, sync_needed)
+       select gen_random_uuid(), $1, 'conclusion', null, $2::timestamptz, t, t, '{}'::jsonb, 'open', 0, t, now(), false
+       from (select $2::timestamptz + ((g / 2) || ' seconds')::interval + interval '0.000437 seconds' as t from generate_series(1, 7) g) s
+       returning id, next_fire_at`,
+      [clueId, soon],
+    );
+    const result = await Promise.race([
+      t.deps.deadlineScheduler.reconcile(2),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('reconcile did not finish')), 10_000)),
+    ]);
+    expect(result.inHorizon).toBeGreaterThanOrEqual(7);
+    const delayed = (await queue.getJobs(['delayed'])).map((j) => j.data.deadlineId as string);
+    for (const row of inserted) expect(delayed.filter((d) => d === row.id), row.id).toHaveLength(1);
+    await t.db.query(`update deadline set state = 'cancelled', closed_at = now(), next_fire_at = null where id = any($1::uuid[])`, [inserted.map((r) => r.id)]);
+  });
+
   it('Redis holds nothing for 100 000 deadlines far in the future', async () => {
     const clueId = await register();
     const keysBefore = (await redis.keys(`${t.deps.queues.prefix}:deadlines:*`)).length;

@@ -15,7 +15,7 @@ interface Row {
 }
 
 /** The driver may hand timestamps back as text; the arithmetic below wants instants. */
-function normalize(rows: Row[]): Row[] {
+function normalize<R extends Row>(rows: R[]): R[] {
   for (const r of rows) {
     if (r.next_fire_at && !(r.next_fire_at instanceof Date)) r.next_fire_at = new Date(r.next_fire_at);
   }
@@ -43,6 +43,20 @@ export function createDeadlineScheduler(deps: { orm: Orm; queues: Queues; clock:
 
   const inHorizon = (r: Row) => !r.closed_at && !r.paused_at && r.next_fire_at && r.next_fire_at.getTime() <= clock.now().getTime() + deps.horizonMs;
 
+  /**
+   * Records which job each row has in Redis, in one statement. A row changed since it was read
+   * (its sync_version moved on) is left alone: the next pass sees the change.
+   */
+  async function setScheduledJobs(em: ReturnType<Orm['em']['fork']>, rows: { id: string; job: string | null; version: number }[], synced: boolean) {
+    await sql(
+      em,
+      `update deadline d set scheduled_job = v.job${synced ? ', sync_needed = false' : ''}
+       from jsonb_to_recordset(?::jsonb) as v(id uuid, job text, version int)
+       where d.id = v.id and d.sync_version = v.version`,
+      [JSON.stringify(rows)],
+    );
+  }
+
   /** One pass over changed rows. Returns how many were brought in line; stops at a Redis failure. */
   async function sync(batch = 500): Promise<number> {
     const em = orm.em.fork();
@@ -63,36 +77,40 @@ export function createDeadlineScheduler(deps: { orm: Orm; queues: Queues; clock:
         if (r.scheduled_job && r.scheduled_job !== desired.get(r.id)) await queue.remove(r.scheduled_job).catch(() => 0);
       }
       if (adds.length) await queue.addBulk(adds);
-      for (const r of rows) {
-        await sql(em, 'update deadline set sync_needed = false, scheduled_job = ? where id = ? and sync_version = ?', [desired.get(r.id) ?? null, r.id, r.sync_version]);
-      }
+      await setScheduledJobs(
+        em,
+        rows.map((r) => ({ id: r.id, job: desired.get(r.id) ?? null, version: r.sync_version })),
+        true,
+      );
       done += rows.length;
       if (rows.length < batch) return done;
     }
   }
 
   /** Every job the horizon should hold is (re-)added; returns how many rows were looked at. */
-  async function reconcile(): Promise<{ inHorizon: number; readded: number }> {
+  async function reconcile(pageSize = 2000): Promise<{ inHorizon: number; readded: number }> {
     const em = orm.em.fork();
     const queue = queues.get('deadlines');
     const until = new Date(clock.now().getTime() + deps.horizonMs);
     const overdueBefore = clock.now().getTime() - 60_000;
-    let afterAt = new Date(0);
+    // The keyset cursor keeps PostgreSQL's own text of the last timestamp: a JavaScript Date would
+    // cut microseconds off a row not written by the app, and that row would come back for ever.
+    let afterAt = '-infinity';
     let afterId = '00000000-0000-0000-0000-000000000000';
     let seen = 0;
     let readded = 0;
     for (;;) {
       const rows = normalize(
-        await sql<Row>(
+        await sql<Row & { cursor_at: string }>(
           em,
-          `select id, fire_seq, next_fire_at, closed_at, paused_at, scheduled_job, sync_version from deadline
-           where closed_at is null and paused_at is null and next_fire_at <= ? and (next_fire_at, id) > (?, ?)
-           order by next_fire_at, id limit 2000`,
-          [until, afterAt, afterId],
+          `select id, fire_seq, next_fire_at, next_fire_at::text as cursor_at, closed_at, paused_at, scheduled_job, sync_version from deadline
+           where closed_at is null and paused_at is null and next_fire_at <= ? and (next_fire_at, id) > (?::timestamptz, ?)
+           order by next_fire_at, id limit ?`,
+          [until, afterAt, afterId, pageSize],
         ),
       );
       if (rows.length === 0) break;
-      afterAt = rows.at(-1)!.next_fire_at!;
+      afterAt = rows.at(-1)!.cursor_at;
       afterId = rows.at(-1)!.id;
       seen += rows.length;
       const jobs = rows.map(payload);
@@ -107,10 +125,8 @@ export function createDeadlineScheduler(deps: { orm: Orm; queues: Queues; clock:
       await queue.addBulk(jobs);
       const afterCounts = await queue.getJobCounts('delayed', 'wait', 'waiting', 'prioritized');
       readded += Object.values(afterCounts).reduce((a, b) => a + b, 0) - Object.values(before).reduce((a, b) => a + b, 0);
-      const stale = rows.filter((r, i) => r.scheduled_job !== jobs[i]!.opts.jobId);
-      for (const r of stale) {
-        await sql(em, 'update deadline set scheduled_job = ? where id = ? and sync_version = ?', [jobIdFor({ id: r.id, fireSeq: r.fire_seq, nextFireAt: r.next_fire_at }), r.id, r.sync_version]);
-      }
+      const stale = rows.flatMap((r, i) => (r.scheduled_job !== jobs[i]!.opts.jobId ? [{ id: r.id, job: jobs[i]!.opts.jobId, version: r.sync_version }] : []));
+      if (stale.length) await setScheduledJobs(em, stale, false);
     }
     if (readded > 0) logger.warn({ readded, inHorizon: seen }, 'deadline reconcile re-added missing jobs');
     return { inHorizon: seen, readded: Math.max(0, readded) };
