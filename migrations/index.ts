@@ -8,6 +8,7 @@ import { Migration20261122050000_registry } from './Migration20261122050000_regi
 import { Migration20261122060000_referrals } from './Migration20261122060000_referrals.ts';
 import { Migration20261122070000_email } from './Migration20261122070000_email.ts';
 import { Migration20261130000000_outbox_delete } from './Migration20261130000000_outbox_delete.ts';
+import { Migration20261201000000_callback_notices } from './Migration20261201000000_callback_notices.ts';
 import { Migration20261202000000_quarantine_ledger } from './Migration20261202000000_quarantine_ledger.ts';
 
 /** Applied in order at start and by `npm run migrate`. Append new migrations; never edit one that shipped. */
@@ -21,5 +22,6 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261122060000_referrals', class: Migration20261122060000_referrals },
   { name: 'Migration20261122070000_email', class: Migration20261122070000_email },
   { name: 'Migration20261130000000_outbox_delete', class: Migration20261130000000_outbox_delete },
+  { name: 'Migration20261201000000_callback_notices', class: Migration20261201000000_callback_notices },
   { name: 'Migration20261202000000_quarantine_ledger', class: Migration20261202000000_quarantine_ledger },
 ];

@@ -24,6 +24,8 @@ export interface JobPayloads {
     'recording.fetch': { callId: string };
     /** Send one outbound SMS row; the number and text are unsealed by the processor. */
     'sms.send': { smsId: string };
+    /** A job scheduler: call-back reminders and escalation. */
+    'hotline.sweep': Record<string, never>;
   };
   email: {
     /** Fetch new mail from the configured IMAP mailbox (a job scheduler). */

@@ -83,8 +83,10 @@ const StaffNoticeSchema = defineEntity({
     role: p.string().length(32).nullable(),
     /** Only this staff member sees it (special supervision). */
     staffId: p.uuid().nullable(),
-    clue: () => p.manyToOne(Clue).mapToPk(),
+    /** The clue it is about; null for a notice about a hotline call-back (`callbackId`), which has no clue. */
+    clue: () => p.manyToOne(Clue).mapToPk().nullable(),
     deadline: () => p.manyToOne(Deadline).mapToPk().nullable(),
+    callbackId: p.uuid().nullable(),
     kind: p.enum(noticeKinds),
     textZh: p.string().length(500),
     textEn: p.string().length(500),

@@ -319,7 +319,7 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
       { $or: [{ unit: principal.unitId, role: null, staffId: null }, { unit: principal.unitId, role: principal.role, staffId: null }, { staffId: principal.id }] },
       { orderBy: { createdAt: 'desc' }, limit },
     );
-    return rows.filter((n) => !n.staffId || n.staffId === principal.id).map((n) => ({ id: n.id, kind: n.kind, clueId: n.clue, deadlineId: n.deadline, zh: n.textZh, en: n.textEn, createdAt: n.createdAt }));
+    return rows.filter((n) => !n.staffId || n.staffId === principal.id).map((n) => ({ id: n.id, kind: n.kind, clueId: n.clue, deadlineId: n.deadline, callbackId: n.callbackId, zh: n.textZh, en: n.textEn, createdAt: n.createdAt }));
   }
 
   return { currentPolicy, setPolicy, planStarts, onEvent, fireStep, extend, pause, resume, list, forReporter, notices, view };

@@ -1,13 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
-import { sql } from '../../app/db.ts';
+import { type Em, sql } from '../../app/db.ts';
 import { forbidden } from '../../app/errors.ts';
+import { StaffNotice } from '../deadlines/deadline.entity.ts';
 import { can, type Principal } from '../staff/access.ts';
+import { type CallbackRules, dueSteps, nextStepAt } from './callbacks.steps.ts';
 import type { HotlineContext } from './hotline.shared.ts';
 import { callbackClosed, callbackNoNumber, callbackNotFound } from './voice.errors.ts';
 import { Callback, CallbackEvent, type callbackResults } from './voice.entity.ts';
 
 const mayWorkCallbacks = (p: Principal) => p.role === 'operator' || p.role === 'supervisor' || p.role === 'admin';
+
+/** Why a call-back is owed, for the staff notices (never anything about the caller). */
+const reasonText: Record<string, { zh: string; en: string }> = {
+  abandoned: { zh: '来电未获接听即挂断', en: 'hung up unanswered' },
+  no_answer: { zh: '来电无人接听', en: 'not answered' },
+  busy: { zh: '来电遇忙', en: 'line busy' },
+  failed: { zh: '来电接续失败', en: 'call failed' },
+  requested: { zh: '来电人要求回电', en: 'the caller asked for a call-back' },
+};
 
 export interface HotlineStats {
   from: Date;
@@ -50,7 +61,85 @@ export function createCallbackUseCases(ctx: HotlineContext) {
       doneBy: cb.doneBy ?? null,
       result: cb.result ?? null,
       note: cb.note ?? null,
+      overdueNotifiedAt: cb.overdueNotifiedAt ?? null,
+      escalationLevel: cb.escalationLevel,
     };
+  }
+
+  /**
+   * The units whose operators work the call-backs (every unit with an active operator; none: the
+   * root units), each as its chain up the tree, itself first: reminders go to the operators there,
+   * the overdue notice to its supervisors, escalation level n to the supervisors n levels up.
+   */
+  async function operatorChains(em: Em): Promise<string[][]> {
+    let rows = await sql<{ path: string }>(em, `select distinct u.path from unit u join staff s on s.unit_id = u.id where s.role = 'operator' and s.active order by u.path`);
+    if (rows.length === 0) rows = await sql<{ path: string }>(em, 'select path from unit where parent_id is null order by path');
+    return rows.map((r) => r.path.split('/').filter(Boolean).reverse());
+  }
+
+  const zhTime = (at: Date) => new Intl.DateTimeFormat('zh-CN', { timeZone: deps.config.TIME_ZONE, dateStyle: 'medium', timeStyle: 'short' }).format(at);
+
+  /** Takes the steps one call-back owes now, under its row lock; each is recorded on the row in the same transaction. */
+  async function stepCallback(id: string, now: Date, rules: CallbackRules, chains: string[][], maxLevel: number): Promise<number> {
+    return orm.em.fork().transactional(async (tx) => {
+      const cb = await tx.findOne(Callback, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!cb) return 0;
+      if (cb.state !== 'open') {
+        cb.nextNoticeAt = null;
+        return 0;
+      }
+      const steps = dueSteps(cb, rules, now, maxLevel);
+      const why = reasonText[cb.reason] ?? { zh: cb.reason, en: cb.reason };
+      const calls = { zh: cb.calls > 1 ? `，共${cb.calls}次来电` : '', en: cb.calls > 1 ? `, ${cb.calls} calls` : '' };
+      let sent = 0;
+      const notice = (unit: string, role: 'operator' | 'supervisor', kind: 'reminder' | 'missed' | 'escalated', zh: string, en: string) => {
+        tx.create(StaffNotice, { id: randomUUID(), unit, role, staffId: null, clue: null, deadline: null, callbackId: cb.id, kind, textZh: zh.slice(0, 500), textEn: en.slice(0, 500), createdAt: now });
+        sent++;
+      };
+      if (steps.remind) {
+        for (const chain of chains) {
+          notice(chain[0]!, 'operator', 'reminder', `提醒：回电任务将于 ${zhTime(cb.dueAt)} 到期（${why.zh}${calls.zh}）`, `Reminder: a call-back is due ${cb.dueAt.toISOString()} (${why.en}${calls.en})`);
+        }
+      }
+      cb.remindersSent = steps.remindersSent;
+      if (steps.overdue) {
+        for (const chain of chains) {
+          notice(chain[0]!, 'supervisor', 'missed', `超期：回电任务已于 ${zhTime(cb.dueAt)} 到期，仍未回电（${why.zh}${calls.zh}）`, `Overdue: a call-back was due ${cb.dueAt.toISOString()} and the caller has not been called back (${why.en}${calls.en})`);
+        }
+        cb.overdueNotifiedAt = now;
+      }
+      for (const level of steps.escalateTo) {
+        for (const unit of new Set(chains.map((c) => c[level]).filter((u): u is string => !!u))) {
+          notice(unit, 'supervisor', 'escalated', `督办：回电任务超期未办（应于 ${zhTime(cb.dueAt)} 前回电），已上报至本级`, `Escalated: a call-back overdue since ${cb.dueAt.toISOString()} is now with your unit`);
+        }
+        cb.escalationLevel = level;
+      }
+      cb.nextNoticeAt = nextStepAt(cb, rules, maxLevel);
+      if (sent) logger.info({ callbackId: cb.id, reminded: steps.remind, overdue: steps.overdue, escalatedTo: cb.escalationLevel, notices: sent }, 'call-back notices');
+      return sent;
+    });
+  }
+
+  /**
+   * The `hotline.sweep` job: reminders before a call-back falls due, the overdue notice, escalation
+   * up the tree, per the policy's `callback` kind. Each step is recorded on the call-back row with
+   * its notices, so repeated or concurrent runs, and runs after a Redis flush, never repeat one.
+   */
+  async function sendDueNotices(batch = 200) {
+    const now = clock.now();
+    const em = orm.em.fork();
+    const rules = await ctx.callbackRules();
+    const chains = await operatorChains(em);
+    const maxLevel = Math.max(0, ...chains.map((c) => c.length - 1));
+    let callbacks = 0;
+    let notices = 0;
+    for (let round = 0; round < 50; round++) {
+      const rows = await sql<{ id: string }>(em, `select id from callback where state = 'open' and next_notice_at <= ? order by next_notice_at, id limit ?`, [now, batch]);
+      for (const { id } of rows) notices += await stepCallback(id, now, rules, chains, maxLevel);
+      callbacks += rows.length;
+      if (rows.length < batch) break;
+    }
+    return { callbacks, notices };
   }
 
   async function list(principal: Principal, filter: { state: 'open' | 'done' | 'all'; overdue?: boolean; limit: number }) {
@@ -97,6 +186,7 @@ export function createCallbackUseCases(ctx: HotlineContext) {
       cb.result = input.result;
       cb.note = input.note ?? null;
       cb.numberBox = null;
+      cb.nextNoticeAt = null;
       tx.create(CallbackEvent, { id: randomUUID(), callback: cb.id, staffId: principal.id, action: 'done', at: now });
       return cb;
     });
@@ -173,7 +263,7 @@ export function createCallbackUseCases(ctx: HotlineContext) {
     return s;
   }
 
-  return { list, load, number, complete, stats: statsFor, sampleMetrics };
+  return { list, load, number, complete, stats: statsFor, sampleMetrics, sendDueNotices };
 }
 
 export type CallbackUseCases = ReturnType<typeof createCallbackUseCases>;

@@ -6,7 +6,8 @@ import { RecordingUrlRefused } from './voice.errors.ts';
 /**
  * The `hotline` queue (thin: payload check, one use case). A recording download is tried
  * `RECORDING_FETCH_ATTEMPTS` times with BullMQ's exponential backoff; after the last, the clue is
- * flagged `recording_missing`. An SMS that finally fails is recorded as failed.
+ * flagged `recording_missing`. An SMS that finally fails is recorded as failed. `hotline.sweep`
+ * (a job scheduler, every HOTLINE_SWEEP_MS) sends the call-back reminders and escalations that are due.
  */
 export async function processHotlineJob(hotline: Hotline, job: Job): Promise<unknown> {
   const attempts = Math.min(job.opts.attempts ?? 1, job.name === 'recording.fetch' ? hotline.config.RECORDING_FETCH_ATTEMPTS : Infinity);
@@ -34,6 +35,9 @@ export async function processHotlineJob(hotline: Hotline, job: Job): Promise<unk
       if (last) await hotline.sms.sendFailed(smsId, (err as Error).message);
       throw err;
     }
+  }
+  if (job.name === 'hotline.sweep') {
+    return { notices: await hotline.callbacks.sendDueNotices() };
   }
   throw new UnrecoverableError(`unknown hotline job ${job.name}`);
 }

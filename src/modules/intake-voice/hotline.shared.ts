@@ -18,6 +18,7 @@ import type { WorkingCalendar } from '../deadlines/calendar/calendar.ts';
 import { addPeriod, snapshotOf } from '../deadlines/deadlines.engine.ts';
 import type { DeadlineUseCases } from '../deadlines/deadlines.usecases.ts';
 import { enqueueInTransaction } from '../outbox/outbox.ts';
+import { type CallbackRules, DEFAULT_CALLBACK_RULES, nextStepAt } from './callbacks.steps.ts';
 import { createTwilioRestClient, type TwilioHttpClient } from './twilio.client.ts';
 import { Call, Callback, type CallOutcome, SmsMessage } from './voice.entity.ts';
 
@@ -124,6 +125,12 @@ export function createHotlineContext(deps: HotlineDeps) {
     return kind ? addPeriod(deps.calendar, snapshotOf(policy, kind), at, kind.duration) : deps.calendar.nextWorkingHour(at, policy.officeHours);
   }
 
+  /** Reminder offsets and escalation interval of call-backs: the policy's `callback` kind, else the shipped ones. */
+  async function callbackRules(): Promise<CallbackRules> {
+    const kind = (await deps.deadlines.currentPolicy()).kinds.find((k) => k.kind === 'callback');
+    return kind ? { reminders: kind.reminders, escalateEvery: kind.escalateEvery } : DEFAULT_CALLBACK_RULES;
+  }
+
   /**
    * The call-back owed for an unanswered call, inside the call's transaction. None for a withheld
    * number or a caller who chose anonymity. A second unanswered call from a number that already has
@@ -143,7 +150,8 @@ export function createHotlineContext(deps: HotlineDeps) {
     }
     const id = randomUUID();
     const dueAt = await callbackDue(now);
-    tx.create(Callback, { id, call: call.id, callerHash: hash, numberBox: sealText(from, id), reason, calls: 1, dueAt, state: 'open', createdAt: now });
+    const nextNoticeAt = nextStepAt({ dueAt, remindersSent: 0, overdueNotifiedAt: null, escalationLevel: 0 }, await callbackRules(), 0);
+    tx.create(Callback, { id, call: call.id, callerHash: hash, numberBox: sealText(from, id), reason, calls: 1, dueAt, state: 'open', createdAt: now, nextNoticeAt });
     call.callbackId = id;
     if (config.SMS_CALLBACK_NOTICE) {
       const smsId = randomUUID();
@@ -165,6 +173,7 @@ export function createHotlineContext(deps: HotlineDeps) {
     }
     cb.state = 'cancelled';
     cb.numberBox = null;
+    cb.nextNoticeAt = null;
     cb.doneAt = clock.now();
     deps.logger.info({ callId: call.id, callbackId: cb.id }, 'call-back withdrawn: the call was answered');
   }
@@ -184,6 +193,7 @@ export function createHotlineContext(deps: HotlineDeps) {
     withCall,
     setPin,
     callbackDue,
+    callbackRules,
     owedCallback,
   };
 }

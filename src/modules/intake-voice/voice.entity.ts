@@ -77,8 +77,10 @@ export const callbackResults = ['reached', 'no_answer', 'wrong_number', 'decline
 
 /**
  * A call-back owed to a caller who got no answer. Not a clue (no ledger chain, no deadline row):
- * its own due time and state, and an overdue query. The number is sealed with the reporter key
- * (additional data: the row id) and erased when the call-back is done.
+ * its own due time and state, an overdue query, and its own reminder and escalation steps (the
+ * policy's `callback` kind, fired by the `hotline.sweep` job, each recorded here so it happens once).
+ * The number is sealed with the reporter key (additional data: the row id) and erased when the
+ * call-back is done.
  */
 const CallbackSchema = defineEntity({
   name: 'Callback',
@@ -99,6 +101,14 @@ const CallbackSchema = defineEntity({
     doneBy: p.uuid().nullable(),
     result: p.string().length(32).nullable(),
     note: p.string().length(500).nullable(),
+    /** Reminders of the policy's `callback` kind already past (sent, or skipped as too late). */
+    remindersSent: p.integer().default(0),
+    /** When the supervisors were told it is overdue (once). */
+    overdueNotifiedAt: p.datetime().nullable(),
+    /** Unit levels above the operators' unit it has been escalated to (once each). */
+    escalationLevel: p.integer().default(0),
+    /** When the notice sweep next has something to say about it (null: nothing more). */
+    nextNoticeAt: p.datetime().nullable().index(),
   },
 });
 export class Callback extends CallbackSchema.class {}
