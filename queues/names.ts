@@ -24,7 +24,7 @@ export interface JobPayloads {
     'recording.fetch': { callId: string };
     /** Send one outbound SMS row; the number and text are unsealed by the processor. */
     'sms.send': { smsId: string };
-    /** A job scheduler: call-back reminders and escalation. */
+    /** A job scheduler: call-back reminders and escalation, calls whose recording never came. */
     'hotline.sweep': Record<string, never>;
   };
   email: {

@@ -43,8 +43,10 @@ export const configSchema = z.object({
   VOICE_MAX_WRONG_ENTRIES: z.coerce.number().int().min(1).max(10).default(3),
   VOICE_LOCALE: z.enum(['zh-CN', 'en']).default('zh-CN'),
   SMS_CALLBACK_NOTICE: bool.default(true),
-  /** How often the `hotline.sweep` job runs: call-back reminders and escalation. */
+  /** How often the `hotline.sweep` job runs: call-back reminders and escalation, recordings that never came. */
   HOTLINE_SWEEP_MS: z.coerce.number().int().min(1000).default(60_000),
+  /** A call that ended in the recording step is owed a call-back if no recording callback came within this. */
+  RECORDING_WAIT_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(10),
   /** AES-256-GCM key sealing reporter identity. Unset outside production: generated into DATA_DIR/keys.json. */
   REPORTER_KEY: key32.optional(),
   /** HMAC key for report secrets. Never stored in the database. Same fallback as REPORTER_KEY. */

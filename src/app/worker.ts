@@ -23,7 +23,7 @@ export async function startWorkers(deps: Dependencies) {
       ...(deps.config.IMAP_URL
         ? [deps.queues.get('email').upsertJobScheduler('email-poll-imap', { every: deps.config.IMAP_POLL_MS }, { name: 'email.poll_imap', data: {} })]
         : []),
-      // Call-back reminders and escalation (idempotent: steps are recorded on the rows).
+      // Call-back reminders and escalation, and calls whose recording never came (idempotent: steps are recorded on the rows).
       deps.queues
         .get('hotline')
         .upsertJobScheduler('hotline-sweep', { every: deps.config.HOTLINE_SWEEP_MS }, { name: 'hotline.sweep', data: {} }),

@@ -18,7 +18,7 @@ const at = (local: string) => new Date(`${local}+08:00`);
 
 type Notice = { kind: string; callbackId: string | null; clueId: string | null; zh: string; en: string };
 const notices = async (who: string): Promise<Notice[]> => (await t.call('GET', '/api/v1/staff/notices', { token: tokens[who] })).json.items;
-const sweep = async () => ({ notices: await t.deps.hotline.callbacks.sendDueNotices() });
+const sweep = async () => ({ recordings: await t.deps.hotline.calls.settleMissingRecordings(), notices: await t.deps.hotline.callbacks.sendDueNotices() });
 type CallbackRow = { id: string; state: string; reason: string; number_box: Buffer | null; reminders_sent: number; overdue_notified_at: Date | null; escalation_level: number; next_notice_at: Date | null };
 const callback = async (id: string) => (await t.db.query<CallbackRow>('select * from callback where id = $1', [id]))[0]!;
 
@@ -126,5 +126,86 @@ describe('call-back reminders and escalation', () => {
     t.clock.set(at('2026-03-04T18:00:00'));
     await sweep();
     expect(await t.db.query('select id from staff_notice where callback_id = $1', [row!.id])).toHaveLength(0);
+  });
+});
+
+describe('a recording that never comes', () => {
+  /** Dial → report → identity → category (none) → street (none) → <Record>, then hang up without any recording callback. */
+  async function hangUpAtRecord(from: string, identity: '1' | '2') {
+    const call = new SimCall(t, from, HOTLINE);
+    await call.dial();
+    await call.press('1');
+    await call.press(identity);
+    await call.press('');
+    await call.press('');
+    expect(call.doc!.children.some((c) => c.name === 'Record')).toBe(true);
+    await call.hangup('completed');
+    const [row] = await t.db.query<{ id: string; outcome: string; caller_box: Buffer | null; callback_id: string | null }>(
+      `select id, outcome, caller_box, callback_id from "call" where ended_at = $1 order by created_at desc limit 1`,
+      [t.clock.now()],
+    );
+    return { call, row: row! };
+  }
+
+  it('a named caller gets a call-back once RECORDING_WAIT_MINUTES have passed without a recording callback', async () => {
+    t.clock.set(at('2026-03-05T10:00:00'));
+    const from = '+8613811113001';
+    const { row } = await hangUpAtRecord(from, '1');
+    // The recording may still come: no call-back yet, the number sealed on the call waits.
+    expect(row).toMatchObject({ outcome: 'report', callback_id: null });
+    expect(row.caller_box).not.toBeNull();
+
+    t.clock.set(at('2026-03-05T10:09:00'));
+    expect((await sweep()).recordings.settled).toBe(0);
+    t.clock.set(at('2026-03-05T10:10:30'));
+    expect((await sweep()).recordings.settled).toBe(1);
+    expect((await sweep()).recordings.settled).toBe(0);
+
+    const [after] = await t.db.query<{ outcome: string; caller_box: Buffer | null; callback_id: string }>('select outcome, caller_box, callback_id from "call" where id = $1', [row.id]);
+    expect(after).toMatchObject({ outcome: 'abandoned', caller_box: null });
+    const cb = await callback(after!.callback_id);
+    expect(cb).toMatchObject({ state: 'open', reason: 'abandoned' });
+    const number = await t.call('POST', `/api/v1/staff/callbacks/${cb.id}/number`, { token: tokens.op });
+    expect(number.json.number).toBe(from);
+    expect(await t.db.query(`select id from callback where call_id = $1`, [row.id])).toHaveLength(1);
+  });
+
+  it('a recording that comes after all, later still, registers the named report with the number and withdraws the call-back', async () => {
+    t.clock.set(at('2026-03-05T14:00:00'));
+    const from = '+8613811113002';
+    const { call, row } = await hangUpAtRecord(from, '1');
+    t.clock.set(at('2026-03-05T14:30:00'));
+    await sweep();
+    const [owed] = await t.db.query<{ callback_id: string }>('select callback_id from "call" where id = $1', [row.id]);
+    expect((await callback(owed!.callback_id)).state).toBe('open');
+
+    await call.record(fake, Buffer.from('ID3 late audio'), 'status-first');
+    const [linked] = await t.db.query<{ outcome: string; clue_id: string; callback_id: string | null }>('select outcome, clue_id, callback_id from "call" where id = $1', [row.id]);
+    expect(linked).toMatchObject({ outcome: 'report', callback_id: null });
+    expect(await callback(owed!.callback_id)).toMatchObject({ state: 'cancelled', number_box: null, next_notice_at: null });
+    const [clue] = await t.db.query<{ named: boolean }>('select named from clue where id = $1', [linked!.clue_id]);
+    expect(clue!.named).toBe(true);
+    const reveal = await t.call('POST', `/api/v1/staff/clues/${linked!.clue_id}/reporter/reveal`, { token: tokens.supD, body: { purpose: '联系实名举报人核实情况' } });
+    expect(reveal.status).toBe(200);
+    expect(reveal.json.phone).toBe(from);
+  });
+
+  it('an anonymous caller in the same spot gets no call-back, and their number is stored nowhere', async () => {
+    t.clock.set(at('2026-03-06T10:00:00'));
+    const from = '+8613899997777';
+    const { row } = await hangUpAtRecord(from, '2');
+    expect(row.caller_box).toBeNull();
+    const before = (await t.db.query('select id from callback')).length;
+    t.clock.set(at('2026-03-06T11:00:00'));
+    expect((await sweep()).recordings.settled).toBe(1);
+    const [after] = await t.db.query<{ outcome: string; callback_id: string | null }>('select outcome, callback_id from "call" where id = $1', [row.id]);
+    expect(after).toEqual({ outcome: 'abandoned', callback_id: null });
+    expect(await t.db.query('select id from callback')).toHaveLength(before);
+    const tables = await t.db.query<{ table_name: string }>(`select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'`);
+    for (const { table_name } of tables) {
+      const rows = await t.db.query<{ r: string }>(`select t::text as r from "${table_name}" t`);
+      expect(rows.filter((r) => r.r.includes(from.slice(3))), table_name).toEqual([]);
+    }
+    expect(t.logs.text()).not.toContain(from.slice(3));
   });
 });

@@ -1,4 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
+import { LockMode } from '@mikro-orm/core';
+import { type Em, sql } from '../../app/db.ts';
 import { Clue } from '../clues/clue.entity.ts';
 import type { Category } from '../clues/clue.entity.ts';
 import { generatePin } from '../clues/secrets.ts';
@@ -7,7 +9,7 @@ import { normalizeTrackingCode } from '../clues/tracking-code.ts';
 import { Unit } from '../staff/unit.entity.ts';
 import { enqueueInTransaction } from '../outbox/outbox.ts';
 import { type HotlineContext, isWithheld, NAMED_PHONE_REPORTER, type TwilioParams } from './hotline.shared.ts';
-import { type CallOutcome, type IvrState, unansweredOutcomes } from './voice.entity.ts';
+import { Call, type CallOutcome, type IvrState, unansweredOutcomes } from './voice.entity.ts';
 
 /** Categories a caller can choose by keypad (the spoken list is templates/<locale>/voice/report-category.txt). */
 export const phoneCategories: Record<string, Category> = {
@@ -120,7 +122,11 @@ export function createCallUseCases(ctx: HotlineContext) {
       }
       if (!p.RecordingUrl || !p.RecordingSid) return null;
       const ivr = call.ivr;
-      const phone = ivr.named && call.callerBox ? ctx.unsealText(call.callerBox, `call:${call.id}`) : undefined;
+      // Later than RECORDING_WAIT_MINUTES: the call was counted unanswered and a named caller's number
+      // moved to a call-back, which this report now answers (withdrawn below, number and all).
+      const gaveUp = !!call.endedAt && !!call.outcome && unansweredOutcomes.includes(call.outcome) && !!call.callbackId;
+      const sealed = ivr.named && call.callerBox ? ctx.unsealText(call.callerBox, `call:${call.id}`) : null;
+      const phone = sealed ?? (ivr.named && gaveUp ? await ctx.callbackNumber(tx, call.callbackId!) : null) ?? undefined;
       // The intake key makes the registration itself idempotent: should this transaction die after
       // the clue's commit, the retried callback gets the same clue back and links it.
       const { clue, trackingCode, duplicate } = await deps.clues.registerClue('twilio', {
@@ -143,6 +149,7 @@ export function createCallUseCases(ctx: HotlineContext) {
       call.recordingUrl = p.RecordingUrl.slice(0, 500);
       call.ivr = patch(ivr, { recordingIssued: true });
       if (call.endedAt && call.outcome !== 'report') call.outcome = 'report';
+      if (gaveUp) await ctx.withdrawCallback(tx, call);
       enqueueInTransaction(tx, clock.now(), { queue: 'hotline', name: 'recording.fetch', jobId: `rec-${call.id}`, payload: { callId: call.id } });
       queued = true;
       return { clueId: registered.id, trackingCode: registered.trackingCode };
@@ -164,15 +171,62 @@ export function createCallUseCases(ctx: HotlineContext) {
       if (call.clue) return;
       call.ivr = patch(call.ivr, { recordingAbsent: true });
       if (!call.endedAt || call.outcome !== 'report') return;
-      call.outcome = 'abandoned';
-      if (call.callerBox && !call.choseAnonymous) {
-        const number = ctx.unsealText(call.callerBox, `call:${call.id}`);
-        const owed = await ctx.owedCallback(tx, call, number, 'abandoned');
-        queued = !!owed?.created;
-      }
-      call.callerBox = null;
+      queued = await endedWithoutReport(tx, call);
     });
     if (queued) deps.onOutboxWritten();
+  }
+
+  /**
+   * A call that ended in the recording step turned out to have no report: it is unanswered, and a
+   * named caller (number shown, sealed on the call) is owed a call-back. An anonymous caller's number
+   * was never kept, so there is nothing to call. Returns whether an outbox row was written.
+   */
+  async function endedWithoutReport(tx: Em, call: Call): Promise<boolean> {
+    call.outcome = 'abandoned';
+    let queued = false;
+    if (call.callerBox && !call.choseAnonymous) {
+      const number = ctx.unsealText(call.callerBox, `call:${call.id}`);
+      queued = !!(await ctx.owedCallback(tx, call, number, 'abandoned'))?.created;
+    }
+    call.callerBox = null;
+    return queued;
+  }
+
+  /**
+   * The `hotline.sweep` job: calls that ended waiting for a recording (the caller hung up before
+   * any audio, or Twilio never called back) and heard nothing for RECORDING_WAIT_MINUTES are settled
+   * as unanswered, like an `absent` recording callback. The wait exists because the recording
+   * callbacks routinely arrive after the call's status callback.
+   */
+  async function settleMissingRecordings(batch = 200) {
+    const now = clock.now();
+    const cutoff = new Date(now.getTime() - config.RECORDING_WAIT_MINUTES * 60_000);
+    // Bounded by the start time so the call_started_at index does the work; no call lasts a week.
+    const since = new Date(now.getTime() - 7 * 86_400_000);
+    let settled = 0;
+    let queued = false;
+    for (let round = 0; round < 50; round++) {
+      const rows = await sql<{ id: string }>(
+        deps.orm.em.fork(),
+        `select id from "call" where started_at >= ? and outcome = 'report' and clue_id is null and ended_at <= ? order by ended_at, id limit ?`,
+        [since, cutoff, batch],
+      );
+      for (const { id } of rows) {
+        const done = await deps.orm.em.fork().transactional(async (tx) => {
+          const call = await tx.findOne(Call, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+          if (!call || call.clue || call.outcome !== 'report' || !call.endedAt || call.endedAt > cutoff) return null;
+          const wrote = await endedWithoutReport(tx, call);
+          call.updatedAt = now;
+          logger.info({ callId: call.id, callbackId: call.callbackId ?? undefined }, 'no recording came: call counted unanswered');
+          return wrote;
+        });
+        if (done !== null) settled++;
+        queued ||= !!done;
+      }
+      if (rows.length < batch) break;
+    }
+    if (queued) deps.onOutboxWritten();
+    return { settled };
   }
 
   /** First PIN entry: only its keyed hash is kept, until the second entry. */
@@ -321,6 +375,7 @@ export function createCallUseCases(ctx: HotlineContext) {
     recordingIssued,
     recordingArrived,
     recordingAbsent,
+    settleMissingRecordings,
     pinEntered,
     pinConfirmed,
     queryCode,

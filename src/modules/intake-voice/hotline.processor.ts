@@ -7,7 +7,8 @@ import { RecordingUrlRefused } from './voice.errors.ts';
  * The `hotline` queue (thin: payload check, one use case). A recording download is tried
  * `RECORDING_FETCH_ATTEMPTS` times with BullMQ's exponential backoff; after the last, the clue is
  * flagged `recording_missing`. An SMS that finally fails is recorded as failed. `hotline.sweep`
- * (a job scheduler, every HOTLINE_SWEEP_MS) sends the call-back reminders and escalations that are due.
+ * (a job scheduler, every HOTLINE_SWEEP_MS) settles calls whose recording never came and sends the
+ * call-back reminders and escalations that are due.
  */
 export async function processHotlineJob(hotline: Hotline, job: Job): Promise<unknown> {
   const attempts = Math.min(job.opts.attempts ?? 1, job.name === 'recording.fetch' ? hotline.config.RECORDING_FETCH_ATTEMPTS : Infinity);
@@ -37,7 +38,10 @@ export async function processHotlineJob(hotline: Hotline, job: Job): Promise<unk
     }
   }
   if (job.name === 'hotline.sweep') {
-    return { notices: await hotline.callbacks.sendDueNotices() };
+    // Recordings first: a call settled as unanswered owes a call-back whose steps the second pass sees.
+    const recordings = await hotline.calls.settleMissingRecordings();
+    const notices = await hotline.callbacks.sendDueNotices();
+    return { recordings, notices };
   }
   throw new UnrecoverableError(`unknown hotline job ${job.name}`);
 }

@@ -131,6 +131,12 @@ export function createHotlineContext(deps: HotlineDeps) {
     return kind ? { reminders: kind.reminders, escalateEvery: kind.escalateEvery } : DEFAULT_CALLBACK_RULES;
   }
 
+  /** The number sealed on an open call-back (locked), if it still holds one. */
+  async function callbackNumber(tx: Em, callbackId: string): Promise<string | null> {
+    const cb = await tx.findOne(Callback, { id: callbackId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    return cb?.state === 'open' && cb.numberBox ? unsealText(cb.numberBox, cb.id) : null;
+  }
+
   /**
    * The call-back owed for an unanswered call, inside the call's transaction. None for a withheld
    * number or a caller who chose anonymity. A second unanswered call from a number that already has
@@ -194,6 +200,7 @@ export function createHotlineContext(deps: HotlineDeps) {
     setPin,
     callbackDue,
     callbackRules,
+    callbackNumber,
     owedCallback,
   };
 }
