@@ -299,3 +299,45 @@ describe('views', () => {
     expect(otherStreet.json.items).toEqual([]);
   });
 });
+
+describe('Redis flushed under a running worker', () => {
+  it('the worker notices its schedulers are gone, puts them back and reconciles: the deadline job returns without a restart', async () => {
+    const own = await createTestApp({ SESSION_TTL_HOURS: '100000', DEADLINE_SYNC_MS: '100000', SCHEDULER_CHECK_MS: '200' });
+    const stop = await startWorkers(own.deps);
+    const q = new Queue('deadlines', { connection: { url: REDIS_URL }, prefix: own.deps.queues.prefix });
+    try {
+      own.clock.set(T0);
+      const units = await seedTree(own);
+      const { token } = await own.staffMember('op', 'operator', units.district.id);
+      const res = await own.call('POST', '/api/v1/staff/clues', {
+        token,
+        body: { channel: 'letter', narrative: '村干部优亲厚友。', unitId: units.committeeA.id },
+      });
+      expect(res.status).toBe(201);
+      const [row] = await own.db.query<Row>(`select * from deadline where clue_id = $1 and kind = 'receipt_notice'`, [res.json.id]);
+      // Just before its first step: within the horizon, so Redis must hold its job.
+      own.clock.set(new Date(new Date(row!.next_fire_at!).getTime() - 60_000));
+      await own.deps.deadlineScheduler.reconcile();
+      const jobId = jobIdFor({ id: row!.id, fireSeq: row!.fire_seq, nextFireAt: row!.next_fire_at });
+      expect(await q.getJob(jobId)).toBeDefined();
+      expect(await q.getJobScheduler('deadline-reconcile')).toBeDefined();
+
+      const keys = await redis.keys(`${own.deps.queues.prefix}:*`);
+      await redis.del(...keys);
+      expect(await q.getJobScheduler('deadline-reconcile')).toBeUndefined();
+
+      const back = await until(
+        async () => ({ scheduler: await q.getJobScheduler('deadline-reconcile'), job: await q.getJob(jobId) }),
+        (v) => !!v.scheduler && !!v.job,
+        10_000,
+      );
+      expect(back.scheduler).toBeDefined();
+      expect(back.job?.data).toMatchObject({ deadlineId: row!.id, seq: row!.fire_seq });
+      expect(own.logs.text()).toContain('job schedulers missing from Redis');
+    } finally {
+      await q.close();
+      await stop();
+      await own.close();
+    }
+  });
+});

@@ -71,6 +71,7 @@ export const configSchema = z.object({
   DEADLINE_HORIZON_HOURS: z.coerce.number().positive().max(24 * 30).default(6),
   DEADLINE_SYNC_MS: z.coerce.number().int().min(50).default(1000),
   DEADLINE_RECONCILE_MS: z.coerce.number().int().min(1000).default(60_000),
+  SCHEDULER_CHECK_MS: z.coerce.number().int().min(100).default(30_000),
   /** The report addresses the SMTP listener accepts mail for (comma-separated); others are refused. */
   REPORT_ADDRESSES: z.string().default('report@localhost').transform((s) => s.split(',').map((a) => a.trim()).filter(Boolean)),
   SMTP_ENABLED: bool.default(true),

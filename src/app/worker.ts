@@ -41,8 +41,31 @@ export async function startWorkers(deps: Dependencies) {
   await schedule();
   deps.logger.info({ queues: queueNames }, 'workers started');
 
+  // A Redis flush or a restart without persistence takes the schedulers with it, and nothing
+  // would run the reconcile that puts the deadlines back. So each worker looks now and then, and
+  // restores them (upserts are idempotent, so several workers doing it at once is harmless).
+  let checking = false;
+  const check = setInterval(() => {
+    if (checking) return;
+    checking = true;
+    deps.queues
+      .get('deadlines')
+      .getJobScheduler('deadline-reconcile')
+      .then(async (found) => {
+        if (found) return;
+        deps.logger.warn('job schedulers missing from Redis (flushed or restarted?): restoring them and reconciling deadlines');
+        await schedule();
+      })
+      .catch(() => undefined) // Redis down: the next check tries again
+      .finally(() => {
+        checking = false;
+      });
+  }, deps.config.SCHEDULER_CHECK_MS);
+  check.unref();
+
   return async function stopWorkers() {
     clearTimeout(retry);
-      await Promise.allSettled(workers.map((w) => w.close()));
+    clearInterval(check);
+    await Promise.allSettled(workers.map((w) => w.close()));
   };
 }
