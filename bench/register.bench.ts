@@ -63,7 +63,17 @@ export const registerBenchmark: Benchmark = {
 
       // One after the other, never together: each gets the whole machine.
       const base = await runLoad(baselineSpec, signal);
+      const before = app.deps.clues.registrationStats();
       const full = await runLoad(fullSpec, signal);
+      const after = app.deps.clues.registrationStats();
+      const batches = after.batches - before.batches;
+      const groupCommit = {
+        statements: batches,
+        registrations: after.items - before.items,
+        meanPerStatement: Math.round(((after.items - before.items) / batches) * 10) / 10,
+        largest: after.largestBatch,
+        meanStatementMs: Math.round(((after.writeMs - before.writeMs) / batches) * 100) / 100,
+      };
 
       const outbox = await drainOutbox(app, signal);
       const ratio = base.requestsPerSecond > 0 ? full.requestsPerSecond / base.requestsPerSecond : 0;
@@ -82,7 +92,7 @@ export const registerBenchmark: Benchmark = {
             detail: `p99 ${full.latencyMs.p99} ms`,
           },
         ],
-        notes: { ...outbox, narrativeChars: [...NARRATIVE].length, bodyBytes: Buffer.byteLength(body) },
+        notes: { ...outbox, groupCommit, narrativeChars: [...NARRATIVE].length, bodyBytes: Buffer.byteLength(body) },
       };
     } finally {
       await baseline.close().finally(() => app.close());

@@ -27,23 +27,26 @@ interface Waiting<T> {
 export interface GroupCommit<T> {
   submit(item: T): Promise<void>;
   /** Counters since start, for logs and benchmarks. */
-  stats(): { batches: number; items: number; largestBatch: number; retriedAlone: number };
+  stats(): { batches: number; items: number; largestBatch: number; retriedAlone: number; writeMs: number };
 }
 
 export function createGroupCommit<T>(opts: GroupCommitOptions<T>): GroupCommit<T> {
   const queue: Waiting<T>[] = [];
   let inFlight = 0;
-  const counters = { batches: 0, items: 0, largestBatch: 0, retriedAlone: 0 };
+  const counters = { batches: 0, items: 0, largestBatch: 0, retriedAlone: 0, writeMs: 0 };
 
   async function writeBatch(batch: Waiting<T>[]): Promise<void> {
     counters.batches++;
     counters.items += batch.length;
     counters.largestBatch = Math.max(counters.largestBatch, batch.length);
+    const started = performance.now();
     try {
       await opts.write(batch.map((w) => w.item));
+      counters.writeMs += performance.now() - started;
       for (const w of batch) w.resolve();
       return;
     } catch (err) {
+      counters.writeMs += performance.now() - started;
       if (batch.length === 1) {
         batch[0]!.reject(err);
         return;
