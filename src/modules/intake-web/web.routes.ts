@@ -254,7 +254,7 @@ export function webRoutes(deps: WebDeps, docs: ApiDocs) {
     const secret = c.req.header('x-report-secret');
     if (!secret) throw reportNotFound();
     const body = await readJson(c, messageBody);
-    const files = body.attachments.map((a) => ({ name: a.filename, bytes: new Uint8Array(Buffer.from(a.contentBase64, 'base64')) }));
+    const files = body.attachments.map((a) => ({ name: a.filename, bytes: a.contentBase64 }));
     await deps.reports.reply(c.req.param('trackingCode'), secret, body.body, files);
     return c.json({ status: 'posted' }, 201);
   });
@@ -279,7 +279,7 @@ async function readReport(c: Context) {
     return { input, files: await toUploaded(fileList(form.files)) };
   }
   const { attachments, ...input } = await readJson(c, reportBody);
-  return { input, files: attachments.map((a) => ({ name: a.filename, bytes: new Uint8Array(Buffer.from(a.contentBase64, 'base64')) })) };
+  return { input, files: attachments.map((a) => ({ name: a.filename, bytes: a.contentBase64 })) };
 }
 
 export { rateLimited };
