@@ -44,6 +44,16 @@ export async function createTestDatabase() {
   };
 }
 
+/** Runs one statement with ledger_event's append-only trigger off, as someone with database access could. */
+export async function tamperWithLedger(db: { query: (text: string, params?: unknown[]) => Promise<unknown[]> }, text: string, params: unknown[] = []) {
+  await db.query('alter table ledger_event disable trigger ledger_event_append_only');
+  try {
+    return await db.query(text, params);
+  } finally {
+    await db.query('alter table ledger_event enable trigger ledger_event_append_only');
+  }
+}
+
 /** Every log line the app writes, as parsed JSON and raw text, for assertions about what leaks. */
 export function captureLogs() {
   const lines: string[] = [];

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyLedger } from '../src/modules/clues/ledger.verify.ts';
-import { createTestApp, seedTree, type TestEnv } from './helpers.ts';
+import { createTestApp, seedTree, type TestEnv, tamperWithLedger } from './helpers.ts';
 
 const run = promisify(execFile);
 
@@ -138,9 +138,7 @@ describe('the clue ledger', () => {
     expect(cli.code).toBe(1);
     expect(cli.out).toContain(`event #${target!.id} (clue ${created.trackingCode}, seq ${target!.seq})`);
     // Restore so later tests start from a sound ledger.
-    await t.db.query('alter table ledger_event disable trigger ledger_event_append_only');
-    await t.db.query('update ledger_event set data = $2 where id = $1', [target!.id, JSON.stringify(target!.data)]);
-    await t.db.query('alter table ledger_event enable trigger ledger_event_append_only');
+    await tamperWithLedger(t.db, 'update ledger_event set data = $2 where id = $1', [target!.id, JSON.stringify(target!.data)]);
     expect((await verifyLedger(t.deps.orm)).ok).toBe(true);
   });
 

@@ -5,7 +5,7 @@ import { createOrm, migrate } from '../src/app/db.ts';
 import { createLogger } from '../src/app/logger.ts';
 import { verifyLedger } from '../src/modules/clues/ledger.verify.ts';
 import { base64Lines, encodedWord, fakeExe, rawMessage } from './email/mime.ts';
-import { createTestApp, createTestDatabase, seedTree, type TestEnv } from './helpers.ts';
+import { createTestApp, createTestDatabase, seedTree, type TestEnv, tamperWithLedger } from './helpers.ts';
 
 const run = promisify(execFile);
 
@@ -101,9 +101,7 @@ describe('quarantined mail on the ledger', () => {
     const id = await quarantined('alter-1');
     await t.call('POST', `/api/v1/staff/quarantine/${id}/discard`, { token: operator, body: { reason: '无关邮件' } });
     const [target] = (await quarantineEvents(id)).filter((e) => e.type === 'quarantine.discarded');
-    await t.db.query('alter table ledger_event disable trigger ledger_event_append_only');
-    await t.db.query(`update ledger_event set data = jsonb_set(data, '{resolution}', '"已转为线索"') where id = $1`, [target!.id]);
-    await t.db.query('alter table ledger_event enable trigger ledger_event_append_only');
+    await tamperWithLedger(t.db, `update ledger_event set data = jsonb_set(data, '{resolution}', '"已转为线索"') where id = $1`, [target!.id]);
 
     const report = await verifyLedger(t.deps.orm);
     expect(report.ok).toBe(false);
@@ -112,9 +110,7 @@ describe('quarantined mail on the ledger', () => {
     expect(cli.code).toBe(1);
     expect(cli.out).toContain(`event #${target!.id} (quarantined mail ${id}, seq 2)`);
 
-    await t.db.query('alter table ledger_event disable trigger ledger_event_append_only');
-    await t.db.query('update ledger_event set data = $2 where id = $1', [target!.id, JSON.stringify(target!.data)]);
-    await t.db.query('alter table ledger_event enable trigger ledger_event_append_only');
+    await tamperWithLedger(t.db, 'update ledger_event set data = $2 where id = $1', [target!.id, JSON.stringify(target!.data)]);
     expect((await verifyLedger(t.deps.orm)).ok).toBe(true);
   });
 
