@@ -11,10 +11,11 @@ const run = promisify(execFile);
 
 let t: TestEnv;
 let operator: string;
+let tree: Awaited<ReturnType<typeof seedTree>>;
 
 beforeAll(async () => {
   t = await createTestApp();
-  const tree = await seedTree(t);
+  tree = await seedTree(t);
   operator = (await t.staffMember('op', 'operator', tree.district.id)).token;
 });
 afterAll(() => t?.close());
@@ -228,5 +229,25 @@ describe('the migration that gives quarantined mail its chain', () => {
       await orm.close();
       await db.drop();
     }
+  });
+
+  it('an operator opens held mail to decide on it: words and attachment names, never the file; the opening is on the mail’s chain', async () => {
+    const id = await quarantined('view-1');
+    const caseworker = (await t.staffMember('cw-view', 'caseworker', tree.streetA.id)).token;
+    expect((await t.call('GET', `/api/v1/staff/quarantine/${id}`, { token: caseworker })).status).toBe(403);
+    expect((await t.call('GET', '/api/v1/staff/quarantine/00000000-0000-4000-8000-000000000000', { token: operator })).status).toBe(404);
+
+    const res = await t.call('GET', `/api/v1/staff/quarantine/${id}`, { token: operator });
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ id, reason: 'forbidden_attachment', status: 'held' });
+    expect(res.json.mail).toMatchObject({ from: { address: SENDER }, subject: SUBJECT, text: BODY });
+    expect(res.json.mail.attachments).toEqual([{ filename: 'evidence.jpg', contentType: 'application/octet-stream', size: fakeExe().length }]);
+    expect(res.text).not.toContain(fakeExe().subarray(0, 64).toString('base64'));
+    expect(res.json.events.map((e: { type: string }) => e.type)).toEqual(['quarantine.held', 'quarantine.viewed']);
+    expect(res.json.events[1].actor).toMatch(/^staff:/);
+    // the sender's address is in the answer to the operator, never in the log
+    expect(t.logs.text()).not.toContain(SENDER);
+    // (an earlier test left other damage on purpose: this mail's chain must not be among it)
+    expect(JSON.stringify((await verifyLedger(t.deps.orm)).problems)).not.toContain(id);
   });
 });

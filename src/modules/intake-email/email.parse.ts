@@ -142,7 +142,7 @@ interface Mime {
   headers: Headers;
   headerLines: HeaderLines;
   text?: string;
-  attachments: { filename?: string; content: Buffer }[];
+  attachments: { filename?: string; contentType?: string; content: Buffer }[];
   messageId?: string;
   from?: AddressObject;
   subject?: string;
@@ -158,6 +158,37 @@ interface Mime {
  * as a silently TRUNCATED message (text cut off, later parts and attachments missing). Listening on the
  * splitter turns that into an error, i.e. an 'unparseable' quarantine.
  */
+/** What an operator reads of quarantined mail: the words and the attachments' names, never the files. */
+export interface MailForStaff {
+  from: { address: string; name?: string } | null;
+  subject: string;
+  text: string;
+  textTruncated: boolean;
+  date: Date | null;
+  attachments: { filename: string; contentType: string; size: number }[];
+}
+
+const STAFF_TEXT_MAX = 50_000;
+
+/** Parses without any of the intake checks (quarantined mail failed one); null if it cannot be parsed at all. */
+export async function readForStaff(raw: Buffer): Promise<MailForStaff | null> {
+  let mail: Mime;
+  try {
+    mail = await parseMime(repairChineseCharsets(raw));
+  } catch {
+    return null;
+  }
+  const text = (typeof mail.text === 'string' ? mail.text : '').replace(/\r\n?/g, '\n').trim();
+  return {
+    from: firstAddress(mail.from),
+    subject: (mail.subject ?? '').trim(),
+    text: text.slice(0, STAFF_TEXT_MAX),
+    textTruncated: text.length > STAFF_TEXT_MAX,
+    date: mail.date instanceof Date && !Number.isNaN(mail.date.getTime()) ? mail.date : null,
+    attachments: mail.attachments.map((a) => ({ filename: displayName(a.filename ?? ''), contentType: a.contentType ?? 'application/octet-stream', size: a.content.length })),
+  };
+}
+
 function parseMime(raw: Buffer): Promise<Mime> {
   return new Promise((resolve, reject) => {
     const parser = new MailParser({ skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true });

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Clock } from '../../app/clock.ts';
-import type { Orm } from '../../app/db.ts';
+import { type Orm, sql } from '../../app/db.ts';
 import { forbidden } from '../../app/errors.ts';
 import type { Keys } from '../../app/keys.ts';
 import type { Logger } from '../../app/logger.ts';
@@ -13,7 +13,7 @@ import { Message } from '../messages/message.entity.ts';
 import type { MessageUseCases } from '../messages/messages.usecases.ts';
 import type { Principal } from '../staff/access.ts';
 import { QuarantinedMail } from './email.entity.ts';
-import { type EmailAttachment, type ParsedEmail, parseReport } from './email.parse.ts';
+import { type EmailAttachment, type ParsedEmail, parseReport, readForStaff } from './email.parse.ts';
 import { logIdOf } from './email.privacy.ts';
 import { createErrorFactory } from '../../app/errors.ts';
 import { LockMode } from '@mikro-orm/core';
@@ -194,6 +194,40 @@ export function createEmailUseCases(deps: EmailDeps) {
   }
 
   /**
+   * An operator opens quarantined mail to decide on it: what it says and its attachments' names (the
+   * files themselves stay sealed). The sender may be a reporter, so every opening is a
+   * `quarantine.viewed` event on the mail's chain, written before anything is shown.
+   */
+  async function viewQuarantine(principal: Principal, id: string) {
+    if (!mayHandle(principal)) throw forbidden();
+    const row = await orm.em.fork().transactional(async (tx) => {
+      const q = await tx.findOne(QuarantinedMail, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!q) throw quarantineNotFound();
+      appendQuarantineEvent(tx, q, { type: 'quarantine.viewed', actor: `staff:${principal.id}`, data: {} }, clock.now());
+      return q;
+    });
+    const raw = unsealBytes(keys.reporterKey, await deps.storage.get(row.storageKey), `quarantine:${id}`);
+    const events = await sql<{ seq: number; type: string; actor: string; at: Date; data: Record<string, unknown> }>(
+      orm.em.fork(),
+      'select seq, type, actor, at, data from ledger_event where quarantine_id = ? order by seq',
+      [id],
+    );
+    logger.info({ quarantineId: id, staffId: principal.id }, 'quarantined mail opened');
+    return {
+      id: row.id,
+      reason: row.reason,
+      detail: row.detail,
+      size: row.size,
+      receivedAt: row.receivedAt,
+      status: row.status,
+      resolution: row.resolution,
+      clueId: row.clueId,
+      mail: await readForStaff(raw),
+      events,
+    };
+  }
+
+  /**
    * Discarded mail stays stored (sealed) with who discarded it and why; `quarantine.discarded` on the
    * mail's chain carries the staff's reason, written in the same transaction.
    */
@@ -215,7 +249,7 @@ export function createEmailUseCases(deps: EmailDeps) {
     return result;
   }
 
-  return { receive, listQuarantine, release, discard };
+  return { receive, listQuarantine, viewQuarantine, release, discard };
 }
 
 export type EmailUseCases = ReturnType<typeof createEmailUseCases>;
