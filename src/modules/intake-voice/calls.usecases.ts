@@ -1,13 +1,12 @@
 import { timingSafeEqual } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
-import { type Em, sql } from '../../app/db.ts';
-import { Clue } from '../clues/clue.entity.ts';
+import { type Em, sql, sqlBound } from '../../app/db.ts';
 import type { Category } from '../clues/clue.entity.ts';
 import { generatePin } from '../clues/secrets.ts';
 import { publicStatusText } from '../clues/status-machine.ts';
 import { normalizeTrackingCode } from '../clues/tracking-code.ts';
-import { Unit } from '../staff/unit.entity.ts';
 import { enqueueInTransaction } from '../outbox/outbox.ts';
+import { RECORDING_CALL_READ, RECORDING_LINK, type RecordingCallRow } from './calls.repository.ts';
 import { type HotlineContext, isWithheld, NAMED_PHONE_REPORTER, type TwilioParams } from './hotline.shared.ts';
 import { Call, type CallOutcome, type IvrState, unansweredOutcomes } from './voice.entity.ts';
 
@@ -27,6 +26,14 @@ export const phoneCategories: Record<string, Category> = {
 const FINAL_CALL_STATUSES = new Set(['completed', 'busy', 'no-answer', 'failed', 'canceled']);
 const NARRATIVE = '电话录音举报，内容见录音附件。/ Report by phone: see the recorded audio.';
 
+/** The IVR handed out a <Record>: a recording callback may come, even after the call has ended. */
+const RECORDING_ISSUED: IvrState = { recordingIssued: true, recordingAbsent: false };
+
+export interface StreetUnit {
+  id: string;
+  name: string;
+}
+
 const hexEqual = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));
 
 /** A PIN people can keep but not one anyone guesses first: not all one digit, not a run like 123456. */
@@ -36,129 +43,155 @@ export function pinIsWeak(pin: string): boolean {
   return steps.every((s) => s === 1) || steps.every((s) => s === 9);
 }
 
-/** The IVR's memory and the phone report: everything a step of a call changes, under the call's row lock. */
+/**
+ * The IVR's memory and the phone report. Steps that only record a choice are one upsert each
+ * (`ctx.upsertCall`); steps that decide from the call's state hold its row lock (`withCall`).
+ */
 export function createCallUseCases(ctx: HotlineContext) {
   const { deps, withCall } = ctx;
   const { clock, config, logger } = deps;
 
   const patch = (state: IvrState, change: IvrState): IvrState => ({ ...state, ...change });
 
-  // A recording callback holds the call row's transaction (one pooled connection) while
-  // registerClue takes a second one. Without a bound, DATABASE_POOL_MAX concurrent callbacks each
-  // hold one and wait forever for another (found by the voice benchmark). At most half the pool
-  // may be in this section at once, so every holder can always get its second connection.
-  const registrationSlots = Math.max(1, Math.floor(config.DATABASE_POOL_MAX / 2));
-  let inSection = 0;
-  const waiting: (() => void)[] = [];
-  async function withRegistrationSlot<T>(work: () => Promise<T>): Promise<T> {
-    if (inSection >= registrationSlots) await new Promise<void>((r) => waiting.push(r));
-    inSection++;
-    try {
-      return await work();
-    } finally {
-      inSection--;
-      waiting.shift()?.();
-    }
-  }
-
-  /** First request of a call: the row exists from here on. Returns whether the caller withheld their number. */
+  /**
+   * First request of a call: the row exists from here on (started_at, the figures' "in progress").
+   * One statement, shared with the other calls starting at the same moment (group commit).
+   */
   async function start(p: TwilioParams) {
-    return withCall(p, async (_tx, call) => ({ callId: call.id, withheld: call.withheld }));
+    const row = await ctx.upsertCall(p);
+    return { callId: row.id, withheld: row.withheld };
   }
 
   /** Named: the caller ID is sealed on the call until the clue's sealed reporter record takes it. Anonymous: nothing is kept. */
   async function chooseIdentity(p: TwilioParams, named: boolean) {
-    return withCall(p, async (_tx, call) => {
-      call.ivr = patch(call.ivr, { named });
-      call.choseAnonymous = !named;
-      call.callerBox = named && !isWithheld(p.From) ? ctx.sealText(p.From!, `call:${call.id}`) : null;
-      return { named, withheld: call.withheld };
-    });
+    const row = await ctx.upsertCall(p, { identity: { named } });
+    return { named, withheld: row.withheld };
   }
 
+  /** The category; if there is no street to choose, the next step is the recording (recorded in the same statement). */
   async function chooseCategory(p: TwilioParams, digit: string | null) {
     const category = digit ? (phoneCategories[digit] ?? null) : null;
-    await withCall(p, async (_tx, call) => {
-      call.ivr = patch(call.ivr, { category });
-    });
-    return category;
-  }
-
-  /** The street/town units read out as a numbered list: children of the root units, by code. */
-  async function streetUnits() {
-    const em = deps.orm.em.fork();
-    return em.find(Unit, { kind: { $in: ['street', 'town'] } }, { orderBy: { code: 'asc' }, limit: 99 });
-  }
-
-  async function chooseUnit(p: TwilioParams, digits: string | null) {
     const units = await streetUnits();
+    const recordNext = units.length === 0;
+    const row = await ctx.upsertCall(p, { ivr: recordNext ? { category, ...RECORDING_ISSUED } : { category } });
+    return { category, units, named: !!row.named };
+  }
+
+  // The street/town list changes when an admin edits the unit tree, i.e. hardly ever, and two
+  // report steps of every call read it: it is held for a few seconds (one query per UNITS_TTL_MS).
+  const UNITS_TTL_MS = 5_000;
+  let units: { at: number; list: Promise<StreetUnit[]> } | null = null;
+
+  /** The street/town units read out as a numbered list, by code (cached for a few seconds). */
+  function streetUnits(): Promise<StreetUnit[]> {
+    const now = performance.now();
+    if (!units || now - units.at > UNITS_TTL_MS) {
+      const list = sql<StreetUnit>(ctx.pooled(), `select id, name from unit where kind in ('street', 'town') order by code limit 99`);
+      units = { at: now, list };
+      // A failed read is not kept: the next step asks again.
+      list.catch(() => {
+        if (units?.list === list) units = null;
+      });
+    }
+    return units.list;
+  }
+
+  /** The street/town; the next step is always the recording, so that is recorded in the same statement. */
+  async function chooseUnit(p: TwilioParams, digits: string | null) {
+    const list = await streetUnits();
     const n = digits ? Number(digits) : 0;
-    const unit = Number.isInteger(n) && n >= 1 ? (units[n - 1] ?? null) : null;
-    await withCall(p, async (_tx, call) => {
-      call.ivr = patch(call.ivr, { unitId: unit?.id ?? null });
-    });
-    return unit;
+    const unit = Number.isInteger(n) && n >= 1 ? (list[n - 1] ?? null) : null;
+    const row = await ctx.upsertCall(p, { ivr: { unitId: unit?.id ?? null, ...RECORDING_ISSUED } });
+    return { unit, named: !!row.named };
   }
 
   /** The caller is about to record: from here a recording callback may arrive even after hang-up. */
   async function recordingIssued(p: TwilioParams) {
-    return withCall(p, async (_tx, call) => {
-      call.ivr = patch(call.ivr, { recordingIssued: true, recordingAbsent: false });
-      return { named: !!call.ivr.named };
-    });
+    const row = await ctx.upsertCall(p, { ivr: RECORDING_ISSUED });
+    return { named: !!row.named };
   }
 
   /**
    * A recording callback (the <Record> action or the recording status callback, whichever comes
    * first): registers the clue once per call, with a random placeholder PIN nobody knows until the
    * caller sets theirs, and queues the download. Repeats return the same clue.
+   *
+   * No transaction is held while `registerClue` runs (a group commit on connections of its own):
+   * 1. read the call (no lock): a linked call answers with its clue at once;
+   * 2. register, idempotent by the intake key `phone:<CallSid hash>`: a retry, or a concurrent
+   *    callback of the same call, gets the same clue back (`duplicate`);
+   * 3. link the call and queue the download in one statement (`RECORDING_LINK`); only the callback
+   *    that links queues the download. A crash between 2 and 3 loses nothing: Twilio's retry finds
+   *    the clue by its intake key and links it.
+   * The unusual cases (no call row yet; a call already counted unanswered whose call-back this
+   * report now answers; a concurrent callback that linked first) take the call's lock instead.
+   * Answers only after the link has committed.
    */
   async function recordingArrived(p: TwilioParams): Promise<{ clueId: string; trackingCode: string } | null> {
-    let queued = false;
-    const result = await withRegistrationSlot(() => withCall(p, async (tx, call) => {
-      if (call.clue) {
-        const clue = await tx.findOneOrFail(Clue, { id: call.clue }, { fields: ['trackingCode'] });
-        return { clueId: call.clue, trackingCode: clue.trackingCode };
-      }
-      if (!p.RecordingUrl || !p.RecordingSid) return null;
-      const ivr = call.ivr;
-      // Later than RECORDING_WAIT_MINUTES: the call was counted unanswered and a named caller's number
-      // moved to a call-back, which this report now answers (withdrawn below, number and all).
-      const gaveUp = !!call.endedAt && !!call.outcome && unansweredOutcomes.includes(call.outcome) && !!call.callbackId;
-      const sealed = ivr.named && call.callerBox ? ctx.unsealText(call.callerBox, `call:${call.id}`) : null;
-      const phone = sealed ?? (ivr.named && gaveUp ? await ctx.callbackNumber(tx, call.callbackId!) : null) ?? undefined;
-      // The intake key makes the registration itself idempotent: should this transaction die after
-      // the clue's commit, the retried callback gets the same clue back and links it.
-      const { clue, trackingCode, duplicate } = await deps.clues.registerClue('twilio', {
-        channel: 'phone',
-        receivedAt: call.startedAt,
-        categories: ivr.category ? [ivr.category as Category] : [],
-        narrative: NARRATIVE,
-        unitId: ivr.unitId ?? null,
-        accused: [],
-        reporter: ivr.named ? { name: NAMED_PHONE_REPORTER, ...(phone ? { phone } : {}) } : null,
-        secret: { kind: 'pin', pin: generatePin(config.PHONE_PIN_LENGTH) },
-        intakeKey: `phone:${call.sidHash}`,
-      });
-      if (!duplicate) deps.metrics.cluesRegistered.inc({ channel: 'phone' });
-      const registered = { id: clue.id, trackingCode };
-      call.clue = registered.id;
-      // The number now lives only in the clue's sealed reporter record.
-      call.callerBox = null;
-      call.recordingSid = p.RecordingSid.slice(0, 64);
-      call.recordingUrl = p.RecordingUrl.slice(0, 500);
-      call.ivr = patch(ivr, { recordingIssued: true });
-      if (call.endedAt && call.outcome !== 'report') call.outcome = 'report';
-      if (gaveUp) await ctx.withdrawCallback(tx, call);
-      enqueueInTransaction(tx, clock.now(), { queue: 'hotline', name: 'recording.fetch', jobId: `rec-${call.id}`, payload: { callId: call.id } });
-      queued = true;
-      return { clueId: registered.id, trackingCode: registered.trackingCode };
-    }));
-    if (queued) {
-      deps.onOutboxWritten();
-      logger.info({ clueId: result?.clueId, channel: 'phone' }, 'phone report registered');
+    const hash = ctx.requireSid(p);
+    const [call] = await sqlBound<RecordingCallRow>(ctx.pooled(), RECORDING_CALL_READ, [hash]);
+    if (call?.clue_id) {
+      const [linked] = await sqlBound<{ tracking_code: string }>(ctx.pooled(), 'select tracking_code from clue where id = $1', [call.clue_id]);
+      if (linked) return { clueId: call.clue_id, trackingCode: linked.tracking_code };
     }
-    return result;
+    if (!p.RecordingUrl || !p.RecordingSid) return null;
+    const ivr = call?.ivr ?? {};
+    // Later than RECORDING_WAIT_MINUTES: the call was counted unanswered and a named caller's number
+    // moved to a call-back, which this report now answers (withdrawn when linking).
+    const gaveUp = !!call?.ended_at && !!call.outcome && unansweredOutcomes.includes(call.outcome as CallOutcome) && !!call.callback_id;
+    const sealed = ivr.named && call?.caller_box ? ctx.openCallerBox({ id: call.id, sidHash: call.sid_hash, callerBox: call.caller_box }) : null;
+    const phone = sealed ?? (ivr.named && gaveUp ? await callbackNumberNow(call!.callback_id!) : null) ?? undefined;
+    const { clue, trackingCode, duplicate } = await deps.clues.registerClue('twilio', {
+      channel: 'phone',
+      receivedAt: call ? new Date(call.started_at) : clock.now(),
+      categories: ivr.category ? [ivr.category as Category] : [],
+      narrative: NARRATIVE,
+      unitId: ivr.unitId ?? null,
+      accused: [],
+      reporter: ivr.named ? { name: NAMED_PHONE_REPORTER, ...(phone ? { phone } : {}) } : null,
+      secret: { kind: 'pin', pin: generatePin(config.PHONE_PIN_LENGTH) },
+      intakeKey: `phone:${hash}`,
+    });
+    if (!duplicate) deps.metrics.cluesRegistered.inc({ channel: 'phone' });
+    const recordingSid = p.RecordingSid.slice(0, 64);
+    const recordingUrl = p.RecordingUrl.slice(0, 500);
+
+    let linked = false;
+    if (call && !gaveUp) {
+      const rows = await sqlBound<{ id: string }>(ctx.pooled(), RECORDING_LINK, [hash, clue.id, recordingSid, recordingUrl, clock.now()]);
+      linked = rows.length === 1;
+    }
+    if (!linked) {
+      const result = await withCall(p, async (tx, row) => {
+        // Linked meanwhile by a concurrent callback of this call: the same clue (same intake key).
+        if (row.clue) return { linked: false, clueId: row.clue };
+        const late = !!row.endedAt && !!row.outcome && unansweredOutcomes.includes(row.outcome) && !!row.callbackId;
+        row.clue = clue.id;
+        // The number now lives only in the clue's sealed reporter record.
+        row.callerBox = null;
+        row.recordingSid = recordingSid;
+        row.recordingUrl = recordingUrl;
+        row.ivr = patch(row.ivr, { recordingIssued: true });
+        if (row.endedAt && row.outcome !== 'report') row.outcome = 'report';
+        if (late) await ctx.withdrawCallback(tx, row);
+        enqueueInTransaction(tx, clock.now(), { queue: 'hotline', name: 'recording.fetch', jobId: `rec-${row.id}`, payload: { callId: row.id } });
+        return { linked: true, clueId: clue.id };
+      });
+      // Cannot happen while the intake key holds (one clue per call); fail rather than read out a wrong code.
+      if (result.clueId !== clue.id) throw new Error('recording callback: the call is linked to another clue');
+      linked = result.linked;
+    }
+    if (linked) {
+      deps.onOutboxWritten();
+      logger.info({ clueId: clue.id, channel: 'phone' }, 'phone report registered');
+    }
+    return { clueId: clue.id, trackingCode };
+  }
+
+  /** The number on an open call-back (read without a lock: the link decides under the call's lock). */
+  async function callbackNumberNow(callbackId: string): Promise<string | null> {
+    const [cb] = await sqlBound<{ id: string; state: string; number_box: Buffer | null }>(ctx.pooled(), 'select id, state, number_box from callback where id = $1', [callbackId]);
+    return cb?.state === 'open' && cb.number_box ? ctx.unsealText(cb.number_box, cb.id) : null;
   }
 
   /**
@@ -185,7 +218,7 @@ export function createCallUseCases(ctx: HotlineContext) {
     call.outcome = 'abandoned';
     let queued = false;
     if (call.callerBox && !call.choseAnonymous) {
-      const number = ctx.unsealText(call.callerBox, `call:${call.id}`);
+      const number = ctx.openCallerBox({ id: call.id, sidHash: call.sidHash, callerBox: call.callerBox });
       queued = !!(await ctx.owedCallback(tx, call, number, 'abandoned'))?.created;
     }
     call.callerBox = null;
@@ -229,14 +262,20 @@ export function createCallUseCases(ctx: HotlineContext) {
     return { settled };
   }
 
-  /** First PIN entry: only its keyed hash is kept, until the second entry. */
+  /**
+   * First PIN entry: only its keyed hash is kept, until the second entry. One statement: the entry
+   * is kept only for a call that registered a clue whose PIN is not set yet; else a read says why not.
+   */
   async function pinEntered(p: TwilioParams, pin: string) {
-    return withCall(p, async (_tx, call) => {
-      if (!call.clue) return 'no_clue' as const;
-      if (call.pinSetAt) return 'already' as const;
-      call.ivr = patch(call.ivr, { pinFirst: ctx.pinEntryHash(call.id, pin) });
-      return 'ok' as const;
-    });
+    const hash = ctx.requireSid(p);
+    const kept = await sqlBound(
+      ctx.pooled(),
+      `update "call" set ivr = ivr || $2::jsonb, updated_at = $3 where sid_hash = $1 and clue_id is not null and pin_set_at is null returning id`,
+      [hash, JSON.stringify({ pinFirst: ctx.pinEntryHash(hash, pin) } satisfies IvrState), clock.now()],
+    );
+    if (kept.length === 1) return 'ok' as const;
+    const [row] = await sqlBound<{ clue_id: string | null }>(ctx.pooled(), 'select clue_id from "call" where sid_hash = $1', [hash]);
+    return row?.clue_id ? ('already' as const) : ('no_clue' as const);
   }
 
   /** `setPhonePin`: once per clue, only from the call that registered it, on the ledger without the PIN. */
@@ -246,7 +285,9 @@ export function createCallUseCases(ctx: HotlineContext) {
       if (call.pinSetAt) return 'already' as const;
       const first = call.ivr.pinFirst;
       const tries = (call.ivr.pinTries ?? 0) + 1;
-      if (!first || !hexEqual(first, ctx.pinEntryHash(call.id, pin))) {
+      // (An entry kept before the entry's binding moved from the row id to the sid hash still counts.)
+      const same = !!first && (hexEqual(first, ctx.pinEntryHash(call.sidHash, pin)) || hexEqual(first, ctx.pinEntryHash(call.id, pin)));
+      if (!same) {
         call.ivr = patch(call.ivr, { pinFirst: null, pinTries: tries });
         return tries >= config.VOICE_MAX_WRONG_ENTRIES ? ('too_many' as const) : ('mismatch' as const);
       }
@@ -311,8 +352,12 @@ export function createCallUseCases(ctx: HotlineContext) {
   /** The <Dial> ended: an answered dial means the caller reached an operator. */
   async function dialEnded(p: TwilioParams) {
     const reached = p.DialCallStatus === 'completed' || p.DialCallStatus === 'answered';
+    // Unanswered: nothing to decide; the row only has to exist.
+    if (!reached) {
+      await ctx.upsertCall(p);
+      return reached;
+    }
     await withCall(p, async (tx, call) => {
-      if (!reached) return;
       call.operatorReachedAt ??= clock.now();
       // The caller hung up while talking to the operator and the status callback came first: not unanswered after all.
       if (call.endedAt && call.outcome && unansweredOutcomes.includes(call.outcome)) {

@@ -2,7 +2,8 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
 import type { Clock } from '../../app/clock.ts';
 import type { Config } from '../../app/config.ts';
-import { type Em, type Orm, sql } from '../../app/db.ts';
+import { type Em, type Orm, sql, sqlBound } from '../../app/db.ts';
+import { createGroupCommit } from '../../app/group-commit.ts';
 import { validationFailed } from '../../app/errors.ts';
 import type { Keys } from '../../app/keys.ts';
 import type { Logger } from '../../app/logger.ts';
@@ -19,8 +20,9 @@ import { addPeriod, snapshotOf } from '../deadlines/deadlines.engine.ts';
 import type { DeadlineUseCases } from '../deadlines/deadlines.usecases.ts';
 import { enqueueInTransaction } from '../outbox/outbox.ts';
 import { type CallbackRules, DEFAULT_CALLBACK_RULES, nextStepAt } from './callbacks.steps.ts';
+import { type CallUpsert, type CallUpsertRow, callUpsertStatement } from './calls.repository.ts';
 import { createTwilioRestClient, type TwilioHttpClient } from './twilio.client.ts';
-import { Call, Callback, type CallOutcome, SmsMessage } from './voice.entity.ts';
+import { Call, Callback, type CallOutcome, type IvrState, SmsMessage } from './voice.entity.ts';
 
 export interface HotlineDeps {
   orm: Orm;
@@ -67,8 +69,8 @@ export function createHotlineContext(deps: HotlineDeps) {
   /** Provider ids kept only as keyed hashes: unique and idempotent, not joinable to the provider's logs. */
   const sidHash = (kind: 'call' | 'sms', sid: string) => hmac(`twilio-${kind}:${sid}`);
   const callerHash = (number: string) => hmac(`caller:${number.replace(/[^\d+]/g, '')}`);
-  /** A PIN entry held between "enter" and "enter again", bound to the call. */
-  const pinEntryHash = (callId: string, pin: string) => hmac(`pin-entry:${callId}:${pin}`);
+  /** A PIN entry held between "enter" and "enter again", bound to the call (its CallSid's keyed hash). */
+  const pinEntryHash = (callSidHash: string, pin: string) => hmac(`pin-entry:${callSidHash}:${pin}`);
 
   const sealText = (text: string, aad: string) => seal(keys.reporterKey, text, aad);
   const unsealText = (box: Uint8Array, aad: string) => unseal(keys.reporterKey, Buffer.from(box), aad);
@@ -86,26 +88,83 @@ export function createHotlineContext(deps: HotlineDeps) {
     return rest;
   }
 
+  /** The insert half of every call-row upsert: a call we hear of for the first time starts now. */
+  function newCallValues(p: TwilioParams, hash: string, now: Date) {
+    return { id: randomUUID(), hash, now, withheld: isWithheld(p.From), hotline: (p.To ?? '').slice(0, 32) || null };
+  }
+
+  function requireSid(p: TwilioParams): string {
+    if (!p.CallSid) throw validationFailed({ issues: [{ path: 'CallSid', message: 'missing' }] });
+    return sidHash('call', p.CallSid);
+  }
+
   /**
-   * Runs `fn` in a transaction holding the call's row lock, creating the row on first sight (any
-   * webhook may be the first we hear of a call: the incoming one may have failed).
+   * IVR steps that only record a choice: ONE statement each, no explicit transaction. The row is
+   * created if this is the first we hear of the call (any webhook may be: the incoming one may have
+   * failed), else the change is merged into it atomically (`ivr || patch` under the row lock the
+   * upsert takes). Concurrent steps' upserts go out together (group commit): one statement, one
+   * commit for all of them; a batch that fails (two steps of one call in it) is retried item by item.
+   */
+  const callWrites = createGroupCommit<CallUpsert>({
+    maxBatch: 64,
+    maxInFlight: 2,
+    write: async (items) => {
+      const { text, params } = callUpsertStatement(items);
+      const rows = await sqlBound<CallUpsertRow>(pooled(), text, params);
+      const byHash = new Map(rows.map((r) => [r.sid_hash, r]));
+      for (const item of items) item.row = byHash.get(item.hash);
+    },
+  });
+
+  async function upsertCall(p: TwilioParams, change: { ivr?: IvrState; identity?: { named: boolean } } = {}): Promise<CallUpsertRow> {
+    const hash = requireSid(p);
+    const v = newCallValues(p, hash, clock.now());
+    let box: Buffer | null = null;
+    const ivr: IvrState = { ...change.ivr };
+    if (change.identity) {
+      ivr.named = change.identity.named;
+      // Named, number shown: the caller ID is sealed, bound to this call, until the clue takes it.
+      if (change.identity.named && !v.withheld) box = sealText(p.From!, callerAad(hash));
+    }
+    const item: CallUpsert = { ...v, ivr: JSON.stringify(ivr), anonymous: change.identity ? !change.identity.named : false, box };
+    await callWrites.submit(item);
+    if (!item.row) throw new Error('call upsert returned no row');
+    return item.row;
+  }
+
+  /**
+   * Runs `fn` in a transaction holding the call's row lock, for the steps that decide something from
+   * the call's state (PIN confirmation, status queries, the status callback, call-backs). One upsert
+   * both creates the row on first sight and locks it (`on conflict do update … returning`), so the
+   * transaction is begin, that statement, what `fn` does, one update if `fn` changed the row, commit.
    */
   async function withCall<T>(p: TwilioParams, fn: (tx: Em, call: Call) => Promise<T>): Promise<T> {
-    if (!p.CallSid) throw validationFailed({ issues: [{ path: 'CallSid', message: 'missing' }] });
-    const hash = sidHash('call', p.CallSid);
-    const now = clock.now();
+    const hash = requireSid(p);
+    const v = newCallValues(p, hash, clock.now());
     return orm.em.fork().transactional(async (tx) => {
-      await sql(
+      const [row] = await sqlBound<Record<string, unknown>>(
         tx,
         `insert into "call" (id, sid_hash, started_at, withheld, chose_anonymous, ivr, hotline_number, created_at, updated_at)
-         values (?, ?, ?, ?, false, '{}', ?, ?, ?) on conflict (sid_hash) do nothing`,
-        [randomUUID(), hash, now, isWithheld(p.From), (p.To ?? '').slice(0, 32) || null, now, now],
+         values ($1, $2, $3, $4, false, '{}', $5, $3, $3)
+         on conflict (sid_hash) do update set updated_at = excluded.updated_at
+         returning *`,
+        [v.id, hash, v.now, v.withheld, v.hotline],
       );
-      const call = await tx.findOneOrFail(Call, { sidHash: hash }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-      const result = await fn(tx, call);
-      call.updatedAt = now;
-      return result;
+      const call = tx.map(Call, row!);
+      return fn(tx, call);
     });
+  }
+
+  /** The sealed caller ID is bound to its call (additional data: the CallSid's keyed hash). */
+  const callerAad = (hash: string) => `call-sid:${hash}`;
+
+  /** Opens a call's sealed caller ID (boxes sealed before the binding moved to the sid hash: bound to the row id). */
+  function openCallerBox(call: { id: string; sidHash: string; callerBox: Uint8Array }): string {
+    try {
+      return unsealText(call.callerBox, callerAad(call.sidHash));
+    } catch {
+      return unsealText(call.callerBox, `call:${call.id}`);
+    }
   }
 
   /** Sets a clue's PIN (the caller chose it, or SMS recovery made a new one); on the ledger without the PIN. */
@@ -184,9 +243,19 @@ export function createHotlineContext(deps: HotlineDeps) {
     deps.logger.info({ callId: call.id, callbackId: cb.id }, 'call-back withdrawn: the call was answered');
   }
 
+  /** Pool-bound (outside any transaction) entity manager for single statements. */
+  function pooled(): Em {
+    return orm.em.fork();
+  }
+
   return {
     deps,
     locale,
+    pooled,
+    requireSid,
+    upsertCall,
+    callWritesStats: callWrites.stats,
+    openCallerBox,
     withdrawCallback,
     sidHash,
     callerHash,

@@ -14,6 +14,8 @@ export function createHotline(deps: HotlineDeps) {
     recordings: createRecordingUseCases(ctx),
     sms: createSmsUseCases(ctx),
     callbacks: createCallbackUseCases(ctx),
+    /** Group-commit counters of the call-row upserts (benchmarks). */
+    callWriteStats: ctx.callWritesStats,
   };
 }
 

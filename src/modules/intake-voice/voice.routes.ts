@@ -5,7 +5,7 @@ import type { Config } from '../../app/config.ts';
 import type { Logger } from '../../app/logger.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
 import type { Locale } from '../../app/templates.ts';
-import { pinIsWeak } from './calls.usecases.ts';
+import { pinIsWeak, type StreetUnit } from './calls.usecases.ts';
 import type { Hotline } from './hotline.ts';
 import type { TwilioParams } from './hotline.shared.ts';
 import { digitsForSpeech, menuChoice, prompt, sayLanguage, twimlResponse, type VoiceResponse } from './voice.twiml.ts';
@@ -85,11 +85,33 @@ export function voiceRoutes(hotline: Hotline, logger: Logger, docs: ApiDocs) {
     vr.hangup();
   };
 
-  /** A step that fails still answers: an apology, then the operators if any are configured. */
-  const step = (handler: (c: C, vr: VoiceResponse, p: TwilioParams) => Promise<void>) => async (c: C) => {
+  /**
+   * TwiML that depends only on the locale and the configuration (the greeting and menu, a question,
+   * the <Record>) is built once per process and kept as text: templates are read once per process
+   * anyway (app/templates.ts), and building TwiML through twilio's xmlbuilder was 14 % of a menu
+   * step's CPU (bench/README "voice"). Keys are few and bounded (a prompt name, an attempt 1–9).
+   */
+  const built = new Map<string, string>();
+  const fixed = (key: string, build: (vr: VoiceResponse) => void): string => {
+    let text = built.get(key);
+    if (text === undefined) {
+      const vr = twimlResponse();
+      build(vr);
+      text = vr.toString();
+      built.set(key, text);
+    }
+    return text;
+  };
+
+  /**
+   * A step that fails still answers: an apology, then the operators if any are configured. A
+   * handler either adds to `vr` or returns finished TwiML (from `fixed`).
+   */
+  const step = (handler: (c: C, vr: VoiceResponse, p: TwilioParams) => Promise<string | void>) => async (c: C) => {
     const vr = twimlResponse();
     try {
-      await handler(c, vr, c.get('twilio'));
+      const done = await handler(c, vr, c.get('twilio'));
+      if (typeof done === 'string') return c.body(done, 200, { 'content-type': 'text/xml; charset=utf-8' });
       return xml(c, vr);
     } catch (err) {
       logger.error({ err: { type: (err as Error).name, message: (err as Error).message }, route: c.req.path }, 'voice step failed');
@@ -119,17 +141,29 @@ export function voiceRoutes(hotline: Hotline, logger: Logger, docs: ApiDocs) {
     say(g, 'report-category');
   }
 
-  async function askUnit(vr: VoiceResponse, p: TwilioParams) {
-    const units = await calls.streetUnits();
-    if (units.length === 0) return record(vr, p);
+  /** The numbered street list: built again only when the (cached) unit list is a new one. */
+  const unitPrompts = new WeakMap<readonly StreetUnit[], string>();
+  function askUnit(units: readonly StreetUnit[]): string {
+    let text = unitPrompts.get(units);
+    if (text === undefined) {
+      const vr = twimlResponse();
+      askUnitInto(vr, units);
+      text = vr.toString();
+      unitPrompts.set(units, text);
+    }
+    return text;
+  }
+
+  function askUnitInto(vr: VoiceResponse, units: readonly StreetUnit[]) {
     const g = vr.gather({ input: ['dtmf'], numDigits: units.length > 9 ? 2 : 1, timeout: 8, finishOnKey: '#', actionOnEmptyResult: true, action: url('report/unit'), method: 'POST' });
     say(g, 'report-unit-intro');
     units.forEach((u, i) => say(g, 'report-unit-item', { name: u.name, number: String(i + 1) }));
     say(g, 'report-unit-outro');
   }
 
-  async function record(vr: VoiceResponse, p: TwilioParams) {
-    const { named } = await calls.recordingIssued(p);
+  /** Asks for the recording; the step that answers with this has recorded `recordingIssued`. */
+  const record = (named: boolean) => fixed(`record:${named}`, (vr) => recordInto(vr, named));
+  function recordInto(vr: VoiceResponse, named: boolean) {
     say(vr, named ? 'record-named' : 'record-anonymous', { minutes: String(Math.max(1, Math.round(config.RECORDING_MAX_SECONDS / 60))) });
     vr.record({
       maxLength: config.RECORDING_MAX_SECONDS,
@@ -189,10 +223,12 @@ export function voiceRoutes(hotline: Hotline, logger: Logger, docs: ApiDocs) {
   docs.add({ method: 'post', path: '/twilio/voice', summary: 'Incoming call (TwiML): greeting and menu; later steps follow the action URLs under /twilio/voice/', tag, auth: 'twilio-signature', responses: { 200: 'TwiML', 403: 'Missing or wrong X-Twilio-Signature' } });
   app.post(
     '/twilio/voice',
-    step(async (_c, vr, p) => {
+    step(async (_c, _vr, p) => {
       await calls.start(p);
-      say(vr, 'greeting');
-      menu(vr, 1);
+      return fixed('greeting', (vr) => {
+        say(vr, 'greeting');
+        menu(vr, 1);
+      });
     }),
   );
 
@@ -201,60 +237,72 @@ export function voiceRoutes(hotline: Hotline, logger: Logger, docs: ApiDocs) {
     step(async (c, vr, p) => {
       const attempt = n(c);
       const choice = menuChoice(p, MENU_WORDS);
-      if (choice === '1') return askIdentity(vr, 1);
-      if (choice === '2') return askCode(vr);
+      if (choice === '1') return fixed('identity:1', (v) => askIdentity(v, 1));
+      if (choice === '2') return fixed('code', askCode);
       if (choice === '3') return operator(vr);
-      if (choice === '0') return menu(vr, attempt);
+      if (choice === '0') return fixed(`menu:${attempt}`, (v) => menu(v, attempt));
       if (attempt >= 2) {
         // Asked twice with nothing understood: offer the recorded report.
-        say(vr, 'menu-offer-record');
-        return askIdentity(vr, 1);
+        return fixed('menu-offer-record', (v) => {
+          say(v, 'menu-offer-record');
+          askIdentity(v, 1);
+        });
       }
-      say(vr, choice === null ? 'menu-retry' : 'menu-invalid');
-      menu(vr, attempt + 1);
+      const again = choice === null ? 'menu-retry' : 'menu-invalid';
+      return fixed(`${again}:${attempt + 1}`, (v) => {
+        say(v, again);
+        menu(v, attempt + 1);
+      });
     }),
   );
 
   app.post(
     '/twilio/voice/report',
-    step(async (_c, vr) => askIdentity(vr, 1)),
+    step(async () => fixed('identity:1', (v) => askIdentity(v, 1))),
   );
 
   app.post(
     '/twilio/voice/report/identity',
-    step(async (c, vr, p) => {
+    step(async (c, _vr, p) => {
       const choice = menuChoice(p, IDENTITY_WORDS);
-      if (choice !== '1' && choice !== '2' && n(c) < 2) {
-        say(vr, 'menu-invalid');
-        return askIdentity(vr, n(c) + 1);
+      const attempt = n(c);
+      if (choice !== '1' && choice !== '2' && attempt < 2) {
+        return fixed(`identity-invalid:${attempt + 1}`, (v) => {
+          say(v, 'menu-invalid');
+          askIdentity(v, attempt + 1);
+        });
       }
       // No clear answer twice: anonymous, the choice that exposes nobody.
       const named = choice === '1';
       const r = await calls.chooseIdentity(p, named);
-      say(vr, named ? (r.withheld ? 'report-named-withheld' : 'report-named') : 'report-anonymous');
-      askCategory(vr);
+      const said = named ? (r.withheld ? 'report-named-withheld' : 'report-named') : 'report-anonymous';
+      return fixed(said, (v) => {
+        say(v, said);
+        askCategory(v);
+      });
     }),
   );
 
   app.post(
     '/twilio/voice/report/category',
-    step(async (_c, vr, p) => {
-      await calls.chooseCategory(p, (p.Digits ?? '').trim() || null);
-      await askUnit(vr, p);
+    step(async (_c, _vr, p) => {
+      const r = await calls.chooseCategory(p, (p.Digits ?? '').trim() || null);
+      // No street to choose: the recording is next (chooseCategory recorded that).
+      return r.units.length === 0 ? record(r.named) : askUnit(r.units);
     }),
   );
 
   app.post(
     '/twilio/voice/report/unit',
-    step(async (_c, vr, p) => {
-      await calls.chooseUnit(p, (p.Digits ?? '').trim() || null);
-      await record(vr, p);
+    step(async (_c, _vr, p) => {
+      const r = await calls.chooseUnit(p, (p.Digits ?? '').trim() || null);
+      return record(r.named);
     }),
   );
 
   app.post(
     '/twilio/voice/report/record',
-    step(async (_c, vr, p) => record(vr, p)),
+    step(async (_c, _vr, p) => record((await calls.recordingIssued(p)).named)),
   );
 
   app.post(
@@ -262,8 +310,11 @@ export function voiceRoutes(hotline: Hotline, logger: Logger, docs: ApiDocs) {
     step(async (_c, vr, p) => {
       const registered = await calls.recordingArrived(p);
       if (!registered) {
-        say(vr, 'record-empty');
-        return record(vr, p);
+        const { named } = await calls.recordingIssued(p);
+        return fixed(`record-again:${named}`, (v) => {
+          say(v, 'record-empty');
+          recordInto(v, named);
+        });
       }
       const code = digitsForSpeech(registered.trackingCode);
       say(vr, 'report-registered', { code });

@@ -1,0 +1,106 @@
+/**
+ * The call row's hot statements, as raw SQL with bound parameters (the IVR's per-step path, so it
+ * bypasses the unit of work): the upsert every choice-recording step is, and the two statements of
+ * a recording callback around the clue's registration.
+ */
+import { unansweredOutcomes } from './voice.entity.ts';
+
+/** One step's change to a call row, and (after the write) what the row then says. */
+export interface CallUpsert {
+  /** Used only if this creates the row. */
+  id: string;
+  hash: string;
+  now: Date;
+  withheld: boolean;
+  hotline: string | null;
+  /** JSON merged into the IVR state (`ivr || patch`). */
+  ivr: string;
+  /**
+   * The caller chose anonymity. Only the identity choice (the one step whose patch holds `named`)
+   * sets `chose_anonymous` and the sealed caller ID.
+   */
+  anonymous: boolean;
+  /** Sealed caller ID of a named caller whose number is shown; null otherwise. */
+  box: Buffer | null;
+  row?: CallUpsertRow;
+}
+
+export interface CallUpsertRow {
+  sid_hash: string;
+  id: string;
+  withheld: boolean;
+  /** The IVR's `named` after the step (null: not chosen yet). */
+  named: boolean | null;
+}
+
+const COLUMNS = 8;
+
+/**
+ * One statement for one or many steps (of different calls). A new call is inserted as any step
+ * finds it; an existing one gets the patch merged under the row lock the upsert takes. The identity
+ * choice also sets `chose_anonymous`, and the sealed caller ID only while the call is live and has
+ * no clue (a late repeat never brings a number back); choosing anonymity always erases it.
+ */
+export function callUpsertStatement(items: CallUpsert[]): { text: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const values: string[] = [];
+  for (const it of items) {
+    const b = params.length;
+    params.push(it.id, it.hash, it.now, it.withheld, it.anonymous, it.box, it.ivr, it.hotline);
+    values.push(`($${b + 1}::uuid, $${b + 2}, $${b + 3}::timestamptz, $${b + 4}::boolean, $${b + 5}::boolean, $${b + 6}::bytea, $${b + 7}::jsonb, $${b + 8})`);
+  }
+  if (params.length !== items.length * COLUMNS) throw new Error('call upsert: column count');
+  const text = `with v (id, sid_hash, at, withheld, anonymous, box, ivr, hotline) as (values ${values.join(', ')})
+    insert into "call" as k (id, sid_hash, started_at, withheld, chose_anonymous, caller_box, ivr, hotline_number, created_at, updated_at)
+    select id, sid_hash, at, withheld, anonymous, box, ivr, hotline, at, at from v
+    on conflict (sid_hash) do update set
+      ivr = k.ivr || excluded.ivr,
+      chose_anonymous = case when excluded.ivr ? 'named' then excluded.chose_anonymous else k.chose_anonymous end,
+      caller_box = case
+        when not (excluded.ivr ? 'named') then k.caller_box
+        when excluded.chose_anonymous then null
+        when k.ended_at is null and k.clue_id is null then excluded.caller_box
+        else k.caller_box end,
+      updated_at = excluded.updated_at
+    returning k.sid_hash, k.id, k.withheld, (k.ivr -> 'named')::boolean as named`;
+  return { text, params };
+}
+
+/** What a recording callback needs of its call, read without a lock. */
+export interface RecordingCallRow {
+  id: string;
+  sid_hash: string;
+  /** The drivers hand raw timestamps over as text (or a Date): `new Date(…)` takes both. */
+  started_at: Date | string;
+  ended_at: Date | string | null;
+  outcome: string | null;
+  callback_id: string | null;
+  caller_box: Buffer | null;
+  ivr: { named?: boolean; category?: string | null; unitId?: string | null };
+  clue_id: string | null;
+}
+
+/** (A join to the clue for its code would cost every callback a join's planning; only repeats need the code.) */
+export const RECORDING_CALL_READ = `select id, sid_hash, started_at, ended_at, outcome, callback_id, caller_box, ivr, clue_id from "call" where sid_hash = $1`;
+
+/**
+ * Links a registered clue to its call and queues the recording download, in ONE statement (atomic
+ * without an explicit transaction): only a call that exists, has no clue yet and was not given up
+ * as unanswered with a call-back owed (that case withdraws the call-back, under the row lock, in a
+ * transaction of its own). No row back: one of those cases, or a concurrent callback linked first.
+ * Parameters: sid hash, clue id, RecordingSid, RecordingUrl, now.
+ */
+export const RECORDING_LINK = `with linked as (
+    update "call" set clue_id = $2::uuid, caller_box = null, recording_sid = $3, recording_url = $4,
+      ivr = ivr || '{"recordingIssued": true}'::jsonb,
+      outcome = case when ended_at is not null then 'report' else outcome end,
+      updated_at = $5::timestamptz
+    where sid_hash = $1 and clue_id is null
+      and not (callback_id is not null and ended_at is not null and coalesce(outcome in (${unansweredOutcomes.map((o) => `'${o}'`).join(', ')}), false))
+    returning id
+  ), job as (
+    insert into outbox_message (queue, job_name, job_id, payload, delay_ms, created_at, attempts)
+    select 'hotline', 'recording.fetch', 'rec-' || id, jsonb_build_object('callId', id), 0, $5::timestamptz, 0 from linked
+    on conflict (job_id) do nothing
+  )
+  select id from linked`;
