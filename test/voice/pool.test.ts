@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from '../../src/app/db.ts';
 import { createTestApp, type TestEnv } from '../helpers.ts';
-import { ACCOUNT_SID, sid, twilioClient, twilioEnv } from './twilio-sim.ts';
+import { ACCOUNT_SID, findAll, SimCall, sid, twilioClient, twilioEnv } from './twilio-sim.ts';
 
 // A small pool, so that "more webhooks than connections" is cheap to reach (bench/README "voice":
 // the deadlock at 20+ concurrent recording callbacks, the same shape the SMS webhook had).
@@ -110,5 +110,90 @@ describe('pool exhaustion', () => {
     }
     const again = await sms('+8613687654321', '短信举报：有人冒领去世老人的低保金，已经两年了。', sid('SM'));
     expect(again.status).toBe(200);
+  });
+});
+
+describe('recording callbacks beyond the pool size', () => {
+  const sidHashOf = (callSid: string) => createHmac('sha256', t.deps.keys.secretHmacKey).update(`twilio-call:${callSid}`).digest('hex');
+
+  /** A call walked to the <Record> (no streets in this database: the category step hands out the <Record>). */
+  async function toRecord(from: string, named: boolean) {
+    const call = new SimCall(t, from, HOTLINE);
+    await call.dial();
+    await call.press('1');
+    await call.press(named ? '1' : '2');
+    await call.press('3');
+    expect(findAll(call.doc!, 'Record')).toHaveLength(1);
+    return call;
+  }
+
+  const recordingFields = (call: SimCall, rec: string) => ({ AccountSid: ACCOUNT_SID, CallSid: call.callSid, RecordingSid: rec, RecordingUrl: `https://api.twilio.com/2010-04-01/Accounts/${ACCOUNT_SID}/Recordings/${rec}`, RecordingDuration: '9' });
+  const actionUrl = 'https://hotline.example.gov.cn/twilio/voice/report/recorded';
+  const statusUrl = 'https://hotline.example.gov.cn/twilio/voice/recording';
+
+  async function fetchJobs() {
+    await t.deps.relay.dispatchPending();
+    const jobs = await t.deps.queues.get('hotline').getJobs(['waiting', 'delayed', 'active', 'completed', 'failed']);
+    return jobs.filter((j) => j.name === 'recording.fetch');
+  }
+
+  it(`${POOL * 3} calls, each recording delivered three times at once (action and status callback twice) on a pool of ${POOL}: every one answered, one clue, one link and one download per call`, async () => {
+    const calls: SimCall[] = [];
+    for (let i = 0; i < POOL * 3; i++) calls.push(await toRecord(`+86137${String(20_000_000 + i).slice(-8)}`, i % 2 === 1));
+    const client = twilioClient(t);
+    const started = Date.now();
+    const answers = await Promise.all(
+      calls.flatMap((call) => {
+        const fields = recordingFields(call, sid('RE'));
+        return [
+          client.post(actionUrl, { ...call.base, ...fields, Digits: '#' }),
+          client.post(statusUrl, { ...fields, RecordingStatus: 'completed' }),
+          client.post(statusUrl, { ...fields, RecordingStatus: 'completed' }),
+        ];
+      }),
+    );
+    expect(answers.map((a) => a.status)).toEqual(calls.flatMap(() => [200, 204, 204]));
+    expect(Date.now() - started).toBeLessThan(10_000);
+
+    const rows = await t.db.query<{ sid_hash: string; clue_id: string | null; caller_box: Buffer | null; tracking_code: string; named: boolean; id: string }>(
+      `select k.id, k.sid_hash, k.clue_id, k.caller_box, c.tracking_code, c.named from "call" k join clue c on c.id = k.clue_id where k.sid_hash = any($1)`,
+      [calls.map((c) => sidHashOf(c.callSid))],
+    );
+    expect(rows).toHaveLength(calls.length);
+    expect(new Set(rows.map((r) => r.clue_id)).size).toBe(calls.length);
+    expect(rows.every((r) => r.caller_box === null)).toBe(true);
+    expect(rows.filter((r) => r.named)).toHaveLength(calls.length / 2);
+    // The action read out the code of the clue its call is linked to.
+    for (const [i, call] of calls.entries()) {
+      const spoken = answers[i * 3]!.text.match(/查询码：([\d ，]+)/)?.[1]?.replace(/\D/g, '');
+      expect(spoken).toBe(rows.find((r) => r.sid_hash === sidHashOf(call.callSid))!.tracking_code);
+    }
+    const keys = await t.db.query(`select key from intake_key where key = any($1)`, [calls.map((c) => `phone:${sidHashOf(c.callSid)}`)]);
+    expect(keys).toHaveLength(calls.length);
+    const jobs = (await fetchJobs()).filter((j) => rows.some((r) => j.id === `rec-${r.id}`));
+    expect(jobs).toHaveLength(calls.length);
+  });
+
+  it('a callback that died after registering (before linking the call) is completed by the retry: same clue, the number moves into it, one download', async () => {
+    const caller = '+8613722223333';
+    const call = await toRecord(caller, true);
+    const hash = sidHashOf(call.callSid);
+    const [before] = await t.db.query<{ caller_box: Buffer | null }>('select caller_box from "call" where sid_hash = $1', [hash]);
+    expect(before!.caller_box).not.toBeNull();
+    // What the dead first attempt left behind: the clue under the call's intake key, the call not linked.
+    const first = await t.deps.clues.registerClue('twilio', { channel: 'phone', categories: [], narrative: 'x', accused: [], reporter: { name: '电话实名举报人', phone: caller }, secret: { kind: 'pin' }, intakeKey: `phone:${hash}` });
+    const clues = async () => (await t.db.query<{ n: number }>('select count(*)::int as n from clue'))[0]!.n;
+    const n = await clues();
+    const fields = recordingFields(call, sid('RE'));
+    const retry = await twilioClient(t).post(statusUrl, { ...fields, RecordingStatus: 'completed' });
+    expect(retry.status).toBe(204);
+    expect(await clues()).toBe(n);
+    const [row] = await t.db.query<{ id: string; clue_id: string; caller_box: Buffer | null; recording_sid: string }>('select id, clue_id, caller_box, recording_sid from "call" where sid_hash = $1', [hash]);
+    expect(row).toMatchObject({ clue_id: first.clue.id, caller_box: null, recording_sid: fields.RecordingSid });
+    // The <Record> action comes after it: the same code, and nothing more is queued.
+    const action = await twilioClient(t).post(actionUrl, { ...call.base, ...fields, Digits: '#' });
+    expect(action.text.match(/查询码：([\d ，]+)/)?.[1]?.replace(/\D/g, '')).toBe(first.trackingCode);
+    expect((await fetchJobs()).filter((j) => j.id === `rec-${row!.id}`)).toHaveLength(1);
+    expect(await clues()).toBe(n);
   });
 });
