@@ -80,27 +80,62 @@ export interface RecordingCallRow {
   clue_id: string | null;
 }
 
-/** (A join to the clue for its code would cost every callback a join's planning; only repeats need the code.) */
-export const RECORDING_CALL_READ = `select id, sid_hash, started_at, ended_at, outcome, callback_id, caller_box, ivr, clue_id from "call" where sid_hash = $1`;
+/**
+ * Reads the calls of several recording callbacks at once (one statement for the callbacks arriving
+ * together). A join to the clue for its code would cost every read a join's planning; only repeats
+ * need the code, and read it apart.
+ */
+export function recordingCallsRead(hashes: string[]): { text: string; params: unknown[] } {
+  return {
+    text: `select id, sid_hash, started_at, ended_at, outcome, callback_id, caller_box, ivr, clue_id from "call" where sid_hash = any($1::text[])`,
+    params: [hashes],
+  };
+}
+
+export interface RecordingLink {
+  hash: string;
+  clueId: string;
+  recordingSid: string;
+  recordingUrl: string;
+  now: Date;
+  /** After the write: this item linked its call (and queued the download). */
+  linked?: boolean;
+}
+
+const UNANSWERED = unansweredOutcomes.map((o) => `'${o}'`).join(', ');
 
 /**
- * Links a registered clue to its call and queues the recording download, in ONE statement (atomic
- * without an explicit transaction): only a call that exists, has no clue yet and was not given up
- * as unanswered with a call-back owed (that case withdraws the call-back, under the row lock, in a
- * transaction of its own). No row back: one of those cases, or a concurrent callback linked first.
- * Parameters: sid hash, clue id, RecordingSid, RecordingUrl, now.
+ * Links registered clues to their calls and queues each recording's download, in ONE statement for
+ * the callbacks arriving together (atomic without an explicit transaction). Only a call that
+ * exists, has no clue yet and was not given up as unanswered with a call-back owed is linked (that
+ * case withdraws the call-back, under the row lock, in a transaction of its own). A call not in the
+ * result: one of those cases, or a concurrent callback linked it first.
  */
-export const RECORDING_LINK = `with linked as (
-    update "call" set clue_id = $2::uuid, caller_box = null, recording_sid = $3, recording_url = $4,
-      ivr = ivr || '{"recordingIssued": true}'::jsonb,
-      outcome = case when ended_at is not null then 'report' else outcome end,
-      updated_at = $5::timestamptz
-    where sid_hash = $1 and clue_id is null
-      and not (callback_id is not null and ended_at is not null and coalesce(outcome in (${unansweredOutcomes.map((o) => `'${o}'`).join(', ')}), false))
-    returning id
-  ), job as (
-    insert into outbox_message (queue, job_name, job_id, payload, delay_ms, created_at, attempts)
-    select 'hotline', 'recording.fetch', 'rec-' || id, jsonb_build_object('callId', id), 0, $5::timestamptz, 0 from linked
-    on conflict (job_id) do nothing
-  )
-  select id from linked`;
+export function recordingLinkStatement(items: RecordingLink[]): { text: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const values: string[] = [];
+  for (const it of items) {
+    const b = params.length;
+    params.push(it.hash, it.clueId, it.recordingSid, it.recordingUrl, it.now);
+    values.push(`($${b + 1}, $${b + 2}::uuid, $${b + 3}, $${b + 4}, $${b + 5}::timestamptz)`);
+  }
+  // Two callbacks of one call in a batch carry the same clue (the intake key) and recording:
+  // UPDATE … FROM updates the row once, with either.
+  const text = `with v (hash, clue_id, recording_sid, recording_url, at) as (values ${values.join(', ')}),
+    linked as (
+      update "call" k set clue_id = v.clue_id, caller_box = null, recording_sid = v.recording_sid, recording_url = v.recording_url,
+        ivr = k.ivr || '{"recordingIssued": true}'::jsonb,
+        outcome = case when k.ended_at is not null then 'report' else k.outcome end,
+        updated_at = v.at
+      from v
+      where k.sid_hash = v.hash and k.clue_id is null
+        and not (k.callback_id is not null and k.ended_at is not null and coalesce(k.outcome in (${UNANSWERED}), false))
+      returning k.id, k.sid_hash, v.at
+    ), job as (
+      insert into outbox_message (queue, job_name, job_id, payload, delay_ms, created_at, attempts)
+      select 'hotline', 'recording.fetch', 'rec-' || id, jsonb_build_object('callId', id), 0, at, 0 from linked
+      on conflict (job_id) do nothing
+    )
+    select sid_hash from linked`;
+  return { text, params };
+}

@@ -1,12 +1,13 @@
 import { timingSafeEqual } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
 import { type Em, sql, sqlBound } from '../../app/db.ts';
+import { createGroupCommit } from '../../app/group-commit.ts';
 import type { Category } from '../clues/clue.entity.ts';
 import { generatePin } from '../clues/secrets.ts';
 import { publicStatusText } from '../clues/status-machine.ts';
 import { normalizeTrackingCode } from '../clues/tracking-code.ts';
 import { enqueueInTransaction } from '../outbox/outbox.ts';
-import { RECORDING_CALL_READ, RECORDING_LINK, type RecordingCallRow } from './calls.repository.ts';
+import { type RecordingCallRow, type RecordingLink, recordingCallsRead, recordingLinkStatement } from './calls.repository.ts';
 import { type HotlineContext, isWithheld, NAMED_PHONE_REPORTER, type TwilioParams } from './hotline.shared.ts';
 import { Call, type CallOutcome, type IvrState, unansweredOutcomes } from './voice.entity.ts';
 
@@ -111,17 +112,42 @@ export function createCallUseCases(ctx: HotlineContext) {
     return { named: !!row.named };
   }
 
+  // The recording callbacks arriving together read their calls in one statement, and link them in
+  // one (group commit, as registerClue does): one parse, plan and commit for all of them.
+  const recordingReads = createGroupCommit<{ hash: string; row?: RecordingCallRow }>({
+    maxBatch: 64,
+    maxInFlight: 1,
+    write: async (items) => {
+      const { text, params } = recordingCallsRead([...new Set(items.map((i) => i.hash))]);
+      const rows = new Map((await sqlBound<RecordingCallRow>(ctx.pooled(), text, params)).map((r) => [r.sid_hash, r]));
+      for (const item of items) item.row = rows.get(item.hash);
+    },
+  });
+  const recordingLinks = createGroupCommit<RecordingLink>({
+    maxBatch: 64,
+    maxInFlight: 1,
+    write: async (items) => {
+      const { text, params } = recordingLinkStatement(items);
+      const linked = new Set((await sqlBound<{ sid_hash: string }>(ctx.pooled(), text, params)).map((r) => r.sid_hash));
+      // One item per linked call says it linked (another of the same call finds it linked).
+      for (const item of items) {
+        item.linked = linked.delete(item.hash);
+      }
+    },
+  });
+
   /**
    * A recording callback (the <Record> action or the recording status callback, whichever comes
    * first): registers the clue once per call, with a random placeholder PIN nobody knows until the
    * caller sets theirs, and queues the download. Repeats return the same clue.
    *
    * No transaction is held while `registerClue` runs (a group commit on connections of its own):
-   * 1. read the call (no lock): a linked call answers with its clue at once;
+   * 1. read the call (no lock; one statement for the callbacks arriving together): a linked call
+   *    answers with its clue at once;
    * 2. register, idempotent by the intake key `phone:<CallSid hash>`: a retry, or a concurrent
    *    callback of the same call, gets the same clue back (`duplicate`);
-   * 3. link the call and queue the download in one statement (`RECORDING_LINK`); only the callback
-   *    that links queues the download. A crash between 2 and 3 loses nothing: Twilio's retry finds
+   * 3. link the call and queue the download in one statement (`recordingLinkStatement`, shared by
+   *    the callbacks arriving together); only the callback that links queues the download. A crash between 2 and 3 loses nothing: Twilio's retry finds
    *    the clue by its intake key and links it.
    * The unusual cases (no call row yet; a call already counted unanswered whose call-back this
    * report now answers; a concurrent callback that linked first) take the call's lock instead.
@@ -129,7 +155,9 @@ export function createCallUseCases(ctx: HotlineContext) {
    */
   async function recordingArrived(p: TwilioParams): Promise<{ clueId: string; trackingCode: string } | null> {
     const hash = ctx.requireSid(p);
-    const [call] = await sqlBound<RecordingCallRow>(ctx.pooled(), RECORDING_CALL_READ, [hash]);
+    const read: { hash: string; row?: RecordingCallRow } = { hash };
+    await recordingReads.submit(read);
+    const call = read.row;
     if (call?.clue_id) {
       const [linked] = await sqlBound<{ tracking_code: string }>(ctx.pooled(), 'select tracking_code from clue where id = $1', [call.clue_id]);
       if (linked) return { clueId: call.clue_id, trackingCode: linked.tracking_code };
@@ -158,8 +186,9 @@ export function createCallUseCases(ctx: HotlineContext) {
 
     let linked = false;
     if (call && !gaveUp) {
-      const rows = await sqlBound<{ id: string }>(ctx.pooled(), RECORDING_LINK, [hash, clue.id, recordingSid, recordingUrl, clock.now()]);
-      linked = rows.length === 1;
+      const link: RecordingLink = { hash, clueId: clue.id, recordingSid, recordingUrl, now: clock.now() };
+      await recordingLinks.submit(link);
+      linked = !!link.linked;
     }
     if (!linked) {
       const result = await withCall(p, async (tx, row) => {

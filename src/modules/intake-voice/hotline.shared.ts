@@ -107,7 +107,7 @@ export function createHotlineContext(deps: HotlineDeps) {
    */
   const callWrites = createGroupCommit<CallUpsert>({
     maxBatch: 64,
-    maxInFlight: 2,
+    maxInFlight: 1,
     write: async (items) => {
       const { text, params } = callUpsertStatement(items);
       const rows = await sqlBound<CallUpsertRow>(pooled(), text, params);
