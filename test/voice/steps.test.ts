@@ -92,6 +92,20 @@ describe('a step for a call whose row does not exist yet', () => {
     expect(await callRow(hidden.callSid)).toMatchObject({ withheld: true, chose_anonymous: false, caller_box: null, ivr: { named: true } });
   });
 
+  it('steps of one call arriving at once (a retry racing the next step) are all answered and all recorded', async () => {
+    const call = new SimCall(t, '+8613633338888', HOTLINE);
+    const answers = await Promise.all([
+      twilioClient(t).post(BASE, { ...call.base, CallStatus: 'ringing' }),
+      post(call, 'report/identity?n=1', { Digits: '2' }),
+      post(call, 'report/identity?n=1', { Digits: '2' }),
+      post(call, 'report/category', { Digits: '6' }),
+      post(call, 'report/category', { Digits: '6' }),
+    ]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(await t.db.query('select id from "call" where sid_hash = $1', [sidHashOf(call.callSid)])).toHaveLength(1);
+    expect(await callRow(call.callSid)).toMatchObject({ chose_anonymous: true, caller_box: null, ivr: { named: false, category: 'extortion' } });
+  });
+
   it('a caller ID sealed before the box was bound to the CallSid hash (bound to the row id) still opens', async () => {
     const caller = '+8613633337777';
     const call = new SimCall(t, caller, HOTLINE);
