@@ -104,6 +104,8 @@ export function createHotlineContext(deps: HotlineDeps) {
    * failed), else the change is merged into it atomically (`ivr || patch` under the row lock the
    * upsert takes). Concurrent steps' upserts go out together (group commit): one statement, one
    * commit for all of them; a batch that fails (two steps of one call in it) is retried item by item.
+   * One batch in flight: the statement takes about a millisecond, and while it is out the next batch
+   * fills, so under load there are half the statements of two in flight (bench/README "voice").
    */
   const callWrites = createGroupCommit<CallUpsert>({
     maxBatch: 64,
