@@ -3,29 +3,32 @@
  * (X-Twilio-Signature over PUBLIC_BASE_URL + path + query and the form fields), one request
  * counter per run so each "call" has its own CallSid:
  *
- * - `voice`: POST /twilio/voice, a fresh CallSid per request (a new call: the call row is created
- *   and locked in one transaction), answered with the greeting and the menu <Gather>;
+ * - `baseline`: the floor on this machine (lib/baseline.ts): bare Hono and ONE plain INSERT
+ *   through a `pg` pool per request, same connections; what any step with a database write is
+ *   measured against;
+ * - `voice`: POST /twilio/voice, a fresh CallSid per request (a new call: the call row is inserted,
+ *   one statement shared by the calls starting together), answered with the greeting and the menu;
  * - `menu`: that <Gather>'s action, POST /twilio/voice/menu?n=1 with Digits=1 (choose "report"),
  *   answered with the identity question (no database work: signature, form, TwiML);
  * - `identity`: the next <Gather>'s action, POST /twilio/voice/report/identity?n=1 with Digits=2
- *   (anonymous): one transaction on the call row.
+ *   (anonymous): one upsert of the call row.
  *   Both go round the calls the `voice` phase started (request n is call n modulo their number);
  * - `recording`: the recording status callback, POST /twilio/voice/recording with
  *   RecordingStatus=completed and a fresh RecordingSid, for calls that went through the steps
- *   before <Record> (dial → menu 1 → identity → category → unit, as test/voice does). It registers
- *   the phone clue in the call's transaction and answers 204 only after the commit.
+ *   before <Record> (dial → menu 1 → identity → category → unit, as test/voice does). It reads the
+ *   call, registers the phone clue (group commit), links the call and queues the download, and
+ *   answers 204 only after both have committed.
  *
  * Walking ~20 000 calls through five signed steps each would take longer than the measurement, so
  * two calls (one anonymous, one named) are walked through the real steps and their call rows —
  * the state the IVR leaves before <Record> — are cloned for the load's CallSids (even: anonymous,
- * odd: named with the caller's number sealed for that row, as `chooseIdentity` seals it).
+ * odd: named with the caller's number sealed for that call, as `chooseIdentity` seals it).
  *
  * The recording callback is driven twice: at 16 connections (fewer than the app's 20 pooled
- * connections) and at the run's connections (32). `recordingArrived` holds the call's transaction —
- * one pooled connection — while `registerClue` waits for a second one, so with as many callbacks in
- * flight as the pool has connections the app deadlocks for good. The 32-connection phase therefore
- * runs last, on an app of its own; if its transactions are stuck 3 s after the load, it is reported
- * as a deadlock and that app is abandoned (its backends terminated, its Redis keys and folder removed).
+ * connections) and at the run's connections (32). The 32-connection phase runs last, on an app of
+ * its own: an earlier version held the call's transaction while registering and deadlocked there
+ * (bench/README "voice"); if transactions are stuck 3 s after the load, it is reported as a
+ * deadlock and that app is abandoned (its backends terminated, its Redis keys and folder removed).
  *
  * Targets: menu steps p99 < 20 ms; recording callback p99 < 50 ms, each 204 after the commit.
  */
@@ -34,6 +37,7 @@ import { rmSync } from 'node:fs';
 import pg from 'pg';
 import twilio from 'twilio';
 import { createHotlineContext } from '../src/modules/intake-voice/hotline.shared.ts';
+import { startBaseline } from './lib/baseline.ts';
 import { drainOutbox } from './lib/checks.ts';
 import { type LoadResult, type LoadSpec, runLoad } from './lib/load.ts';
 import { deleteKeys } from './lib/redis-keys.ts';
@@ -101,6 +105,7 @@ export const voiceBenchmark: Benchmark = {
         requestBuilder: { module: new URL('./lib/twilio-requests.ts', import.meta.url).href, data: { authToken: AUTH_TOKEN, signedUrl: PUBLIC_BASE_URL + path, fields, modulo } satisfies TwilioRequestData },
         expectStatus,
         timeoutMs: 10_000,
+        database: db.name,
       });
 
       // Two calls walked through the real steps up to <Record>, as test/voice/recording.test.ts does.
@@ -141,6 +146,16 @@ export const voiceBenchmark: Benchmark = {
       // One after the other, never together. The voice phase creates the calls the next two continue.
       const voiceFields = { ...callBase, CallSid: `CA${randomBytes(12).toString('hex')}{n}`, From: '+86139{d}', Caller: '+86139{d}', CallStatus: 'ringing' };
       const results: Record<string, LoadResult> = {};
+      const baseline = await startBaseline(db);
+      try {
+        results.baseline = await runLoad(
+          { ...settings, url: baseline.url, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ channel: 'phone', narrative: 'bench' }), expectStatus: 201, timeoutMs: 10_000, database: db.name },
+          signal,
+        );
+      } finally {
+        await baseline.close();
+      }
+      const writesBefore = app.deps.hotline.callWriteStats();
       const callRows = () => h.count('select count(*)::int as n from "call"');
       const callsBefore = await callRows();
       results.voice = await runLoad(spec(app, '/twilio/voice', 200, voiceFields), signal);
@@ -150,6 +165,15 @@ export const voiceBenchmark: Benchmark = {
       results.menu = await runLoad(gather('/twilio/voice/menu?n=1', '1'), signal);
       results.identity = await runLoad(gather('/twilio/voice/report/identity?n=1', '2'), signal);
       const callsCreatedByGather = (await callRows()) - callsBefore - started;
+      const writesAfter = app.deps.hotline.callWriteStats();
+      const callWrites = {
+        statements: writesAfter.batches - writesBefore.batches,
+        steps: writesAfter.items - writesBefore.items,
+        meanPerStatement: Math.round(((writesAfter.items - writesBefore.items) / Math.max(1, writesAfter.batches - writesBefore.batches)) * 10) / 10,
+        largest: writesAfter.largestBatch,
+        retriedAlone: writesAfter.retriedAlone - writesBefore.retriedAlone,
+      };
+      const registrationsBefore = app.deps.clues.registrationStats();
 
       const lowLabel = `rec@${lowConnections}`;
       let before = await h.counts();
@@ -158,7 +182,13 @@ export const voiceBenchmark: Benchmark = {
       if (deadlockLow) throw new Error(`the app deadlocked at ${lowConnections} connections: ${JSON.stringify(deadlockLow)}`);
       const outbox = await drainOutbox(app, signal);
       let after = await h.counts();
-      const low = { callsLinked: after.linked - before.linked, phoneClues: after.clues - before.clues };
+      const registrationsAfter = app.deps.clues.registrationStats();
+      const low = {
+        callsLinked: after.linked - before.linked,
+        phoneClues: after.clues - before.clues,
+        registrationStatements: registrationsAfter.batches - registrationsBefore.batches,
+        registrationsPerStatement: Math.round(((registrationsAfter.items - registrationsBefore.items) / Math.max(1, registrationsAfter.batches - registrationsBefore.batches)) * 10) / 10,
+      };
 
       // Committed before answering: right after each 204 another connection must already see the clue.
       const probe = h.recordingData();
@@ -202,6 +232,7 @@ export const voiceBenchmark: Benchmark = {
           : `p99 ${r.latencyMs.p99} ms, ${r.requestsPerSecond} clues/s, errors ${r.errors}`,
       });
       const menuSteps = ['voice', 'menu', 'identity'] as const;
+      const base = results.baseline!;
       return {
         results,
         derived: {},
@@ -225,6 +256,8 @@ export const voiceBenchmark: Benchmark = {
           },
         ],
         notes: {
+          baseline: `bare Hono + one INSERT: ${base.requestsPerSecond} req/s, p50 ${base.latencyMs.p50} / p99 ${base.latencyMs.p99} ms`,
+          callWrites,
           callsStarted: started,
           callsCreatedByGatherSteps: callsCreatedByGather,
           preparedCallsPerPhase: prepared,
@@ -293,9 +326,10 @@ function helpers(pool: pg.Pool, ctx: ReturnType<typeof createHotlineContext>) {
         for (let n = start; n < Math.min(total, start + 5000); n++) {
           const id = randomUUID();
           const named = n % 2 === 1;
+          const hash = ctx.sidHash('call', fieldsFor(data, n).CallSid!);
           ids.push(id);
-          hashes.push(ctx.sidHash('call', fieldsFor(data, n).CallSid!));
-          boxes.push(named ? ctx.sealText(`+86139${String(n).padStart(8, '0')}`, `call:${id}`) : null);
+          hashes.push(hash);
+          boxes.push(named ? ctx.sealText(`+86139${String(n).padStart(8, '0')}`, `call-sid:${hash}`) : null);
           tpl.push(templates[named ? 1 : 0]);
         }
         await pool.query(
