@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, eventHash, GENESIS_HASH, nextEvent, nextQuarantineEvent } from './ledger.ts';
 import { generatePin, generateWebSecret, hashSecret, secretMatches } from './secrets.ts';
@@ -77,6 +78,20 @@ describe('event hashes', () => {
     const written = nextEvent(clue, { type: 't', actor: 'reporter', data: tricky }, new Date(0));
     expect(written.hash).toBe(eventHash({ ...e, data: tricky }));
     expect(JSON.parse(written.dataJson)).toEqual(tricky);
+    expect(written.data).toEqual(tricky);
+    // …and both are the plain definition: sha256(prev ‖ "\n" ‖ canonical JSON of the whole event)
+    const plain = (o: Record<string, unknown> & { prevHash: string }) => {
+      const { prevHash, ...rest } = o;
+      return createHash('sha256').update(`${prevHash}\n${canonicalJson(rest)}`).digest('hex');
+    };
+    for (const [chain, data, actor, type] of [
+      [{ clue: 'c-1' }, tricky, 'staff:x"y', 'clue.registered'],
+      [{ quarantine: 'm-1' }, { 中文: '举报', b: [null, 1.5, { z: undefined }] }, 'email', 'quarantine.held'],
+      [{ clue: '\u2028' }, {}, 'reporter', 'a\\b'],
+    ] as const) {
+      const ev = { ...chain, seq: 7, type, actor, at: new Date('2026-11-30T08:00:00.123Z'), data: data as Record<string, unknown>, prevHash: 'a'.repeat(64) };
+      expect(eventHash(ev)).toBe(plain(ev));
+    }
   });
 });
 

@@ -11,12 +11,22 @@ export type Actor = `staff:${string}` | 'reporter' | 'twilio' | 'email' | `syste
 /** JSON with sorted keys and no undefined: the same bytes before and after a jsonb round trip. */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i ? ',' : '') + canonicalJson(value[i] === undefined ? null : value[i]);
+    return `${out}]`;
+  }
   if (value instanceof Date) return JSON.stringify(value.toISOString());
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  const record = value as Record<string, unknown>;
+  // Default sort: UTF-16 code unit order, as the comparison `a < b` gives.
+  const keys = Object.keys(record).sort();
+  let out = '{';
+  for (const k of keys) {
+    const v = record[k];
+    if (v === undefined) continue;
+    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(k)}:${canonicalJson(v)}`;
+  }
+  return `${out}}`;
 }
 
 interface EventFields {
@@ -45,14 +55,19 @@ export function eventHash(e: HashedFields | QuarantineHashedFields): string {
   return hashWithCanonicalData(e, canonicalJson(e.data));
 }
 
-/** The same hash when the canonical JSON of `data` is already at hand (the write path has it). */
+/**
+ * The same hash when the canonical JSON of `data` is already at hand (the write path has it):
+ * `sha256(prevHash ‖ "\n" ‖ canonicalJson({ actor, at, clue | quarantine, data, seq, type }))`,
+ * with the object's text written out directly in its sorted key order (the unit tests hold it to
+ * `canonicalJson` of the whole object).
+ */
 function hashWithCanonicalData(e: HashedFields | QuarantineHashedFields, canonicalData: string): string {
-  const chain = 'clue' in e ? { clue: e.clue } : { quarantine: e.quarantine };
-  const head = canonicalJson({ ...chain, seq: e.seq, type: e.type, actor: e.actor, at: e.at, data: null });
-  // Splice the data in place of `null`: keys are sorted, and only "actor", "at" and "clue" (JSON
-  // strings, whose quotes are escaped) come before "data". (A function, so `$&` and friends in
-  // reporters' words are not replacement patterns.)
-  const body = head.replace('"data":null', () => `"data":${canonicalData}`);
+  const start = `{"actor":${JSON.stringify(e.actor)},"at":${JSON.stringify(e.at.toISOString())},`;
+  const end = `"seq":${JSON.stringify(e.seq)},"type":${JSON.stringify(e.type)}}`;
+  const body =
+    'clue' in e
+      ? `${start}"clue":${JSON.stringify(e.clue)},"data":${canonicalData},${end}`
+      : `${start}"data":${canonicalData},"quarantine":${JSON.stringify(e.quarantine)},${end}`;
   return createHash('sha256').update(e.prevHash).update('\n').update(body).digest('hex');
 }
 
@@ -76,18 +91,16 @@ function advance(
   at: Date,
 ): EventFields & { hash: string; dataJson: string } {
   const dataJson = canonicalJson(event.data ?? {});
-  const fields: EventFields = {
-    seq: head.headSeq + 1,
-    type: event.type,
-    actor: event.actor,
-    at,
-    data: JSON.parse(dataJson) as Record<string, unknown>,
-    prevHash: head.headHash,
-  };
-  const hash = hashWithCanonicalData({ ...chain, ...fields }, dataJson);
-  head.headSeq = fields.seq;
+  const seq = head.headSeq + 1;
+  const hash = hashWithCanonicalData({ ...chain, seq, type: event.type, actor: event.actor, at, data: {}, prevHash: head.headHash }, dataJson);
+  const next = { seq, type: event.type, actor: event.actor, at, prevHash: head.headHash, hash, dataJson } as EventFields & { hash: string; dataJson: string };
+  // `data` as stored (the canonical form: no undefined), parsed only if someone reads it; the
+  // registration path writes `dataJson` and never does.
+  let data: Record<string, unknown> | undefined;
+  Object.defineProperty(next, 'data', { enumerable: true, get: () => (data ??= JSON.parse(dataJson) as Record<string, unknown>) });
+  head.headSeq = seq;
   head.headHash = hash;
-  return { ...fields, hash, dataJson };
+  return next;
 }
 
 /** The next event of a clue's chain, hashed, and the clue's head moved to it. */
