@@ -21,6 +21,8 @@ export interface BenchSettings {
   connections: number;
   warmupSeconds: number;
   seconds: number;
+  /** Alternating baseline/app rounds where a benchmark compares the two (lib/rounds.ts). */
+  rounds: number;
 }
 
 function positiveNumber(name: string, fallback: number): number {
@@ -36,6 +38,7 @@ export function settingsFromEnv(): BenchSettings {
     connections: Math.round(positiveNumber('BENCH_CONNECTIONS', 32)),
     warmupSeconds: positiveNumber('BENCH_WARMUP_SECONDS', 2),
     seconds: positiveNumber('BENCH_SECONDS', 10),
+    rounds: Math.round(positiveNumber('BENCH_ROUNDS', 3)),
   };
 }
 
