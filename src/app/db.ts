@@ -72,6 +72,24 @@ export async function sqlBound<T = Record<string, unknown>>(em: Em, text: string
   return (await kysely.executeQuery<T>(CompiledQuery.raw(text, params))).rows;
 }
 
+/**
+ * A multi-row `VALUES` list for `sqlBound`: each row's values are appended to `params` and written
+ * as `$n` placeholders, with the column's cast (e.g. `::uuid`) where one is given and `literals`
+ * (SQL written as is, the same for every row) after them. A row of the wrong width throws.
+ */
+export function valuesList(params: unknown[], rows: unknown[][], casts: (string | undefined)[], literals: string[] = []): string {
+  return rows
+    .map((row) => {
+      if (row.length !== casts.length) throw new Error(`VALUES row of ${row.length} values for ${casts.length} columns`);
+      const cells = row.map((value, i) => {
+        params.push(value);
+        return `$${params.length}${casts[i] ?? ''}`;
+      });
+      return `(${[...cells, ...literals].join(', ')})`;
+    })
+    .join(', ');
+}
+
 /** Raw SQL inside the given EntityManager's transaction (if any). */
 export function sql<T = Record<string, unknown>>(em: Em, query: string, params: unknown[] = []): Promise<T[]> {
   // Both drivers' entity managers are SQL ones; the core type just does not say so.

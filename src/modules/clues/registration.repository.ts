@@ -3,6 +3,7 @@
  * many registrations (data-modifying CTEs: atomic like a transaction, one round trip). Used by
  * the group commit in clues.usecases.ts.
  */
+import { valuesList } from '../../app/db.ts';
 
 /** Values in the column order of the table specs below. */
 export type Row = unknown[];
@@ -78,15 +79,8 @@ export function registrationStatement(batch: RegistrationRows[]): { text: string
     if (rows.length === 0) continue;
     const constants = spec.constants ?? [];
     const names = [...spec.columns.map(([name]) => name), ...constants.map(([name]) => name)].join(', ');
-    const values = rows.map((row) => {
-      if (row.length !== spec.columns.length) throw new Error(`${spec.table}: ${row.length} values for ${spec.columns.length} columns`);
-      const cells = row.map((value, i) => {
-        params.push(value);
-        return `$${params.length}${spec.columns[i]![1] ?? ''}`;
-      });
-      return `(${[...cells, ...constants.map(([, literal]) => literal)].join(', ')})`;
-    });
-    ctes.push(`${key} as (insert into ${spec.table} (${names}) values ${values.join(', ')})`);
+    const values = valuesList(params, rows, spec.columns.map(([, cast]) => cast), constants.map(([, literal]) => literal));
+    ctes.push(`${key} as (insert into ${spec.table} (${names}) values ${values})`);
   }
   return { text: `with ${ctes.join(',\n')} select 1`, params };
 }

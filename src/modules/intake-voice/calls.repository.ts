@@ -3,6 +3,7 @@
  * bypasses the unit of work): the upsert every choice-recording step is, and the two statements of
  * a recording callback around the clue's registration.
  */
+import { valuesList } from '../../app/db.ts';
 import { unansweredOutcomes } from './voice.entity.ts';
 
 /** One step's change to a call row, and (after the write) what the row then says. */
@@ -33,8 +34,6 @@ export interface CallUpsertRow {
   named: boolean | null;
 }
 
-const COLUMNS = 8;
-
 /**
  * One statement for one or many steps (of different calls). A new call is inserted as any step
  * finds it; an existing one gets the patch merged under the row lock the upsert takes. The identity
@@ -43,14 +42,12 @@ const COLUMNS = 8;
  */
 export function callUpsertStatement(items: CallUpsert[]): { text: string; params: unknown[] } {
   const params: unknown[] = [];
-  const values: string[] = [];
-  for (const it of items) {
-    const b = params.length;
-    params.push(it.id, it.hash, it.now, it.withheld, it.anonymous, it.box, it.ivr, it.hotline);
-    values.push(`($${b + 1}::uuid, $${b + 2}, $${b + 3}::timestamptz, $${b + 4}::boolean, $${b + 5}::boolean, $${b + 6}::bytea, $${b + 7}::jsonb, $${b + 8})`);
-  }
-  if (params.length !== items.length * COLUMNS) throw new Error('call upsert: column count');
-  const text = `with v (id, sid_hash, at, withheld, anonymous, box, ivr, hotline) as (values ${values.join(', ')})
+  const values = valuesList(
+    params,
+    items.map((it) => [it.id, it.hash, it.now, it.withheld, it.anonymous, it.box, it.ivr, it.hotline]),
+    ['::uuid', undefined, '::timestamptz', '::boolean', '::boolean', '::bytea', '::jsonb', undefined],
+  );
+  const text = `with v (id, sid_hash, at, withheld, anonymous, box, ivr, hotline) as (values ${values})
     insert into "call" as k (id, sid_hash, started_at, withheld, chose_anonymous, caller_box, ivr, hotline_number, created_at, updated_at)
     select id, sid_hash, at, withheld, anonymous, box, ivr, hotline, at, at from v
     on conflict (sid_hash) do update set
@@ -113,15 +110,14 @@ const UNANSWERED = unansweredOutcomes.map((o) => `'${o}'`).join(', ');
  */
 export function recordingLinkStatement(items: RecordingLink[]): { text: string; params: unknown[] } {
   const params: unknown[] = [];
-  const values: string[] = [];
-  for (const it of items) {
-    const b = params.length;
-    params.push(it.hash, it.clueId, it.recordingSid, it.recordingUrl, it.now);
-    values.push(`($${b + 1}, $${b + 2}::uuid, $${b + 3}, $${b + 4}, $${b + 5}::timestamptz)`);
-  }
+  const values = valuesList(
+    params,
+    items.map((it) => [it.hash, it.clueId, it.recordingSid, it.recordingUrl, it.now]),
+    [undefined, '::uuid', undefined, undefined, '::timestamptz'],
+  );
   // Two callbacks of one call in a batch carry the same clue (the intake key) and recording:
   // UPDATE … FROM updates the row once, with either.
-  const text = `with v (hash, clue_id, recording_sid, recording_url, at) as (values ${values.join(', ')}),
+  const text = `with v (hash, clue_id, recording_sid, recording_url, at) as (values ${values}),
     linked as (
       update "call" k set clue_id = v.clue_id, caller_box = null, recording_sid = v.recording_sid, recording_url = v.recording_url,
         ivr = k.ivr || '{"recordingIssued": true}'::jsonb,

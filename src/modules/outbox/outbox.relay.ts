@@ -18,7 +18,7 @@ interface PendingRow {
 /**
  * Moves committed outbox rows to BullMQ and deletes them. Rows are added with their deterministic `jobId`, which
  * BullMQ treats as a no-op if the job already exists, so several relays (one per replica) and a
- * crash between "added" and "marked" never produce a second job. While Redis is down rows stay
+ * crash between "added" and "deleted" never produce a second job. While Redis is down rows stay
  * pending and the next pass (poll or kick) picks them up.
  */
 export class OutboxRelay {
