@@ -1,9 +1,11 @@
+import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createNetServer } from 'node:net';
 import { Writable } from 'node:stream';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { TestClock } from '../src/app/clock.ts';
 import { loadConfig } from '../src/app/config.ts';
@@ -52,6 +54,16 @@ export async function tamperWithLedger(db: { query: (text: string, params?: unkn
   } finally {
     await db.query('alter table ledger_event enable trigger ledger_event_append_only');
   }
+}
+
+/** `npm run verify-ledger` as an operator runs it, against the given database: its exit code and output. */
+export function verifyLedgerCli(databaseUrl: string): Promise<{ code: number; out: string }> {
+  return promisify(execFile)(process.execPath, ['src/main.ts', 'verify-ledger'], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent', MIGRATE_ON_START: 'false' },
+  }).then(
+    (r) => ({ code: 0, out: r.stdout }),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: `${e.stdout}${e.stderr}` }),
+  );
 }
 
 /** Every log line the app writes, as parsed JSON and raw text, for assertions about what leaks. */

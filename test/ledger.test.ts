@@ -1,10 +1,6 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyLedger } from '../src/modules/clues/ledger.verify.ts';
-import { createTestApp, seedTree, type TestEnv, tamperWithLedger } from './helpers.ts';
-
-const run = promisify(execFile);
+import { createTestApp, seedTree, type TestEnv, tamperWithLedger, verifyLedgerCli } from './helpers.ts';
 
 let t: TestEnv;
 let operator: string;
@@ -31,15 +27,6 @@ async function register(narrative = '社区干部把亲戚违规纳入低保，�
   });
   expect(res.status).toBe(201);
   return res.json;
-}
-
-function verifyCli() {
-  return run(process.execPath, ['src/main.ts', 'verify-ledger'], {
-    env: { ...process.env, DATABASE_URL: t.db.url, LOG_LEVEL: 'silent', MIGRATE_ON_START: 'false' },
-  }).then(
-    (r) => ({ code: 0, out: r.stdout }),
-    (e) => ({ code: e.code as number, out: `${e.stdout}${e.stderr}` }),
-  );
 }
 
 describe('the clue ledger', () => {
@@ -85,7 +72,7 @@ describe('the clue ledger', () => {
     const report = await verifyLedger(t.deps.orm);
     expect(report.ok).toBe(true);
     expect(report.events).toBeGreaterThanOrEqual(6);
-    const cli = await verifyCli();
+    const cli = await verifyLedgerCli(t.db.url);
     expect(cli.code).toBe(0);
     expect(cli.out).toContain('ledger verified');
   });
@@ -134,7 +121,7 @@ describe('the clue ledger', () => {
     const report = await verifyLedger(t.deps.orm);
     expect(report.ok).toBe(false);
     expect(report.problems[0]).toMatchObject({ kind: 'event_altered', eventId: target!.id, trackingCode: created.trackingCode, seq: target!.seq });
-    const cli = await verifyCli();
+    const cli = await verifyLedgerCli(t.db.url);
     expect(cli.code).toBe(1);
     expect(cli.out).toContain(`event #${target!.id} (clue ${created.trackingCode}, seq ${target!.seq})`);
     // Restore so later tests start from a sound ledger.
@@ -176,7 +163,7 @@ describe('the clue ledger', () => {
     expect(report.problems).toContainEqual(
       expect.objectContaining({ kind: 'checkpoint_mismatch', reason: 'a sealed event is missing', clueId: victim.id, seq: 1 }),
     );
-    const cli = await verifyCli();
+    const cli = await verifyLedgerCli(t.db.url);
     expect(cli.code).toBe(1);
     expect(cli.out).toContain(`clue ${victim.id}, seq 1`);
   });

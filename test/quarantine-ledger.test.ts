@@ -1,13 +1,9 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrm, migrate } from '../src/app/db.ts';
 import { createLogger } from '../src/app/logger.ts';
 import { verifyLedger } from '../src/modules/clues/ledger.verify.ts';
 import { base64Lines, encodedWord, fakeExe, rawMessage } from './email/mime.ts';
-import { createTestApp, createTestDatabase, seedTree, type TestEnv, tamperWithLedger } from './helpers.ts';
-
-const run = promisify(execFile);
+import { createTestApp, createTestDatabase, seedTree, type TestEnv, tamperWithLedger, verifyLedgerCli } from './helpers.ts';
 
 let t: TestEnv;
 let operator: string;
@@ -45,15 +41,6 @@ async function quarantined(n: string): Promise<string> {
 type EventRow = { id: string; seq: number; type: string; actor: string; data: Record<string, unknown>; clue_id: string | null };
 const quarantineEvents = (id: string) =>
   t.db.query<EventRow>('select id::text as id, seq, type, actor, data, clue_id from ledger_event where quarantine_id = $1 order by seq', [id]);
-
-function verifyCli() {
-  return run(process.execPath, ['src/main.ts', 'verify-ledger'], {
-    env: { ...process.env, DATABASE_URL: t.db.url, LOG_LEVEL: 'silent', MIGRATE_ON_START: 'false' },
-  }).then(
-    (r) => ({ code: 0, out: r.stdout }),
-    (e) => ({ code: e.code as number, out: `${e.stdout}${e.stderr}` }),
-  );
-}
 
 /** Seals checkpoints until one holds the given quarantined mail's events (another test database's open transaction may hold xmin back). */
 async function sealUntilCovered(quarantineId: string): Promise<string[]> {
@@ -107,7 +94,7 @@ describe('quarantined mail on the ledger', () => {
     const report = await verifyLedger(t.deps.orm);
     expect(report.ok).toBe(false);
     expect(report.problems[0]).toEqual({ kind: 'event_altered', eventId: target!.id, quarantineId: id, seq: 2 });
-    const cli = await verifyCli();
+    const cli = await verifyLedgerCli(t.db.url);
     expect(cli.code).toBe(1);
     expect(cli.out).toContain(`event #${target!.id} (quarantined mail ${id}, seq 2)`);
 
@@ -178,7 +165,7 @@ describe('quarantined mail on the ledger', () => {
     expect(report.problems).toEqual([
       expect.objectContaining({ kind: 'checkpoint_mismatch', reason: 'a sealed event is missing', quarantineId: victim, seq: 1 }),
     ]);
-    const cli = await verifyCli();
+    const cli = await verifyLedgerCli(t.db.url);
     expect(cli.code).toBe(1);
     expect(cli.out).toContain(`(quarantined mail ${victim}, seq 1)`);
   });
