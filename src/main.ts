@@ -29,7 +29,7 @@ async function main(role: Role) {
       onProgress: (n) => n % 10_000 === 0 && process.stderr.write(`checked ${n} clues…\n`),
     });
     await orm.close();
-    console.log(`clues ${report.clues}, quarantined mail ${report.quarantinedMail}, events ${report.events}, checkpoints ${report.checkpoints}`);
+    console.log(`clues ${report.clues}, quarantined mail ${report.quarantinedMail}, audit chains ${report.auditChains}, events ${report.events}, checkpoints ${report.checkpoints}`);
     if (report.ok) {
       console.log('台账完整 / ledger verified: every event and checkpoint matches');
       return;

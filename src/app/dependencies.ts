@@ -18,6 +18,7 @@ import { OutboxRelay } from '../modules/outbox/outbox.relay.ts';
 import { createRegistryUseCases } from '../modules/registry/registry.usecases.ts';
 import { createStaffUseCases } from '../modules/staff/staff.usecases.ts';
 import { createTriageUseCases } from '../modules/triage/triage.usecases.ts';
+import { createAuditUseCases } from '../modules/audit/audit.usecases.ts';
 import { join } from 'node:path';
 import { type Clock, systemClock } from './clock.ts';
 import { createCsrf } from './csrf.ts';
@@ -118,6 +119,7 @@ export async function createDependencies(
   const registry = createRegistryUseCases({ orm, clock, keys, logger, assertClueVisible: clues.assertVisible, timeZone: config.TIME_ZONE });
   const email = createEmailUseCases({ orm, clock, logger, keys, storage, clues, messages, maxBytes: config.EMAIL_MAX_BYTES });
   const sealCheckpoint = createCheckpointer({ orm, clock, logger });
+  const audit = createAuditUseCases({ orm });
   const notifications = createNotificationUseCases({
     orm,
     clock,
@@ -162,6 +164,7 @@ export async function createDependencies(
     deadlines,
     deadlineScheduler,
     sealCheckpoint,
+    audit,
     close,
   };
 }

@@ -13,6 +13,7 @@ import { workflowRoutes } from '../modules/verification/workflow.routes.ts';
 import { publicReferralRoutes, staffReferralRoutes } from '../modules/referrals/referrals.routes.ts';
 import { quarantineRoutes } from '../modules/intake-email/email.routes.ts';
 import { REGISTRY_IMPORT_PATH, registryRoutes } from '../modules/registry/registry.routes.ts';
+import { auditRoutes } from '../modules/audit/audit.routes.ts';
 import type { Dependencies } from './dependencies.ts';
 import { AppError, createErrorFactory, databaseBusy, isAppError } from './errors.ts';
 import { ApiDocs } from './openapi.ts';
@@ -125,6 +126,7 @@ export function createServer(deps: Dependencies) {
   app.route('/api/v1/staff', quarantineRoutes(deps.email, docs));
   app.route('/', publicReferralRoutes(deps.referrals));
   app.route('/api/v1/staff', registryRoutes(deps.registry, docs));
+  app.route('/api/v1/staff', auditRoutes(deps.audit, docs));
   app.route('/', webRoutes({ config: deps.config, clock: deps.clock, reports: deps.reports, staff: deps.staff, csrf: deps.csrf, metrics }, docs));
   app.route('/api/v1/staff', callbackRoutes(deps.hotline.callbacks, deps.clock, docs));
   app.route('/', voiceRoutes(deps.hotline, logger, docs));

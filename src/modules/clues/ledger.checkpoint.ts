@@ -4,21 +4,22 @@ import { type Em, type Orm, sql } from '../../app/db.ts';
 import type { Logger } from '../../app/logger.ts';
 import { GENESIS_HASH } from './ledger.ts';
 
-/** A sealed event: on a clue's chain (`clue_id`) or on a quarantined mail's (`quarantine_id`). */
+/** A sealed event: on a clue's chain (`clue_id`), a quarantined mail's (`quarantine_id`) or an audit chain (`audit_id`). */
 export interface SealedEvent {
   id: number | string;
   clue_id: string | null;
   quarantine_id: string | null;
+  audit_id?: string | null;
   seq: number;
   hash: string;
 }
 
 /**
  * The chain an event is on, as the batch hash names it: the clue id (as it always was, so existing
- * checkpoints verify unchanged), or `quarantine:<id>`, which no clue id can be.
+ * checkpoints verify unchanged), or `quarantine:<id>` / `audit:<id>`, which no clue id can be.
  */
-export function chainOf(e: Pick<SealedEvent, 'clue_id' | 'quarantine_id'>): string {
-  return e.clue_id ?? `quarantine:${e.quarantine_id}`;
+export function chainOf(e: Pick<SealedEvent, 'clue_id' | 'quarantine_id' | 'audit_id'>): string {
+  return e.clue_id ?? (e.quarantine_id ? `quarantine:${e.quarantine_id}` : `audit:${e.audit_id}`);
 }
 
 /** The batch hash: every sealed event's id, chain, seq and hash, in id order. */
@@ -37,7 +38,7 @@ export function checkpointHash(c: { prevHash: string; batchHash: string; fromXid
 export function eventsInRange(em: Em, fromXid: string, toXid: string): Promise<SealedEvent[]> {
   return sql<SealedEvent>(
     em,
-    'select id, clue_id, quarantine_id, seq, hash from ledger_event where txid >= ?::xid8 and txid < ?::xid8 order by id',
+    'select id, clue_id, quarantine_id, audit_id, seq, hash from ledger_event where txid >= ?::xid8 and txid < ?::xid8 order by id',
     [fromXid, toXid],
   );
 }
@@ -63,8 +64,9 @@ export function createCheckpointer({ orm, clock, logger }: { orm: Orm; clock: Cl
       if (events.length === 0) return null;
       const clues: Record<string, [number, number]> = {};
       const quarantines: Record<string, [number, number]> = {};
+      const audits: Record<string, [number, number]> = {};
       for (const e of events) {
-        const [ranges, id] = e.clue_id ? [clues, e.clue_id] : [quarantines, e.quarantine_id!];
+        const [ranges, id] = e.clue_id ? [clues, e.clue_id] : e.quarantine_id ? [quarantines, e.quarantine_id] : [audits, e.audit_id!];
         const r = ranges[id];
         ranges[id] = r ? [Math.min(r[0], e.seq), Math.max(r[1], e.seq)] : [e.seq, e.seq];
       }
@@ -78,9 +80,9 @@ export function createCheckpointer({ orm, clock, logger }: { orm: Orm; clock: Cl
       const hash = checkpointHash(row);
       await sql(
         tx,
-        `insert into ledger_checkpoint (sealed_at, from_xid, to_xid, event_count, clues, quarantines, batch_hash, prev_hash, hash)
-         values (?, ?::xid8, ?::xid8, ?, ?::jsonb, ?::jsonb, ?, ?, ?)`,
-        [clock.now(), fromXid, toXid, events.length, JSON.stringify(clues), JSON.stringify(quarantines), row.batchHash, row.prevHash, hash],
+        `insert into ledger_checkpoint (sealed_at, from_xid, to_xid, event_count, clues, quarantines, audits, batch_hash, prev_hash, hash)
+         values (?, ?::xid8, ?::xid8, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?, ?, ?)`,
+        [clock.now(), fromXid, toXid, events.length, JSON.stringify(clues), JSON.stringify(quarantines), JSON.stringify(audits), row.batchHash, row.prevHash, hash],
       );
       // The log line is a witness outside the database: an attacker who rewrites tables cannot unsay it.
       logger.info({ checkpointHash: hash, events: events.length, toXid }, 'ledger checkpoint sealed');

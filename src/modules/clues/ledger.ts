@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/core';
 import { StaffNotice } from '../deadlines/deadline.entity.ts';
+import { sql, sqlBound } from '../../app/db.ts';
 import { LedgerEvent } from './ledger.entity.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -51,23 +52,35 @@ export interface QuarantineHashedFields extends EventFields {
   quarantine: string;
 }
 
-export function eventHash(e: HashedFields | QuarantineHashedFields): string {
+/**
+ * What an audit chain's event hash covers: the chain is named by the key `audit` (the chain id,
+ * e.g. `system`), so its events can never pass for a clue's or a quarantined mail's.
+ */
+export interface AuditHashedFields extends EventFields {
+  audit: string;
+}
+
+type AnyHashedFields = HashedFields | QuarantineHashedFields | AuditHashedFields;
+
+export function eventHash(e: AnyHashedFields): string {
   return hashWithCanonicalData(e, canonicalJson(e.data));
 }
 
 /**
  * The same hash when the canonical JSON of `data` is already at hand (the write path has it):
- * `sha256(prevHash ‖ "\n" ‖ canonicalJson({ actor, at, clue | quarantine, data, seq, type }))`,
+ * `sha256(prevHash ‖ "\n" ‖ canonicalJson({ actor, at, audit | clue | quarantine, data, seq, type }))`,
  * with the object's text written out directly in its sorted key order (the unit tests hold it to
  * `canonicalJson` of the whole object).
  */
-function hashWithCanonicalData(e: HashedFields | QuarantineHashedFields, canonicalData: string): string {
+function hashWithCanonicalData(e: AnyHashedFields, canonicalData: string): string {
   const start = `{"actor":${JSON.stringify(e.actor)},"at":${JSON.stringify(e.at.toISOString())},`;
   const end = `"seq":${JSON.stringify(e.seq)},"type":${JSON.stringify(e.type)}}`;
   const body =
     'clue' in e
       ? `${start}"clue":${JSON.stringify(e.clue)},"data":${canonicalData},${end}`
-      : `${start}"data":${canonicalData},"quarantine":${JSON.stringify(e.quarantine)},${end}`;
+      : 'audit' in e
+        ? `${start}"audit":${JSON.stringify(e.audit)},"data":${canonicalData},${end}`
+        : `${start}"data":${canonicalData},"quarantine":${JSON.stringify(e.quarantine)},${end}`;
   return createHash('sha256').update(e.prevHash).update('\n').update(body).digest('hex');
 }
 
@@ -86,7 +99,7 @@ type NewEvent = { type: string; actor: Actor; data?: Record<string, unknown> };
 /** The next event of a chain, hashed, and the chain's head moved to it. */
 function advance(
   head: { headSeq: number; headHash: string },
-  chain: { clue: string } | { quarantine: string },
+  chain: { clue: string } | { quarantine: string } | { audit: string },
   event: NewEvent,
   at: Date,
 ): EventFields & { hash: string; dataJson: string } {
@@ -164,4 +177,28 @@ export function appendEvent(
 export function appendQuarantineEvent(em: EntityManager, mail: QuarantineChainHead, event: NewEvent, at: Date): LedgerEvent {
   const { dataJson: _json, ...fields } = nextQuarantineEvent(mail, event, at);
   return em.create(LedgerEvent, fields);
+}
+
+/** The system audit chain: staff accounts, 2FA resets, exports, policy and calendar changes. */
+export const SYSTEM_CHAIN = 'system';
+
+/**
+ * Appends one event to an audit chain (default: the system chain) inside the caller's transaction:
+ * the chain's head row is locked, so appends are serialised and the chain has no gaps. Written
+ * straight away (not at flush), so it commits or rolls back with the change it records. No reporter
+ * data in `data`: ids, roles, codes, counts and hashes.
+ */
+export async function appendAuditEvent(em: EntityManager, event: NewEvent, at: Date, chain = SYSTEM_CHAIN): Promise<{ seq: number; hash: string }> {
+  if (!em.isInTransaction()) throw new Error('appendAuditEvent needs the transaction of the change it records');
+  const [head] = await sql<{ head_seq: number; head_hash: string }>(em, 'select head_seq, head_hash from audit_chain where id = ? for update', [chain]);
+  if (!head) throw new Error(`no audit chain ${chain}`);
+  const cursor = { headSeq: head.head_seq, headHash: head.head_hash };
+  const e = advance(cursor, { audit: chain }, event, at);
+  await sqlBound(
+    em,
+    `with moved as (update audit_chain set head_seq = $1, head_hash = $2 where id = $3)
+     insert into ledger_event (audit_id, seq, type, actor, at, data, prev_hash, hash) values ($3, $1, $4, $5, $6, $7::jsonb, $8, $2)`,
+    [e.seq, e.hash, chain, e.type, e.actor, at, e.dataJson, e.prevHash],
+  );
+  return { seq: e.seq, hash: e.hash };
 }

@@ -2,20 +2,22 @@ import { type Orm, sql } from '../../app/db.ts';
 import { batchHash, chainOf, checkpointHash, eventsInRange, type SealedEvent } from './ledger.checkpoint.ts';
 import { eventHash, GENESIS_HASH } from './ledger.ts';
 
-/** The chain a problem is on: a clue's (named by its tracking code) or a quarantined mail's (by its id). */
-export type ChainRef = { clueId: string; trackingCode: string } | { quarantineId: string };
+/** The chain a problem is on: a clue's (named by its tracking code), a quarantined mail's or an audit chain (by id). */
+export type ChainRef = { clueId: string; trackingCode: string } | { quarantineId: string } | { auditChain: string };
 
 export type LedgerProblem =
   | ({ kind: 'event_altered'; eventId: string; seq: number } & ChainRef)
   | ({ kind: 'event_missing'; seq: number } & ChainRef)
   | ({ kind: 'chain_head_mismatch'; expectedSeq: number; foundSeq: number } & ChainRef)
-  | { kind: 'checkpoint_mismatch'; checkpointId: number; reason: string; clueId?: string; quarantineId?: string; seq?: number };
+  | { kind: 'checkpoint_mismatch'; checkpointId: number; reason: string; clueId?: string; quarantineId?: string; auditChain?: string; seq?: number };
 
 export interface VerifyReport {
   ok: boolean;
   clues: number;
   /** Quarantined mail, each with its own chain. */
   quarantinedMail: number;
+  /** Audit chains (the system chain: staff accounts, 2FA, exports, policy). */
+  auditChains: number;
   events: number;
   checkpoints: number;
   problems: LedgerProblem[];
@@ -33,7 +35,8 @@ interface EventRow {
   hash: string;
 }
 
-const chainName = (p: ChainRef) => ('quarantineId' in p ? `quarantined mail ${p.quarantineId}` : `clue ${p.trackingCode}`);
+const chainName = (p: ChainRef) =>
+  'quarantineId' in p ? `quarantined mail ${p.quarantineId}` : 'auditChain' in p ? `audit chain ${p.auditChain}` : `clue ${p.trackingCode}`;
 
 export function describeProblem(p: LedgerProblem): string {
   switch (p.kind) {
@@ -44,18 +47,27 @@ export function describeProblem(p: LedgerProblem): string {
     case 'chain_head_mismatch':
       return `${chainName(p)} should end at seq ${p.expectedSeq} but its events end at seq ${p.foundSeq}`;
     case 'checkpoint_mismatch': {
-      const where = p.quarantineId ? `quarantined mail ${p.quarantineId}` : p.clueId ? `clue ${p.clueId}` : null;
+      const where = p.quarantineId
+        ? `quarantined mail ${p.quarantineId}`
+        : p.auditChain
+          ? `audit chain ${p.auditChain}`
+          : p.clueId
+            ? `clue ${p.clueId}`
+            : null;
       return `checkpoint #${p.checkpointId}: ${p.reason}${where ? ` (${where}${p.seq ? `, seq ${p.seq}` : ''})` : ''}`;
     }
   }
 }
 
-/** The two kinds of chain: per clue, and per quarantined mail (mail not, or not yet, a clue). */
+const NIL_UUID = '00000000-0000-0000-0000-000000000000';
+
+/** The three kinds of chain: per clue, per quarantined mail (mail not, or not yet, a clue), and audit chains. */
 const chainKinds = [
   {
     table: 'clue',
     column: 'clue_id',
     select: 'id, tracking_code, head_seq, head_hash',
+    start: NIL_UUID,
     ref: (row: ChainRow): ChainRef => ({ clueId: row.id, trackingCode: row.tracking_code! }),
     hashed: (id: string) => ({ clue: id }),
   },
@@ -63,8 +75,17 @@ const chainKinds = [
     table: 'quarantined_mail',
     column: 'quarantine_id',
     select: 'id, null as tracking_code, head_seq, head_hash',
+    start: NIL_UUID,
     ref: (row: ChainRow): ChainRef => ({ quarantineId: row.id }),
     hashed: (id: string) => ({ quarantine: id }),
+  },
+  {
+    table: 'audit_chain',
+    column: 'audit_id',
+    select: 'id, null as tracking_code, head_seq, head_hash',
+    start: '',
+    ref: (row: ChainRow): ChainRef => ({ auditChain: row.id }),
+    hashed: (id: string) => ({ audit: id }),
   },
 ] as const;
 
@@ -86,10 +107,10 @@ export async function verifyLedger(
   const em = orm.em.fork();
   const batchSize = opts.batchSize ?? 500;
   const problems: LedgerProblem[] = [];
-  const counts = { clue: 0, quarantined_mail: 0 };
+  const counts = { clue: 0, quarantined_mail: 0, audit_chain: 0 };
   let events = 0;
   for (const kind of chainKinds) {
-    let after = '00000000-0000-0000-0000-000000000000';
+    let after: string = kind.start;
     for (;;) {
       const batch = await sql<ChainRow>(em, `select ${kind.select} from ${kind.table} where id > ? order by id limit ?`, [after, batchSize]);
       if (batch.length === 0) break;
@@ -149,12 +170,13 @@ export async function verifyLedger(
     event_count: number;
     clues: Record<string, [number, number]>;
     quarantines: Record<string, [number, number]>;
+    audits: Record<string, [number, number]>;
     batch_hash: string;
     prev_hash: string;
     hash: string;
   }>(
     em,
-    'select id, from_xid::text as from_xid, to_xid::text as to_xid, event_count, clues, quarantines, batch_hash, prev_hash, hash from ledger_checkpoint order by id',
+    'select id, from_xid::text as from_xid, to_xid::text as to_xid, event_count, clues, quarantines, audits, batch_hash, prev_hash, hash from ledger_checkpoint order by id',
   );
   let prevHash = GENESIS_HASH;
   for (const cp of checkpoints) {
@@ -177,6 +199,7 @@ export async function verifyLedger(
     ok: problems.length === 0,
     clues: counts.clue,
     quarantinedMail: counts.quarantined_mail,
+    auditChains: counts.audit_chain,
     events,
     checkpoints: checkpoints.length,
     problems,
@@ -184,21 +207,27 @@ export async function verifyLedger(
 }
 
 function locateCheckpointDamage(
-  cp: { id: number; event_count: number; clues: Record<string, [number, number]>; quarantines: Record<string, [number, number]> },
+  cp: {
+    id: number;
+    event_count: number;
+    clues: Record<string, [number, number]>;
+    quarantines: Record<string, [number, number]>;
+    audits: Record<string, [number, number]>;
+  },
   sealed: SealedEvent[],
 ): LedgerProblem {
   const present = new Set(sealed.map((e) => `${chainOf(e)}:${e.seq}`));
-  for (const [clueId, [first, last]] of Object.entries(cp.clues)) {
-    for (let seq = first; seq <= last; seq++) {
-      if (!present.has(`${chainOf({ clue_id: clueId, quarantine_id: null })}:${seq}`)) {
-        return { kind: 'checkpoint_mismatch', checkpointId: cp.id, reason: 'a sealed event is missing', clueId, seq };
-      }
-    }
-  }
-  for (const [quarantineId, [first, last]] of Object.entries(cp.quarantines)) {
-    for (let seq = first; seq <= last; seq++) {
-      if (!present.has(`${chainOf({ clue_id: null, quarantine_id: quarantineId })}:${seq}`)) {
-        return { kind: 'checkpoint_mismatch', checkpointId: cp.id, reason: 'a sealed event is missing', quarantineId, seq };
+  const sealedRanges = [
+    { ranges: cp.clues, chain: (id: string) => ({ clue_id: id, quarantine_id: null }), ref: (id: string) => ({ clueId: id }) },
+    { ranges: cp.quarantines, chain: (id: string) => ({ clue_id: null, quarantine_id: id }), ref: (id: string) => ({ quarantineId: id }) },
+    { ranges: cp.audits, chain: (id: string) => ({ clue_id: null, quarantine_id: null, audit_id: id }), ref: (id: string) => ({ auditChain: id }) },
+  ];
+  for (const { ranges, chain, ref } of sealedRanges) {
+    for (const [id, [first, last]] of Object.entries(ranges)) {
+      for (let seq = first; seq <= last; seq++) {
+        if (!present.has(`${chainOf(chain(id))}:${seq}`)) {
+          return { kind: 'checkpoint_mismatch', checkpointId: cp.id, reason: 'a sealed event is missing', ...ref(id), seq };
+        }
       }
     }
   }

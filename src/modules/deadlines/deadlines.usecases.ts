@@ -5,7 +5,7 @@ import { type Em, type Orm, sql } from '../../app/db.ts';
 import { forbidden } from '../../app/errors.ts';
 import type { Logger } from '../../app/logger.ts';
 import { Clue } from '../clues/clue.entity.ts';
-import { type Actor, appendEvent } from '../clues/ledger.ts';
+import { type Actor, appendAuditEvent, appendEvent, canonicalJson, sha256Hex } from '../clues/ledger.ts';
 import { Message } from '../messages/message.entity.ts';
 import type { Principal } from '../staff/access.ts';
 import { Unit } from '../staff/unit.entity.ts';
@@ -46,9 +46,17 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
     if (principal.role !== 'admin') throw forbidden();
     const parsed = policySchema.safeParse(input);
     if (!parsed.success) throw invalidPolicy({ issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
-    const em = orm.em.fork();
-    em.create(DeadlinePolicyVersion, { policy: parsed.data as unknown as Record<string, unknown>, createdBy: principal.id, createdAt: clock.now() });
-    await em.flush();
+    await orm.em.fork().transactional(async (em) => {
+      const now = clock.now();
+      const row = em.create(DeadlinePolicyVersion, { policy: parsed.data as unknown as Record<string, unknown>, createdBy: principal.id, createdAt: now });
+      await em.flush();
+      // The policy itself is in its row; the chain carries its hash, so a later edit of the row shows.
+      await appendAuditEvent(
+        em,
+        { type: 'deadline_policy.changed', actor: `staff:${principal.id}`, data: { versionId: row.id, version: parsed.data.version, policySha256: sha256Hex(canonicalJson(parsed.data)) } },
+        now,
+      );
+    });
     cached = { policy: parsed.data, until: clock.now().getTime() + POLICY_CACHE_MS };
     logger.info({ staffId: principal.id, version: parsed.data.version }, 'deadline policy changed');
     return parsed.data;

@@ -32,15 +32,17 @@ export function staffRoutes(staff: StaffUseCases, docs: ApiDocs) {
 
   docs.add({ method: 'post', path: '/api/v1/staff/units', summary: 'Create a unit (admin)', tag, auth: 'staff', body: createUnitBody, responses: { 201: 'Created', 403: 'Not an admin', 409: 'Code taken', 422: 'Parent does not fit the tree' } });
   app.post('/units', async (c) => {
-    staff.requireAdmin(c.get('principal')!);
-    const u = await staff.createUnit(await readJson(c, createUnitBody));
+    const principal = c.get('principal')!;
+    staff.requireAdmin(principal);
+    const u = await staff.createUnit(await readJson(c, createUnitBody), `staff:${principal.id}`);
     return c.json({ id: u.id, code: u.code, name: u.name, nameEn: u.nameEn, kind: u.kind, parentId: u.parent }, 201);
   });
 
   docs.add({ method: 'post', path: '/api/v1/staff/users', summary: 'Create a staff account (admin)', tag, auth: 'staff', body: createStaffBody, responses: { 201: 'Created', 403: 'Not an admin', 409: 'Username taken' } });
   app.post('/users', async (c) => {
-    staff.requireAdmin(c.get('principal')!);
-    const s = await staff.createStaff(await readJson(c, createStaffBody));
+    const principal = c.get('principal')!;
+    staff.requireAdmin(principal);
+    const s = await staff.createStaff(await readJson(c, createStaffBody), `staff:${principal.id}`);
     return c.json({ id: s.id, username: s.username, displayName: s.displayName, role: s.role, unitId: s.unit }, 201);
   });
 

@@ -9,6 +9,7 @@ import { dummyPasswordHash, hashPassword, verifyPassword } from './password.ts';
 import { Staff, type StaffRole, StaffSession } from './staff.entity.ts';
 import { invalidCredentials, unitCodeTaken, unitInvalidParent, unitNotFound, usernameTaken } from './staff.errors.ts';
 import { Unit, type UnitKind } from './unit.entity.ts';
+import { type Actor, appendAuditEvent } from '../clues/ledger.ts';
 
 const allowedParent: Record<UnitKind, readonly (UnitKind | null)[]> = {
   district: [null],
@@ -28,58 +29,80 @@ export interface StaffDeps {
 const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
 
 export function createStaffUseCases({ orm, clock, logger, sessionTtlHours }: StaffDeps) {
-  async function createUnit(input: { code: string; name: string; nameEn?: string; kind: UnitKind; parentId?: string | null }) {
-    const em = orm.em.fork();
-    const parent = input.parentId ? await em.findOne(Unit, { id: input.parentId }) : null;
-    if (input.parentId && !parent) throw unitNotFound({ parentId: input.parentId });
-    if (!allowedParent[input.kind].includes(parent?.kind ?? null)) throw unitInvalidParent();
-    const id = randomUUID();
-    const unit = em.create(Unit, {
-      id,
-      code: input.code,
-      name: input.name,
-      nameEn: input.nameEn ?? null,
-      kind: input.kind,
-      parent: parent?.id ?? null,
-      path: `${parent?.path ?? '/'}${id}/`,
-      createdAt: clock.now(),
-    });
+  /** `by`: who did it, for the system audit chain (an admin, or `system:seed` at first start). */
+  async function createUnit(input: { code: string; name: string; nameEn?: string; kind: UnitKind; parentId?: string | null }, by: Actor = 'system:seed') {
     try {
-      await em.flush();
+      return await orm.em.fork().transactional(async (em) => {
+        const parent = input.parentId ? await em.findOne(Unit, { id: input.parentId }) : null;
+        if (input.parentId && !parent) throw unitNotFound({ parentId: input.parentId });
+        if (!allowedParent[input.kind].includes(parent?.kind ?? null)) throw unitInvalidParent();
+        const id = randomUUID();
+        const now = clock.now();
+        const unit = em.create(Unit, {
+          id,
+          code: input.code,
+          name: input.name,
+          nameEn: input.nameEn ?? null,
+          kind: input.kind,
+          parent: parent?.id ?? null,
+          path: `${parent?.path ?? '/'}${id}/`,
+          createdAt: now,
+        });
+        await em.flush();
+        await appendAuditEvent(em, { type: 'unit.created', actor: by, data: { unitId: id, code: input.code, kind: input.kind, parentId: parent?.id ?? null } }, now);
+        return unit;
+      });
     } catch (err) {
       if (err instanceof UniqueConstraintViolationException) throw unitCodeTaken();
       throw err;
     }
-    return unit;
   }
 
   async function listUnits() {
     return orm.em.fork().find(Unit, {}, { orderBy: { path: 'asc' } });
   }
 
-  async function createStaff(input: {
-    username: string;
-    displayName: string;
-    password: string;
-    role: StaffRole;
-    unitId: string;
-    disciplineBodyId?: string | null;
-  }) {
-    const em = orm.em.fork();
-    if (!(await em.findOne(Unit, { id: input.unitId }))) throw unitNotFound({ unitId: input.unitId });
-    const staff = em.create(Staff, {
-      id: randomUUID(),
-      username: input.username,
-      displayName: input.displayName,
-      passwordHash: await hashPassword(input.password),
-      role: input.role,
-      unit: input.unitId,
-      disciplineBody: input.disciplineBodyId ?? null,
-      active: true,
-      createdAt: clock.now(),
-    });
+  async function createStaff(
+    input: {
+      username: string;
+      displayName: string;
+      password: string;
+      role: StaffRole;
+      unitId: string;
+      disciplineBodyId?: string | null;
+    },
+    by: Actor = 'system:seed',
+  ) {
+    // Hashed before the transaction: the hash is slow on purpose and needs no connection.
+    const passwordHash = await hashPassword(input.password);
+    let staff: Staff;
     try {
-      await em.flush();
+      staff = await orm.em.fork().transactional(async (em) => {
+        if (!(await em.findOne(Unit, { id: input.unitId }))) throw unitNotFound({ unitId: input.unitId });
+        const now = clock.now();
+        const created = em.create(Staff, {
+          id: randomUUID(),
+          username: input.username,
+          displayName: input.displayName,
+          passwordHash,
+          role: input.role,
+          unit: input.unitId,
+          disciplineBody: input.disciplineBodyId ?? null,
+          active: true,
+          createdAt: now,
+        });
+        await em.flush();
+        await appendAuditEvent(
+          em,
+          {
+            type: 'staff.created',
+            actor: by,
+            data: { staffId: created.id, username: created.username, role: created.role, unitId: created.unit, disciplineBodyId: created.disciplineBody },
+          },
+          now,
+        );
+        return created;
+      });
     } catch (err) {
       if (err instanceof UniqueConstraintViolationException) throw usernameTaken();
       throw err;
