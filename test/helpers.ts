@@ -56,10 +56,24 @@ export async function tamperWithLedger(db: { query: (text: string, params?: unkn
   }
 }
 
-/** `npm run verify-ledger` as an operator runs it, against the given database: its exit code and output. */
-export function verifyLedgerCli(databaseUrl: string): Promise<{ code: number; out: string }> {
-  return promisify(execFile)(process.execPath, ['src/main.ts', 'verify-ledger'], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent', MIGRATE_ON_START: 'false' },
+/**
+ * `npm run verify-ledger` as an operator runs it, against the given database: its exit code and output.
+ * Without `dataDir` it sees no keys file (an empty folder), so signatures are not checked unless `env`
+ * gives LEDGER_VERIFY_KEYS; with the test app's `config.DATA_DIR` it checks them with the app's key.
+ */
+export function verifyLedgerCli(
+  databaseUrl: string,
+  opts: { dataDir?: string; args?: string[]; env?: Record<string, string> } = {},
+): Promise<{ code: number; out: string }> {
+  return promisify(execFile)(process.execPath, ['src/main.ts', 'verify-ledger', ...(opts.args ?? [])], {
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      LOG_LEVEL: 'silent',
+      MIGRATE_ON_START: 'false',
+      DATA_DIR: opts.dataDir ?? mkdtempSync(join(tmpdir(), 'dibao-verify-')),
+      ...opts.env,
+    },
   }).then(
     (r) => ({ code: 0, out: r.stdout }),
     (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: `${e.stdout}${e.stderr}` }),
@@ -132,6 +146,11 @@ export async function createTestApp(env: Record<string, string> = {}) {
   }
 
   async function close() {
+    if (process.env.VERIFY_ON_CLOSE) {
+      const { verifyLedger } = await import('../src/modules/clues/ledger.verify.ts');
+      const report = await verifyLedger(deps.orm, { publicKeys: deps.keys.ledger.publicKeys });
+      if (!report.ok) console.error('LEDGER_PROBLEMS', JSON.stringify(report.problems.slice(0, 5)));
+    }
     await deps.close();
     await db.drop();
   }
