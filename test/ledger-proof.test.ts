@@ -41,6 +41,7 @@ function freshApp() {
       LEDGER_WITNESS_EMAILS: 'jiwei@witness.example.cn,jubao@bureau.example.cn',
       LEDGER_CHECKPOINT_ALERT_MS: String(ALERT_MS),
     });
+    t.ledgerDamageExpected(); // these tests alter the ledger on purpose
     tree = await seedTree(t);
     operator = (await t.staffMember('op', 'operator', tree.district.id)).token;
     supervisor = (await t.staffMember('sup', 'supervisor', tree.district.id)).token;
