@@ -18,6 +18,8 @@ export interface JobPayloads {
   };
   ledger: {
     'ledger.checkpoint': Record<string, never>;
+    /** Mail the latest checkpoint's digest to the witnesses (a daily job scheduler). */
+    'ledger.witness': Record<string, never>;
   };
   hotline: {
     /** Download a call's recording into the attachment store; ids only, the URL is on the call row. */

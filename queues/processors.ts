@@ -57,6 +57,7 @@ export function createProcessors(deps: Dependencies): Record<QueueName, (job: Jo
       return pollConfiguredMailbox(deps.config.IMAP_URL, deps.email, deps.config.EMAIL_MAX_BYTES, deps.logger);
     },
     ledger: async (job) => {
+      if (job.name === 'ledger.witness') return deps.ledgerWitness.sendDigest('system:job:ledger');
       if (job.name !== 'ledger.checkpoint') throw new UnrecoverableError(`unknown ledger job ${job.name}`);
       return deps.sealCheckpoint();
     },

@@ -6,10 +6,10 @@ import { createDependencies } from './app/dependencies.ts';
 import { createLogger } from './app/logger.ts';
 import { createServer } from './app/server.ts';
 import { startWorkers } from './app/worker.ts';
-import { describeProblem, verifyLedger } from './modules/clues/ledger.verify.ts';
+import { type LedgerCommand, ledgerCommands, runLedgerCommand } from './modules/clues/ledger.cli.ts';
 import { startSmtpIntake } from './modules/intake-email/email.smtp.ts';
 
-const roles = ['serve', 'work', 'all', 'migrate', 'verify-ledger', 'seed'] as const;
+const roles = ['serve', 'work', 'all', 'migrate', 'seed', ...ledgerCommands] as const;
 type Role = (typeof roles)[number];
 
 async function main(role: Role) {
@@ -23,20 +23,8 @@ async function main(role: Role) {
     await orm.close();
     return;
   }
-  if (role === 'verify-ledger') {
-    const orm = await createOrm(config, logger);
-    const report = await verifyLedger(orm, {
-      onProgress: (n) => n % 10_000 === 0 && process.stderr.write(`checked ${n} clues…\n`),
-    });
-    await orm.close();
-    console.log(`clues ${report.clues}, quarantined mail ${report.quarantinedMail}, audit chains ${report.auditChains}, events ${report.events}, checkpoints ${report.checkpoints}`);
-    if (report.ok) {
-      console.log('台账完整 / ledger verified: every event and checkpoint matches');
-      return;
-    }
-    console.log(`台账被篡改 / LEDGER DAMAGED: ${report.problems.length} problem(s); first: ${describeProblem(report.problems[0]!)}`);
-    for (const p of report.problems.slice(1, 20)) console.log(`  also: ${describeProblem(p)}`);
-    process.exitCode = 1;
+  if ((ledgerCommands as readonly string[]).includes(role)) {
+    process.exitCode = await runLedgerCommand(role as LedgerCommand, process.argv.slice(3), config, logger);
     return;
   }
 
@@ -64,6 +52,7 @@ async function main(role: Role) {
   if (role === 'work' || role === 'all') stops.push(await startWorkers(deps));
   if (role === 'serve' || role === 'all') {
     deps.relay.start();
+    deps.ledgerWatch.start();
     const app = createServer(deps);
     const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST });
     await new Promise<void>((resolve) => server.once('listening', resolve));

@@ -10,6 +10,7 @@ let tree: Awaited<ReturnType<typeof seedTree>>;
 
 beforeAll(async () => {
   t = await createTestApp();
+  t.ledgerDamageExpected(); // this file alters the ledger on purpose
   tree = await seedTree(t);
   admin = (await t.staffMember('root', 'admin', tree.district.id)).token;
   supervisor = (await t.staffMember('sup', 'supervisor', tree.district.id)).token;

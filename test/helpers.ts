@@ -12,6 +12,7 @@ import { loadConfig } from '../src/app/config.ts';
 import { createDependencies, type Dependencies } from '../src/app/dependencies.ts';
 import { createLogger } from '../src/app/logger.ts';
 import { createServer } from '../src/app/server.ts';
+import { describeProblem, verifyLedger } from '../src/modules/clues/ledger.verify.ts';
 import type { StaffRole } from '../src/modules/staff/staff.entity.ts';
 import type { UnitKind } from '../src/modules/staff/unit.entity.ts';
 
@@ -56,10 +57,24 @@ export async function tamperWithLedger(db: { query: (text: string, params?: unkn
   }
 }
 
-/** `npm run verify-ledger` as an operator runs it, against the given database: its exit code and output. */
-export function verifyLedgerCli(databaseUrl: string): Promise<{ code: number; out: string }> {
-  return promisify(execFile)(process.execPath, ['src/main.ts', 'verify-ledger'], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent', MIGRATE_ON_START: 'false' },
+/**
+ * `npm run verify-ledger` as an operator runs it, against the given database: its exit code and output.
+ * Without `dataDir` it sees no keys file (an empty folder), so signatures are not checked unless `env`
+ * gives LEDGER_VERIFY_KEYS; with the test app's `config.DATA_DIR` it checks them with the app's key.
+ */
+export function verifyLedgerCli(
+  databaseUrl: string,
+  opts: { dataDir?: string; args?: string[]; env?: Record<string, string> } = {},
+): Promise<{ code: number; out: string }> {
+  return promisify(execFile)(process.execPath, ['src/main.ts', 'verify-ledger', ...(opts.args ?? [])], {
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      LOG_LEVEL: 'silent',
+      MIGRATE_ON_START: 'false',
+      DATA_DIR: opts.dataDir ?? mkdtempSync(join(tmpdir(), 'dibao-verify-')),
+      ...opts.env,
+    },
   }).then(
     (r) => ({ code: 0, out: r.stdout }),
     (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: `${e.stdout}${e.stderr}` }),
@@ -131,12 +146,18 @@ export async function createTestApp(env: Record<string, string> = {}) {
     return { token, username };
   }
 
+  // Every test file's database must still verify when it is done (rows, chains, checkpoints and
+  // signatures): a change that skips its ledger event fails the file that made it. Tests that
+  // damage the ledger on purpose say so with `ledgerDamageExpected()`.
+  let damageExpected = false;
   async function close() {
+    const report = damageExpected ? null : await verifyLedger(deps.orm, { publicKeys: deps.keys.ledger.publicKeys }).catch(() => null);
     await deps.close();
     await db.drop();
+    if (report && !report.ok) throw new Error(`the test's ledger does not verify: ${report.problems.slice(0, 3).map(describeProblem).join('; ')}`);
   }
 
-  return { config, deps, app, db, logs, clock, call, unit, staffMember, close };
+  return { config, deps, app, db, logs, clock, call, unit, staffMember, close, ledgerDamageExpected: () => void (damageExpected = true) };
 }
 
 /** Units: a district with two streets, each with one residents' committee. */

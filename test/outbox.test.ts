@@ -33,7 +33,7 @@ describe('transactional outbox with Redis down', () => {
     const { token } = await t.staffMember('op', 'operator', tree.district.id);
     const healthDown = await t.call('GET', '/healthz');
     expect(healthDown.status).toBe(503);
-    expect(healthDown.json.checks).toEqual({ database: 'ok', redis: 'down' });
+    expect(healthDown.json.checks).toEqual({ database: 'ok', redis: 'down', ledger: 'ok' });
 
     const res = await t.call('POST', '/api/v1/staff/clues', { token, body: body(tree.committeeA.id) });
     expect(res.status).toBe(201);

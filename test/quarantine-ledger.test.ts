@@ -11,6 +11,7 @@ let tree: Awaited<ReturnType<typeof seedTree>>;
 
 beforeAll(async () => {
   t = await createTestApp();
+  t.ledgerDamageExpected(); // this file alters the ledger on purpose
   tree = await seedTree(t);
   operator = (await t.staffMember('op', 'operator', tree.district.id)).token;
 });

@@ -12,7 +12,7 @@ describe('system endpoints', () => {
     await t.deps.queues.waitUntilReady(3000);
     const res = await t.call('GET', '/healthz');
     expect(res.status).toBe(200);
-    expect(res.json).toEqual({ status: 'ok', checks: { database: 'ok', redis: 'ok' } });
+    expect(res.json).toEqual({ status: 'ok', checks: { database: 'ok', redis: 'ok', ledger: 'ok' } });
   });
 
   it('/openapi.json documents every staff JSON endpoint with its body schema', async () => {

@@ -1,4 +1,21 @@
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { z } from 'zod';
+
+function isEd25519PrivateKey(base64: string): boolean {
+  try {
+    return createPrivateKey({ key: Buffer.from(base64, 'base64'), format: 'der', type: 'pkcs8' }).asymmetricKeyType === 'ed25519';
+  } catch {
+    return false;
+  }
+}
+
+function isEd25519PublicKey(base64: string): boolean {
+  try {
+    return createPublicKey({ key: Buffer.from(base64, 'base64'), format: 'der', type: 'spki' }).asymmetricKeyType === 'ed25519';
+  } catch {
+    return false;
+  }
+}
 
 // Every key is documented in README.md (Configuration). Parsed once at start; never read elsewhere.
 const port = z.coerce.number().int().min(0).max(65535);
@@ -82,6 +99,27 @@ export const configSchema = z.object({
   IMAP_POLL_MS: z.coerce.number().int().min(5000).default(60_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(200).default(5000),
+  /** Ed25519 private key (base64 PKCS#8 DER) signing ledger checkpoints. Unset outside production: generated into DATA_DIR/keys.json. */
+  LEDGER_SIGNING_KEY: z
+    .string()
+    .refine((s) => isEd25519PrivateKey(s), 'must be an Ed25519 private key, base64 PKCS#8 DER (see README "The ledger")')
+    .optional(),
+  /** Earlier signing keys' public keys (base64 SPKI DER, comma-separated), kept to verify checkpoints they signed. */
+  LEDGER_VERIFY_KEYS: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((k) => k.trim()).filter(Boolean))
+    .refine((keys) => keys.every(isEd25519PublicKey), 'each must be an Ed25519 public key, base64 SPKI DER'),
+  /** Who receives the ledger digest (latest checkpoint's number, hash and signature) each day. */
+  LEDGER_WITNESS_EMAILS: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((a) => a.trim()).filter(Boolean))
+    .refine((list) => list.every((a) => /^[^\s@<>]+@[^\s@<>]+$/.test(a)), 'comma-separated email addresses'),
+  /** When the daily digest goes out (cron, in TIME_ZONE). */
+  LEDGER_WITNESS_CRON: z.string().default('0 8 * * *'),
+  /** Events waiting longer than this for a checkpoint: /healthz says so and supervisors get a notice. */
+  LEDGER_CHECKPOINT_ALERT_MS: z.coerce.number().int().min(1000).default(300_000),
   OUTBOX_POLL_MS: z.coerce.number().int().min(50).default(1000),
   SESSION_TTL_HOURS: z.coerce.number().positive().default(12),
   PIN_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(5),
@@ -108,6 +146,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(
       '生产环境必须设置 REPORTER_KEY 与 SECRET_HMAC_KEY / REPORTER_KEY and SECRET_HMAC_KEY are required in production ' +
         '(generate each with: node -e "console.log(crypto.randomBytes(32).toString(\'base64\'))")',
+    );
+  }
+  if (parsed.data.NODE_ENV === 'production' && !parsed.data.LEDGER_SIGNING_KEY) {
+    throw new ConfigError(
+      '生产环境必须设置 LEDGER_SIGNING_KEY / LEDGER_SIGNING_KEY is required in production ' +
+        '(generate one with: node src/main.ts ledger-keygen)',
     );
   }
   return parsed.data;

@@ -1,5 +1,7 @@
 import { Queues } from '../../queues/connection.ts';
 import { createCheckpointer } from '../modules/clues/ledger.checkpoint.ts';
+import { createLedgerWatch } from '../modules/clues/ledger.watch.ts';
+import { createLedgerWitness } from '../modules/clues/ledger.witness.ts';
 import { createClueUseCases } from '../modules/clues/clues.usecases.ts';
 import { createMailTransport, createNotificationUseCases, type MailTransport } from '../modules/notifications/notifications.usecases.ts';
 import { LocalFolderStorage } from '../modules/attachments/attachments.storage.ts';
@@ -118,8 +120,18 @@ export async function createDependencies(
   const triage = createTriageUseCases({ orm, clock, logger });
   const registry = createRegistryUseCases({ orm, clock, keys, logger, assertClueVisible: clues.assertVisible, timeZone: config.TIME_ZONE });
   const email = createEmailUseCases({ orm, clock, logger, keys, storage, clues, messages, maxBytes: config.EMAIL_MAX_BYTES });
-  const sealCheckpoint = createCheckpointer({ orm, clock, logger });
+  const sealCheckpoint = createCheckpointer({ orm, clock, logger, keys: keys.ledger });
   const audit = createAuditUseCases({ orm });
+  const ledgerWatch = createLedgerWatch({ orm, clock, logger, alertMs: config.LEDGER_CHECKPOINT_ALERT_MS });
+  const ledgerWitness = createLedgerWitness({
+    orm,
+    clock,
+    logger,
+    witnesses: config.LEDGER_WITNESS_EMAILS,
+    mailFrom: config.MAIL_FROM,
+    send: (mail) => mailTransport.sendMail(mail),
+    sealCheckpoint,
+  });
   const notifications = createNotificationUseCases({
     orm,
     clock,
@@ -131,6 +143,7 @@ export async function createDependencies(
   });
 
   async function close() {
+    ledgerWatch.stop();
     await relay.stop();
     await deadlineScheduler.stop();
     await queues.close();
@@ -165,6 +178,8 @@ export async function createDependencies(
     deadlineScheduler,
     sealCheckpoint,
     audit,
+    ledgerWatch,
+    ledgerWitness,
     close,
   };
 }

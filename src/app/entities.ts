@@ -1,6 +1,6 @@
 import { Accused, Attachment, Clue, IntakeKey, SealedReporter } from '../modules/clues/clue.entity.ts';
 import { QuarantinedMail } from '../modules/intake-email/email.entity.ts';
-import { AuditChain, LedgerCheckpoint, LedgerEvent } from '../modules/clues/ledger.entity.ts';
+import { AuditChain, LedgerAlert, LedgerCheckpoint, LedgerEvent } from '../modules/clues/ledger.entity.ts';
 import { Deadline, DeadlinePolicyVersion, StaffNotice } from '../modules/deadlines/deadline.entity.ts';
 import { hotlineEntities } from '../modules/intake-voice/voice.entity.ts';
 import { VerificationTask } from '../modules/verification/task.entity.ts';
@@ -23,6 +23,7 @@ export const entities = [
   LedgerEvent,
   LedgerCheckpoint,
   AuditChain,
+  LedgerAlert,
   OutboxMessage,
   Message,
   Notification,

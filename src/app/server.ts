@@ -14,6 +14,7 @@ import { publicReferralRoutes, staffReferralRoutes } from '../modules/referrals/
 import { quarantineRoutes } from '../modules/intake-email/email.routes.ts';
 import { REGISTRY_IMPORT_PATH, registryRoutes } from '../modules/registry/registry.routes.ts';
 import { auditRoutes } from '../modules/audit/audit.routes.ts';
+import { ledgerRoutes } from '../modules/clues/ledger.routes.ts';
 import type { Dependencies } from './dependencies.ts';
 import { AppError, createErrorFactory, databaseBusy, isAppError } from './errors.ts';
 import { ApiDocs } from './openapi.ts';
@@ -73,22 +74,26 @@ export function createServer(deps: Dependencies) {
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: '未找到 / Not found.' } }, 404));
 
-  docs.add({ method: 'get', path: '/healthz', summary: 'Database and Redis reachability', tag: 'system', responses: { 200: 'Both answer', 503: 'One does not' } });
+  docs.add({ method: 'get', path: '/healthz', summary: 'Database and Redis reachability; whether ledger sealing keeps up', tag: 'system', responses: { 200: 'Both answer', 503: 'One does not' } });
   app.get('/healthz', async (c) => {
-    const [database, redis] = await Promise.all([
-      sql(deps.orm.em.fork(), 'select 1')
-        .then(() => true)
-        .catch(() => false),
-      deps.queues.ping(),
-    ]);
+    const [tail, redis] = await Promise.all([deps.ledgerWatch.state().catch(() => null), deps.queues.ping()]);
+    const database = tail !== null;
     const ok = database && redis;
+    const warnings: string[] = [];
     const missing = deps.calendar.missingYears();
+    // A year without a calendar file still works (Monday–Friday), but an admin should add one.
+    if (missing.length) warnings.push(`工作日历缺少 ${missing.join(', ')} 年，按周一至周五计算 / no working-day calendar for ${missing.join(', ')}: Monday–Friday assumed`);
+    // Reports are still taken while sealing lags (so not a 503), but the unsealed tail is open to rewriting: say so.
+    if (tail?.overdue) warnings.push(`台账封存停滞：最早未封存记录写于 ${tail.oldestUnsealedAt!.toISOString()} / ledger sealing is overdue: the oldest unsealed event is from ${tail.oldestUnsealedAt!.toISOString()}`);
     return c.json(
       {
         status: ok ? 'ok' : 'unavailable',
-        checks: { database: database ? 'ok' : 'down', redis: redis ? 'ok' : 'down' },
-        // A year without a calendar file still works (Monday–Friday), but an admin should add one.
-        ...(missing.length ? { warnings: [`工作日历缺少 ${missing.join(', ')} 年，按周一至周五计算 / no working-day calendar for ${missing.join(', ')}: Monday–Friday assumed`] } : {}),
+        checks: {
+          database: database ? 'ok' : 'down',
+          redis: redis ? 'ok' : 'down',
+          ...(tail ? { ledger: tail.overdue ? 'checkpoint_overdue' : 'ok' } : {}),
+        },
+        ...(warnings.length ? { warnings } : {}),
       },
       ok ? 200 : 503,
     );
@@ -127,6 +132,7 @@ export function createServer(deps: Dependencies) {
   app.route('/', publicReferralRoutes(deps.referrals));
   app.route('/api/v1/staff', registryRoutes(deps.registry, docs));
   app.route('/api/v1/staff', auditRoutes(deps.audit, docs));
+  app.route('/api/v1/staff', ledgerRoutes(deps.ledgerWitness, docs));
   app.route('/', webRoutes({ config: deps.config, clock: deps.clock, reports: deps.reports, staff: deps.staff, csrf: deps.csrf, metrics }, docs));
   app.route('/api/v1/staff', callbackRoutes(deps.hotline.callbacks, deps.clock, docs));
   app.route('/', voiceRoutes(deps.hotline, logger, docs));

@@ -20,6 +20,14 @@ export async function startWorkers(deps: Dependencies) {
       deps.queues
         .get('ledger')
         .upsertJobScheduler('ledger-checkpoint', { every: deps.config.CHECKPOINT_INTERVAL_MS }, { name: 'ledger.checkpoint', data: {} }),
+      // The daily digest to the ledger's witnesses outside the bureau.
+      ...(deps.config.LEDGER_WITNESS_EMAILS.length
+        ? [
+            deps.queues
+              .get('ledger')
+              .upsertJobScheduler('ledger-witness', { pattern: deps.config.LEDGER_WITNESS_CRON, tz: deps.config.TIME_ZONE }, { name: 'ledger.witness', data: {} }),
+          ]
+        : []),
       ...(deps.config.IMAP_URL
         ? [deps.queues.get('email').upsertJobScheduler('email-poll-imap', { every: deps.config.IMAP_POLL_MS }, { name: 'email.poll_imap', data: {} })]
         : []),

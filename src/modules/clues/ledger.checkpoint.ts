@@ -1,6 +1,7 @@
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject, sign, verify } from 'node:crypto';
 import type { Clock } from '../../app/clock.ts';
 import { type Em, type Orm, sql } from '../../app/db.ts';
+import type { LedgerKeys } from '../../app/keys.ts';
 import type { Logger } from '../../app/logger.ts';
 import { GENESIS_HASH } from './ledger.ts';
 
@@ -35,6 +36,25 @@ export function checkpointHash(c: { prevHash: string; batchHash: string; fromXid
     .digest('hex');
 }
 
+/**
+ * What a checkpoint's signature covers: its hash, which chains the previous checkpoint, the batch of
+ * sealed events, the transaction range and the count. Prefixed so the signature cannot be reused as
+ * anything else signed with the key.
+ */
+const signedText = (hash: string) => Buffer.from(`dibao-ledger-checkpoint:v1:${hash}`);
+
+export function signCheckpoint(keys: Pick<LedgerKeys, 'signingKey' | 'keyId'>, hash: string): { signature: string; keyId: string } {
+  return { signature: sign(null, signedText(hash), keys.signingKey).toString('base64'), keyId: keys.keyId };
+}
+
+export function checkpointSignatureValid(publicKey: KeyObject, hash: string, signature: string): boolean {
+  try {
+    return verify(null, signedText(hash), publicKey, Buffer.from(signature, 'base64'));
+  } catch {
+    return false;
+  }
+}
+
 export function eventsInRange(em: Em, fromXid: string, toXid: string): Promise<SealedEvent[]> {
   return sql<SealedEvent>(
     em,
@@ -48,7 +68,7 @@ export function eventsInRange(em: Em, fromXid: string, toXid: string): Promise<S
  * Transactions with an id below the snapshot's xmin are all finished, so the range
  * [previous toXid, xmin) is final: no lock is taken on the write path and no late commit is missed.
  */
-export function createCheckpointer({ orm, clock, logger }: { orm: Orm; clock: Clock; logger: Logger }) {
+export function createCheckpointer({ orm, clock, logger, keys }: { orm: Orm; clock: Clock; logger: Logger; keys: Pick<LedgerKeys, 'signingKey' | 'keyId'> }) {
   return async function sealCheckpoint() {
     return orm.em.fork().transactional(async (tx) => {
       const [lock] = await sql<{ ok: boolean }>(tx, "select pg_try_advisory_xact_lock(hashtext('ledger_checkpoint')) as ok");
@@ -78,15 +98,16 @@ export function createCheckpointer({ orm, clock, logger }: { orm: Orm; clock: Cl
         eventCount: events.length,
       };
       const hash = checkpointHash(row);
-      await sql(
+      const { signature, keyId } = signCheckpoint(keys, hash);
+      const [inserted] = await sql<{ id: number }>(
         tx,
-        `insert into ledger_checkpoint (sealed_at, from_xid, to_xid, event_count, clues, quarantines, audits, batch_hash, prev_hash, hash)
-         values (?, ?::xid8, ?::xid8, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?, ?, ?)`,
-        [clock.now(), fromXid, toXid, events.length, JSON.stringify(clues), JSON.stringify(quarantines), JSON.stringify(audits), row.batchHash, row.prevHash, hash],
+        `insert into ledger_checkpoint (sealed_at, from_xid, to_xid, event_count, clues, quarantines, audits, batch_hash, prev_hash, hash, signature, key_id)
+         values (?, ?::xid8, ?::xid8, ?, ?::jsonb, ?::jsonb, ?::jsonb, ?, ?, ?, ?, ?) returning id`,
+        [clock.now(), fromXid, toXid, events.length, JSON.stringify(clues), JSON.stringify(quarantines), JSON.stringify(audits), row.batchHash, row.prevHash, hash, signature, keyId],
       );
       // The log line is a witness outside the database: an attacker who rewrites tables cannot unsay it.
-      logger.info({ checkpointHash: hash, events: events.length, toXid }, 'ledger checkpoint sealed');
-      return { hash, eventCount: events.length, fromXid, toXid };
+      logger.info({ checkpointId: inserted!.id, checkpointHash: hash, events: events.length, toXid, keyId }, 'ledger checkpoint sealed');
+      return { id: inserted!.id, hash, eventCount: events.length, fromXid, toXid, signature, keyId };
     });
   };
 }

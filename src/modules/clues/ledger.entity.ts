@@ -68,7 +68,22 @@ const LedgerCheckpointSchema = defineEntity({
     batchHash: p.string().length(64),
     prevHash: p.string().length(64),
     hash: p.string().length(64).unique(),
+    /** Ed25519 signature (base64) of the hash, by the key named `keyId`: a key outside the database. */
+    signature: p.text().nullable(),
+    keyId: p.string().length(16).nullable(),
   },
 });
 export class LedgerCheckpoint extends LedgerCheckpointSchema.class {}
 LedgerCheckpointSchema.setClass(LedgerCheckpoint);
+
+/** A stalled checkpoint job was reported to supervisors after checkpoint `afterCheckpointId` (once per stall). */
+const LedgerAlertSchema = defineEntity({
+  name: 'LedgerAlert',
+  tableName: 'ledger_alert',
+  properties: {
+    afterCheckpointId: p.integer().primary().autoincrement(false),
+    raisedAt: p.datetime(),
+  },
+});
+export class LedgerAlert extends LedgerAlertSchema.class {}
+LedgerAlertSchema.setClass(LedgerAlert);

@@ -1,6 +1,9 @@
 import { type Orm, sql } from '../../app/db.ts';
-import { batchHash, chainOf, checkpointHash, eventsInRange, type SealedEvent } from './ledger.checkpoint.ts';
+import type { KeyObject } from 'node:crypto';
+import { batchHash, chainOf, checkpointHash, checkpointSignatureValid, eventsInRange, type SealedEvent } from './ledger.checkpoint.ts';
 import { eventHash, GENESIS_HASH } from './ledger.ts';
+import { type ClueRowForCheck, compareClueRow, replayClue, type RowDifference } from './ledger.replay.ts';
+import { checkWitnesses, type Digest, type WitnessProblem } from './ledger.witness.ts';
 
 /** The chain a problem is on: a clue's (named by its tracking code), a quarantined mail's or an audit chain (by id). */
 export type ChainRef = { clueId: string; trackingCode: string } | { quarantineId: string } | { auditChain: string };
@@ -9,7 +12,10 @@ export type LedgerProblem =
   | ({ kind: 'event_altered'; eventId: string; seq: number } & ChainRef)
   | ({ kind: 'event_missing'; seq: number } & ChainRef)
   | ({ kind: 'chain_head_mismatch'; expectedSeq: number; foundSeq: number } & ChainRef)
-  | { kind: 'checkpoint_mismatch'; checkpointId: number; reason: string; clueId?: string; quarantineId?: string; auditChain?: string; seq?: number };
+  | { kind: 'clue_row_mismatch'; clueId: string; trackingCode: string; differences: RowDifference[] }
+  | { kind: 'checkpoint_mismatch'; checkpointId: number; reason: string; clueId?: string; quarantineId?: string; auditChain?: string; seq?: number }
+  | { kind: 'checkpoint_signature'; checkpointId: number; reason: 'unsigned' | 'unknown_key' | 'invalid'; keyId?: string | null }
+  | WitnessProblem;
 
 export interface VerifyReport {
   ok: boolean;
@@ -20,6 +26,8 @@ export interface VerifyReport {
   auditChains: number;
   events: number;
   checkpoints: number;
+  /** Whether checkpoint signatures were checked (false: no public key was given). */
+  signaturesChecked: boolean;
   problems: LedgerProblem[];
 }
 
@@ -46,6 +54,18 @@ export function describeProblem(p: LedgerProblem): string {
       return `event seq ${p.seq} of ${chainName(p)} is missing`;
     case 'chain_head_mismatch':
       return `${chainName(p)} should end at seq ${p.expectedSeq} but its events end at seq ${p.foundSeq}`;
+    case 'clue_row_mismatch':
+      return `clue ${p.trackingCode}: its row disagrees with its ledger: ${p.differences
+        .map((d) => `${d.field} is ${d.row} in the row but ${d.ledger} on the ledger`)
+        .join('; ')}`;
+    case 'witness_mismatch':
+      return `witnessed checkpoint #${p.checkpointId}: ${p.reason}`;
+    case 'checkpoint_signature':
+      return p.reason === 'unsigned'
+        ? `checkpoint #${p.checkpointId} is not signed`
+        : p.reason === 'unknown_key'
+          ? `checkpoint #${p.checkpointId} is signed by an unknown key (${p.keyId ?? 'none named'})`
+          : `checkpoint #${p.checkpointId} has a signature that does not match it (key ${p.keyId})`;
     case 'checkpoint_mismatch': {
       const where = p.quarantineId
         ? `quarantined mail ${p.quarantineId}`
@@ -66,7 +86,8 @@ const chainKinds = [
   {
     table: 'clue',
     column: 'clue_id',
-    select: 'id, tracking_code, head_seq, head_hash',
+    select:
+      'id, tracking_code, head_seq, head_hash, channel, received_at, named, narrative, status, finding, unit_id, assigned_unit_id, merged_into, categories, priority, supervisor, flags',
     start: NIL_UUID,
     ref: (row: ChainRow): ChainRef => ({ clueId: row.id, trackingCode: row.tracking_code! }),
     hashed: (id: string) => ({ clue: id }),
@@ -102,7 +123,14 @@ interface ChainRow {
  */
 export async function verifyLedger(
   orm: Orm,
-  opts: { batchSize?: number; onProgress?: (done: number) => void } = {},
+  opts: {
+    batchSize?: number;
+    onProgress?: (done: number) => void;
+    /** Public keys by key id; empty or absent: signatures are not checked (the report says so). */
+    publicKeys?: Map<string, KeyObject>;
+    /** Digests kept by witnesses: the stored checkpoints must agree with every one. */
+    witnesses?: Digest[];
+  } = {},
 ): Promise<VerifyReport> {
   const em = orm.em.fork();
   const batchSize = opts.batchSize ?? 500;
@@ -127,6 +155,7 @@ export async function verifyLedger(
         list.push(r);
         byChain.set(r.chain_id, list);
       }
+      const related = kind.table === 'clue' ? await relatedRows(em, batch.map((c) => c.id)) : null;
       for (const c of batch) {
         const ref = kind.ref(c);
         const chain = byChain.get(c.id) ?? [];
@@ -155,6 +184,16 @@ export async function verifyLedger(
         const lastSeq = chain.at(-1)?.seq ?? 0;
         if (lastSeq !== c.head_seq) {
           problems.push({ kind: 'chain_head_mismatch', ...ref, expectedSeq: c.head_seq, foundSeq: lastSeq });
+        } else if (related) {
+          // The row against what its events say (only once the chain itself is whole: a broken
+          // chain is already the problem to report).
+          const differences = compareClueRow(c as unknown as ClueRowForCheck, replayClue(chain), {
+            lastEventHash: chain.at(-1)?.hash ?? null,
+            reporterBox: related.boxes.get(c.id) ?? null,
+            attachments: related.attachments.get(c.id) ?? [],
+            messages: related.messages.get(c.id) ?? [],
+          });
+          if (differences.length) problems.push({ kind: 'clue_row_mismatch', clueId: c.id, trackingCode: c.tracking_code!, differences });
         }
         events += chain.length;
       }
@@ -174,10 +213,13 @@ export async function verifyLedger(
     batch_hash: string;
     prev_hash: string;
     hash: string;
+    signature: string | null;
+    key_id: string | null;
   }>(
     em,
-    'select id, from_xid::text as from_xid, to_xid::text as to_xid, event_count, clues, quarantines, audits, batch_hash, prev_hash, hash from ledger_checkpoint order by id',
+    'select id, from_xid::text as from_xid, to_xid::text as to_xid, event_count, clues, quarantines, audits, batch_hash, prev_hash, hash, signature, key_id from ledger_checkpoint order by id',
   );
+  const signaturesChecked = (opts.publicKeys?.size ?? 0) > 0;
   let prevHash = GENESIS_HASH;
   for (const cp of checkpoints) {
     const sealed = await eventsInRange(em, cp.from_xid, cp.to_xid);
@@ -193,8 +235,17 @@ export async function verifyLedger(
     } else if (sealed.length !== cp.event_count || batchHash(sealed) !== cp.batch_hash) {
       problems.push(locateCheckpointDamage(cp, sealed));
     }
+    if (signaturesChecked) {
+      const key = cp.key_id ? opts.publicKeys!.get(cp.key_id) : undefined;
+      if (!cp.signature) problems.push({ kind: 'checkpoint_signature', checkpointId: cp.id, reason: 'unsigned' });
+      else if (!key) problems.push({ kind: 'checkpoint_signature', checkpointId: cp.id, reason: 'unknown_key', keyId: cp.key_id });
+      else if (!checkpointSignatureValid(key, cp.hash, cp.signature)) {
+        problems.push({ kind: 'checkpoint_signature', checkpointId: cp.id, reason: 'invalid', keyId: cp.key_id });
+      }
+    }
     prevHash = cp.hash;
   }
+  problems.push(...(await checkWitnesses(em, opts.witnesses ?? [], opts.publicKeys ?? new Map())));
   return {
     ok: problems.length === 0,
     clues: counts.clue,
@@ -202,8 +253,20 @@ export async function verifyLedger(
     auditChains: counts.audit_chain,
     events,
     checkpoints: checkpoints.length,
+    signaturesChecked,
     problems,
   };
+}
+
+/** The sealed reporter boxes, attachments and message bodies of a batch of clues, by clue id. */
+async function relatedRows(em: ReturnType<Orm['em']['fork']>, ids: string[]) {
+  const [boxes, attachments, messages] = await Promise.all([
+    sql<{ clue_id: string; box: Buffer }>(em, 'select clue_id, box from sealed_reporter where clue_id in (?)', [ids]),
+    sql<{ clue_id: string; id: string; sha256: string; size: string }>(em, 'select clue_id, id, sha256, size from attachment where clue_id in (?)', [ids]),
+    sql<{ clue_id: string; id: string; body: string }>(em, 'select clue_id, id, body from message where clue_id in (?)', [ids]),
+  ]);
+  const group = <T extends { clue_id: string }>(rows: T[]) => Map.groupBy(rows, (r) => r.clue_id);
+  return { boxes: new Map(boxes.map((b) => [b.clue_id, Buffer.from(b.box)])), attachments: group(attachments), messages: group(messages) };
 }
 
 function locateCheckpointDamage(

@@ -70,7 +70,7 @@ const DeadlinePolicyVersionSchema = defineEntity({
 export class DeadlinePolicyVersion extends DeadlinePolicyVersionSchema.class {}
 DeadlinePolicyVersionSchema.setClass(DeadlinePolicyVersion);
 
-export const noticeKinds = ['reminder', 'missed', 'escalated', 'extended', 'task_assigned', 'supervised'] as const;
+export const noticeKinds = ['reminder', 'missed', 'escalated', 'extended', 'task_assigned', 'supervised', 'ledger_overdue'] as const;
 
 /** An in-app notice for the staff of a unit (reminders to assignees, misses and escalations to supervisors). */
 const StaffNoticeSchema = defineEntity({
