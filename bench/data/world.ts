@@ -1,0 +1,68 @@
+/**
+ * What every life in the history shares: the district, the keys, the deadline policy and the
+ * project's own functions that turn events into rows (deadline planning, hashing, sealing).
+ */
+import { createHash, createSecretKey, type KeyObject } from 'node:crypto';
+import type { Config } from '../../src/app/config.ts';
+import { systemClock } from '../../src/app/clock.ts';
+import { createLogger } from '../../src/app/logger.ts';
+import { DEFAULT_CALENDAR_DATA_DIR, loadCalendar, type WorkingCalendar } from '../../src/modules/deadlines/calendar/calendar.ts';
+import { createDeadlineUseCases } from '../../src/modules/deadlines/deadlines.usecases.ts';
+import { defaultPolicyPath, type DeadlinePolicy, loadPolicyFile } from '../../src/modules/deadlines/policy.ts';
+import { createHotlineContext, type HotlineDeps } from '../../src/modules/intake-voice/hotline.shared.ts';
+import { buildDistrict, type District } from './district.ts';
+import { Rng } from './random.ts';
+import { ANCHOR } from './shape.ts';
+
+/**
+ * The data set's keys, derived from the seed: the benchmark app is started with them
+ * (REPORTER_KEY, SECRET_HMAC_KEY), so sealed reporters open and secrets match. They protect
+ * nothing real: every name and number in the data set is made up.
+ */
+export function datasetKeys(seed: number) {
+  const raw = (purpose: string) => createHash('sha256').update(`dibao-bench-data:${seed}:${purpose}`).digest();
+  return { REPORTER_KEY: raw('reporter-key').toString('base64'), SECRET_HMAC_KEY: raw('secret-hmac-key').toString('base64') };
+}
+
+export interface World {
+  seed: number;
+  anchor: number;
+  district: District;
+  keys: { reporterKey: KeyObject; secretHmacKey: KeyObject };
+  policy: DeadlinePolicy;
+  calendar: WorkingCalendar;
+  planStarts: ReturnType<typeof createDeadlineUseCases>['planStarts'];
+  hotline: Pick<ReturnType<typeof createHotlineContext>, 'sidHash' | 'callerHash'>;
+  /** Tracking codes given out so far (a repeat is drawn again, as the app retries a collision). */
+  trackingCodes: Set<string>;
+  /** Recently registered clues, for merges (a repeat of one of them). */
+  recent: { id: string; unit: string | null }[];
+}
+
+export async function createWorld(seed: number): Promise<World> {
+  const k = datasetKeys(seed);
+  const keys = { reporterKey: createSecretKey(Buffer.from(k.REPORTER_KEY, 'base64')), secretHmacKey: createSecretKey(Buffer.from(k.SECRET_HMAC_KEY, 'base64')) };
+  const logger = createLogger('silent');
+  // Years before the shipped calendar files fall back to Monday–Friday, as in the app.
+  const calendar = loadCalendar({ dirs: [DEFAULT_CALENDAR_DATA_DIR], timeZone: 'Asia/Shanghai', onMissingYear: () => undefined });
+  const policy = loadPolicyFile(defaultPolicyPath);
+  // Only the pure planning function is used: it needs no database.
+  const deadlines = createDeadlineUseCases({ orm: null as never, clock: systemClock, logger, calendar, basePolicy: policy });
+  // The hotline's keyed hashes (CallSid, caller number), from the hotline module itself; building
+  // its context touches no database or network.
+  const hotline = createHotlineContext({ keys, logger, clock: systemClock, config: { VOICE_LOCALE: 'zh-CN', TIME_ZONE: 'Asia/Shanghai' } as Config } as unknown as HotlineDeps);
+  return {
+    seed,
+    anchor: ANCHOR.getTime(),
+    district: await buildDistrict(seed, keys),
+    keys,
+    policy,
+    calendar,
+    planStarts: deadlines.planStarts,
+    hotline,
+    trackingCodes: new Set(),
+    recent: [],
+  };
+}
+
+export { Rng };
