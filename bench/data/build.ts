@@ -9,6 +9,7 @@
 import pg from 'pg';
 import { type DbConfig, createOrm, migrate } from '../../src/app/db.ts';
 import { createLogger } from '../../src/app/logger.ts';
+import { cpuBetween, pgBackendCpu } from '../lib/pg-cpu.ts';
 import { type CopyStream, openCopy } from './copy.ts';
 import { generate, type GenerateStats } from './generate.ts';
 import { leftEmpty, type TableKey, tableKeys, tables } from './tables.ts';
@@ -168,18 +169,21 @@ export async function buildDataset(url: string, opts: { clues: number; seed: num
   const streams = new Map<TableKey, CopyStream>();
   for (const key of tableKeys) streams.set(key, await openCopy(url, tables[key].name, tables[key].columns, { freeze: true }));
   let stats: GenerateStats;
+  let postgresCpuMs: number;
   try {
     stats = await generate(world, opts.clues, { write: (table, line) => streams.get(table)!.write(line) }, {
       txidBase: TXID_BASE,
-      onProgress: (n) => n % 50_000 === 0 && log(`${n.toLocaleString('en')} / ${opts.clues.toLocaleString('en')} clues, ${secs(tg)} s`),
+      onProgress: (n) => log(`${n.toLocaleString('en')} / ${opts.clues.toLocaleString('en')} clues, ${secs(tg)} s`),
     });
+    postgresCpuMs = cpuBetween(new Map(), await pgBackendCpu(name));
     for (const s of streams.values()) await s.end();
   } catch (err) {
     for (const s of streams.values()) await s.abort();
     throw err;
   }
   const generateSecs = secs(tg);
-  log(`generated and copied in ${generateSecs} s; rebuilding ${ddl.indexes.length} indexes and ${ddl.foreignKeys.length} foreign keys`);
+  const nodeCpu = process.cpuUsage();
+  log(`generated and copied in ${generateSecs} s (CPU: this process ${Math.round((nodeCpu.user + nodeCpu.system) / 1e6)} s, PostgreSQL ${Math.round(postgresCpuMs / 1000)} s); rebuilding ${ddl.indexes.length} indexes and ${ddl.foreignKeys.length} foreign keys`);
 
   const ti = performance.now();
   await runParallel(url, ddl.indexes, 2);

@@ -1,8 +1,9 @@
 /**
  * Built data sets are kept as PostgreSQL template databases, so a benchmark run clones one
  * (`CREATE DATABASE … TEMPLATE … STRATEGY FILE_COPY`, a file copy) instead of generating it again.
- * The template's name carries its key: the generator's version, a hash of this folder's sources and
- * a hash of the migrations, with the size and the seed. Change any and the name changes, so the
+ * The template's name carries its key: the generator's version, a hash of this folder's sources (but
+ * the command line and this file, which do not shape the data) and a hash of the migrations, with
+ * the size and the seed. Change any and the name changes, so the
  * next run builds a new template (and drops the stale ones of the same size and seed).
  */
 import { createHash } from 'node:crypto';
@@ -21,7 +22,7 @@ function hashFolder(url: URL, filter: (name: string) => boolean): string {
 }
 
 export function cacheKey(clues: number, seed: number): string {
-  const generator = hashFolder(new URL('./', import.meta.url), (n) => n.endsWith('.ts'));
+  const generator = hashFolder(new URL('./', import.meta.url), (n) => n.endsWith('.ts') && n !== 'cli.ts' && n !== 'cache.ts');
   const migrations = hashFolder(new URL('../../migrations/', import.meta.url), (n) => n.endsWith('.ts'));
   return createHash('sha256').update(`v${GENERATOR_VERSION}\n${generator}\n${migrations}\n${clues}\n${seed}`).digest('hex').slice(0, 12);
 }

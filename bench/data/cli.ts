@@ -10,15 +10,9 @@
 import { parseArgs } from 'node:util';
 import { buildDataset, databaseName, type BuildResult } from './build.ts';
 import { cloneDataset, ensureTemplate } from './cache.ts';
-import { PRESETS } from './shape.ts';
+import { parseClues } from './shape.ts';
 
 const ADMIN_URL = process.env.BENCH_PG_ADMIN_URL ?? process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-export function parseClues(raw: string): number {
-  const n = raw in PRESETS ? PRESETS[raw as keyof typeof PRESETS] : Number(raw);
-  if (!Number.isInteger(n) || n < 100 || n > 20_000_000) throw new Error(`--clues must be a whole number from 100 to 20 000 000, or ${Object.keys(PRESETS).join(' / ')} (got ${raw})`);
-  return n;
-}
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 

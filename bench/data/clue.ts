@@ -29,6 +29,22 @@ export function clueSecret(seed: number, index: number, kind: 'web' | 'pin'): st
   return kind === 'pin' ? rng.digits(6) : generateWebSecret(rng.bytes(20));
 }
 
+/** Clue `index`'s id: any clue's, from anywhere (a merge names an earlier clue). */
+export function clueIdOf(seed: number, index: number): string {
+  return new Rng(seed, `clue-id:${index}`).uuid();
+}
+
+/**
+ * The 11 digits before the check digit: index × A + B modulo 10¹¹, a permutation (A is odd and not
+ * a multiple of 5, so coprime to 10¹¹), so codes look random yet never repeat, with no set of the
+ * codes given out so far.
+ */
+function trackingBody(world: World, index: number): string {
+  const m = 10n ** 11n;
+  const v = (BigInt(index) * world.trackingMultiplier + world.trackingOffset) % m;
+  return v.toString().padStart(11, '0');
+}
+
 export interface Arrival {
   index: number;
   receivedAt: number;
@@ -54,7 +70,7 @@ export function clueLife(world: World, a: Arrival): { life: Life; id: string; st
   const { district, anchor } = world;
   const rng = new Rng(world.seed, `clue:${a.index}`);
   const life = new Life();
-  const id = rng.uuid();
+  const id = clueIdOf(world.seed, a.index);
   const channel = a.channel;
   const operators = district.byRole(district.root, 'operator');
   const supervisors = district.byRole(district.root, 'supervisor');
@@ -71,12 +87,8 @@ export function clueLife(world: World, a: Arrival): { life: Life; id: string; st
   }
   const named = rng.chance(LIFE.named);
   const secretKind = channel === 'phone' || channel === 'sms' ? 'pin' : 'web';
-  let trackingCode: string;
-  do {
-    const body = rng.digits(11);
-    trackingCode = body + String(dammDigit(body));
-  } while (world.trackingCodes.has(trackingCode));
-  world.trackingCodes.add(trackingCode);
+  const body = trackingBody(world, a.index);
+  const trackingCode = body + String(dammDigit(body));
   const text = narrative(rng, categories, accused[0] ? `${accused[0].position ?? ''}${accused[0].name}` : null, unit?.name ?? '本区');
   const occurredWhen = rng.chance(0.4) ? rng.pick(OCCURRED) : null;
 
@@ -221,11 +233,12 @@ export function clueLife(world: World, a: Arrival): { life: Life; id: string; st
   const decision = rng.float();
   const decider = () => (rng.chance(0.7) ? rng.pick(operators) : rng.pick(supervisors));
 
-  if (decision < LIFE.merge && world.recent.length > 0) {
-    const target = rng.pick(world.recent);
+  if (decision < LIFE.merge && a.index > 0) {
+    // A repeat of a clue that came in shortly before.
+    const target = clueIdOf(world.seed, Math.max(0, a.index - rng.int(1, 300)));
     plan(decisionAt, () => {
-      row.merged_into = target.id;
-      setStatus(agendaNow, `staff:${decider().id}`, 'merge', 'merged', { mergedInto: target.id });
+      row.merged_into = target;
+      setStatus(agendaNow, `staff:${decider().id}`, 'merge', 'merged', { mergedInto: target });
     });
   } else if (decision < LIFE.merge + LIFE.decline) {
     plan(decisionAt, () => {
@@ -415,7 +428,5 @@ export function clueLife(world: World, a: Arrival): { life: Life; id: string; st
   row.head_hash = ledger.head.headHash;
   row.updated_at = ledger.head.updatedAt;
   life.row('clue', created, row);
-  world.recent.push({ id, unit: row.unit_id });
-  if (world.recent.length > 500) world.recent.splice(0, 250);
   return { life: life.seal(), id, status: row.status };
 }

@@ -10,6 +10,13 @@ export const GENERATOR_VERSION = 1;
 /** Sizes a benchmark asks for by name. */
 export const PRESETS = { '1e5': 100_000, '1e6': 1_000_000 } as const;
 
+/** A size as given on the command line or in BENCH_DATA_CLUES: a number (`100000`, `1e6`) or a preset name. */
+export function parseClues(raw: string): number {
+  const n = raw in PRESETS ? PRESETS[raw as keyof typeof PRESETS] : Number(raw);
+  if (!Number.isInteger(n) || n < 100 || n > 20_000_000) throw new Error(`the number of clues must be a whole number from 100 to 20 000 000, or ${Object.keys(PRESETS).join(' / ')} (got ${raw})`);
+  return n;
+}
+
 /**
  * The data set's "now": the history runs for YEARS up to this instant, and a benchmark's app runs
  * with its clock here (a Tuesday, 10:00 in Shanghai, during office hours), so "due soon", "overdue"

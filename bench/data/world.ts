@@ -33,10 +33,16 @@ export interface World {
   calendar: WorkingCalendar;
   planStarts: ReturnType<typeof createDeadlineUseCases>['planStarts'];
   hotline: Pick<ReturnType<typeof createHotlineContext>, 'sidHash' | 'callerHash'>;
-  /** Tracking codes given out so far (a repeat is drawn again, as the app retries a collision). */
-  trackingCodes: Set<string>;
-  /** Recently registered clues, for merges (a repeat of one of them). */
-  recent: { id: string; unit: string | null }[];
+  /** Tracking codes are index × multiplier + offset modulo 10¹¹ (clue.ts trackingBody). */
+  trackingMultiplier: bigint;
+  trackingOffset: bigint;
+}
+
+function trackingPermutation(seed: number) {
+  const rng = new Rng(seed, 'tracking-codes');
+  let a = BigInt(rng.int(1_000_000, 99_999_999)) * 1000n + BigInt(rng.pick([1, 3, 7, 9]));
+  a %= 10n ** 11n;
+  return { trackingMultiplier: a, trackingOffset: BigInt(rng.int(0, 999_999_999)) * 100n + BigInt(rng.int(0, 99)) };
 }
 
 export async function createWorld(seed: number): Promise<World> {
@@ -60,8 +66,7 @@ export async function createWorld(seed: number): Promise<World> {
     calendar,
     planStarts: deadlines.planStarts,
     hotline,
-    trackingCodes: new Set(),
-    recent: [],
+    ...trackingPermutation(seed),
   };
 }
 

@@ -312,14 +312,26 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
       .map((d) => ({ kind: d.kind, zh: d.policy.kind.zh, en: d.policy.kind.en, due: d.dueAt, met: d.state === 'met', state: d.state }));
   }
 
+  /**
+   * The newest notices for the principal: its unit's (for everyone, or for its role) and its own.
+   * Three branches, each read newest first from its own index (staff_notice_unit_role_created_index,
+   * staff_notice_staff_created_index) and cut at `limit`, then merged: an `or` across unit, role and
+   * staff in one condition made PostgreSQL gather and sort every notice of the unit.
+   */
   async function notices(principal: Principal, limit = 50) {
     const em = orm.em.fork();
-    const rows = await em.find(
-      StaffNotice,
-      { $or: [{ unit: principal.unitId, role: null, staffId: null }, { unit: principal.unitId, role: principal.role, staffId: null }, { staffId: principal.id }] },
-      { orderBy: { createdAt: 'desc' }, limit },
+    const rows = await sql<{ id: string; kind: string; clue_id: string | null; deadline_id: string | null; callback_id: string | null; text_zh: string; text_en: string; created_at: Date }>(
+      em,
+      `select id, kind, clue_id, deadline_id, callback_id, text_zh, text_en, created_at from (
+         (select * from staff_notice where unit_id = ? and role is null and staff_id is null order by created_at desc limit ?)
+         union all
+         (select * from staff_notice where unit_id = ? and role = ? and staff_id is null order by created_at desc limit ?)
+         union all
+         (select * from staff_notice where staff_id = ? order by created_at desc limit ?)
+       ) n order by created_at desc, id desc limit ?`,
+      [principal.unitId, limit, principal.unitId, principal.role, limit, principal.id, limit, limit],
     );
-    return rows.filter((n) => !n.staffId || n.staffId === principal.id).map((n) => ({ id: n.id, kind: n.kind, clueId: n.clue, deadlineId: n.deadline, callbackId: n.callbackId, zh: n.textZh, en: n.textEn, createdAt: n.createdAt }));
+    return rows.map((n) => ({ id: n.id, kind: n.kind, clueId: n.clue_id, deadlineId: n.deadline_id, callbackId: n.callback_id, zh: n.text_zh, en: n.text_en, createdAt: new Date(n.created_at) }));
   }
 
   return { currentPolicy, setPolicy, planStarts, onEvent, fireStep, extend, pause, resume, list, forReporter, notices, view };
