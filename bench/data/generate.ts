@@ -72,7 +72,7 @@ export interface DayItem {
 }
 
 /** The arrivals of day `day`, in time order, numbered from the counters given. */
-export function dayArrivals(world: World, day: number, dayStart: number, clues: number, counters: { clue: number; call: number }): DayItem[] {
+export function dayArrivals(world: World, day: number, dayStart: number, clues: number, counters: { clue: number; call: number; callsOwed: number }): DayItem[] {
   const rng = new Rng(world.seed, `day:${day}`);
   const arrivals: { at: number; channel: Channel | 'call' }[] = [];
   for (let i = 0; i < clues; i++) {
@@ -80,7 +80,10 @@ export function dayArrivals(world: World, day: number, dayStart: number, clues: 
     arrivals.push({ at: dayStart + timeOfDay(rng, channel), channel });
   }
   const callRate = (CHANNELS.phone / Object.values(CHANNELS).reduce((a, b) => a + b, 0)) * OTHER_CALLS.perPhoneClue;
-  const calls = Math.round(clues * callRate * (0.8 + 0.4 * rng.float()));
+  // Fractions carry over to the next day, so a small data set still has its calls.
+  counters.callsOwed += clues * callRate * (0.8 + 0.4 * rng.float());
+  const calls = Math.floor(counters.callsOwed);
+  counters.callsOwed -= calls;
   for (let i = 0; i < calls; i++) arrivals.push({ at: dayStart + timeOfDay(rng, 'call'), channel: 'call' });
   arrivals.sort((a, b) => a.at - b.at);
   const out: DayItem[] = [];
@@ -263,7 +266,7 @@ export async function generate(
 
   const { start, counts } = dailyCounts(world, total);
   const pool = workerPool(world.seed, opts.workers ?? Math.max(1, Math.min(4, availableParallelism())));
-  const counters = { clue: 0, call: 0 };
+  const counters = { clue: 0, call: 0, callsOwed: 0 };
   const dayItems = counts.map((n, day) => dayArrivals(world, day, start + day * DAY, n, counters));
   const AHEAD = 8;
   const pending: Promise<PackedDay>[] = [];
