@@ -11,6 +11,7 @@ import { Migration20261130000000_outbox_delete } from './Migration20261130000000
 import { Migration20261201000000_callback_notices } from './Migration20261201000000_callback_notices.ts';
 import { Migration20261202000000_quarantine_ledger } from './Migration20261202000000_quarantine_ledger.ts';
 import { Migration20261203000000_audit_chain } from './Migration20261203000000_audit_chain.ts';
+import { Migration20261203060000_read_indexes } from './Migration20261203060000_read_indexes.ts';
 import { Migration20261203090000_signed_checkpoints } from './Migration20261203090000_signed_checkpoints.ts';
 
 /** Applied in order at start and by `npm run migrate`. Append new migrations; never edit one that shipped. */
@@ -27,5 +28,6 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261201000000_callback_notices', class: Migration20261201000000_callback_notices },
   { name: 'Migration20261202000000_quarantine_ledger', class: Migration20261202000000_quarantine_ledger },
   { name: 'Migration20261203000000_audit_chain', class: Migration20261203000000_audit_chain },
+  { name: 'Migration20261203060000_read_indexes', class: Migration20261203060000_read_indexes },
   { name: 'Migration20261203090000_signed_checkpoints', class: Migration20261203090000_signed_checkpoints },
 ];

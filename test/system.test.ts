@@ -82,13 +82,16 @@ describe('migrations', () => {
   it('build exactly the schema the entities describe', async () => {
     const diff = await t.deps.orm.schema.getUpdateSchemaSQL({ wrap: false, safe: false });
     // What the migrations add on purpose beyond the entity metadata: the ledger's transaction-id
-    // column and index, and two indexes for hot queries.
+    // column and index, and indexes for hot queries (partial, descending or covering ones the
+    // entity metadata cannot say).
     // The append-only triggers are the migration's too (MikroORM would name their function itself).
     const intended = [
       /"ledger_event_txid_index"/,
       /"txid"/,
       /"clue_received_at_index"/,
-      /"deadline_next_fire_index"|"deadline_sync_index"|"deadline_state_due_index"|"staff_notice_created_index"/,
+      /"deadline_next_fire_index"|"deadline_sync_index"|"deadline_open_due_index"|"deadline_pending_due_index"|"deadline_missed_due_index"/,
+      /"staff_notice_unit_created_index"|"staff_notice_unit_role_created_index"|"staff_notice_staff_created_index"/,
+      /"callback_open_due_index"|"callback_created_index"|"clue_status_received_index"/,
       /trigger if exists "ledger_event_append_only"/,
       /function if exists "ledger_event_ledger_event_append_only_fn"/,
     ];

@@ -27,8 +27,8 @@ function uniqueToken(): Buffer {
   return Buffer.from(Buffer.from(digits, 'latin1').toString('base64'), 'latin1');
 }
 
-/** `LoadSpec.requestBuilder`: a per-request body (and extra headers) from a counter. */
-type BuiltRequest = { body: string | Buffer; headers?: Record<string, string> };
+/** `LoadSpec.requestBuilder`: a per-request body (and extra headers, and path) from a counter. */
+type BuiltRequest = { body: string | Buffer; headers?: Record<string, string>; path?: string };
 const build: ((n: number) => BuiltRequest) | null = spec.requestBuilder
   ? ((await import(spec.requestBuilder.module)) as { createRequestBuilder(data: unknown): (n: number) => BuiltRequest }).createRequestBuilder(spec.requestBuilder.data)
   : null;
@@ -45,7 +45,7 @@ function request(): Promise<number> {
   const oneHeaders = one ? { ...spec.headers, ...one.headers, 'content-length': String(oneBody!.length) } : headers;
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { agent, host: url.hostname, port: url.port, path: url.pathname + url.search, method: spec.method, headers: oneHeaders, timeout: spec.timeoutMs },
+      { agent, host: url.hostname, port: url.port, path: one?.path ?? url.pathname + url.search, method: spec.method, headers: oneHeaders, timeout: spec.timeoutMs },
       (res) => {
         res.on('error', reject);
         res.on('end', () => resolve(res.statusCode ?? 0));

@@ -15,11 +15,12 @@ export interface LoadSpec {
    */
   uniqueSlot?: { offset: number; length: number };
   /**
-   * Builds every request's body (and extra headers) from a counter instead of sending `body`, for
-   * requests that must differ in ways a byte slot cannot express (e.g. a fresh id covered by a
-   * signature header). `module` is the file URL of a module exporting
-   * `createRequestBuilder(data) => (n) => { body, headers? }`; it runs in the worker thread, and `n`
-   * counts the run's requests from 0 (warm-up included).
+   * Builds every request's body (and extra headers, and optionally its path and query) from a
+   * counter instead of sending `body`, for requests that must differ in ways a byte slot cannot
+   * express (e.g. a fresh id covered by a signature header, or a different clue per read).
+   * `module` is the file URL of a module exporting `createRequestBuilder(data) => (n) => { body,
+   * headers?, path? }`; it runs in the worker thread, and `n` counts the run's requests from 0
+   * (warm-up included).
    */
   requestBuilder?: { module: string; data?: unknown };
   /** Any other status counts as an error. */
@@ -51,7 +52,7 @@ export interface LoadResult {
   /** Successful requests completed in the window; errors do not count, so fast failures cannot inflate it. */
   requests: number;
   requestsPerSecond: number;
-  latencyMs: { mean: number; p50: number; p90: number; p99: number; max: number };
+  latencyMs: { mean: number; p50: number; p90: number; p95: number; p99: number; max: number };
   errors: number;
   warmupErrors: number;
   errorKinds: Record<string, number>;
@@ -89,6 +90,7 @@ export function summarize(
       mean: round(sorted.length ? sum / sorted.length : Number.NaN),
       p50: round(percentile(sorted, 50)),
       p90: round(percentile(sorted, 90)),
+      p95: round(percentile(sorted, 95)),
       p99: round(percentile(sorted, 99)),
       max: round(sorted.at(-1) ?? Number.NaN),
     },
@@ -159,7 +161,7 @@ export function formatResult(label: string, r: LoadResult): string {
     .join(', ');
   return (
     `${label.padEnd(10)} ${r.requestsPerSecond.toFixed(1).padStart(8)} req/s   ` +
-    `p50 ${r.latencyMs.p50.toFixed(2).padStart(7)} ms   p99 ${r.latencyMs.p99.toFixed(2).padStart(7)} ms   ` +
+    `p50 ${r.latencyMs.p50.toFixed(2).padStart(7)} ms   p95 ${r.latencyMs.p95.toFixed(2).padStart(7)} ms   p99 ${r.latencyMs.p99.toFixed(2).padStart(7)} ms   ` +
     `errors ${r.errors}${kinds ? ` (${kinds})` : ''}   [${r.requests} ok in ${r.seconds} s, ${r.connections} conn, ${r.sockets} sockets; ` +
     `CPU/req: main thread ${r.mainThreadCpuMsPerRequest.toFixed(3)} ms, PostgreSQL ${r.postgresCpuMsPerRequest.toFixed(3)} ms]`
   );

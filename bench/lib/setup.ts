@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import type { Clock } from '../../src/app/clock.ts';
 import { loadConfig } from '../../src/app/config.ts';
 import { createDependencies } from '../../src/app/dependencies.ts';
 import { createLogger } from '../../src/app/logger.ts';
@@ -92,10 +93,11 @@ export async function listen(fetch: Fetch) {
 
 /**
  * The real app, built like test/helpers.ts builds it, with production-sized pools and quiet logs.
- * `env` adds or overrides configuration keys (e.g. the citizen endpoints' rate limits); the data
- * folder, queue prefix, database and keys always stay the run's own.
+ * `env` adds or overrides configuration keys (e.g. the citizen endpoints' rate limits, or a data
+ * set's keys); the data folder, queue prefix and database always stay the run's own. `opts.clock`
+ * pins the app's clock (a data set's anchor).
  */
-export async function startFullApp(db: BenchDatabase, env: Record<string, string> = {}) {
+export async function startFullApp(db: Pick<BenchDatabase, 'url'>, env: Record<string, string> = {}, opts: { clock?: Clock } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'dibao-bench-'));
   const queuePrefix = `bench-${randomUUID()}`;
   const cleanUp = async () => {
@@ -119,7 +121,7 @@ export async function startFullApp(db: BenchDatabase, env: Record<string, string
       QUEUE_PREFIX: queuePrefix,
       DATA_DIR: dataDir,
     });
-    deps = await createDependencies(config, { logger: createLogger(config.LOG_LEVEL) });
+    deps = await createDependencies(config, { logger: createLogger(config.LOG_LEVEL), clock: opts.clock });
     const server = await listen(createServer(deps).fetch);
     const started = deps;
     return {
@@ -163,6 +165,11 @@ async function deleteRedisKeys(pattern: string) {
 export interface Benchmark {
   name: string;
   description: string;
+  /**
+   * Works on the shared data set (bench/data) rather than the run's fresh database: runs only when
+   * named (`npm run bench -- staff-reads`), since its first run builds the set.
+   */
+  scale?: boolean;
   /** `signal` aborts on Ctrl-C: pass it to `runLoad` and clean up in `finally`. */
   run(ctx: { db: BenchDatabase; settings: BenchSettings; signal: AbortSignal }): Promise<BenchOutcome>;
 }

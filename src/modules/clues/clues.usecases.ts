@@ -307,7 +307,14 @@ export function createClueUseCases(deps: ClueDeps) {
     if (filter.status) add('c.status = ?', filter.status);
     if (filter.channel) add('c.channel = ?', filter.channel);
     if (filter.category) add('? = any(c.categories)', filter.category);
-    if (filter.unitId) add('c.unit_id in (select id from unit where path like (select path from unit where id = ?) || ?)', filter.unitId, '%');
+    if (filter.unitId) {
+      // The subtree's unit ids as constants: with them PostgreSQL estimates how many clues the filter
+      // keeps and reads the list in its order; with the subquery it fetched and sorted every clue of
+      // the subtree (bench/README "staff-reads").
+      const units = await sql<{ id: string }>(em, 'select id from unit where path like (select path from unit where id = ?) || ?', [filter.unitId, '%']);
+      if (units.length) add('c.unit_id in (?)', units.map((u) => u.id));
+      else add('false');
+    }
     if (filter.receivedFrom) add('c.received_at >= ?', filter.receivedFrom);
     if (filter.receivedTo) add('c.received_at < ?', filter.receivedTo);
     if (filter.cursor) add('(c.received_at, c.id) < (?, ?)', filter.cursor.receivedAt, filter.cursor.id);

@@ -118,7 +118,8 @@ function advance(
 
 /** The next event of a clue's chain, hashed, and the clue's head moved to it. */
 export function nextEvent(clue: ChainHead, event: NewEvent, at: Date): HashedFields & { hash: string; dataJson: string } {
-  const next = { clue: clue.id, ...advance(clue, { clue: clue.id }, event, at) };
+  // Object.assign, not a spread: a spread would read the lazy `data` and parse it after all.
+  const next = Object.assign(advance(clue, { clue: clue.id }, event, at), { clue: clue.id });
   clue.updatedAt = at;
   return next;
 }
@@ -129,7 +130,7 @@ export function nextQuarantineEvent(
   event: NewEvent,
   at: Date,
 ): QuarantineHashedFields & { hash: string; dataJson: string } {
-  return { quarantine: mail.id, ...advance(mail, { quarantine: mail.id }, event, at) };
+  return Object.assign(advance(mail, { quarantine: mail.id }, event, at), { quarantine: mail.id });
 }
 
 /** A PostgreSQL text[] literal for identifier-like values (category codes). */

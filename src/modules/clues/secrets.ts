@@ -4,9 +4,11 @@ import { secureRandomBytes } from '../../app/random.ts';
 // Crockford base32 without I, L, O, U: unambiguous when written down or read aloud.
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
-/** 20 symbols of base32 = 100 bits, grouped as XXXXX-XXXXX-XXXXX-XXXXX. */
-export function generateWebSecret(): string {
-  const bytes = secureRandomBytes(20);
+/**
+ * 20 symbols of base32 = 100 bits, grouped as XXXXX-XXXXX-XXXXX-XXXXX. `bytes` is for the
+ * reproducible benchmark data set only (bench/data); the app always uses the CSPRNG.
+ */
+export function generateWebSecret(bytes: Uint8Array = secureRandomBytes(20)): string {
   let out = '';
   for (let i = 0; i < 20; i++) {
     out += ALPHABET[bytes[i]! & 31];

@@ -22,6 +22,25 @@ export interface DeadlineDeps {
   basePolicy: DeadlinePolicy;
 }
 
+/** A row of the deadline views (the columns `view` shows). */
+interface ListRow {
+  id: string;
+  clue_id: string;
+  kind: string;
+  zh: string;
+  en: string;
+  policy_version: string;
+  state: Deadline['state'];
+  starts_at: Date | string;
+  due_at: Date | string;
+  original_due_at: Date | string;
+  closed_at: Date | string | null;
+  paused: boolean;
+  extensions: number;
+  escalation_level: number;
+  unit_id: string | null;
+}
+
 type ClueLike = Pick<Clue, 'id' | 'named' | 'unit' | 'headSeq' | 'headHash' | 'updatedAt'>;
 type LedgerInput = { type: string; actor: Actor; data: Record<string, unknown> };
 
@@ -307,10 +326,33 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
       where.push('d.kind = ?');
       params.push(filter.kind);
     }
-    const ids = await sql<{ id: string }>(em, `select d.id from deadline d join clue c on c.id = d.clue_id where ${where.join(' and ')} order by d.due_at limit ?`, [...params, filter.limit]);
-    if (!ids.length) return [];
-    const rows = await em.find(Deadline, { id: { $in: ids.map((r) => r.id) } }, { orderBy: { dueAt: 'asc' } });
-    return rows.map(view);
+    // One statement with only what the view shows: loading the rows as entities (each with its
+    // whole policy snapshot) cost more of the event loop than the query cost PostgreSQL.
+    const rows = await sql<ListRow>(
+      em,
+      `select d.id, d.clue_id, d.kind, d.policy->'kind'->>'zh' as zh, d.policy->'kind'->>'en' as en, d.policy->>'version' as policy_version,
+         d.state, d.starts_at, d.due_at, d.original_due_at, d.closed_at, d.paused_at is not null as paused, d.extensions, d.escalation_level, d.unit_id
+       from deadline d join clue c on c.id = d.clue_id where ${where.join(' and ')} order by d.due_at, d.id limit ?`,
+      [...params, filter.limit],
+    );
+    const date = (v: Date | string | null) => (v === null ? null : new Date(v));
+    return rows.map((d) => ({
+      id: d.id,
+      clueId: d.clue_id,
+      kind: d.kind,
+      zh: d.zh,
+      en: d.en,
+      state: d.state,
+      startsAt: date(d.starts_at)!,
+      dueAt: date(d.due_at)!,
+      originalDueAt: date(d.original_due_at)!,
+      closedAt: date(d.closed_at),
+      paused: d.paused,
+      extensions: d.extensions,
+      escalationLevel: d.escalation_level,
+      unitId: d.unit_id,
+      policyVersion: d.policy_version,
+    }));
   }
 
   async function forReporter(clueId: string) {
@@ -320,14 +362,26 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
       .map((d) => ({ kind: d.kind, zh: d.policy.kind.zh, en: d.policy.kind.en, due: d.dueAt, met: d.state === 'met', state: d.state }));
   }
 
+  /**
+   * The newest notices for the principal: its unit's (for everyone, or for its role) and its own.
+   * Three branches, each read newest first from its own index (staff_notice_unit_role_created_index,
+   * staff_notice_staff_created_index) and cut at `limit`, then merged: an `or` across unit, role and
+   * staff in one condition made PostgreSQL gather and sort every notice of the unit.
+   */
   async function notices(principal: Principal, limit = 50) {
     const em = orm.em.fork();
-    const rows = await em.find(
-      StaffNotice,
-      { $or: [{ unit: principal.unitId, role: null, staffId: null }, { unit: principal.unitId, role: principal.role, staffId: null }, { staffId: principal.id }] },
-      { orderBy: { createdAt: 'desc' }, limit },
+    const rows = await sql<{ id: string; kind: string; clue_id: string | null; deadline_id: string | null; callback_id: string | null; text_zh: string; text_en: string; created_at: Date }>(
+      em,
+      `select id, kind, clue_id, deadline_id, callback_id, text_zh, text_en, created_at from (
+         (select * from staff_notice where unit_id = ? and role is null and staff_id is null order by created_at desc limit ?)
+         union all
+         (select * from staff_notice where unit_id = ? and role = ? and staff_id is null order by created_at desc limit ?)
+         union all
+         (select * from staff_notice where staff_id = ? order by created_at desc limit ?)
+       ) n order by created_at desc, id desc limit ?`,
+      [principal.unitId, limit, principal.unitId, principal.role, limit, principal.id, limit, limit],
     );
-    return rows.filter((n) => !n.staffId || n.staffId === principal.id).map((n) => ({ id: n.id, kind: n.kind, clueId: n.clue, deadlineId: n.deadline, callbackId: n.callbackId, zh: n.textZh, en: n.textEn, createdAt: n.createdAt }));
+    return rows.map((n) => ({ id: n.id, kind: n.kind, clueId: n.clue_id, deadlineId: n.deadline_id, callbackId: n.callback_id, zh: n.text_zh, en: n.text_en, createdAt: new Date(n.created_at) }));
   }
 
   return { currentPolicy, setPolicy, planStarts, onEvent, fireStep, extend, pause, resume, list, forReporter, notices, view };

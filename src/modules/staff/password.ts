@@ -13,9 +13,11 @@ function derive(password: string, salt: Buffer, n: number, r: number, p: number)
   );
 }
 
-/** Staff passwords only (never report secrets): scrypt, self-describing format `scrypt$N$r$p$salt$hash`. */
-export async function hashPassword(password: string): Promise<string> {
-  const salt = randomBytes(16);
+/**
+ * Staff passwords only (never report secrets): scrypt, self-describing format `scrypt$N$r$p$salt$hash`.
+ * `salt` is for the reproducible benchmark data set only (bench/data); the app always gets a random one.
+ */
+export async function hashPassword(password: string, salt: Buffer = randomBytes(16)): Promise<string> {
   const key = await derive(password, salt, N, R, P);
   return `scrypt$${N}$${R}$${P}$${salt.toString('base64')}$${key.toString('base64')}`;
 }
