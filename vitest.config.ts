@@ -6,6 +6,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    globalSetup: ['test/global-setup.ts'],
     // Each file gets its own PostgreSQL database and Redis key prefix; two cores, two at a time.
     maxWorkers: 2,
   },
