@@ -49,10 +49,11 @@ export type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>;
 /**
  * A fresh database for one test file; `drop()` removes it. On PGlite it lives in `dataDir/pglite`,
  * opened in this process (`orm`, for the app to use) and served over a Unix socket (`url`), so
- * `query`, a second ORM and the command line reach it as they reach PostgreSQL.
+ * `query`, a second ORM and the command line reach it as they reach PostgreSQL. `migrated`: start
+ * from the migrated schema (PGlite only; the app migrates on start in any case).
  */
-export async function createTestDatabase(opts: { dataDir?: string; acquireTimeoutMs?: number } = {}) {
-  if (onPglite) return createPgliteTestDatabase(opts.dataDir ?? mkdtempSync(join(tmpdir(), 'dibao-test-')), opts.acquireTimeoutMs ?? 10_000);
+export async function createTestDatabase(opts: { dataDir?: string; acquireTimeoutMs?: number; migrated?: boolean } = {}) {
+  if (onPglite) return createPgliteTestDatabase(opts.dataDir ?? mkdtempSync(join(tmpdir(), 'dibao-test-')), opts.acquireTimeoutMs ?? 10_000, !!opts.migrated);
   const name = `t_${randomUUID().replace(/-/g, '').slice(0, 20)}`;
   const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
   await admin.connect();
@@ -72,9 +73,10 @@ export async function createTestDatabase(opts: { dataDir?: string; acquireTimeou
   };
 }
 
-async function createPgliteTestDatabase(dataDir: string, acquireTimeoutMs: number) {
+async function createPgliteTestDatabase(dataDir: string, acquireTimeoutMs: number, migrated: boolean) {
   const folder = join(dataDir, 'pglite');
-  const template = pgliteTemplate();
+  // An app migrates its database anyway: start it from the migrated template; else an empty database, as on PostgreSQL.
+  const template = migrated ? pgliteTemplate() : undefined;
   if (template && !existsSync(folder)) cpSync(template, folder, { recursive: true });
   const orm = await createOrm(
     { DATABASE_URL: undefined, DATA_DIR: dataDir, DATABASE_POOL_MAX: 1, DATABASE_ACQUIRE_TIMEOUT_MS: acquireTimeoutMs },
@@ -119,6 +121,8 @@ export function captureLogs() {
   const lines: string[] = [];
   const stream = new Writable({
     write(chunk, _enc, cb) {
+      // TEST_LOG=1 also prints the app's log lines, to see why a test failed.
+      if (process.env.TEST_LOG) process.stderr.write(chunk);
       lines.push(...chunk.toString().split('\n').filter(Boolean));
       cb();
     },
@@ -131,7 +135,7 @@ export type TestEnv = Awaited<ReturnType<typeof createTestApp>>;
 export async function createTestApp(env: Record<string, string> = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'dibao-test-'));
   const acquireTimeoutMs = env.DATABASE_ACQUIRE_TIMEOUT_MS ? Number(env.DATABASE_ACQUIRE_TIMEOUT_MS) : undefined;
-  const db = await createTestDatabase({ dataDir, acquireTimeoutMs });
+  const db = await createTestDatabase({ dataDir, acquireTimeoutMs, migrated: true });
   const logs = captureLogs();
   const config = loadConfig({
     NODE_ENV: 'test',

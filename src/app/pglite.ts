@@ -1,5 +1,5 @@
 import type { PGlite } from '@electric-sql/pglite';
-import type { Configuration, MikroORM } from '@mikro-orm/core';
+import { type Configuration, type MikroORM, TransactionContext } from '@mikro-orm/core';
 import { PgliteConnection, PgliteDriver } from '@mikro-orm/pglite';
 import { type MutexInterface, Mutex, withTimeout } from 'async-mutex';
 import type { DatabaseConnection, Dialect, Driver, TransactionSettings } from 'kysely';
@@ -17,8 +17,12 @@ export const CONNECTION_WAIT_TIMEOUT = 'CONNECTION_WAIT_TIMEOUT';
 export class ConnectionWaitTimeout extends Error {
   /** An own property: MikroORM's DriverException copies own properties (not the class) of what it wraps. */
   readonly code = CONNECTION_WAIT_TIMEOUT;
-  constructor(ms: number) {
-    super(`no database connection within ${ms} ms (PGlite has one connection and it stayed busy)`);
+  constructor(ms: number | 'own-transaction') {
+    super(
+      ms === 'own-transaction'
+        ? 'a query outside the open transaction would wait for the connection that transaction holds (PGlite has one): pass the transaction\'s EntityManager down'
+        : `no database connection within ${ms} ms (PGlite has one connection and it stayed busy)`,
+    );
     this.name = 'ConnectionWaitTimeout';
   }
 }
@@ -50,20 +54,25 @@ export class ConnectionLock {
  * mutex (which waits forever). The adapter claims several connections only so that Kysely does not
  * add its mutex on top; there is still one, handed out under the lock.
  */
-function lockedDialect(inner: Dialect, lock: ConnectionLock): Dialect {
+function lockedDialect(inner: Dialect, lock: ConnectionLock, insideOwnTransaction: () => boolean): Dialect {
   return {
     createAdapter: () => Object.create(inner.createAdapter(), { supportsMultipleConnections: { value: true } }),
-    createDriver: () => lockedDriver(inner.createDriver(), lock),
+    createDriver: () => lockedDriver(inner.createDriver(), lock, insideOwnTransaction),
     createIntrospector: (db) => inner.createIntrospector(db),
     createQueryCompiler: () => inner.createQueryCompiler(),
   };
 }
 
-function lockedDriver(inner: Driver, lock: ConnectionLock): Driver {
+function lockedDriver(inner: Driver, lock: ConnectionLock, insideOwnTransaction: () => boolean): Driver {
   let release: (() => void) | undefined;
   return {
     init: () => inner.init(),
     async acquireConnection() {
+      // Code running inside a transaction's callback that asks for another connection waits for
+      // the one it holds itself: fail at once (a 503 and the message say where) rather than stall
+      // every request for DATABASE_ACQUIRE_TIMEOUT_MS. (A nested `fork().transactional()` is not
+      // seen here, as MikroORM's context then names the new fork; the timeout still ends it.)
+      if (lock.busy && insideOwnTransaction()) throw new ConnectionWaitTimeout('own-transaction');
       const free = await lock.acquire();
       try {
         const connection = await inner.acquireConnection();
@@ -98,7 +107,12 @@ export class LockedPgliteConnection extends PgliteConnection {
   lock = new ConnectionLock(10_000);
   override createKyselyDialect(overrides: Parameters<PgliteConnection['createKyselyDialect']>[0]) {
     // Typed as the base class's PGliteDialect; callers only use it as a Kysely Dialect.
-    return lockedDialect(super.createKyselyDialect(overrides), this.lock) as ReturnType<PgliteConnection['createKyselyDialect']>;
+    const inside = () => {
+      // MikroORM runs a transaction's callback in an async context naming its EntityManager.
+      const em = TransactionContext.getEntityManager(this.config.get('contextName'));
+      return !!em && em.getConnection() === this && em.isInTransaction();
+    };
+    return lockedDialect(super.createKyselyDialect(overrides), this.lock, inside) as ReturnType<PgliteConnection['createKyselyDialect']>;
   }
 }
 

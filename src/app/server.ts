@@ -56,7 +56,9 @@ export function createServer(deps: Dependencies) {
     // Pool exhaustion is the service's state, not a bug of the request: a coded 503, nothing internal.
     const err = isPoolTimeout(raw) ? databaseBusy() : raw;
     if (err !== raw) {
-      logger.warn({ route: routePath(c), err: raw.message }, 'no database connection within DATABASE_ACQUIRE_TIMEOUT_MS');
+      // A wait for the connection its own transaction holds (PGlite) is a bug: the stack says where.
+      const own = /the connection that transaction holds/.test(raw.message);
+      logger.warn({ route: routePath(c), err: raw.message, ...(own ? { stack: raw.stack } : {}) }, 'no database connection within DATABASE_ACQUIRE_TIMEOUT_MS');
       c.header('Retry-After', '5');
     }
     if (isAppError(err)) {
