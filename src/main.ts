@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { serve } from '@hono/node-server';
 import { ConfigError, loadConfig } from './app/config.ts';
 import { createOrm, migrate } from './app/db.ts';
-import { createDependencies } from './app/dependencies.ts';
+import { createDependencies, type Dependencies } from './app/dependencies.ts';
+import { claimDatabase, FolderInUse, serveEmbeddedSocket } from './app/embedded.ts';
 import { createLogger } from './app/logger.ts';
 import { createServer } from './app/server.ts';
 import { startWorkers } from './app/worker.ts';
@@ -12,16 +13,60 @@ import { startSmtpIntake } from './modules/intake-email/email.smtp.ts';
 const roles = ['serve', 'work', 'all', 'migrate', 'verify-ledger', 'seed'] as const;
 type Role = (typeof roles)[number];
 
+/** The first admin (ADMIN_USERNAME, ADMIN_PASSWORD or a random password printed once), if there is none. */
+async function seedFirstAdmin(deps: Dependencies, sayIfExists: boolean) {
+  const password = deps.config.ADMIN_PASSWORD ?? randomBytes(9).toString('base64url');
+  const seeded = await deps.staff.seedAdmin({ username: deps.config.ADMIN_USERNAME, password });
+  if (seeded.created) {
+    console.log(`\n首个管理员已创建 / first admin created: ${seeded.username} / ${deps.config.ADMIN_PASSWORD ? '(ADMIN_PASSWORD)' : password}\n`);
+  } else if (sayIfExists) {
+    console.log(`管理员已存在 / an admin already exists: ${seeded.username}`);
+  }
+}
+
+/** `seed`: the first admin; with `--demo`, a small district at work (src/app/demo.ts). */
+async function seed(deps: Dependencies, demo: boolean) {
+  await seedFirstAdmin(deps, true);
+  if (demo) {
+    const { seedDemo } = await import('./app/demo.ts');
+    console.log(await seedDemo(deps));
+  }
+}
+
+/**
+ * `npm start` with Redis down keeps serving (the outbox keeps every job) and starts the workers
+ * once Redis answers; returns their stop function at once.
+ */
+function startWorkersWhenRedisIsBack(deps: Dependencies): () => Promise<void> {
+  let stopWorkers: (() => Promise<void>) | undefined;
+  let stopped = false;
+  const wait = (async () => {
+    while (!stopped && !(await deps.queues.waitUntilReady(5000)));
+    if (stopped) return;
+    stopWorkers = await startWorkers(deps);
+    deps.logger.info('Redis 已恢复，工作进程已启动 / Redis is back: workers started');
+  })().catch((err: Error) => deps.logger.error({ err: err.message }, 'workers could not start'));
+  return async () => {
+    stopped = true;
+    await wait;
+    await stopWorkers?.();
+  };
+}
+
 async function main(role: Role) {
-  const config = loadConfig();
-  const logger = createLogger(config.LOG_LEVEL);
+  const base = loadConfig();
+  const logger = createLogger(base.LOG_LEVEL);
+  // PGlite: one process per folder; a command talks to the running instance instead (src/app/embedded.ts).
+  const claim = await claimDatabase(base, { mayJoin: role === 'migrate' || role === 'verify-ledger' || role === 'seed' });
+  if (claim.note) console.error(claim.note);
+  const config = claim.config;
 
   if (role === 'migrate') {
     const orm = await createOrm(config, logger);
     const applied = await migrate(orm, logger);
     console.log(applied.length ? `已执行迁移 / applied: ${applied.join(', ')}` : '数据库已是最新 / database is up to date');
     await orm.close();
-    return;
+    return claim.release();
   }
   if (role === 'verify-ledger') {
     const orm = await createOrm(config, logger);
@@ -29,6 +74,7 @@ async function main(role: Role) {
       onProgress: (n) => n % 10_000 === 0 && process.stderr.write(`checked ${n} clues…\n`),
     });
     await orm.close();
+    await claim.release();
     console.log(`clues ${report.clues}, quarantined mail ${report.quarantinedMail}, events ${report.events}, checkpoints ${report.checkpoints}`);
     if (report.ok) {
       console.log('台账完整 / ledger verified: every event and checkpoint matches');
@@ -41,18 +87,17 @@ async function main(role: Role) {
   }
 
   const deps = await createDependencies(config, { logger });
-  if (role === 'seed' || ((role === 'serve' || role === 'all') && config.NODE_ENV !== 'production')) {
-    const password = config.ADMIN_PASSWORD ?? randomBytes(9).toString('base64url');
-    const seeded = await deps.staff.seedAdmin({ username: config.ADMIN_USERNAME, password });
-    if (seeded.created) {
-      console.log(`\n首个管理员已创建 / first admin created: ${seeded.username} / ${config.ADMIN_PASSWORD ? '(ADMIN_PASSWORD)' : password}\n`);
-    } else if (role === 'seed') {
-      console.log(`管理员已存在 / an admin already exists: ${seeded.username}`);
-    }
-    if (role === 'seed') return deps.close();
+  if (role === 'seed') {
+    await seed(deps, process.argv.includes('--demo'));
+    await deps.close();
+    return claim.release();
   }
+  // Production makes no admin by itself: the first one is made with `node src/main.ts seed` (README).
+  if ((role === 'serve' || role === 'all') && config.NODE_ENV !== 'production') await seedFirstAdmin(deps, false);
+  const stopSocket = await serveEmbeddedSocket(deps.orm, config.DATA_DIR);
 
-  if (!(await deps.queues.waitUntilReady(3000))) {
+  const redisUp = await deps.queues.waitUntilReady(3000);
+  if (!redisUp) {
     logger.error(
       { redis: config.REDIS_URL.replace(/\/\/[^@]*@/, '//***@') },
       'Redis 无法连接 / cannot reach Redis. Reports are still accepted and kept in the outbox; ' +
@@ -61,7 +106,7 @@ async function main(role: Role) {
   }
 
   const stops: (() => Promise<void>)[] = [];
-  if (role === 'work' || role === 'all') stops.push(await startWorkers(deps));
+  if (role === 'work' || role === 'all') stops.push(redisUp ? await startWorkers(deps) : startWorkersWhenRedisIsBack(deps));
   if (role === 'serve' || role === 'all') {
     deps.relay.start();
     const app = createServer(deps);
@@ -100,7 +145,9 @@ async function main(role: Role) {
     const force = setTimeout(() => process.exit(1), 20_000);
     force.unref();
     for (const stop of stops) await stop().catch((err) => logger.warn({ err: (err as Error).message }, 'stop failed'));
+    await stopSocket();
     await deps.close();
+    await claim.release();
     logger.info('stopped');
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
@@ -113,7 +160,7 @@ if (!roles.includes(role)) {
   process.exit(2);
 }
 main(role).catch((err) => {
-  if (err instanceof ConfigError) console.error(err.message);
+  if (err instanceof ConfigError || err instanceof FolderInUse) console.error(err.message);
   else console.error('启动失败 / failed to start:', err);
   process.exit(1);
 });
