@@ -27,17 +27,18 @@ export async function claimDatabase(config: Config, opts: { mayJoin: boolean }):
   const folder = join(config.DATA_DIR, 'pglite');
   const lock = await lockFolder(folder);
   if (lock.held) return { config, release: lock.release };
-  const owner = lock.ownerPid ? `进程 ${lock.ownerPid} / process ${lock.ownerPid}` : '另一进程 / another process';
+  const zh = lock.ownerPid ? `进程 ${lock.ownerPid}` : '另一进程';
+  const en = lock.ownerPid ? `process ${lock.ownerPid}` : 'another process';
   if (opts.mayJoin) {
     return {
       config: { ...config, DATABASE_URL: socketUrl(socketDir(config.DATA_DIR)), DATABASE_POOL_MAX: 1 },
-      note: `嵌入式数据库 ${folder} 正由${owner}使用，本命令经其套接字执行 / the embedded database ${folder} is in use by ${owner}: this command runs through its socket`,
+      note: `嵌入式数据库 ${folder} 正由${zh}使用，本命令经其套接字执行 / the embedded database ${folder} is in use by ${en}: this command runs through its socket`,
       release: async () => {},
     };
   }
   throw new FolderInUse(
-    `嵌入式数据库 ${folder} 正由${owner}使用；请先停止它，或设置另一个 DATA_DIR / ` +
-      `the embedded database ${folder} is in use by ${owner}: stop it first, or use another DATA_DIR ` +
+    `嵌入式数据库 ${folder} 正由${zh}使用；请先停止它，或设置另一个 DATA_DIR / ` +
+      `the embedded database ${folder} is in use by ${en}: stop it first, or use another DATA_DIR ` +
       '(npm run migrate, verify-ledger and seed run against the running instance)',
   );
 }
