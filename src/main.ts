@@ -1,16 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { serve } from '@hono/node-server';
-import { ConfigError, loadConfig } from './app/config.ts';
+import { resolve } from 'node:path';
+import { type Config, ConfigError, loadConfig } from './app/config.ts';
 import { createOrm, migrate } from './app/db.ts';
 import { createDependencies, type Dependencies } from './app/dependencies.ts';
 import { claimDatabase, FolderInUse, serveEmbeddedSocket } from './app/embedded.ts';
-import { createLogger } from './app/logger.ts';
+import { createLogger, type Logger } from './app/logger.ts';
+import { moveToPostgres } from './app/move-to-postgres.ts';
 import { createServer } from './app/server.ts';
 import { startWorkers } from './app/worker.ts';
 import { describeProblem, verifyLedger } from './modules/clues/ledger.verify.ts';
 import { startSmtpIntake } from './modules/intake-email/email.smtp.ts';
 
-const roles = ['serve', 'work', 'all', 'migrate', 'verify-ledger', 'seed'] as const;
+const roles = ['serve', 'work', 'all', 'migrate', 'verify-ledger', 'seed', 'move-to-postgres'] as const;
 type Role = (typeof roles)[number];
 
 /** The first admin (ADMIN_USERNAME, ADMIN_PASSWORD or a random password printed once), if there is none. */
@@ -30,6 +32,41 @@ async function seed(deps: Dependencies, demo: boolean) {
   if (demo) {
     const { seedDemo } = await import('./app/demo.ts');
     console.log(await seedDemo(deps));
+  }
+}
+
+/**
+ * `move-to-postgres <postgres-url> [--data-dir DIR]`: the embedded database into an empty
+ * PostgreSQL database (src/app/move-to-postgres.ts), then verify-ledger on the copy.
+ */
+async function moveCommand(config: Config, logger: Logger, release: () => Promise<void>) {
+  const target = process.argv[3];
+  const toDataDir = process.argv.includes('--data-dir') ? resolve(process.argv[process.argv.indexOf('--data-dir') + 1] ?? '') : undefined;
+  if (config.DATABASE_URL || !target || !/^postgres(ql)?:\/\//.test(target)) {
+    throw new ConfigError('用法 / usage: DATABASE_URL 不设置 / unset, node src/main.ts move-to-postgres postgres://user:pass@host:5432/dibao [--data-dir /new/data]');
+  }
+  const source = await createOrm(config, logger);
+  await migrate(source, logger);
+  const targetOrm = await createOrm({ ...config, DATABASE_URL: target }, logger);
+  try {
+    await migrate(targetOrm, logger);
+    console.log(`迁移数据 / moving ${resolve(config.DATA_DIR, 'pglite')} → ${target.replace(/\/\/[^@]*@/, '//***@')}`);
+    const report = await moveToPostgres({ source, target: targetOrm, dataDir: resolve(config.DATA_DIR), toDataDir, onProgress: (l) => console.log(l) });
+    console.log(`PostgreSQL ${report.sourceVersion} (PGlite) → ${report.targetVersion}; rows: ${Object.values(report.tables).reduce((a, b) => a + b, 0)}`);
+    const verified = await verifyLedger(targetOrm);
+    console.log(verified.ok ? '台账完整 / ledger verified on the copy' : `台账不符 / LEDGER DAMAGED on the copy: ${describeProblem(verified.problems[0]!)}`);
+    const dir = toDataDir ?? resolve(config.DATA_DIR);
+    if (report.attachments.missing) console.log(`缺少附件文件 / missing attachment files: ${report.attachments.missing} of ${report.attachments.referenced}`);
+    console.log(
+      `下一步 / next: DATABASE_URL=<that url> DATA_DIR=${dir} npm start\n` +
+        `  ${dir} 保存附件与 keys.json，请保留；生产环境请把 keys.json 中的两个密钥设为 REPORTER_KEY 与 SECRET_HMAC_KEY / ` +
+        `${dir} holds the attachments and keys.json: keep it; in production set REPORTER_KEY and SECRET_HMAC_KEY to the two keys in keys.json`,
+    );
+    if (!verified.ok || report.attachments.missing) process.exitCode = 1;
+  } finally {
+    await targetOrm.close(true);
+    await source.close(true);
+    await release();
   }
 }
 
@@ -68,6 +105,7 @@ async function main(role: Role) {
     await orm.close();
     return claim.release();
   }
+  if (role === 'move-to-postgres') return moveCommand(config, logger, claim.release);
   if (role === 'verify-ledger') {
     const orm = await createOrm(config, logger);
     const report = await verifyLedger(orm, {

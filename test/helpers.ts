@@ -54,6 +54,11 @@ export type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>;
  */
 export async function createTestDatabase(opts: { dataDir?: string; acquireTimeoutMs?: number; migrated?: boolean } = {}) {
   if (onPglite) return createPgliteTestDatabase(opts.dataDir ?? mkdtempSync(join(tmpdir(), 'dibao-test-')), opts.acquireTimeoutMs ?? 10_000, !!opts.migrated);
+  return createPostgresDatabase();
+}
+
+/** A fresh, empty PostgreSQL database, on either leg (e.g. the target of a move from PGlite). */
+export async function createPostgresDatabase() {
   const name = `t_${randomUUID().replace(/-/g, '').slice(0, 20)}`;
   const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
   await admin.connect();
