@@ -41,7 +41,8 @@ export async function startServer(env: Record<string, string>, port: number, opt
   let output = '';
   proc.stdout!.on('data', (d) => (output += d));
   proc.stderr!.on('data', (d) => (output += d));
-  const deadline = Date.now() + 90_000;
+  // A first start runs initdb in WebAssembly: seconds alone, minutes on a machine shared with other work.
+  const deadline = Date.now() + 180_000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`server exited early:\n${output}`);
     const status = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 0);

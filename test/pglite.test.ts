@@ -14,7 +14,7 @@ const login = async (port: number, username: string, password: string) => {
 };
 
 describe('embedded PGlite (no DATABASE_URL)', () => {
-  it('starts, registers, stops gracefully on SIGTERM, restarts, and the clue is still there', { timeout: 240_000 }, async () => {
+  it('starts, registers, stops gracefully on SIGTERM, restarts, and the clue is still there', { timeout: 420_000 }, async () => {
     const env = embeddedEnv();
     const first = await startServer(env, await freePort());
     expect(first.output()).toContain('first admin created');
@@ -47,7 +47,7 @@ describe('npm start on embedded PGlite, as a newcomer tries it', () => {
   beforeAll(async () => {
     server = await startServer(env, await freePort());
     admin = await login(server.port, 'admin', 'first-admin-password');
-  }, 120_000);
+  }, 240_000);
 
   it('a web report goes through triage, assignment, a task, a referral and conclusion; every request is answered at once', { timeout: 120_000 }, async () => {
     const port = server.port;
