@@ -1,5 +1,5 @@
 /// <reference lib="dom" />
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,12 @@ let server: ServerType;
 let base: string;
 let browser: Browser;
 
+// Without the browser (README "Tests") the file is skipped, and says why.
+const noChromium = existsSync(CHROMIUM) ? null : `${CHROMIUM} is missing: apt-get install -y chromium, or set CHROMIUM_PATH`;
+if (noChromium) console.warn(`browser tests skipped: ${noChromium}`);
+
 beforeAll(async () => {
+  if (noChromium) return;
   t = await createTestApp();
   tree = await seedTree(t);
   server = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' });
@@ -35,7 +40,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-describe('a citizen reports on the web in a real browser', () => {
+describe.skipIf(noChromium !== null)('a citizen reports on the web in a real browser', () => {
   it('fills the form in Chinese with a photo, keeps the code and secret, follows up and exchanges messages', { timeout: 90_000 }, async () => {
     const page = await browser.newPage({ viewport: { width: 360, height: 740 }, locale: 'zh-CN' });
     await page.goto(`${base}/report`);

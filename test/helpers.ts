@@ -1,14 +1,18 @@
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createNetServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { inject } from 'vitest';
 import { TestClock } from '../src/app/clock.ts';
 import { loadConfig } from '../src/app/config.ts';
+import { createOrm, type Orm } from '../src/app/db.ts';
+import { embeddedDatabase } from '../src/app/pglite.ts';
+import { servePgliteSocket, socketDir } from '../src/app/pglite-socket.ts';
 import { createDependencies, type Dependencies } from '../src/app/dependencies.ts';
 import { createLogger } from '../src/app/logger.ts';
 import { createServer } from '../src/app/server.ts';
@@ -19,8 +23,43 @@ import type { UnitKind } from '../src/modules/staff/unit.entity.ts';
 export const PG_ADMIN_URL = process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-/** A fresh PostgreSQL database for one test file; `drop()` removes it. */
-export async function createTestDatabase() {
+/**
+ * Which database the suite runs on: `TEST_DATABASE=pglite` runs every test file on its own embedded
+ * PGlite (in the test's process, as `npm start` runs it), else on PostgreSQL (a database per file).
+ */
+export const TEST_DATABASE: 'postgresql' | 'pglite' = process.env.TEST_DATABASE === 'pglite' ? 'pglite' : 'postgresql';
+export const onPglite = TEST_DATABASE === 'pglite';
+/** A migrated PGlite folder made once per run (test/global-setup.ts); each file starts from a copy. */
+const pgliteTemplate = () => (onPglite ? inject('pgliteTemplate') : undefined);
+
+/** Rows of one statement over a `pg` connection of its own, as another program would send it. */
+function queryOver(url: string) {
+  return async function query<T extends pg.QueryResultRow = Record<string, unknown>>(text: string, params: unknown[] = []) {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      return (await c.query<T>(text, params)).rows;
+    } finally {
+      await c.end();
+    }
+  };
+}
+
+export type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>;
+
+/**
+ * A fresh database for one test file; `drop()` removes it. On PGlite it lives in `dataDir/pglite`,
+ * opened in this process (`orm`, for the app to use) and served over a Unix socket (`url`), so
+ * `query`, a second ORM and the command line reach it as they reach PostgreSQL. `migrated`: start
+ * from the migrated schema (PGlite only; the app migrates on start in any case).
+ */
+export async function createTestDatabase(opts: { dataDir?: string; acquireTimeoutMs?: number; migrated?: boolean } = {}) {
+  if (onPglite) return createPgliteTestDatabase(opts.dataDir ?? mkdtempSync(join(tmpdir(), 'dibao-test-')), opts.acquireTimeoutMs ?? 10_000, !!opts.migrated);
+  return createPostgresDatabase();
+}
+
+/** A fresh, empty PostgreSQL database, on either leg (e.g. the target of a move from PGlite). */
+export async function createPostgresDatabase() {
   const name = `t_${randomUUID().replace(/-/g, '').slice(0, 20)}`;
   const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
   await admin.connect();
@@ -29,20 +68,36 @@ export async function createTestDatabase() {
   const url = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
   return {
     url,
-    async query<T extends pg.QueryResultRow = Record<string, unknown>>(text: string, params: unknown[] = []) {
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      try {
-        return (await c.query<T>(text, params)).rows;
-      } finally {
-        await c.end();
-      }
-    },
+    orm: undefined as Orm | undefined,
+    query: queryOver(url),
     async drop() {
       const c = new pg.Client({ connectionString: PG_ADMIN_URL });
       await c.connect();
       await c.query(`drop database if exists ${name} with (force)`);
       await c.end();
+    },
+  };
+}
+
+async function createPgliteTestDatabase(dataDir: string, acquireTimeoutMs: number, migrated: boolean) {
+  const folder = join(dataDir, 'pglite');
+  // An app migrates its database anyway: start it from the migrated template; else an empty database, as on PostgreSQL.
+  const template = migrated ? pgliteTemplate() : undefined;
+  if (template && !existsSync(folder)) cpSync(template, folder, { recursive: true });
+  const orm = await createOrm(
+    { DATABASE_URL: undefined, DATA_DIR: dataDir, DATABASE_POOL_MAX: 1, DATABASE_ACQUIRE_TIMEOUT_MS: acquireTimeoutMs },
+    createLogger('silent'),
+  );
+  const embedded = (await embeddedDatabase(orm))!;
+  const socket = await servePgliteSocket(embedded.pglite, embedded.lock, socketDir(dataDir));
+  return {
+    url: socket.url,
+    orm: orm as Orm | undefined,
+    query: queryOver(socket.url),
+    async drop() {
+      await socket.close();
+      if (await orm.isConnected().catch(() => false)) await orm.close(true);
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
@@ -86,6 +141,8 @@ export function captureLogs() {
   const lines: string[] = [];
   const stream = new Writable({
     write(chunk, _enc, cb) {
+      // TEST_LOG=1 also prints the app's log lines, to see why a test failed.
+      if (process.env.TEST_LOG) process.stderr.write(chunk);
       lines.push(...chunk.toString().split('\n').filter(Boolean));
       cb();
     },
@@ -96,15 +153,18 @@ export function captureLogs() {
 export type TestEnv = Awaited<ReturnType<typeof createTestApp>>;
 
 export async function createTestApp(env: Record<string, string> = {}) {
-  const db = await createTestDatabase();
+  const dataDir = mkdtempSync(join(tmpdir(), 'dibao-test-'));
+  const acquireTimeoutMs = env.DATABASE_ACQUIRE_TIMEOUT_MS ? Number(env.DATABASE_ACQUIRE_TIMEOUT_MS) : undefined;
+  const db = await createTestDatabase({ dataDir, acquireTimeoutMs, migrated: true });
   const logs = captureLogs();
   const config = loadConfig({
     NODE_ENV: 'test',
-    DATABASE_URL: db.url,
+    // On PGlite the app uses the database in this process, as `npm start` does.
+    DATABASE_URL: db.orm ? undefined : db.url,
     DATABASE_POOL_MAX: '5',
     REDIS_URL,
     QUEUE_PREFIX: `test-${randomUUID()}`,
-    DATA_DIR: mkdtempSync(join(tmpdir(), 'dibao-test-')),
+    DATA_DIR: dataDir,
     REPORTER_KEY: randomBytes(32).toString('base64'),
     SECRET_HMAC_KEY: randomBytes(32).toString('base64'),
     LOG_LEVEL: 'debug',
@@ -115,6 +175,7 @@ export async function createTestApp(env: Record<string, string> = {}) {
   const deps: Dependencies = await createDependencies(config, {
     clock,
     logger: createLogger(config.LOG_LEVEL, logs.stream),
+    orm: db.orm,
   });
   const app = createServer(deps);
 

@@ -97,6 +97,8 @@ export const configSchema = z.object({
   /** Poll an existing mailbox: imap://user:pass@host:143/INBOX or imaps://…:993/INBOX. Unset: no polling. */
   IMAP_URL: z.string().regex(/^imaps?:\/\//, 'imap://… or imaps://…').optional(),
   IMAP_POLL_MS: z.coerce.number().int().min(5000).default(60_000),
+  /** A request still running after this long is logged with its route (so a hang shows in the log); so is one that ends later. */
+  SLOW_REQUEST_LOG_MS: z.coerce.number().int().min(1).default(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(200).default(5000),
   /** Ed25519 private key (base64 PKCS#8 DER) signing ledger checkpoints. Unset outside production: generated into DATA_DIR/keys.json. */

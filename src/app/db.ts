@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type EntityManager, MikroORM } from '@mikro-orm/core';
 import { Migrator } from '@mikro-orm/migrations';
-import { PgliteDriver } from '@mikro-orm/pglite';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import { CompiledQuery } from 'kysely';
@@ -10,6 +9,7 @@ import { migrationsList } from '../../migrations/index.ts';
 import type { Config } from './config.ts';
 import { entities } from './entities.ts';
 import type { Logger } from './logger.ts';
+import { CONNECTION_WAIT_TIMEOUT, lockedPgliteDriver } from './pglite.ts';
 
 export type Orm = MikroORM;
 export type Em = EntityManager;
@@ -41,15 +41,18 @@ export async function createOrm(config: DbConfig, logger: Logger): Promise<Orm> 
   }
   const dir = resolve(join(config.DATA_DIR, 'pglite'));
   mkdirSync(dir, { recursive: true });
-  return MikroORM.init({ ...common, driver: PgliteDriver, dbName: dir });
+  // One connection behind a lock that gives up after DATABASE_ACQUIRE_TIMEOUT_MS, as the pool does (src/app/pglite.ts).
+  return MikroORM.init({ ...common, driver: lockedPgliteDriver(config.DATABASE_ACQUIRE_TIMEOUT_MS), dbName: dir });
 }
 
 /**
- * The pool gave no connection within DATABASE_ACQUIRE_TIMEOUT_MS (pg-pool's own messages, for a
- * waiter and for a new connection): the database is saturated or unreachable, not the request wrong.
+ * No connection within DATABASE_ACQUIRE_TIMEOUT_MS (pg-pool's own messages, for a waiter and for a
+ * new connection; PGlite's ConnectionWaitTimeout): the database is saturated or unreachable, not the
+ * request wrong. The one place that decides which database errors are the service's state (coded 503).
  */
 export function isPoolTimeout(err: unknown): boolean {
   for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if ((e as { code?: unknown }).code === CONNECTION_WAIT_TIMEOUT) return true;
     if (/^timeout exceeded when trying to connect$|^Connection terminated due to connection timeout$/.test(e.message)) return true;
   }
   return false;

@@ -95,7 +95,7 @@ export async function createDependencies(
     logger,
     clues,
     deadlines,
-    isRegisteredRelativeOf: (staffId, names) => registry.isRegisteredRelativeOf(staffId, names),
+    isRegisteredRelativeOf: (staffId, names, em) => registry.isRegisteredRelativeOf(staffId, names, em),
     afterCommit: () => {
       relay.kick();
       deadlineScheduler.kick();

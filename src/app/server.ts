@@ -36,9 +36,18 @@ export function createServer(deps: Dependencies) {
 
   app.use(async (c, next) => {
     const started = performance.now();
-    await next();
+    const slowMs = deps.config.SLOW_REQUEST_LOG_MS;
+    // routePath(c) names the handler running now: where a request hangs. Never the raw path (codes).
+    const slow = setTimeout(() => logger.warn({ method: c.req.method, route: routePath(c) || 'unmatched', ms: slowMs }, 'request still running after SLOW_REQUEST_LOG_MS'), slowMs);
+    slow.unref();
+    try {
+      await next();
+    } finally {
+      clearTimeout(slow);
+    }
     const route = routePath(c) || 'unmatched';
     const seconds = (performance.now() - started) / 1000;
+    if (seconds * 1000 >= slowMs) logger.warn({ method: c.req.method, route, status: c.res.status, ms: Math.round(seconds * 1000) }, 'slow request');
     metrics.httpRequests.inc({ method: c.req.method, route, status: String(c.res.status) });
     metrics.httpDuration.observe({ method: c.req.method, route }, seconds);
     // Path and status only: query strings and bodies may carry a tracking code or a reporter's words.
@@ -58,7 +67,9 @@ export function createServer(deps: Dependencies) {
     // Pool exhaustion is the service's state, not a bug of the request: a coded 503, nothing internal.
     const err = isPoolTimeout(raw) ? databaseBusy() : raw;
     if (err !== raw) {
-      logger.warn({ route: routePath(c), err: raw.message }, 'no database connection within DATABASE_ACQUIRE_TIMEOUT_MS');
+      // A wait for the connection its own transaction holds (PGlite) is a bug: the stack says where.
+      const own = /the connection that transaction holds/.test(raw.message);
+      logger.warn({ route: routePath(c), err: raw.message, ...(own ? { stack: raw.stack } : {}) }, 'no database connection within DATABASE_ACQUIRE_TIMEOUT_MS');
       c.header('Retry-After', '5');
     }
     if (isAppError(err)) {

@@ -15,8 +15,9 @@ export async function startWorkers(deps: Dependencies) {
   // A scheduler, not a timer: with several workers the checkpoint still runs once per interval.
   // While Redis is down the upsert is retried until it lands.
   let retry: NodeJS.Timeout | undefined;
-  const schedule = () =>
-    Promise.all([
+  // `queues.get` throws at once while Redis is down: inside the chain, so the retry below catches it.
+  const schedule = (): Promise<unknown> =>
+    Promise.resolve().then(() => Promise.all([
       deps.queues
         .get('ledger')
         .upsertJobScheduler('ledger-checkpoint', { every: deps.config.CHECKPOINT_INTERVAL_MS }, { name: 'ledger.checkpoint', data: {} }),
@@ -39,7 +40,7 @@ export async function startWorkers(deps: Dependencies) {
       deps.queues
         .get('deadlines')
         .upsertJobScheduler('deadline-reconcile', { every: deps.config.DEADLINE_RECONCILE_MS }, { name: 'deadline.reconcile', data: {} }),
-    ])
+    ]))
       .then(() => deps.deadlineScheduler.reconcile())
       .catch((err: Error) => {
         deps.logger.warn({ err: err.message }, 'could not set up job schedulers yet (Redis down?); retrying');

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from '../../src/app/db.ts';
-import { createTestApp, type TestEnv } from '../helpers.ts';
+import { createTestApp, onPglite, type TestEnv } from '../helpers.ts';
 import { ACCOUNT_SID, findAll, SimCall, sid, twilioClient, twilioEnv } from './twilio-sim.ts';
 
 // A small pool, so that "more webhooks than connections" is cheap to reach (bench/README "voice":
@@ -89,7 +89,8 @@ describe('SMS webhooks beyond the pool size', () => {
 
 describe('pool exhaustion', () => {
   it('a request that cannot get a connection fails after DATABASE_ACQUIRE_TIMEOUT_MS with a coded 503, then the app recovers', async () => {
-    const hold = await holdConnections(POOL);
+    // PGlite has one connection: holding it is the whole pool (the acquire timeout of src/app/pglite.ts).
+    const hold = await holdConnections(onPglite ? 1 : POOL);
     try {
       const started = Date.now();
       const res = await sms('+8613687654321', '短信举报：有人冒领去世老人的低保金，已经两年了。', sid('SM'));

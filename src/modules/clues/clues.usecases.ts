@@ -436,9 +436,8 @@ export function createClueUseCases(deps: ClueDeps) {
    * The reporter's key to their clue. An unknown code, a wrong secret and a locked PIN all give
    * `null` after the same HMAC work, so the answers cannot be told apart.
    */
-  async function authenticateReporter(code: string, secret: string): Promise<Clue | null> {
+  async function authenticateReporter(code: string, secret: string, em: Em = orm.em.fork()): Promise<Clue | null> {
     const normalized = normalizeTrackingCode(code);
-    const em = orm.em.fork();
     const clue = normalized ? await em.findOne(Clue, { trackingCode: normalized }) : null;
     if (!clue) {
       hashSecret(keys.secretHmacKey, normalized ?? '000000000000', secret);
@@ -464,9 +463,9 @@ export function createClueUseCases(deps: ClueDeps) {
     return null;
   }
 
-  /** Throws `clue.not_found` unless the principal may see the clue. */
-  async function assertVisible(principal: Principal, clueId: string) {
-    await loadVisible(orm.em.fork(), principal, clueId);
+  /** Throws `clue.not_found` unless the principal may see the clue; inside a transaction pass its `em` (PGlite has one connection). */
+  async function assertVisible(principal: Principal, clueId: string, em: Em = orm.em.fork()) {
+    await loadVisible(em, principal, clueId);
   }
 
   /** `clue.unknown_unit` unless every given unit exists: checked before any file is stored. */

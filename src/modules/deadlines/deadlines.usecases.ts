@@ -51,11 +51,11 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
   const { orm, clock, logger, calendar } = deps;
   let cached: { policy: DeadlinePolicy; until: number } | null = null;
 
-  /** The policy new deadlines get: the newest admin version, else the shipped defaults. */
-  async function currentPolicy(): Promise<DeadlinePolicy> {
+  /** The policy new deadlines get: the newest admin version, else the shipped defaults. Inside a transaction pass its `em`. */
+  async function currentPolicy(em: Em = orm.em.fork()): Promise<DeadlinePolicy> {
     const now = clock.now().getTime();
     if (cached && cached.until > now) return cached.policy;
-    const [latest] = await orm.em.fork().find(DeadlinePolicyVersion, {}, { orderBy: { id: 'desc' }, limit: 1 });
+    const [latest] = await em.find(DeadlinePolicyVersion, {}, { orderBy: { id: 'desc' }, limit: 1 });
     const policy = latest ? policySchema.parse(latest.policy) : deps.basePolicy;
     cached = { policy, until: now + POLICY_CACHE_MS };
     return policy;
@@ -116,7 +116,7 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
    * records each on the ledger. The caller holds the clue's row lock.
    */
   async function onEvent(tx: Em, clue: ClueLike, token: string, at: Date, subjectId: string | null = null) {
-    const policy = await currentPolicy();
+    const policy = await currentPolicy(tx);
     const { stop } = effectsOf(policy, token, clue);
     if (stop.length) {
       const open = await tx.find(Deadline, {
@@ -213,10 +213,10 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
     });
   }
 
-  async function loadForStaff(tx: Em, principal: Principal, deadlineId: string, canSee: (p: Principal, clueId: string) => Promise<void>) {
+  async function loadForStaff(tx: Em, principal: Principal, deadlineId: string, canSee: (p: Principal, clueId: string, em: Em) => Promise<void>) {
     const locked = await lockDeadline(tx, deadlineId);
     if (!locked) throw deadlineNotFound();
-    await canSee(principal, locked.clue.id).catch(() => {
+    await canSee(principal, locked.clue.id, tx).catch(() => {
       throw deadlineNotFound();
     });
     if (locked.row.closedAt) throw deadlineClosed();
@@ -224,7 +224,7 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
   }
 
   /** A supervisor's approved extension, once where the policy allows; the reporter is told on their thread. */
-  async function extend(principal: Principal, deadlineId: string, reason: string, canSee: (p: Principal, clueId: string) => Promise<void>) {
+  async function extend(principal: Principal, deadlineId: string, reason: string, canSee: (p: Principal, clueId: string, em: Em) => Promise<void>) {
     if (principal.role !== 'supervisor' && principal.role !== 'admin') throw approvalRequired();
     return orm.em.fork().transactional(async (tx) => {
       const { clue, row } = await loadForStaff(tx, principal, deadlineId, canSee);
@@ -253,7 +253,7 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
     });
   }
 
-  async function pause(principal: Principal, deadlineId: string, reason: string, canSee: (p: Principal, clueId: string) => Promise<void>) {
+  async function pause(principal: Principal, deadlineId: string, reason: string, canSee: (p: Principal, clueId: string, em: Em) => Promise<void>) {
     return orm.em.fork().transactional(async (tx) => {
       const { clue, row } = await loadForStaff(tx, principal, deadlineId, canSee);
       if (!row.policy.kind.pausable || row.pausedAt) throw pauseNotAllowed();
@@ -268,7 +268,7 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
     });
   }
 
-  async function resume(principal: Principal, deadlineId: string, canSee: (p: Principal, clueId: string) => Promise<void>) {
+  async function resume(principal: Principal, deadlineId: string, canSee: (p: Principal, clueId: string, em: Em) => Promise<void>) {
     return orm.em.fork().transactional(async (tx) => {
       const { clue, row } = await loadForStaff(tx, principal, deadlineId, canSee);
       if (!row.pausedAt) throw pauseNotAllowed();
@@ -355,8 +355,8 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
     }));
   }
 
-  async function forReporter(clueId: string) {
-    const rows = await orm.em.fork().find(Deadline, { clue: clueId, state: { $ne: 'cancelled' } }, { orderBy: { startsAt: 'asc', dueAt: 'asc' } });
+  async function forReporter(clueId: string, em: Em = orm.em.fork()) {
+    const rows = await em.find(Deadline, { clue: clueId, state: { $ne: 'cancelled' } }, { orderBy: { startsAt: 'asc', dueAt: 'asc' } });
     return rows
       .filter((d) => d.policy.kind.visibleToReporter)
       .map((d) => ({ kind: d.kind, zh: d.policy.kind.zh, en: d.policy.kind.en, due: d.dueAt, met: d.state === 'met', state: d.state }));

@@ -347,18 +347,18 @@ export function createCallUseCases(ctx: HotlineContext) {
    * applies), at most `VOICE_MAX_WRONG_ENTRIES` wrong entries per call. The code is forgotten here.
    */
   async function queryPin(p: TwilioParams, pin: string): Promise<{ result: 'too_many' | 'wrong' } | { result: 'ok'; status: string; due: string | null }> {
-    return withCall(p, async (_tx, call) => {
+    return withCall(p, async (tx, call) => {
       const wrong = call.ivr.wrongEntries ?? 0;
       const code = call.ivr.queryCode;
       call.ivr = patch(call.ivr, { queryCode: null });
       if (wrong >= config.VOICE_MAX_WRONG_ENTRIES) return { result: 'too_many' as const };
-      const clue = code ? await deps.clues.authenticateReporter(code, pin) : null;
+      const clue = code ? await deps.clues.authenticateReporter(code, pin, tx) : null;
       if (!clue) {
         call.ivr = patch(call.ivr, { wrongEntries: wrong + 1 });
         return { result: wrong + 1 >= config.VOICE_MAX_WRONG_ENTRIES ? ('too_many' as const) : ('wrong' as const) };
       }
       call.statusAnsweredAt = clock.now();
-      const open = (await deps.deadlines.forReporter(clue.id)).filter((d) => !d.met && d.state !== 'cancelled').sort((a, b) => a.due.getTime() - b.due.getTime());
+      const open = (await deps.deadlines.forReporter(clue.id, tx)).filter((d) => !d.met && d.state !== 'cancelled').sort((a, b) => a.due.getTime() - b.due.getTime());
       const text = publicStatusText[clue.status];
       return {
         result: 'ok' as const,

@@ -180,15 +180,15 @@ export function createHotlineContext(deps: HotlineDeps) {
   }
 
   /** Due time of a call-back: the policy's `callback` kind (default one working hour), else the next working hour. */
-  async function callbackDue(at: Date): Promise<Date> {
-    const policy = await deps.deadlines.currentPolicy();
+  async function callbackDue(at: Date, em?: Em): Promise<Date> {
+    const policy = await deps.deadlines.currentPolicy(em);
     const kind = policy.kinds.find((k) => k.kind === 'callback');
     return kind ? addPeriod(deps.calendar, snapshotOf(policy, kind), at, kind.duration) : deps.calendar.nextWorkingHour(at, policy.officeHours);
   }
 
   /** Reminder offsets and escalation interval of call-backs: the policy's `callback` kind, else the shipped ones. */
-  async function callbackRules(): Promise<CallbackRules> {
-    const kind = (await deps.deadlines.currentPolicy()).kinds.find((k) => k.kind === 'callback');
+  async function callbackRules(em?: Em): Promise<CallbackRules> {
+    const kind = (await deps.deadlines.currentPolicy(em)).kinds.find((k) => k.kind === 'callback');
     return kind ? { reminders: kind.reminders, escalateEvery: kind.escalateEvery } : DEFAULT_CALLBACK_RULES;
   }
 
@@ -216,8 +216,8 @@ export function createHotlineContext(deps: HotlineDeps) {
       return { id: open.id, created: false, dueAt: open.dueAt };
     }
     const id = randomUUID();
-    const dueAt = await callbackDue(now);
-    const nextNoticeAt = nextStepAt({ dueAt, remindersSent: 0, overdueNotifiedAt: null, escalationLevel: 0 }, await callbackRules(), 0);
+    const dueAt = await callbackDue(now, tx);
+    const nextNoticeAt = nextStepAt({ dueAt, remindersSent: 0, overdueNotifiedAt: null, escalationLevel: 0 }, await callbackRules(tx), 0);
     tx.create(Callback, { id, call: call.id, callerHash: hash, numberBox: sealText(from, id), reason, calls: 1, dueAt, state: 'open', createdAt: now, nextNoticeAt });
     call.callbackId = id;
     if (config.SMS_CALLBACK_NOTICE) {

@@ -26,7 +26,7 @@ export interface WorkflowDeps {
   clues: ClueUseCases;
   deadlines: Pick<DeadlineUseCases, 'onEvent'>;
   /** Is one of `names` a relative registered under this staff member (近亲属备案)? */
-  isRegisteredRelativeOf?: (staffId: string, names: string[]) => Promise<boolean>;
+  isRegisteredRelativeOf?: (staffId: string, names: string[], em: Em) => Promise<boolean>;
   afterCommit: () => void;
 }
 
@@ -35,7 +35,7 @@ export function createWorkflowUseCases(deps: WorkflowDeps) {
   const { orm, clock, logger, clues } = deps;
 
   async function lockClue(tx: Em, principal: Principal, clueId: string) {
-    await clues.assertVisible(principal, clueId);
+    await clues.assertVisible(principal, clueId, tx);
     return tx.findOneOrFail(Clue, { id: clueId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
   }
 
@@ -58,7 +58,7 @@ export function createWorkflowUseCases(deps: WorkflowDeps) {
     if (!staff) throw recusalRequired({ reason: 'unknown_staff' });
     const accused = await tx.find(Accused, { clue: clueId });
     if (accused.some((a) => a.name.trim() === staff.displayName.trim())) throw recusalRequired({ reason: 'accused_person' });
-    if (deps.isRegisteredRelativeOf && (await deps.isRegisteredRelativeOf(staffId, accused.map((a) => a.name)))) {
+    if (deps.isRegisteredRelativeOf && (await deps.isRegisteredRelativeOf(staffId, accused.map((a) => a.name), tx))) {
       throw recusalRequired({ reason: 'registered_relative', message: '被举报人是该工作人员备案的近亲属 / A person reported is a registered relative of this staff member.' });
     }
     return staff;
