@@ -34,6 +34,8 @@ export async function moveToPostgres(opts: { source: Orm; target: Orm; dataDir: 
   const src = opts.source.em.fork();
   const dst = opts.target.em.fork();
   const say = opts.onProgress ?? (() => {});
+  // Rows the migrations themselves insert (a fresh chain head), by table: they do not make a target "not empty".
+  const seededByMigrations: Record<string, string> = { audit_chain: 'head_seq = 0' };
   const version = async (em: typeof src) => (await sql<{ v: string }>(em, "select current_setting('server_version') as v"))[0]!.v;
   const [sourceVersion, targetVersion] = [await version(src), await version(dst)];
   const [num] = await sql<{ n: number }>(dst, "select current_setting('server_version_num')::int as n");
@@ -43,7 +45,7 @@ export async function moveToPostgres(opts: { source: Orm; target: Orm; dataDir: 
     await sql<{ t: string }>(dst, "select table_name as t from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' and table_name <> 'mikro_orm_migrations' order by 1")
   ).map((r) => r.t);
   for (const t of tables) {
-    const [row] = await sql<{ any: boolean }>(dst, `select exists (select 1 from "${t}") as any`);
+    const [row] = await sql<{ any: boolean }>(dst, `select exists (select 1 from "${t}" ${seededByMigrations[t] ? `where not (${seededByMigrations[t]})` : ''}) as any`);
     if (row!.any) throw new Error(`the target database is not empty (table ${t} has rows): move into a new, empty database`);
   }
 
@@ -56,6 +58,8 @@ export async function moveToPostgres(opts: { source: Orm; target: Orm; dataDir: 
         where c.contype = 'f' and n.nspname = 'public'`,
     );
     for (const fk of fks) await sql(tx, `alter table "${fk.t}" drop constraint "${fk.name}"`);
+    // What the migrations put in the new database is replaced by the source's own rows.
+    for (const t of Object.keys(seededByMigrations)) await sql(tx, `delete from "${t}"`);
     for (const t of tables) {
       let copied = 0;
       for (;;) {
