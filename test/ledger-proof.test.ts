@@ -6,10 +6,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../src/app/config.ts';
-import { createDependencies } from '../src/app/dependencies.ts';
-import { exportPublicKey, generateLedgerSigningKey } from '../src/app/keys.ts';
+import { exportPublicKey, generateLedgerSigningKey, resolveKeys } from '../src/app/keys.ts';
 import { createLogger } from '../src/app/logger.ts';
-import { batchHash, checkpointHash, signCheckpoint } from '../src/modules/clues/ledger.checkpoint.ts';
+import { batchHash, checkpointHash, createCheckpointer, signCheckpoint } from '../src/modules/clues/ledger.checkpoint.ts';
 import { canonicalJson, eventHash, GENESIS_HASH, sha256Hex } from '../src/modules/clues/ledger.ts';
 import { describeProblem, verifyLedger } from '../src/modules/clues/ledger.verify.ts';
 import { formatDigest, latestDigest, parseDigests } from '../src/modules/clues/ledger.witness.ts';
@@ -294,26 +293,25 @@ describe('key rotation', () => {
     await sealAll();
     const oldKey = t.deps.keys.ledger;
     const newKey = generateLedgerSigningKey();
-    const rotated = await createDependencies(
-      loadConfig({ ...stringConfig(t.config), LEDGER_SIGNING_KEY: newKey, LEDGER_VERIFY_KEYS: exportPublicKey(oldKey.signingKey), MIGRATE_ON_START: 'false' }),
-      { logger: createLogger('silent'), clock: t.clock },
-    );
-    try {
-      await register('轮换密钥后的举报。');
-      await sealAll(rotated);
-      const keyIds = (await t.db.query<{ key_id: string }>('select key_id from ledger_checkpoint order by id')).map((r) => r.key_id);
-      expect(new Set(keyIds)).toEqual(new Set([oldKey.keyId, rotated.keys.ledger.keyId]));
-      expect(keyIds.at(-1)).toBe(rotated.keys.ledger.keyId);
+    // The restarted app after the rotation: the new key signs, the old public key is kept to verify.
+    const rotatedConfig = loadConfig({ ...stringConfig(t.config), LEDGER_SIGNING_KEY: newKey, LEDGER_VERIFY_KEYS: exportPublicKey(oldKey.signingKey) });
+    const rotatedKeys = resolveKeys(rotatedConfig, createLogger('silent')).ledger;
+    const rotated = {
+      sealCheckpoint: createCheckpointer({ orm: t.deps.orm, clock: t.clock, logger: createLogger('silent'), keys: rotatedKeys }),
+      ledgerWatch: t.deps.ledgerWatch,
+    };
+    await register('轮换密钥后的举报。');
+    await sealAll(rotated);
+    const keyIds = (await t.db.query<{ key_id: string }>('select key_id from ledger_checkpoint order by id')).map((r) => r.key_id);
+    expect(new Set(keyIds)).toEqual(new Set([oldKey.keyId, rotatedKeys.keyId]));
+    expect(keyIds.at(-1)).toBe(rotatedKeys.keyId);
 
-      expect((await verifyLedger(t.deps.orm, { publicKeys: rotated.keys.ledger.publicKeys })).problems).toEqual([]);
-      const onlyNew = new Map([[rotated.keys.ledger.keyId, rotated.keys.ledger.publicKeys.get(rotated.keys.ledger.keyId)!]]);
-      expect((await verifyLedger(t.deps.orm, { publicKeys: onlyNew })).problems[0]).toMatchObject({ kind: 'checkpoint_signature', reason: 'unknown_key', keyId: oldKey.keyId });
-      const cli = await verifyLedgerCli(t.db.url, { env: { LEDGER_SIGNING_KEY: newKey, LEDGER_VERIFY_KEYS: exportPublicKey(oldKey.signingKey) } });
-      expect(cli.code, cli.out).toBe(0);
-      expect(cli.out).toContain('signatures checked with 2 key(s)');
-    } finally {
-      await rotated.close();
-    }
+    expect((await verifyLedger(t.deps.orm, { publicKeys: rotatedKeys.publicKeys })).problems).toEqual([]);
+    const onlyNew = new Map([[rotatedKeys.keyId, rotatedKeys.publicKeys.get(rotatedKeys.keyId)!]]);
+    expect((await verifyLedger(t.deps.orm, { publicKeys: onlyNew })).problems[0]).toMatchObject({ kind: 'checkpoint_signature', reason: 'unknown_key', keyId: oldKey.keyId });
+    const cli = await verifyLedgerCli(t.db.url, { env: { LEDGER_SIGNING_KEY: newKey, LEDGER_VERIFY_KEYS: exportPublicKey(oldKey.signingKey) } });
+    expect(cli.code, cli.out).toBe(0);
+    expect(cli.out).toContain('signatures checked with 2 key(s)');
   });
 
   it('ledger-sign-legacy signs, once, only the unsigned checkpoints sealed before signing began', async () => {
