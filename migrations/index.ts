@@ -10,6 +10,7 @@ import { Migration20261122070000_email } from './Migration20261122070000_email.t
 import { Migration20261130000000_outbox_delete } from './Migration20261130000000_outbox_delete.ts';
 import { Migration20261201000000_callback_notices } from './Migration20261201000000_callback_notices.ts';
 import { Migration20261202000000_quarantine_ledger } from './Migration20261202000000_quarantine_ledger.ts';
+import { Migration20261203100000_reporter_language } from './Migration20261203100000_reporter_language.ts';
 
 /** Applied in order at start and by `npm run migrate`. Append new migrations; never edit one that shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -24,4 +25,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261130000000_outbox_delete', class: Migration20261130000000_outbox_delete },
   { name: 'Migration20261201000000_callback_notices', class: Migration20261201000000_callback_notices },
   { name: 'Migration20261202000000_quarantine_ledger', class: Migration20261202000000_quarantine_ledger },
+  { name: 'Migration20261203100000_reporter_language', class: Migration20261203100000_reporter_language },
 ];

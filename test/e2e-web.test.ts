@@ -98,7 +98,7 @@ describe('a citizen reports on the web in a real browser', () => {
     await page.getByLabel('密码').fill(secret.toLowerCase());
     await page.getByRole('button', { name: '查询' }).click();
     await expect.poll(() => page.textContent('#status')).toContain('已登记，等待受理');
-    expect(await page.textContent('main')).toContain('告知是否受理');
+    expect(await page.textContent('main')).toContain('告诉您是否受理');
 
     await page.getByLabel('回复或补充情况').fill('补充一下：他表弟的车是白色的丰田。');
     await page.getByRole('button', { name: '发送' }).click();

@@ -22,7 +22,8 @@ export const quarantineNotFound = createErrorFactory({ code: 'quarantine.not_fou
 export const quarantineResolved = createErrorFactory({ code: 'quarantine.resolved', message: '该邮件已处理 / This mail was already released or discarded.', statusCode: 409 });
 
 const OUR_ACK = /^<ack-([0-9a-f-]{36})@dibao-hotline>$/;
-const OUR_DECISION = /^<email-reporter-decision-([0-9a-f-]{36})@dibao-hotline>$/;
+/** Our decision and reply-notice mails are named by the thread message they are about. */
+const OUR_DECISION = /^<email-reporter-(?:decision|reply)-([0-9a-f-]{36})@dibao-hotline>$/;
 
 export interface EmailDeps {
   orm: Orm;
