@@ -1,4 +1,5 @@
 /// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
@@ -43,6 +44,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  // fetch() keeps its connection alive; close it so the server can stop.
+  (server as unknown as { closeAllConnections?: () => void })?.closeAllConnections?.();
   await new Promise((r) => server?.close(r));
   await t?.close();
 });
@@ -137,15 +140,19 @@ describe('the citizen pages in Chromium', () => {
       expect(box.height).toBeGreaterThanOrEqual(44);
       expect(box.width).toBeGreaterThan(390 - 2 * 16 - 2);
     }
-    // The skip link is the first thing the keyboard reaches, and leads to the main content.
-    await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('跳到正文');
-    const ring = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineWidth);
-    expect(parseFloat(ring)).toBeGreaterThanOrEqual(2);
     // No inline style or script: everything comes from the app's own files.
     const markup = await (await fetch(`${base}/`)).text();
     expect(markup).not.toMatch(/<style|style="|<script>|<script [^>]*>[^<]|\son[a-z]+="/i);
     await checkPage(page, 'home');
+    // The skip link is the first thing the keyboard reaches; it leads to the main content; focus is a visible 2 px+ ring.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('跳到正文');
+    const ring = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineWidth);
+    expect(parseFloat(ring)).toBeGreaterThanOrEqual(2);
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('我要举报');
   });
 
   it('the form: a town lists 村委会, roles start at 不清楚, the file hint in plain words with the list behind 详细, the hotline', { timeout: 60_000 }, async () => {
@@ -305,7 +312,7 @@ describe('the citizen pages in Chromium', () => {
     const promises = await page.locator('#promises li').allTextContents();
     expect(promises).toContain('✓ 我们已告诉您是否受理。');
     expect(promises.join('')).not.toContain('应于');
-    expect(promises.some((p) => p.includes('我们将在') && p.includes('前核实完毕、办结'))).toBe(true);
+    expect(promises.some((p) => p.includes('我们将在') && p.includes('前核实并处理完毕'))).toBe(true);
     const history = await page.locator('#history li').allTextContents();
     expect(history.join('|')).not.toContain('受理通知');
     expect(history.some((h) => h.endsWith('举报已受理'))).toBe(true);

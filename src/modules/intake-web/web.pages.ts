@@ -46,8 +46,8 @@ export function layout(
 <meta name="referrer" content="no-referrer"><title>${title}</title>
 <link rel="stylesheet" href="${assetUrl('site.css')}"><script src="${assetUrl('site.js')}" defer></script></head>
 <body><a class="skip-link" href="#main">${t(locale, 'skipLink')}</a>
-<header class="site-header"><a class="site-name" href="/?lang=${locale}">${site}</a>${page.header ?? ''}
-<a href="${page.path}?${switchQuery}" lang="${other}" hreflang="${other}">${t(locale, 'switchLang')}</a></header>
+<header class="site-header"><div class="inner"><a class="site-name" href="/?lang=${locale}">${site}</a>
+<div class="header-links">${page.header ?? ''}<a href="${page.path}?${switchQuery}" lang="${other}" hreflang="${other}">${t(locale, 'switchLang')}</a></div></div></header>
 <main id="main" tabindex="-1">${body}</main>
 ${page.contact ? html`<footer class="site-footer">${contactBox(locale, page.contact)}</footer>` : ''}
 </body></html>`;
@@ -163,7 +163,8 @@ ${textInput(errors, { id: 'occurredWhen', label: t(locale, 'when'), hint: t(loca
 ${categories.map(
   (c) => html`<label class="choice"><input type="checkbox" id="category-${c}" name="categories" value="${c}" ${v.categories?.includes(c) ? 'checked' : ''}><span>${label(locale, categoryLabels[c])}</span></label>`,
 )}</fieldset>
-<fieldset><legend>${t(locale, 'accusedTitle')}</legend>
+<fieldset aria-describedby="accused-hint"><legend>${t(locale, 'accusedTitle')}</legend>
+<p class="hint" id="accused-hint">${t(locale, 'accusedHint')}</p>
 ${accusedRows.map((a, i) => accusedRow(locale, ctx.units, errors, a, i))}</fieldset>
 <div class="${files.cls}"><label for="files">${t(locale, 'files')}</label>
 <p class="hint" id="files-hint">${t(locale, 'filesHint')}</p>
@@ -185,7 +186,7 @@ function accusedRow(locale: Locale, units: UnitOption[], errors: FieldError[], a
   const role = fieldState(errors, `accused-${i}-role`);
   const unit = fieldState(errors, `accused-${i}-unit`);
   const selectedRole = a.role && (roleOrder as string[]).includes(a.role) ? a.role : 'unknown';
-  return html`<fieldset><legend>${t(locale, 'accusedPerson').replace('{n}', String(i + 1))}</legend>
+  return html`<fieldset class="person"><legend>${t(locale, 'accusedPerson').replace('{n}', String(i + 1))}</legend>
 ${textInput(errors, { id: `accused-${i}-name`, name: `accused[${i}][name]`, label: `${t(locale, 'accusedName')} ${i + 1}`, value: a.name, extra: 'maxlength="200"' })}
 <div class="${role.cls}"><label for="accused-${i}-role">${t(locale, 'accusedRole')} ${i + 1}</label>${role.message}
 <select id="accused-${i}-role" name="accused[${i}][role]"${role.attrs}>${roleOrder.map(
@@ -221,6 +222,14 @@ function codeGroups(display: string) {
     .map((g, i) => html`${i ? ' ' : ''}<span class="group">${g}</span>`);
 }
 
+/** "ABCDE-FGHIJ-KLMNO-PQRST" as two halves that wrap only between them (the text stays the same). */
+function secretGroups(secret: string) {
+  const parts = secret.split('-');
+  if (parts.length < 2) return secret;
+  const half = Math.ceil(parts.length / 2);
+  return html`<span class="group">${parts.slice(0, half).join('-')}-</span><span class="group">${parts.slice(half).join('-')}</span>`;
+}
+
 export function submittedPage(
   locale: Locale,
   r: { trackingCodeDisplay: string; secret: string; deadlines: ReporterDeadline[]; now: Date; contact: PublicContact },
@@ -232,7 +241,7 @@ export function submittedPage(
     html`<h1>${t(locale, 'doneTitle')}</h1>
 <p class="warn" role="alert">${t(locale, 'secretWarning')}</p>
 <h2>${t(locale, 'trackingCode')}</h2><p class="code" id="tracking-code">${codeGroups(r.trackingCodeDisplay)}</p>
-<h2>${t(locale, 'secret')}</h2><p class="code" id="secret">${r.secret}</p>
+<h2>${t(locale, 'secret')}</h2><p class="code" id="secret">${secretGroups(r.secret)}</p>
 ${promises.length ? html`<h2>${t(locale, 'whatNext')}</h2><ul class="promises">${promises.map((p) => html`<li>${p.text}</li>`)}</ul>` : ''}
 <p class="actions"><a class="button" href="/follow-up?lang=${locale}">${t(locale, 'followUp')}</a></p>`,
   );

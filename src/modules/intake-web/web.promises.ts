@@ -23,9 +23,9 @@ const promises: Record<string, Sentences> = {
     missed: ['我们本应在 {date}前告诉您是否受理，已经超期，已报负责人督办。', 'We should have told you by {date} whether your report is accepted; this is overdue and has gone to a supervisor.'],
   },
   conclusion: {
-    open: ['我们将在 {date}前核实完毕、办结。', 'We will finish verifying and conclude by {date}.'],
-    met: ['核实已完毕，已办结。', 'Verification is finished and the matter concluded.'],
-    missed: ['我们本应在 {date}前办结，已经超期，已报负责人督办。', 'We should have concluded by {date}; this is overdue and has gone to a supervisor.'],
+    open: ['我们将在 {date}前核实并处理完毕。', 'We will finish verifying and handling it by {date}.'],
+    met: ['已经核实并处理完毕。', 'It has been verified and handled.'],
+    missed: ['我们本应在 {date}前核实并处理完毕，已经超期，已报负责人督办。', 'We should have finished by {date}; this is overdue and has gone to a supervisor.'],
   },
   reply_to_reporter: {
     open: ['我们将在 {date}前把处理结果告诉您。', 'We will tell you the result by {date}.'],
