@@ -136,7 +136,8 @@ export function createEmailUseCases(deps: EmailDeps) {
       categories: [],
       narrative: body,
       accused: [],
-      reporter: parsed.from ? { name: parsed.from.name || parsed.from.address, email: parsed.from.address } : null,
+      // They wrote from this address and are answered there: told of staff replies without being asked.
+      reporter: parsed.from ? { name: parsed.from.name || parsed.from.address, email: parsed.from.address, notifyProgress: true } : null,
       attachments,
       intakeKey,
     });
@@ -172,7 +173,7 @@ export function createEmailUseCases(deps: EmailDeps) {
       categories: [],
       narrative: parsed?.kind === 'report' && parsed.text ? `${narrative}\n\n---\n${parsed.text}` : narrative,
       accused: [],
-      reporter: from ? { name: from.name || from.address, email: from.address } : null,
+      reporter: from ? { name: from.name || from.address, email: from.address, notifyProgress: true } : null,
       intakeKey: `quarantine:${id}`,
     });
     await orm.em.fork().transactional(async (tx) => {
