@@ -178,6 +178,73 @@ describe('named reporters hear back', () => {
   });
 });
 
+describe('the follow-up session', () => {
+  /** A browser's cookie jar, enough for these pages. */
+  const jar = () => {
+    const cookies = new Map<string, string>();
+    const request = async (path: string, init: { method?: string; form?: Record<string, string> } = {}) => {
+      const headers: Record<string, string> = { cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') };
+      let body: string | undefined;
+      if (init.form) {
+        headers['content-type'] = 'application/x-www-form-urlencoded';
+        body = new URLSearchParams(init.form).toString();
+      }
+      const res = await t.app.request(path, { method: init.method ?? 'GET', headers, body });
+      for (const c of res.headers.getSetCookie()) {
+        const [pair, ...attrs] = c.split(';');
+        const [name, value] = pair!.split('=') as [string, string];
+        if (attrs.some((a) => /max-age=0/i.test(a)) || value === '') cookies.delete(name);
+        else cookies.set(name, value);
+      }
+      const html = await res.text();
+      return { status: res.status, html, csrf: /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? '' };
+    };
+    return { cookies, request };
+  };
+
+  it('keeps a reporter signed in across pages and languages, until 退出 or FOLLOW_UP_SESSION_MINUTES without a page; a forged cookie opens nothing', async () => {
+    const r = await report({});
+    const b = jar();
+    const login = await b.request('/follow-up');
+    const opened = await b.request('/follow-up', { method: 'POST', form: { _csrf: login.csrf, code: r.json.trackingCode, secret: r.json.secret } });
+    expect(opened.status).toBe(200);
+    expect(opened.html).toContain('id="status"');
+    expect(b.cookies.get('followup')).toBeDefined();
+    expect(b.cookies.get('followup')).not.toContain(r.json.secret);
+    const english = await b.request('/follow-up?lang=en');
+    expect(english.html).toContain('id="status"');
+    expect(english.html).toContain('<html lang="en">');
+    // A reply needs no code or secret in the form any more.
+    const sent = await b.request('/follow-up/messages', { method: 'POST', form: { _csrf: english.csrf, body: '补充：饭店在镇东头。' } });
+    expect(sent.status).toBe(200);
+    expect(sent.html).toContain('补充：饭店在镇东头。');
+
+    // 29 minutes idle is fine (and renews the session), 31 more is not.
+    t.clock.advanceBy(29 * 60_000);
+    expect((await b.request('/follow-up')).html).toContain('id="status"');
+    t.clock.advanceBy(31 * 60_000);
+    const expired = await b.request('/follow-up');
+    expect(expired.html).not.toContain('id="status"');
+    expect(expired.html).toContain('id="code"');
+    expect(b.cookies.has('followup')).toBe(false);
+    const late = await b.request('/follow-up/messages', { method: 'POST', form: { _csrf: expired.csrf, body: '过期后发的' } });
+    expect(late.status).toBe(401);
+    expect(late.html).toContain('请重新输入查询码和密码');
+
+    // 退出 ends it at once.
+    const again = await b.request('/follow-up', { method: 'POST', form: { _csrf: expired.csrf, code: r.json.trackingCode, secret: r.json.secret } });
+    expect(again.html).toContain('id="status"');
+    const out = await b.request('/follow-up/logout', { method: 'POST', form: { _csrf: again.csrf } });
+    expect(out.html).toContain('您已退出。');
+    expect((await b.request('/follow-up')).html).not.toContain('id="status"');
+
+    // A cookie this service did not seal opens nothing.
+    b.cookies.set('followup', Buffer.from(JSON.stringify({ id: (await clueOf(r.json.trackingCode)).id, exp: Date.now() * 2 })).toString('base64url'));
+    expect((await b.request('/follow-up')).html).not.toContain('id="status"');
+    t.clock.set(new Date());
+  });
+});
+
 describe('before any street or town exists', () => {
   it('the form says reports go to the district, and they do: its staff see them and its supervisors get their deadlines’ notices', async () => {
     const d = await createTestApp();

@@ -31,6 +31,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  (server as unknown as { closeAllConnections?: () => void })?.closeAllConnections?.();
   await new Promise((r) => server?.close(r));
   await t?.close();
 });
@@ -111,10 +112,8 @@ describe('a citizen reports on the web in a real browser', () => {
       body: { body: '收到，我们将在15日内告知是否受理。' },
     });
     expect(staffReply.status).toBe(201);
+    // Still signed in (a browser-session cookie): the page opens without the code and secret.
     await page.goto(`${base}/follow-up`);
-    await page.getByLabel('查询码').fill(code);
-    await page.getByLabel('密码').fill(secret);
-    await page.getByRole('button', { name: '查询' }).click();
     await expect.poll(() => page.textContent('#thread')).toContain('我们将在15日内告知是否受理');
     expect(await page.locator('#thread .msg.staff').count()).toBe(1);
     await page.screenshot({ path: 'test-results/web-follow-up.png', fullPage: true });

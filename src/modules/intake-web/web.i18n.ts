@@ -113,6 +113,7 @@ const strings = {
   wrongCode: { zh: '查询码或密码不正确。', en: 'Wrong tracking code or secret.' },
   signOut: { zh: '退出', en: 'Sign out' },
   signedOut: { zh: '您已退出。', en: 'You are signed out.' },
+  sessionEnded: { zh: '您已退出或长时间没有操作，请重新输入查询码和密码。', en: 'You were signed out or away too long; enter the tracking code and secret again.' },
   status: { zh: '当前状态', en: 'Status' },
   dates: { zh: '我们的承诺', en: 'What we promise' },
   history: { zh: '办理记录', en: 'History' },

@@ -216,7 +216,7 @@ export function webRoutes(deps: WebDeps, docs: ApiDocs) {
       reportStatusPage(locale, { csrf: deps.csrf.issue(c), view: await deps.reports.viewOf(clue, locale), now: deps.clock.now(), contact: await deps.contact.current(), ...extra }),
       status,
     );
-  const loginPage = async (c: Context, locale: Locale, extra: { error?: string; code?: string; notice?: string } = {}, status: 200 | 404 | 429 = 200) =>
+  const loginPage = async (c: Context, locale: Locale, extra: { error?: string; code?: string; notice?: string } = {}, status: 200 | 401 | 404 | 429 = 200) =>
     c.html(followUpLoginPage(locale, { csrf: deps.csrf.issue(c), contact: await deps.contact.current(), ...extra }), status);
 
   // ---- the stylesheet and script of the pages (no inline style or script: web.assets.ts) ----
@@ -331,7 +331,8 @@ export function webRoutes(deps: WebDeps, docs: ApiDocs) {
       } else {
         clue = await sessionClue(c);
       }
-      if (!clue) return await loginPage(c, locale, { error: t(locale, 'wrongCode') }, 404);
+      // Signed out, or the session ran out: sign in again (what was typed cannot be kept without it).
+      if (!clue) return await loginPage(c, locale, { error: t(locale, 'sessionEnded') }, 401);
       if (!body) return await statusPage(c, locale, clue, { error: { field: 'body', message: t(locale, 'emptyMessage') } }, 400);
       try {
         await deps.reports.replyTo(clue, body.slice(0, 20_000), await toUploaded(fileList(form.files)), locale);
