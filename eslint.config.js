@@ -12,6 +12,14 @@ export default tseslint.config(
     },
   },
   {
+    // The citizen pages' script runs in the browser (served by web.assets.ts).
+    files: ['src/modules/intake-web/assets/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { document: 'readonly', window: 'readonly', XMLHttpRequest: 'readonly', HTMLFormElement: 'readonly', FormData: 'readonly' },
+    },
+  },
+  {
     files: ['test/**', '**/*.test.ts', 'bench/**'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },

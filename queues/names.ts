@@ -11,6 +11,11 @@ export interface JobPayloads {
     'email.reporter_ack': { clueId: string };
     /** The decision text is the thread message `messageId`; the address comes from the sealed record. */
     'email.reporter_decision': { clueId: string; messageId: string };
+    /**
+     * Staff replied in the thread of a named reporter who agreed to hear of it: email, or SMS when
+     * they gave only a phone number; the address comes from the sealed record, the text is fixed.
+     */
+    'reporter.reply_notice': { clueId: string; messageId: string };
     /** The referral packet to the discipline body's address. */
     'email.referral_packet': { referralId: string };
     /** In-app notices to the assignee unit of a new verification task. */

@@ -22,6 +22,9 @@ export function createProcessors(deps: Dependencies): Record<QueueName, (job: Jo
         if (job.name === 'email.reporter_decision' && typeof data.clueId === 'string' && typeof data.messageId === 'string') {
           return deps.notifications.sendReporterDecision(data.clueId, data.messageId);
         }
+        if (job.name === 'reporter.reply_notice' && typeof data.clueId === 'string' && typeof data.messageId === 'string') {
+          return deps.notifications.sendReplyNotice(data.clueId, data.messageId);
+        }
         if (job.name === 'staff.task_assigned' && typeof data.taskId === 'string') return deps.notifications.noticeTaskAssigned(data.taskId);
         const { referralId } = job.data as { referralId?: unknown };
         if (job.name === 'email.referral_packet' && typeof referralId === 'string') return deps.referrals.sendPacket(referralId);

@@ -49,6 +49,13 @@ export const configSchema = z.object({
   TWILIO_DELETE_RECORDINGS: bool.default(false),
   /** Sender of outbound SMS; unset: the hotline number the caller or texter used. */
   TWILIO_SMS_FROM: z.string().optional(),
+  /** The published complaint hotline number(s), as people dial them (comma-separated): shown on the citizen pages and in acknowledgements. */
+  HOTLINE_NUMBERS: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((n) => n.trim()).filter(Boolean)),
+  /** How long a reporter stays signed in on the follow-up pages without doing anything (a browser-session cookie). */
+  FOLLOW_UP_SESSION_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
   OPERATOR_NUMBERS: z
     .string()
     .default('')

@@ -7,6 +7,7 @@ import { createMailTransport, createNotificationUseCases, type MailTransport } f
 import { LocalFolderStorage } from '../modules/attachments/attachments.storage.ts';
 import { createUploads } from '../modules/attachments/uploads.ts';
 import { createReportUseCases } from '../modules/intake-web/reports.usecases.ts';
+import { createFollowUpSessions } from '../modules/intake-web/follow-up.session.ts';
 import { createHotline } from '../modules/intake-voice/hotline.ts';
 import { createMessageUseCases } from '../modules/messages/messages.usecases.ts';
 import { DEFAULT_CALENDAR_DATA_DIR, loadCalendar } from '../modules/deadlines/calendar/calendar.ts';
@@ -21,6 +22,7 @@ import { createRegistryUseCases } from '../modules/registry/registry.usecases.ts
 import { createStaffUseCases } from '../modules/staff/staff.usecases.ts';
 import { createTriageUseCases } from '../modules/triage/triage.usecases.ts';
 import { createAuditUseCases } from '../modules/audit/audit.usecases.ts';
+import { createContactUseCases } from '../modules/contact/contact.usecases.ts';
 import { join } from 'node:path';
 import { type Clock, systemClock } from './clock.ts';
 import { createCsrf } from './csrf.ts';
@@ -86,9 +88,11 @@ export async function createDependencies(
   const storage = new LocalFolderStorage(join(config.DATA_DIR, 'attachments'));
   const uploads = createUploads(storage);
   const hotline = createHotline({ orm, clock, keys, logger, config, clues, deadlines, calendar, storage, metrics, onOutboxWritten: () => relay.kick() });
-  const messages = createMessageUseCases({ orm, clock, logger });
+  const messages = createMessageUseCases({ orm, clock, logger, onOutboxWritten: () => relay.kick() });
+  const contact = createContactUseCases({ config, deadlines });
   const reports = createReportUseCases({ orm, clues, messages, uploads, deadlines, logger });
   const csrf = createCsrf(keys.secretHmacKey);
+  const followUpSessions = createFollowUpSessions({ secretHmacKey: keys.secretHmacKey, clock, ttlMinutes: config.FOLLOW_UP_SESSION_MINUTES });
   const workflow = createWorkflowUseCases({
     orm,
     clock,
@@ -140,6 +144,9 @@ export async function createDependencies(
     transport: mailTransport,
     mailFrom: config.MAIL_FROM,
     publicBaseUrl: config.PUBLIC_BASE_URL,
+    contact,
+    queueReporterSms: hotline.sms.queueToReporter,
+    onOutboxWritten: () => relay.kick(),
   });
 
   async function close() {
@@ -164,8 +171,10 @@ export async function createDependencies(
     storage,
     hotline,
     messages,
+    contact,
     reports,
     csrf,
+    followUpSessions,
     triage,
     registry,
     notifications,

@@ -144,7 +144,7 @@ export function createServer(deps: Dependencies) {
   app.route('/api/v1/staff', registryRoutes(deps.registry, docs));
   app.route('/api/v1/staff', auditRoutes(deps.audit, docs));
   app.route('/api/v1/staff', ledgerRoutes(deps.ledgerWitness, docs));
-  app.route('/', webRoutes({ config: deps.config, clock: deps.clock, reports: deps.reports, staff: deps.staff, csrf: deps.csrf, metrics }, docs));
+  app.route('/', webRoutes({ config: deps.config, clock: deps.clock, reports: deps.reports, staff: deps.staff, csrf: deps.csrf, metrics, contact: deps.contact, sessions: deps.followUpSessions }, docs));
   app.route('/api/v1/staff', callbackRoutes(deps.hotline.callbacks, deps.clock, docs));
   app.route('/', voiceRoutes(deps.hotline, logger, docs));
 

@@ -37,3 +37,18 @@ export function renderTemplate(locale: Locale, path: string, vars: Record<string
 export function renderBilingual(path: string, vars: Record<string, string>, separator: string): string {
   return `${renderTemplate('zh-CN', path, vars)}${separator}${renderTemplate('en', path, vars)}`;
 }
+
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** A day as people write it: "2026年12月17日", "17 December 2026" (the year only when asked, or not this year). */
+export function formatDay(locale: Locale, at: Date, opts: { timeZone?: string; year?: boolean } = {}): string {
+  const timeZone = opts.timeZone ?? 'Asia/Shanghai';
+  const year = opts.year ?? true;
+  const key = `${locale}|${timeZone}|${year}`;
+  let f = dayFormats.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(locale === 'en' ? 'en-GB' : 'zh-CN', { timeZone, year: year ? 'numeric' : undefined, month: 'long', day: 'numeric' });
+    dayFormats.set(key, f);
+  }
+  return f.format(at);
+}

@@ -2,6 +2,7 @@ import { defineEntity, p } from '@mikro-orm/core';
 import { Unit } from '../staff/unit.entity.ts';
 import { Message } from '../messages/message.entity.ts';
 import { clueStatuses } from './status-machine.ts';
+import { locales } from '../../app/templates.ts';
 
 export const channels = ['phone', 'web', 'email', 'letter', 'visit', 'media', 'data_check', 'assigned', 'sms'] as const;
 export type Channel = (typeof channels)[number];
@@ -27,7 +28,12 @@ export const categories = [
 ] as const;
 export type Category = (typeof categories)[number];
 
-export const accusedRoles = ['official', 'caseworker', 'cadre', 'beneficiary', 'other'] as const;
+/**
+ * `unknown` (不清楚): the reporter does not know the person's role. It excludes no unit by itself
+ * (the accused's unit, if given, still does) and is what the form starts with, so that nobody is
+ * filed as a civil-affairs official by default.
+ */
+export const accusedRoles = ['official', 'caseworker', 'cadre', 'beneficiary', 'other', 'unknown'] as const;
 export type AccusedRole = (typeof accusedRoles)[number];
 
 export const priorities = ['normal', 'major'] as const;
@@ -67,6 +73,13 @@ const ClueSchema = defineEntity({
     /** The figures the monthly statistics table needs, set when the clue is concluded. */
     outcome: p.json<Record<string, number>>().nullable(),
     flags: p.array().default([]),
+    /** The reporter's language, chosen at intake: automatic messages and mail to them are in it. */
+    locale: p.enum(locales).default('zh-CN'),
+    /**
+     * A named reporter agreed at intake to be told of staff replies (by email, or by SMS when they
+     * gave only a phone number): someone else may read their phone, so it is never assumed.
+     */
+    notifyProgress: p.boolean().default(false),
     createdAt: p.datetime(),
     updatedAt: p.datetime(),
   },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { locales } from '../../app/templates.ts';
 import { accusedRoles, categories, channels } from './clue.entity.ts';
 import { clueActions, clueStatuses, type DeclineReason, declineReasons, findings } from './status-machine.ts';
 
@@ -11,13 +12,18 @@ export const accusedInput = z.object({
   position: z.string().trim().max(200).nullish(),
 });
 
+export const reporterPhone = z.string().trim().regex(/^\+?[0-9 -]{5,20}$/, 'a phone number');
+export const reporterEmail = z.email().max(254);
+
 export const reporterInput = z
   .object({
     name: z.string().trim().min(1).max(200),
-    phone: z.string().trim().regex(/^\+?[0-9 -]{5,20}$/, 'a phone number').optional(),
-    email: z.email().max(254).optional(),
+    phone: reporterPhone.optional(),
+    email: reporterEmail.optional(),
     address: z.string().trim().max(500).optional(),
     consentToShare: z.boolean().optional(),
+    /** May we tell you of staff replies, by email (or SMS when only a phone is given)? Default no. */
+    notifyProgress: z.boolean().optional(),
   })
   .refine((r) => r.phone || r.email, { message: 'a named reporter gives a phone number or an email address' });
 
@@ -31,6 +37,8 @@ export const registerClueBody = z.object({
   unitId: z.uuid().nullish(),
   accused: z.array(accusedInput).max(50).default([]),
   reporter: reporterInput.nullish(),
+  /** The reporter's language: automatic messages and mail to them use it. */
+  locale: z.enum(locales).default('zh-CN'),
 });
 
 const count = z.number().int().min(0).max(1_000_000);

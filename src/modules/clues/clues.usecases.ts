@@ -33,10 +33,12 @@ import { LedgerEvent } from './ledger.entity.ts';
 import { generatePin, generateWebSecret, hashSecret, secretMatches } from './secrets.ts';
 import { allowedActions, type ClueAction, type ClueStatus, type DeclineReason, declineReasons, type Finding, nextStatus, transitions } from './status-machine.ts';
 import { Message } from '../messages/message.entity.ts';
+import { automaticMessage } from '../messages/messages.automatic.ts';
 import { enqueueInTransaction } from '../outbox/outbox.ts';
 import { generateTrackingCode, normalizeTrackingCode } from './tracking-code.ts';
 import { createGroupCommit } from '../../app/group-commit.ts';
 import { type RegistrationRows, registrationStatement } from './registration.repository.ts';
+import type { Locale } from '../../app/templates.ts';
 
 export interface ReporterIdentity {
   name: string;
@@ -45,6 +47,8 @@ export interface ReporterIdentity {
   address?: string;
   /** The reporter agrees that their identity may go with a referral to a discipline body. */
   consentToShare?: boolean;
+  /** Intake only: they agree to be told of staff replies (kept as `clue.notifyProgress`, not sealed). */
+  notifyProgress?: boolean;
 }
 
 export interface RegisterClueInput {
@@ -62,6 +66,8 @@ export interface RegisterClueInput {
   attachments?: StoredAttachment[];
   /** What an outside delivery is known by (Message-ID, RecordingSid): a repeat returns the first clue. */
   intakeKey?: string;
+  /** The reporter's language (default Chinese): automatic messages and mail to them use it. */
+  locale?: Locale;
 }
 
 export interface StoredAttachment {
@@ -130,7 +136,9 @@ export function createClueUseCases(deps: ClueDeps) {
       const receivedAt = input.receivedAt ?? now;
       const accused = input.accused.map((a) => ({ id: randomUUID(), name: a.name, role: a.role, unitId: a.unitId ?? null, position: a.position ?? null }));
       const files = (input.attachments ?? []).map((a) => ({ id: randomUUID(), ...a }));
-      const box = input.reporter ? seal(keys.reporterKey, JSON.stringify(input.reporter), id) : null;
+      const { notifyProgress, ...identity } = input.reporter ?? {};
+      const box = input.reporter ? seal(keys.reporterKey, JSON.stringify(identity), id) : null;
+      const locale: Locale = input.locale ?? 'zh-CN';
       const clue = {
         id,
         trackingCode,
@@ -144,6 +152,8 @@ export function createClueUseCases(deps: ClueDeps) {
         finding: null,
         mergedInto: null,
         flags: [] as string[],
+        locale,
+        notifyProgress: !!input.reporter && !!notifyProgress,
         updatedAt: now,
         headSeq: 0,
         headHash: GENESIS_HASH,
@@ -161,6 +171,8 @@ export function createClueUseCases(deps: ClueDeps) {
           narrativeSha256: sha256Hex(input.narrative),
           occurredWhen: input.occurredWhen ?? null,
           named: clue.named,
+          locale,
+          notifyProgress: clue.named ? clue.notifyProgress : undefined,
           reporterSealSha256: box ? sha256Hex(box) : undefined,
           secretKind: kind,
           attachments: files.map((f) => ({ id: f.id, filename: f.filename, contentType: f.contentType, size: f.size, sha256: f.sha256 })),
@@ -179,7 +191,7 @@ export function createClueUseCases(deps: ClueDeps) {
       const rows: RegistrationRows = {
         clue: [
           id, trackingCode, input.channel, receivedAt, pgTextArray(input.categories), input.narrative, input.occurredWhen ?? null, clue.unit,
-          clue.named, kind, hashSecret(keys.secretHmacKey, trackingCode, secret), clue.headSeq, clue.headHash, now, now,
+          clue.named, kind, hashSecret(keys.secretHmacKey, trackingCode, secret), clue.headSeq, clue.headHash, locale, clue.notifyProgress, now, now,
         ],
         events: events.map((e) => [id, e.seq, e.type, e.actor, now, e.dataJson, e.prevHash, e.hash]),
         outbox: jobs.map((j) => [j.queue, j.name, j.jobId, JSON.stringify({ clueId: id }), now]),
@@ -398,11 +410,12 @@ export function createClueUseCases(deps: ClueDeps) {
     now: Date,
   ) {
     const reason = input.reasonCode ? declineReasons[input.reasonCode] : null;
-    const body =
+    // In every language; the reporter reads theirs (Message.localized).
+    const text =
       input.action === 'accept'
-        ? '您的举报已受理，我们将进行核实，并在规定时限内告知结果。/ Your report has been accepted; we will verify it and tell you the result within the time limits.'
-        : `您的举报不予受理。理由：${reason!.zh}。${input.reason}\n/ Your report was not accepted. Reason: ${reason!.en}. ${input.reason}`;
-    const message = tx.create(Message, { id: randomUUID(), clue: clue.id, author: 'staff', staffId: principal.id, body, createdAt: now });
+        ? automaticMessage('decision-accepted', () => ({}))
+        : automaticMessage('decision-declined', (l) => ({ reason: l === 'en' ? reason!.en : reason!.zh, explanation: input.reason ?? '' }));
+    const message = tx.create(Message, { id: randomUUID(), clue: clue.id, author: 'staff', staffId: principal.id, ...text, createdAt: now });
     appendEvent(tx, clue, { type: 'message.posted', actor: `staff:${principal.id}`, data: { messageId: message.id, author: 'staff', reason: `decision:${input.action}` } }, now);
     if (clue.named) {
       enqueueInTransaction(tx, now, {

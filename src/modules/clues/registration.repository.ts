@@ -32,7 +32,8 @@ const tables: Record<keyof RegistrationRows, TableSpec> = {
     table: 'clue',
     columns: [
       ['id'], ['tracking_code'], ['channel'], ['received_at'], ['categories', '::text[]'], ['narrative'], ['occurred_when'],
-      ['unit_id', '::uuid'], ['named'], ['secret_kind'], ['secret_hash'], ['head_seq'], ['head_hash'], ['created_at'], ['updated_at'],
+      ['unit_id', '::uuid'], ['named'], ['secret_kind'], ['secret_hash'], ['head_seq'], ['head_hash'], ['locale'], ['notify_progress'],
+      ['created_at'], ['updated_at'],
     ],
     constants: [['status', `'registered'`], ['priority', `'normal'`], ['failed_attempts', '0'], ['flags', `'{}'`]],
   },

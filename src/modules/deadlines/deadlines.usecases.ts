@@ -7,6 +7,8 @@ import type { Logger } from '../../app/logger.ts';
 import { Clue } from '../clues/clue.entity.ts';
 import { type Actor, appendAuditEvent, appendEvent, canonicalJson, sha256Hex } from '../clues/ledger.ts';
 import { Message } from '../messages/message.entity.ts';
+import { automaticMessage } from '../messages/messages.automatic.ts';
+import { formatDay } from '../../app/templates.ts';
 import type { Principal } from '../staff/access.ts';
 import { Unit } from '../staff/unit.entity.ts';
 import { activeStates, Deadline, DeadlinePolicyVersion, type PolicySnapshot, StaffNotice } from './deadline.entity.ts';
@@ -152,8 +154,16 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
     return { clue, row };
   }
 
+  /**
+   * The units a deadline's notices go to, nearest first. A clue with no unit (the reporter chose
+   * 不清楚, or there is no street or town yet) is the district's: its notices go to the root unit
+   * (the first district created), as its staff are the ones who see it.
+   */
   async function unitChain(tx: Em, unitId: string | null): Promise<string[]> {
-    if (!unitId) return [];
+    if (!unitId) {
+      const [root] = await tx.find(Unit, { parent: null }, { fields: ['id'], orderBy: { createdAt: 'asc', id: 'asc' }, limit: 1 });
+      return root ? [root.id] : [];
+    }
     const unit = await tx.findOne(Unit, { id: unitId }, { fields: ['path'] });
     return unit ? unit.path.split('/').filter(Boolean).reverse() : [];
   }
@@ -244,8 +254,8 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
       row.syncVersion++;
       appendEvent(tx, clue, { type: 'deadline.extended', actor: `staff:${principal.id}`, data: { deadlineId: row.id, kind: row.kind, reason, previousDue: previousDue.toISOString(), newDue: row.dueAt.toISOString() } }, now);
       if (k.visibleToReporter) {
-        const body = `经批准，「${k.zh}」的期限延长至 ${fmt(row.dueAt)}。/ With approval, the deadline "${k.en}" was extended to ${row.dueAt.toISOString().slice(0, 10)}.`;
-        const message = tx.create(Message, { id: randomUUID(), clue: clue.id, author: 'staff', staffId: principal.id, body, createdAt: now });
+        const text = automaticMessage('deadline-extended', (l) => ({ kind: l === 'en' ? k.en : k.zh, due: formatDay(l, row.dueAt) }));
+        const message = tx.create(Message, { id: randomUUID(), clue: clue.id, author: 'staff', staffId: principal.id, ...text, createdAt: now });
         appendEvent(tx, clue, { type: 'message.posted', actor: `staff:${principal.id}`, data: { messageId: message.id, author: 'staff', reason: 'deadline_extended' } }, now);
       }
       logger.info({ deadlineId: row.id, staffId: principal.id }, 'deadline extended');

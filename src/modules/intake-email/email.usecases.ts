@@ -22,7 +22,8 @@ export const quarantineNotFound = createErrorFactory({ code: 'quarantine.not_fou
 export const quarantineResolved = createErrorFactory({ code: 'quarantine.resolved', message: '该邮件已处理 / This mail was already released or discarded.', statusCode: 409 });
 
 const OUR_ACK = /^<ack-([0-9a-f-]{36})@dibao-hotline>$/;
-const OUR_DECISION = /^<email-reporter-decision-([0-9a-f-]{36})@dibao-hotline>$/;
+/** Our decision and reply-notice mails are named by the thread message they are about. */
+const OUR_DECISION = /^<email-reporter-(?:decision|reply)-([0-9a-f-]{36})@dibao-hotline>$/;
 
 export interface EmailDeps {
   orm: Orm;
@@ -135,7 +136,8 @@ export function createEmailUseCases(deps: EmailDeps) {
       categories: [],
       narrative: body,
       accused: [],
-      reporter: parsed.from ? { name: parsed.from.name || parsed.from.address, email: parsed.from.address } : null,
+      // They wrote from this address and are answered there: told of staff replies without being asked.
+      reporter: parsed.from ? { name: parsed.from.name || parsed.from.address, email: parsed.from.address, notifyProgress: true } : null,
       attachments,
       intakeKey,
     });
@@ -171,7 +173,7 @@ export function createEmailUseCases(deps: EmailDeps) {
       categories: [],
       narrative: parsed?.kind === 'report' && parsed.text ? `${narrative}\n\n---\n${parsed.text}` : narrative,
       accused: [],
-      reporter: from ? { name: from.name || from.address, email: from.address } : null,
+      reporter: from ? { name: from.name || from.address, email: from.address, notifyProgress: true } : null,
       intakeKey: `quarantine:${id}`,
     });
     await orm.em.fork().transactional(async (tx) => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
-import { sql } from '../../app/db.ts';
+import { type Em, sql } from '../../app/db.ts';
 import { validationFailed } from '../../app/errors.ts';
 import { renderTemplate } from '../../app/templates.ts';
 import { Clue, SealedReporter } from '../clues/clue.entity.ts';
@@ -104,6 +104,35 @@ export function createSmsUseCases(ctx: HotlineContext) {
     return { result };
   }
 
+  /**
+   * Queues an SMS to a clue's named reporter inside the caller's transaction: the number is read
+   * from the sealed reporter record when it is sent, the text (which must carry nothing of the
+   * report) is sealed on the row until then. From the hotline number their call or SMS came in on,
+   * if any (else TWILIO_SMS_FROM). Returns the row id.
+   */
+  async function queueToReporter(tx: Em, input: { clueId: string; purpose: string; text: string }, now: Date): Promise<string> {
+    const id = randomUUID();
+    const [origin] = await sql<{ hotline_number: string | null }>(
+      tx,
+      `select hotline_number from "call" where clue_id = ? and hotline_number is not null
+       union all select hotline_number from sms_message where clue_id = ? and direction = 'in' and hotline_number is not null limit 1`,
+      [input.clueId, input.clueId],
+    );
+    tx.create(SmsMessage, {
+      id,
+      direction: 'out',
+      purpose: input.purpose,
+      hotlineNumber: origin?.hotline_number ?? null,
+      clue: input.clueId,
+      status: 'queued',
+      toBox: null,
+      bodyBox: ctx.sealText(input.text, `sms:${id}:body`),
+      createdAt: now,
+    });
+    enqueueInTransaction(tx, now, { queue: 'hotline', name: 'sms.send', jobId: `sms-${id}`, payload: { smsId: id } });
+    return id;
+  }
+
   /** The help text for a message that is no report; returned as TwiML by the webhook, nothing stored. */
   function helpText() {
     return renderTemplate(ctx.locale, 'sms/help.txt', {});
@@ -179,7 +208,7 @@ export function createSmsUseCases(ctx: HotlineContext) {
     logger.warn({ smsId, reason }, 'sms not sent');
   }
 
-  return { receive, helpText, send, sendFailed };
+  return { receive, helpText, send, sendFailed, queueToReporter };
 }
 
 export type SmsUseCases = ReturnType<typeof createSmsUseCases>;

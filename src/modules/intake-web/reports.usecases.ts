@@ -1,6 +1,6 @@
 import type { Orm } from '../../app/db.ts';
 import type { Logger } from '../../app/logger.ts';
-import type { Clue } from '../clues/clue.entity.ts';
+import { Clue } from '../clues/clue.entity.ts';
 import type { Locale } from '../../app/templates.ts';
 import type { UploadedFile, Uploads } from '../attachments/uploads.ts';
 import type { ClueUseCases, RegisterClueInput } from '../clues/clues.usecases.ts';
@@ -9,13 +9,9 @@ import { LedgerEvent } from '../clues/ledger.entity.ts';
 import { type ClueStatus, publicStatusText } from '../clues/status-machine.ts';
 import { formatTrackingCode } from '../clues/tracking-code.ts';
 import type { MessageUseCases } from '../messages/messages.usecases.ts';
+import { messageText } from '../messages/messages.automatic.ts';
 import type { DeadlineUseCases } from '../deadlines/deadlines.usecases.ts';
-
-const publicEvents: Record<string, { zh: string; en: string }> = {
-  'clue.registered': { zh: '举报已登记', en: 'Report registered' },
-  'reporter.notified': { zh: '已向您发送受理通知', en: 'Acknowledgement sent to you' },
-  'deadline.extended': { zh: '办理期限经批准延长', en: 'The deadline was extended with approval' },
-};
+import { publicHistory } from './reports.history.ts';
 
 export type WebReportInput = Omit<RegisterClueInput, 'channel' | 'secret' | 'attachments'>;
 
@@ -46,27 +42,28 @@ export function createReportUseCases(deps: {
     return { clue, trackingCode, secret: secret!, status: clue.status as ClueStatus };
   }
 
+  /** The clue a code and secret open, else `report.not_found` (a wrong code and a wrong secret alike). */
   async function open(code: string, secret: string): Promise<Clue> {
     const clue = await clues.authenticateReporter(code, secret);
     if (!clue) throw reportNotFound();
     return clue;
   }
 
-  /** What the reporter may see: status in plain words, dates, the public history and the thread. */
-  async function view(code: string, secret: string) {
-    const clue = await open(code, secret);
+  /** A clue opened earlier in this browser session: `still` checks its secret has not changed since. */
+  async function resume(clueId: string, still: (clue: Clue) => boolean): Promise<Clue | null> {
+    const clue = await orm.em.fork().findOne(Clue, { id: clueId });
+    return clue && still(clue) ? clue : null;
+  }
+
+  /**
+   * What the reporter may see: status in plain words, dates, the public history and the thread,
+   * automatic messages in `locale` (the reporter's own language unless a page asks for another).
+   */
+  async function viewOf(clue: Clue, locale: Locale = clue.locale) {
     const events = await orm.em.fork().find(LedgerEvent, { clue: clue.id }, { orderBy: { seq: 'asc' } });
-    const history = events.flatMap((e) => {
-      if (e.type === 'clue.status_changed') {
-        const text = publicStatusText[e.data.to as ClueStatus];
-        return text ? [{ at: e.at, ...text }] : [];
-      }
-      const text = publicEvents[e.type];
-      return text ? [{ at: e.at, ...text }] : [];
-    });
     const thread = (await messages.listMessages(clue.id)).map((m) => ({
       author: m.author,
-      body: m.body,
+      body: messageText(m, locale),
       createdAt: m.createdAt,
       attachments: m.attachments.map((a) => ({ filename: a.filename, size: a.size })),
     }));
@@ -77,19 +74,26 @@ export function createReportUseCases(deps: {
       statusText: publicStatusText[clue.status],
       receivedAt: clue.receivedAt,
       deadlines: await deps.deadlines.forReporter(clue.id),
-      history,
+      history: publicHistory(events),
       messages: thread,
     };
   }
 
-  async function reply(code: string, secret: string, body: string, files: UploadedFile[], locale: Locale = 'zh-CN') {
-    const clue = await open(code, secret);
+  async function view(code: string, secret: string) {
+    return viewOf(await open(code, secret));
+  }
+
+  async function replyTo(clue: Clue, body: string, files: UploadedFile[], locale: Locale = 'zh-CN') {
     const attachments = await uploads.accept(files, locale);
     await messages.postMessage(clue.id, { author: 'reporter', actor: 'reporter', body, attachments });
     logger.info({ clueId: clue.id }, 'reporter replied');
   }
 
-  return { submit, view, reply };
+  async function reply(code: string, secret: string, body: string, files: UploadedFile[], locale: Locale = 'zh-CN') {
+    await replyTo(await open(code, secret), body, files, locale);
+  }
+
+  return { submit, open, resume, view, viewOf, reply, replyTo, promisesFor: deps.deadlines.forReporter };
 }
 
 export type ReportUseCases = ReturnType<typeof createReportUseCases>;

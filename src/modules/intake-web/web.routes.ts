@@ -17,16 +17,23 @@ import type { UploadedFile } from '../attachments/uploads.ts';
 import { MAX_REQUEST_BYTES } from '../attachments/uploads.ts';
 import type { ReportUseCases } from './reports.usecases.ts';
 import { messageBody, reportBody } from './web.schemas.ts';
-import { t } from './web.i18n.ts';
+import { label, pickLanguage, t } from './web.i18n.ts';
+import { fieldMessages, formErrors, formValues, reportInputFrom, str } from './web.form.ts';
 import {
+  type FieldError,
   followUpLoginPage,
   homePage,
-  type ReportFormValues,
   reportPage,
   reportStatusPage,
   submittedPage,
   type UnitOption,
 } from './web.pages.ts';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import type { Clue } from '../clues/clue.entity.ts';
+import { formatTrackingCode } from '../clues/tracking-code.ts';
+import type { ContactUseCases } from '../contact/contact.usecases.ts';
+import type { FollowUpSessions } from './follow-up.session.ts';
+import { assetResponse } from './web.assets.ts';
 
 export interface WebDeps {
   config: Config;
@@ -35,6 +42,8 @@ export interface WebDeps {
   staff: StaffUseCases;
   csrf: Csrf;
   metrics: Metrics;
+  contact: ContactUseCases;
+  sessions: FollowUpSessions;
 }
 
 /** Abuse limits, from configuration (defaults and the arithmetic behind them: README). */
@@ -65,59 +74,7 @@ async function toUploaded(files: File[]): Promise<UploadedFile[]> {
   return Promise.all(files.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })));
 }
 
-const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-
-/** Reads the no-JavaScript form into the same shape the JSON API takes. */
-function formValues(form: Record<string, unknown>): ReportFormValues {
-  const cats = form.categories;
-  const accused = [0, 1, 2].map((i) => ({
-    name: str(form[`accused[${i}][name]`])?.trim(),
-    role: str(form[`accused[${i}][role]`]),
-    unitId: str(form[`accused[${i}][unitId]`]) || undefined,
-  }));
-  return {
-    narrative: str(form.narrative),
-    occurredWhen: str(form.occurredWhen),
-    unitId: str(form.unitId) || undefined,
-    categories: (Array.isArray(cats) ? cats : cats === undefined ? [] : [cats]).filter((x): x is string => typeof x === 'string'),
-    accused,
-    identity: form.identity === 'named' ? 'named' : 'anonymous',
-    name: str(form.name),
-    phone: str(form.phone),
-    email: str(form.email),
-    consentToShare: form.consentToShare === 'yes',
-  };
-}
-
-function reportInputFrom(v: ReportFormValues) {
-  return {
-    narrative: v.narrative ?? '',
-    occurredWhen: v.occurredWhen?.trim() || null,
-    unitId: v.unitId ?? null,
-    categories: v.categories ?? [],
-    accused: (v.accused ?? []).filter((a) => a.name).map((a) => ({ name: a.name, role: a.role, unitId: a.unitId ?? null })),
-    reporter:
-      v.identity === 'named'
-        ? {
-            name: v.name?.trim() ?? '',
-            phone: v.phone?.trim() || undefined,
-            email: v.email?.trim() || undefined,
-            consentToShare: v.consentToShare ?? false,
-          }
-        : null,
-  };
-}
-
-const fieldOf = (path: string) =>
-  path.startsWith('reporter') ? 'reporter' : path.startsWith('accused') ? 'accused' : path.startsWith('attachments') ? 'files' : path || 'narrative';
-
-const fieldMessages: Record<string, { zh: string; en: string }> = {
-  narrative: { zh: '请写下发生了什么，至少一句话。', en: 'Say what happened, at least one sentence.' },
-  reporter: { zh: '实名举报请填写姓名，并至少留下手机号码或电子邮箱之一（格式要正确）。', en: 'For a named report give your name and a valid phone number or email address.' },
-  accused: { zh: '被举报人信息有误，请检查。', en: 'Please check the details of the persons reported.' },
-  unitId: { zh: '所选单位不存在，请重新选择。', en: 'The chosen unit does not exist; choose again.' },
-  files: { zh: '附件有误。', en: 'There is a problem with the files.' },
-};
+const SESSION_COOKIE = 'followup';
 
 export function webRoutes(deps: WebDeps, docs: ApiDocs) {
   const app = new Hono<AppEnv>();
@@ -133,12 +90,40 @@ export function webRoutes(deps: WebDeps, docs: ApiDocs) {
     c.header('X-Frame-Options', 'DENY');
   };
 
+  // ---- the follow-up session (a browser-session cookie; follow-up.session.ts) ----
+  const startSession = (c: Context, clue: Clue) =>
+    setCookie(c, SESSION_COOKIE, deps.sessions.issue(clue), { httpOnly: true, sameSite: 'Strict', path: '/follow-up', secure: c.req.url.startsWith('https:') });
+  const endSession = (c: Context) => deleteCookie(c, SESSION_COOKIE, { path: '/follow-up', secure: c.req.url.startsWith('https:') });
+  async function sessionClue(c: Context): Promise<Clue | null> {
+    const session = deps.sessions.read(getCookie(c, SESSION_COOKIE));
+    const clue = session ? await deps.reports.resume(session.clueId, session.still) : null;
+    if (clue) startSession(c, clue); // renewed: the timeout counts from the last page
+    else if (getCookie(c, SESSION_COOKIE)) endSession(c);
+    return clue;
+  }
+
+  const statusPage = async (c: Context, locale: Locale, clue: Clue, extra: { notice?: string; error?: FieldError; body?: string } = {}, status: 200 | 400 | 422 = 200) =>
+    c.html(
+      reportStatusPage(locale, { csrf: deps.csrf.issue(c), view: await deps.reports.viewOf(clue, locale), now: deps.clock.now(), contact: await deps.contact.current(), ...extra }),
+      status,
+    );
+  const loginPage = async (c: Context, locale: Locale, extra: { error?: string; code?: string; notice?: string } = {}, status: 200 | 401 | 404 | 429 = 200) =>
+    c.html(followUpLoginPage(locale, { csrf: deps.csrf.issue(c), contact: await deps.contact.current(), ...extra }), status);
+
+  // ---- the stylesheet and script of the pages (no inline style or script: web.assets.ts) ----
+  app.get('/assets/:file', (c) => {
+    const found = assetResponse(c.req.param('file'));
+    if (!found) return c.json({ error: { code: 'not_found', message: '未找到 / Not found.' } }, 404);
+    if (c.req.header('if-none-match') === found.headers.etag) return c.body(null, 304, found.headers);
+    return c.body(new Uint8Array(found.body), 200, found.headers);
+  });
+
   // ---- pages (no JavaScript needed) ----
-  app.get('/', (c) => c.html(homePage(localeOf(c))));
+  app.get('/', async (c) => c.html(homePage(localeOf(c), await deps.contact.current())));
 
   app.get('/report', async (c) => {
     noStore(c);
-    return c.html(reportPage(localeOf(c), { csrf: deps.csrf.issue(c), units: await units() }));
+    return c.html(reportPage(localeOf(c), { csrf: deps.csrf.issue(c), units: await units(), contact: await deps.contact.current() }));
   });
 
   app.post('/report', big, async (c) => {
@@ -147,36 +132,46 @@ export function webRoutes(deps: WebDeps, docs: ApiDocs) {
     const form = await c.req.parseBody({ all: true });
     deps.csrf.verify(c, form._csrf);
     const values = formValues(form);
-    const rerender = async (errors: { field: string; message: string }[], status: 400 | 422 | 429) =>
-      c.html(reportPage(locale, { csrf: deps.csrf.issue(c), units: await units(), values, errors }), status);
+    const rerender = async (errors: FieldError[], status: 400 | 422 | 429) =>
+      c.html(reportPage(locale, { csrf: deps.csrf.issue(c), units: await units(), contact: await deps.contact.current(), values, errors }), status);
     try {
       enforce(limits.submitBurst, c, trust);
       enforce(limits.submit, c, trust);
     } catch {
       return rerender([{ field: 'narrative', message: t(locale, 'tooMany') }], 429);
     }
-    const parsed = reportBody.safeParse({ ...reportInputFrom(values), attachments: [] });
-    if (!parsed.success) {
-      const fields = [...new Set(issuesOf(parsed.error).map((i) => fieldOf(i.path)))];
-      return rerender(fields.map((f) => ({ field: f, message: (locale === 'en' ? fieldMessages[f]?.en : fieldMessages[f]?.zh) ?? f })), 400);
-    }
+    const { input, rows } = reportInputFrom(values, locale);
+    const parsed = reportBody.safeParse({ ...input, attachments: [] });
+    const errors = formErrors(locale, values, rows, parsed.success ? [] : issuesOf(parsed.error));
+    if (!parsed.success || errors.length) return rerender(errors.length ? errors : [{ field: 'narrative', message: label(locale, fieldMessages.narrative!) }], 400);
     try {
-      const { attachments: _none, ...input } = parsed.data;
-      const result = await deps.reports.submit(input, await toUploaded(fileList(form.files)), locale);
+      const { attachments: _none, ...valid } = parsed.data;
+      const result = await deps.reports.submit(valid, await toUploaded(fileList(form.files)), locale);
       deps.metrics.cluesRegistered.inc({ channel: 'web' });
-      return c.html(submittedPage(locale, { trackingCodeDisplay: result.clue.trackingCode.replace(/(\d{4})(?=\d)/g, '$1 '), secret: result.secret }), 201);
+      return c.html(
+        submittedPage(locale, {
+          trackingCodeDisplay: formatTrackingCode(result.trackingCode),
+          secret: result.secret,
+          deadlines: await deps.reports.promisesFor(result.clue.id),
+          now: deps.clock.now(),
+          contact: await deps.contact.current(),
+        }),
+        201,
+      );
     } catch (err) {
       if (isAppError(err) && err.statusCode < 500) {
         const field = err.code.startsWith('attachment.') ? 'files' : err.code === 'clue.unknown_unit' ? 'unitId' : 'narrative';
-        return rerender([{ field, message: err.message }], 422);
+        return rerender([{ field, message: pickLanguage(locale, err.message) }], 422);
       }
       throw err;
     }
   });
 
-  app.get('/follow-up', (c) => {
+  app.get('/follow-up', async (c) => {
     noStore(c);
-    return c.html(followUpLoginPage(localeOf(c), { csrf: deps.csrf.issue(c) }));
+    const locale = localeOf(c);
+    const clue = await sessionClue(c);
+    return clue ? statusPage(c, locale, clue) : loginPage(c, locale);
   });
 
   app.post('/follow-up', async (c) => {
@@ -188,15 +183,25 @@ export function webRoutes(deps: WebDeps, docs: ApiDocs) {
     const secret = str(form.secret) ?? '';
     try {
       enforce(limits.followUp, c, trust);
-      const view = await deps.reports.view(code, secret);
-      return c.html(reportStatusPage(locale, { csrf: deps.csrf.issue(c), secret, view }));
+      const clue = await deps.reports.open(code, secret);
+      startSession(c, clue);
+      return await statusPage(c, locale, clue);
     } catch (err) {
       if (isAppError(err) && (err.code === 'report.not_found' || err.code === 'request.rate_limited')) {
         const message = err.code === 'report.not_found' ? t(locale, 'wrongCode') : t(locale, 'tooMany');
-        return c.html(followUpLoginPage(locale, { csrf: deps.csrf.issue(c), error: message, code }), err.statusCode as 404 | 429);
+        return loginPage(c, locale, { error: message, code }, err.statusCode as 404 | 429);
       }
       throw err;
     }
+  });
+
+  app.post('/follow-up/logout', async (c) => {
+    noStore(c);
+    const locale = localeOf(c);
+    const form = await c.req.parseBody();
+    deps.csrf.verify(c, form._csrf);
+    endSession(c);
+    return loginPage(c, locale, { notice: t(locale, 'signedOut') });
   });
 
   app.post('/follow-up/messages', big, async (c) => {
@@ -204,24 +209,35 @@ export function webRoutes(deps: WebDeps, docs: ApiDocs) {
     const locale = localeOf(c);
     const form = await c.req.parseBody({ all: true });
     deps.csrf.verify(c, form._csrf);
-    const code = str(form.code) ?? '';
-    const secret = str(form.secret) ?? '';
     const body = str(form.body)?.trim() ?? '';
     try {
-      enforce(limits.followUp, c, trust);
-      const view0 = await deps.reports.view(code, secret);
-      if (!body) return c.html(reportStatusPage(locale, { csrf: deps.csrf.issue(c), secret, view: view0, error: t(locale, 'yourMessage') }), 400);
-      await deps.reports.reply(code, secret, body.slice(0, 20_000), await toUploaded(fileList(form.files)), locale);
-      const view = await deps.reports.view(code, secret);
-      return c.html(reportStatusPage(locale, { csrf: deps.csrf.issue(c), secret, view, notice: t(locale, 'sent') }));
+      // The signed-in session; a form carrying the code and secret itself (older pages) also works.
+      const code = str(form.code);
+      const secret = str(form.secret);
+      let clue: Clue | null;
+      if (code && secret) {
+        enforce(limits.followUp, c, trust);
+        clue = await deps.reports.open(code, secret);
+        startSession(c, clue);
+      } else {
+        clue = await sessionClue(c);
+      }
+      // Signed out, or the session ran out: sign in again (what was typed cannot be kept without it).
+      if (!clue) return await loginPage(c, locale, { error: t(locale, 'sessionEnded') }, 401);
+      if (!body) return await statusPage(c, locale, clue, { error: { field: 'body', message: t(locale, 'emptyMessage') } }, 400);
+      try {
+        await deps.reports.replyTo(clue, body.slice(0, 20_000), await toUploaded(fileList(form.files)), locale);
+      } catch (err) {
+        if (isAppError(err) && err.code.startsWith('attachment.')) {
+          return await statusPage(c, locale, clue, { error: { field: 'files', message: pickLanguage(locale, err.message) }, body }, 422);
+        }
+        throw err;
+      }
+      return await statusPage(c, locale, clue, { notice: t(locale, 'sent') });
     } catch (err) {
       if (isAppError(err) && (err.code === 'report.not_found' || err.code === 'request.rate_limited')) {
         const message = err.code === 'report.not_found' ? t(locale, 'wrongCode') : t(locale, 'tooMany');
-        return c.html(followUpLoginPage(locale, { csrf: deps.csrf.issue(c), error: message }), err.statusCode as 404 | 429);
-      }
-      if (isAppError(err) && err.code.startsWith('attachment.')) {
-        const view = await deps.reports.view(code, secret);
-        return c.html(reportStatusPage(locale, { csrf: deps.csrf.issue(c), secret, view, error: err.message }), 422);
+        return loginPage(c, locale, { error: message }, err.statusCode as 404 | 429);
       }
       throw err;
     }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { accusedInput, NARRATIVE_MAX, reporterInput } from '../clues/clues.schemas.ts';
 import { categories } from '../clues/clue.entity.ts';
+import { locales } from '../../app/templates.ts';
 
 export const MESSAGE_MAX = 20_000;
 
@@ -33,6 +34,8 @@ export const reportBody = z.object({
   categories: z.array(z.enum(categories)).max(categories.length).default([]),
   accused: z.array(accusedInput).max(50).default([]),
   reporter: reporterInput.nullish(),
+  /** The reporter's language (default Chinese): automatic messages and mail to them use it. */
+  locale: z.enum(locales).default('zh-CN'),
   attachments: z
     .array(z.object({ filename: z.string().trim().min(1).max(255), contentBase64: base64File }))
     .max(20)

@@ -1,5 +1,6 @@
 import { defineEntity, p } from '@mikro-orm/core';
 import { Clue } from '../clues/clue.entity.ts';
+import type { Locale } from '../../app/templates.ts';
 
 export const messageAuthors = ['reporter', 'staff'] as const;
 export type MessageAuthor = (typeof messageAuthors)[number];
@@ -14,7 +15,13 @@ const MessageSchema = defineEntity({
     author: p.enum(messageAuthors),
     /** The staff member who wrote it; never shown to the reporter. */
     staffId: p.uuid().nullable(),
+    /** As written; for an automatic message, its Chinese text (what staff see). */
     body: p.text(),
+    /**
+     * Automatic messages (acceptance, refusal, an extended deadline) in every language, by locale:
+     * the reporter sees theirs alone. Null for messages people wrote.
+     */
+    localized: p.json<Partial<Record<Locale, string>>>().nullable(),
     createdAt: p.datetime(),
   },
 });

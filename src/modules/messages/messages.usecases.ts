@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
 import type { Clock } from '../../app/clock.ts';
-import type { Orm } from '../../app/db.ts';
+import type { Em, Orm } from '../../app/db.ts';
 import type { Logger } from '../../app/logger.ts';
 import { Attachment, Clue, IntakeKey } from '../clues/clue.entity.ts';
 import type { StoredAttachment } from '../clues/clues.usecases.ts';
@@ -9,14 +9,27 @@ import { clueNotFound } from '../clues/clues.errors.ts';
 import { type Actor, appendEvent, sha256Hex } from '../clues/ledger.ts';
 import { LedgerEvent } from '../clues/ledger.entity.ts';
 import { Message, type MessageAuthor } from './message.entity.ts';
+import { enqueueInTransaction } from '../outbox/outbox.ts';
+
+/**
+ * A named reporter who agreed at intake hears of a staff reply: a `reporter.reply_notice` job, in the
+ * transaction that posts it, with ids only (the job reads the address from the sealed record and
+ * sends nothing of the message itself).
+ */
+export function queueReplyNotice(tx: Em, clue: Pick<Clue, 'id' | 'named' | 'notifyProgress'>, messageId: string, now: Date): boolean {
+  if (!clue.named || !clue.notifyProgress) return false;
+  enqueueInTransaction(tx, now, { queue: 'notifications', name: 'reporter.reply_notice', jobId: `reply-${messageId}`, payload: { clueId: clue.id, messageId } });
+  return true;
+}
 
 /** The thread between the reporter and the handling staff. Every message is a ledger event. */
-export function createMessageUseCases({ orm, clock, logger }: { orm: Orm; clock: Clock; logger: Logger }) {
+export function createMessageUseCases({ orm, clock, logger, onOutboxWritten }: { orm: Orm; clock: Clock; logger: Logger; onOutboxWritten?: () => void }) {
   async function postMessage(
     clueId: string,
     input: { author: MessageAuthor; actor: Actor; staffId?: string; body: string; attachments?: StoredAttachment[]; intakeKey?: string },
   ) {
     if (input.intakeKey && (await orm.em.fork().findOne(IntakeKey, { key: input.intakeKey }))) return null; // delivered before
+    let queued = false;
     const message = await orm.em.fork().transactional(async (tx) => {
       const clue = await tx.findOne(Clue, { id: clueId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!clue) throw clueNotFound();
@@ -48,13 +61,19 @@ export function createMessageUseCases({ orm, clock, logger }: { orm: Orm; clock:
         },
         now,
       );
+      if (input.author === 'staff') queued = queueReplyNotice(tx, clue, message.id, now);
       return message;
     });
+    if (queued) onOutboxWritten?.();
     logger.info({ clueId, message: message.id, author: input.author }, 'message posted');
     return message;
   }
 
-  /** The thread in ledger order (the order the messages were committed in). */
+  /**
+   * The thread oldest first: by the time written, and messages of the same moment in ledger order.
+   * (A message's event names it `message` when posted here, `messageId` when a decision or an
+   * extension wrote it; both are read.)
+   */
   async function listMessages(clueId: string) {
     const em = orm.em.fork();
     const [messages, files, events] = await Promise.all([
@@ -62,13 +81,15 @@ export function createMessageUseCases({ orm, clock, logger }: { orm: Orm; clock:
       em.find(Attachment, { clue: clueId, message: { $ne: null } }),
       em.find(LedgerEvent, { clue: clueId, type: 'message.posted' }),
     ]);
-    const seqOf = new Map(events.map((e) => [e.data.messageId as string, e.seq]));
-    messages.sort((a, b) => (seqOf.get(a.id) ?? 0) - (seqOf.get(b.id) ?? 0));
+    const seqOf = new Map(events.map((e) => [(e.data.message ?? e.data.messageId) as string, e.seq]));
+    const seq = (id: string) => seqOf.get(id) ?? Number.MAX_SAFE_INTEGER;
+    messages.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || seq(a.id) - seq(b.id));
     return messages.map((m) => ({
       id: m.id,
       author: m.author,
       staffId: m.staffId,
       body: m.body,
+      localized: m.localized ?? null,
       createdAt: m.createdAt,
       attachments: files
         .filter((f) => f.message === m.id)

@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { LockMode } from '@mikro-orm/core';
+import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Transporter } from 'nodemailer';
 import nodemailer from 'nodemailer';
 import type { Clock } from '../../app/clock.ts';
-import type { Orm } from '../../app/db.ts';
+import type { Em, Orm } from '../../app/db.ts';
 import type { Keys } from '../../app/keys.ts';
 import type { Logger } from '../../app/logger.ts';
 import { unseal } from '../../app/seal.ts';
-import { renderBilingual } from '../../app/templates.ts';
+import { type Locale, renderTemplate } from '../../app/templates.ts';
+import { type ContactUseCases, contactLine } from '../contact/contact.usecases.ts';
+import { messageText } from '../messages/messages.automatic.ts';
 import { Clue, SealedReporter } from '../clues/clue.entity.ts';
 import type { ReporterIdentity } from '../clues/clues.usecases.ts';
 import { appendEvent } from '../clues/ledger.ts';
@@ -33,16 +35,18 @@ export interface NotificationDeps {
   transport: MailTransport;
   mailFrom: string;
   publicBaseUrl: string;
+  /** The published hotline, in acknowledgements. */
+  contact: Pick<ContactUseCases, 'current'>;
+  /** Queues an SMS to the clue's named reporter in the given transaction (the hotline's SMS rows and job). */
+  queueReporterSms: (tx: Em, input: { clueId: string; purpose: string; text: string }, now: Date) => Promise<string>;
+  /** Called after a commit that wrote outbox rows. */
+  onOutboxWritten?: () => void;
 }
 
-const dateFormat = new Intl.DateTimeFormat('zh-CN', {
-  timeZone: 'Asia/Shanghai',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-});
+const dateFormats: Record<Locale, Intl.DateTimeFormat> = {
+  'zh-CN': new Intl.DateTimeFormat('zh-CN', { timeZone: 'Asia/Shanghai', year: 'numeric', month: 'long', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }),
+  en: new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Shanghai', year: 'numeric', month: 'long', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }),
+};
 
 export function createNotificationUseCases(deps: NotificationDeps) {
   const { orm, clock, logger, keys, transport } = deps;
@@ -55,12 +59,13 @@ export function createNotificationUseCases(deps: NotificationDeps) {
     status: 'sent' | 'skipped' | 'failed';
     detail?: string;
     providerId?: string;
+    channel?: 'email' | 'sms';
   }) {
     const em = orm.em.fork();
     em.create(Notification, {
       id: randomUUID(),
       idempotencyKey: input.key,
-      channel: 'email',
+      channel: input.channel ?? 'email',
       template: input.template,
       recipient: input.recipient,
       clueId: input.clueId,
@@ -72,34 +77,45 @@ export function createNotificationUseCases(deps: NotificationDeps) {
     await em.flush();
   }
 
-  /**
-   * Emails a named reporter: the address is read from the sealed record at send time, so it never
-   * sits in a job payload or in the send record. Once per `key`, however often the job runs.
-   */
-  async function emailReporter(clueId: string, key: string, template: string, extraVars: (clue: Clue) => Promise<Record<string, string>>) {
+  /** The clue and its sealed reporter, opened (null identity: anonymous). */
+  async function reporterOf(clueId: string) {
     const em = orm.em.fork();
-    const done = await em.findOne(Notification, { idempotencyKey: key });
-    if (done) return { status: done.status, repeated: true };
     const clue = await em.findOne(Clue, { id: clueId });
-    if (!clue) return { status: 'skipped' as const, repeated: false };
+    if (!clue) return null;
     const sealed = await em.findOne(SealedReporter, { clue: clueId });
     const identity = sealed ? (JSON.parse(unseal(keys.reporterKey, Buffer.from(sealed.box), clueId)) as ReporterIdentity) : null;
+    return { clue, identity };
+  }
+
+  /**
+   * Emails a named reporter, in their language: the address is read from the sealed record at send
+   * time, so it never sits in a job payload or in the send record. Once per `key`, however often
+   * the job runs.
+   */
+  async function emailReporter(clueId: string, key: string, template: string, extraVars: (clue: Clue) => Promise<Record<string, string>>) {
+    const done = await orm.em.fork().findOne(Notification, { idempotencyKey: key });
+    if (done) return { status: done.status, repeated: true };
+    const found = await reporterOf(clueId);
+    if (!found) return { status: 'skipped' as const, repeated: false };
+    const { clue, identity } = found;
     if (!identity?.email) {
       await record({ key, template, clueId, recipient: 'reporter', status: 'skipped', detail: 'no email address' });
       return { status: 'skipped' as const, repeated: false };
     }
+    const locale: Locale = clue.locale;
     const vars = {
       trackingCode: formatTrackingCode(clue.trackingCode),
-      receivedAt: dateFormat.format(clue.receivedAt),
-      followUpUrl: `${deps.publicBaseUrl.replace(/\/$/, '')}/follow-up`,
+      receivedAt: dateFormats[locale].format(clue.receivedAt),
+      followUpUrl: `${deps.publicBaseUrl.replace(/\/$/, '')}/follow-up${locale === 'en' ? '?lang=en' : ''}`,
+      contact: contactLine(locale, await deps.contact.current()),
       ...(await extraVars(clue)),
     };
     const info = await transport.sendMail({
       from: deps.mailFrom,
       to: identity.email,
-      subject: renderBilingual(`${template}.subject.txt`, vars, ' / ').replace(/\n/g, ''),
-      text: renderBilingual(`${template}.txt`, vars, '\n\n----------------------------------------\n\n'),
-      html: renderBilingual(`${template}.html`, vars, '<hr>'),
+      subject: renderTemplate(locale, `${template}.subject.txt`, vars).replace(/\n/g, ''),
+      text: renderTemplate(locale, `${template}.txt`, vars),
+      html: renderTemplate(locale, `${template}.html`, vars),
       messageId: `<${key.replace(/[^a-zA-Z0-9.-]/g, '-')}@dibao-hotline>`,
       // RFC 3834: an automatic message; well-behaved mail systems will not answer it.
       headers: { 'Auto-Submitted': 'auto-replied', 'X-Auto-Response-Suppress': 'All' },
@@ -125,6 +141,46 @@ export function createNotificationUseCases(deps: NotificationDeps) {
   }
 
   /**
+   * Texts a named reporter `templates/<their locale>/<template>.txt`, which must say nothing of the
+   * report (someone else may read the phone). The hotline's SMS row and job do the sending (number
+   * from the sealed record at send time, the ledger's `reporter.notified` once it has gone); this
+   * records the hand-over once per `key`, in the transaction that queues the SMS.
+   */
+  async function smsReporter(clue: Clue, key: string, template: string) {
+    const locale: Locale = clue.locale;
+    const text = renderTemplate(locale, `${template}.txt`, {}).trim();
+    const queued = await orm.em
+      .fork()
+      .transactional(async (tx) => {
+        if (await tx.findOne(Notification, { idempotencyKey: key })) return false;
+        const now = clock.now();
+        const smsId = await deps.queueReporterSms(tx, { clueId: clue.id, purpose: template.replace(/^sms\//, '').replace(/-/g, '_'), text }, now);
+        tx.create(Notification, {
+          id: randomUUID(),
+          idempotencyKey: key,
+          channel: 'sms',
+          template,
+          recipient: 'reporter',
+          clueId: clue.id,
+          status: 'sent',
+          detail: 'queued as an SMS (sms_message)',
+          providerId: smsId,
+          createdAt: now,
+        });
+        return true;
+      })
+      .catch((err: unknown) => {
+        // Two runs of the same job at once: the other one queued it.
+        if (err instanceof UniqueConstraintViolationException) return false;
+        throw err;
+      });
+    if (!queued) return { status: 'sent' as const, repeated: true };
+    deps.onOutboxWritten?.();
+    logger.info({ clueId: clue.id, template }, 'reporter sms queued');
+    return { status: 'sent' as const, repeated: false };
+  }
+
+  /**
    * Acknowledges a named report. Someone who reported BY email never saw a page with their secret,
    * so they get one here: a new secret is issued (only its keyed hash is kept, as always) and
    * committed before the mail goes out; a retried send issues another.
@@ -143,12 +199,36 @@ export function createNotificationUseCases(deps: NotificationDeps) {
     });
   }
 
-  /** Tells a named reporter of acceptance or refusal: the text is the thread message staff wrote. */
-  function sendReporterDecision(clueId: string, messageId: string) {
-    return emailReporter(clueId, `email:reporter-decision:${messageId}`, 'email/reporter-decision', async () => {
+  /**
+   * Tells a named reporter of acceptance or refusal: the text is the thread message staff wrote, in
+   * the reporter's language. One with only a phone number who agreed to hear of replies gets the
+   * fixed "new reply" SMS instead.
+   */
+  async function sendReporterDecision(clueId: string, messageId: string) {
+    const found = await reporterOf(clueId);
+    if (found && !found.identity?.email && found.identity?.phone && found.clue.notifyProgress) {
+      return smsReporter(found.clue, `sms:reporter-decision:${messageId}`, 'sms/reply-notice');
+    }
+    return emailReporter(clueId, `email:reporter-decision:${messageId}`, 'email/reporter-decision', async (clue) => {
       const message = await orm.em.fork().findOne(Message, { id: messageId, clue: clueId });
-      return { message: message?.body ?? '' };
+      return { message: message ? messageText(message, clue.locale) : '' };
     });
+  }
+
+  /**
+   * A staff reply in the thread of a named reporter who agreed to hear of replies (queued only then):
+   * by email when they gave an address, else by SMS; never the reply itself, only that there is one.
+   */
+  async function sendReplyNotice(clueId: string, messageId: string) {
+    const found = await reporterOf(clueId);
+    if (!found?.clue.notifyProgress || !found.identity) return { status: 'skipped' as const, repeated: false };
+    if (found.identity.email) return emailReporter(clueId, `email:reporter-reply:${messageId}`, 'email/reporter-reply', async () => ({}));
+    if (found.identity.phone) return smsReporter(found.clue, `sms:reporter-reply:${messageId}`, 'sms/reply-notice');
+    const key = `reporter-reply:${messageId}`;
+    if (!(await orm.em.fork().findOne(Notification, { idempotencyKey: key }))) {
+      await record({ key, template: 'reporter-reply', clueId, recipient: 'reporter', status: 'skipped', detail: 'no email address or phone number' });
+    }
+    return { status: 'skipped' as const, repeated: false };
   }
 
   /** In-app notices to the unit a verification task was given to. */
@@ -190,7 +270,7 @@ export function createNotificationUseCases(deps: NotificationDeps) {
     await record({ key, template, clueId, recipient: 'reporter', status: 'failed', detail: reason.slice(0, 500) });
   }
 
-  return { sendReporterAck, sendReporterDecision, noticeTaskAssigned, recordFailure };
+  return { sendReporterAck, sendReporterDecision, sendReplyNotice, noticeTaskAssigned, recordFailure };
 }
 
 export type NotificationUseCases = ReturnType<typeof createNotificationUseCases>;
