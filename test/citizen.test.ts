@@ -279,6 +279,8 @@ describe('before any street or town exists', () => {
 describe('the migration of earlier automatic messages', () => {
   it('splits "中文 / English" texts into their languages, leaves people’s words alone', async () => {
     const m = await createTestApp({ MIGRATE_ON_START: 'false' });
+    // The rows below stand for an earlier version's data, written by hand without real hashes.
+    m.ledgerDamageExpected();
     try {
       await m.deps.orm.migrator.up({ to: 'Migration20261202000000_quarantine_ledger' });
       const clueId = '00000000-0000-4000-8000-000000000001';

@@ -160,7 +160,7 @@ describe('npm start with Redis down', () => {
     const server = await startServer(env, await freePort(), { expectStatus: 503 });
     expect(server.output()).toContain('cannot reach Redis');
     const health = await api(server.port, '/healthz');
-    expect(health.json.checks).toEqual({ database: 'ok', redis: 'down' });
+    expect(health.json.checks).toEqual({ database: 'ok', redis: 'down', ledger: 'ok' });
     const token = await login(server.port, 'admin', 'first-admin-password');
     const created = await api(server.port, '/api/v1/staff/clues', {
       token,
