@@ -22,6 +22,7 @@ import { createRegistryUseCases } from '../modules/registry/registry.usecases.ts
 import { createStaffUseCases } from '../modules/staff/staff.usecases.ts';
 import { createTriageUseCases } from '../modules/triage/triage.usecases.ts';
 import { createAuditUseCases } from '../modules/audit/audit.usecases.ts';
+import { createStatisticsUseCases } from '../modules/statistics/statistics.usecases.ts';
 import { createContactUseCases } from '../modules/contact/contact.usecases.ts';
 import { join } from 'node:path';
 import { type Clock, systemClock } from './clock.ts';
@@ -126,6 +127,7 @@ export async function createDependencies(
   const email = createEmailUseCases({ orm, clock, logger, keys, storage, clues, messages, maxBytes: config.EMAIL_MAX_BYTES });
   const sealCheckpoint = createCheckpointer({ orm, clock, logger, keys: keys.ledger });
   const audit = createAuditUseCases({ orm });
+  const statistics = createStatisticsUseCases({ orm, clock, logger, calendar });
   const ledgerWatch = createLedgerWatch({ orm, clock, logger, alertMs: config.LEDGER_CHECKPOINT_ALERT_MS });
   const ledgerWitness = createLedgerWitness({
     orm,
@@ -187,6 +189,7 @@ export async function createDependencies(
     deadlineScheduler,
     sealCheckpoint,
     audit,
+    statistics,
     ledgerWatch,
     ledgerWitness,
     close,
