@@ -155,7 +155,8 @@ export type TestEnv = Awaited<ReturnType<typeof createTestApp>>;
 export async function createTestApp(env: Record<string, string> = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'dibao-test-'));
   const acquireTimeoutMs = env.DATABASE_ACQUIRE_TIMEOUT_MS ? Number(env.DATABASE_ACQUIRE_TIMEOUT_MS) : undefined;
-  const db = await createTestDatabase({ dataDir, acquireTimeoutMs, migrated: true });
+  // A test that runs the migrations itself (MIGRATE_ON_START=false) starts from an empty schema.
+  const db = await createTestDatabase({ dataDir, acquireTimeoutMs, migrated: env.MIGRATE_ON_START !== 'false' });
   const logs = captureLogs();
   const config = loadConfig({
     NODE_ENV: 'test',
