@@ -54,7 +54,7 @@ const local = (s: string) => new Date(`${s}+08:00`);
 async function setClock(at: Date) {
   t.clock.set(at);
   const login = async (username: string) => (await t.deps.staff.login({ username, password: `pw-${username}-0123456789` })).token;
-  [operator, supervisor, supervisorB, caseworkerA, admin] = await Promise.all(['op', 'sup', 'supb', 'cwa', 'adm'].map(login));
+  [operator, supervisor, supervisorB, caseworkerA, admin] = (await Promise.all(['op', 'sup', 'supb', 'cwa', 'adm'].map(login))) as [string, string, string, string, string];
 }
 
 beforeAll(async () => {
@@ -183,12 +183,13 @@ describe('the self-inspection table', () => {
       const byClue = new Map<string, typeof events>();
       for (const e of events) byClue.set(e.clue_id, [...(byClue.get(e.clue_id) ?? []), e]);
       const expected = new Map<string, Record<string, number>>();
+      type Line = Record<string, number>;
       const untyped = { clues: 0, peopleRemoved: 0, fundsRecoveredYuan: 0 };
       const lineOf = (unitId: string | null) => {
         const path = unitId ? pathOf.get(unitId)! : '';
         const seg = path.split('/').filter(Boolean)[1] ?? '';
         if (!expected.has(seg)) expected.set(seg, { ...zero });
-        return expected.get(seg)!;
+        return expected.get(seg)! as Line & typeof zero;
       };
       for (const list of byClue.values()) {
         const reg = list.find((e) => e.type === 'clue.registered')!;
@@ -207,8 +208,13 @@ describe('the self-inspection table', () => {
         const civil = accused.some((a) => ['official', 'caseworker', 'cadre'].includes(a.role));
         const disposed = ['concluded', 'replied', 'closed'].includes(status);
         if (received >= fromAt && received < toAt) {
-          if (civil) (f.civilAffairsClues += 1), (f.civilAffairsDisposed += disposed ? 1 : 0);
-          else (f.petitions += 1), (f.petitionsDisposed += disposed ? 1 : 0);
+          if (civil) {
+            f.civilAffairsClues += 1;
+            f.civilAffairsDisposed += disposed ? 1 : 0;
+          } else {
+            f.petitions += 1;
+            f.petitionsDisposed += disposed ? 1 : 0;
+          }
         }
         const at = lastConclusion ? new Date(lastConclusion.at).getTime() : NaN;
         if (lastConclusion && disposed && at >= fromAt && at < toAt) {
@@ -219,8 +225,8 @@ describe('the self-inspection table', () => {
             untyped.fundsRecoveredYuan += o.fundsRecoveredYuan ?? 0;
           }
           for (const [type, r] of Object.entries<{ people: number; fundsYuan: number }>(o.byType ?? {})) {
-            f[`${type}People`] += r.people;
-            f[`${type}Funds`] += r.fundsYuan;
+            f[`${type}People`] = (f[`${type}People`] ?? 0) + r.people;
+            f[`${type}Funds`] = (f[`${type}Funds`] ?? 0) + r.fundsYuan;
           }
           f.enrolledAfterSingleFix += o.enrolledAfterSingleFix ?? 0;
           f.cardCustodyCases += o.cardCustodyCases ?? 0;
@@ -347,9 +353,9 @@ describe('the clue ledger export', () => {
     const codes = await t.db.query<{ tracking_code: string; id: string }>('select id, tracking_code from clue');
     const codeOf = new Map(codes.map((c) => [c.id, c.tracking_code]));
     const streetA = [ids.c1, ids.c3, ids.c4, ids.c6];
-    expect(rows.map((r) => r[1]!.replace(/\D/g, '')).sort()).toEqual(streetA.map((id) => codeOf.get(id)).sort());
+    expect(rows.map((r) => r[1]!.replace(/\D/g, '')).sort()).toEqual(streetA.map((id) => codeOf.get(id!)).sort());
     expect(rows.map((r) => r[0])).toEqual(rows.map((_, i) => String(i + 1)));
-    const c1 = rows.find((r) => r[1]!.replace(/\D/g, '') === codeOf.get(ids.c1))!;
+    const c1 = rows.find((r) => r[1]!.replace(/\D/g, '') === codeOf.get(ids.c1!))!;
     expect(c1[2]).toBe('来信');
     expect(c1[5]).toBe('王某（民政部门工作人员，曹杨一村居委会）');
     expect(c1[6]).toBe('反映社区干部为亲属违规办理低保');

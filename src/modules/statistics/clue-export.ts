@@ -61,9 +61,13 @@ export function createClueExport(deps: { orm: Orm; clock: Clock; logger: Logger;
     const vis = clueVisibility(principal);
     const where = [vis.where];
     const params: unknown[] = [...vis.params];
-    if (filter.fromAt) where.push('c.received_at >= ?'), params.push(filter.fromAt);
-    if (filter.toAt) where.push('c.received_at < ?'), params.push(filter.toAt);
-    if (filter.unitId) where.push('c.unit_id in (select id from unit where path like (select path from unit where id = ?) || ?)'), params.push(filter.unitId, '%');
+    const add = (cond: string, ...values: unknown[]) => {
+      where.push(cond);
+      params.push(...values);
+    };
+    if (filter.fromAt) add('c.received_at >= ?', filter.fromAt);
+    if (filter.toAt) add('c.received_at < ?', filter.toAt);
+    if (filter.unitId) add('c.unit_id in (select id from unit where path like (select path from unit where id = ?) || ?)', filter.unitId, '%');
     let cursor: { at: Date; id: string } | null = null;
     let n = 0;
     for (;;) {
