@@ -38,9 +38,7 @@ interface PageRow {
   finding: Finding | null;
   unit_id: string | null;
   assigned_unit_id: string | null;
-  due_at: Date | null;
   concluded_at: Date | null;
-  referred: boolean;
 }
 
 /**
@@ -73,21 +71,30 @@ export function createClueExport(deps: { orm: Orm; clock: Clock; logger: Logger;
     for (;;) {
       const page: PageRow[] = await sql<PageRow>(
         em,
-        `select c.id, c.tracking_code, c.channel, c.received_at, c.categories, c.summary, c.status, c.finding, c.unit_id, c.assigned_unit_id,
-                (select d.due_at from deadline d where d.clue_id = c.id and d.kind = 'conclusion' order by d.starts_at desc limit 1) as due_at,
-                o.concluded_at,
-                exists (select 1 from referral r where r.clue_id = c.id) as referred
+        `select c.id, c.tracking_code, c.channel, c.received_at, c.categories, c.summary, c.status, c.finding, c.unit_id, c.assigned_unit_id, o.concluded_at
            from clue c left join clue_conclusion o on o.clue_id = c.id
           where ${where.join(' and ')}${cursor ? ' and (c.received_at, c.id) > (?, ?)' : ''}
           order by c.received_at, c.id limit ?`,
         [...params, ...(cursor ? [cursor.at, cursor.id] : []), PAGE],
       );
       if (page.length === 0) return;
-      const accused = await sql<{ clue_id: string; name: string; role: AccusedRole; position: string | null; unit_id: string | null }>(
-        em,
-        'select clue_id, name, role, position, unit_id from accused where clue_id in (?) order by clue_id, name',
-        [page.map((r) => r.id)],
-      );
+      // The page's accused, conclusion deadlines and referrals: one query each, by the page's ids.
+      const pageIds = page.map((r) => r.id);
+      const [accused, deadlines, referrals] = await Promise.all([
+        sql<{ clue_id: string; name: string; role: AccusedRole; position: string | null; unit_id: string | null }>(
+          em,
+          'select clue_id, name, role, position, unit_id from accused where clue_id in (?) order by clue_id, name',
+          [pageIds],
+        ),
+        sql<{ clue_id: string; due_at: Date }>(
+          em,
+          `select distinct on (clue_id) clue_id, due_at from deadline where clue_id in (?) and kind = 'conclusion' order by clue_id, starts_at desc`,
+          [pageIds],
+        ),
+        sql<{ clue_id: string }>(em, 'select distinct clue_id from referral where clue_id in (?)', [pageIds]),
+      ]);
+      const dueOf = new Map(deadlines.map((d) => [d.clue_id, d.due_at]));
+      const referred = new Set(referrals.map((r) => r.clue_id));
       const byClue = new Map<string, string[]>();
       for (const a of accused) {
         const about = [accusedRoleNames[a.role], a.position, a.unit_id ? units.get(a.unit_id) : null].filter(Boolean).join('，');
@@ -106,10 +113,10 @@ export function createClueExport(deps: { orm: Orm; clock: Clock; logger: Logger;
           r.summary ?? '',
           units.get(r.assigned_unit_id ?? r.unit_id ?? '') ?? '',
           statusNames[r.status] ?? r.status,
-          date(r.due_at),
+          date(dueOf.get(r.id) ?? null),
           at(r.concluded_at),
           r.finding ? (findingNames[r.finding] ?? r.finding) : '',
-          r.referred ? '是' : '否',
+          referred.has(r.id) ? '是' : '否',
           replyState(r.status),
         ];
       }
