@@ -116,6 +116,7 @@ export async function createDependencies(
     transport: mailTransport,
     mailFrom: config.MAIL_FROM,
     publicBaseUrl: config.PUBLIC_BASE_URL,
+    linkDays: config.REFERRAL_LINK_DAYS,
     afterCommit: () => {
       relay.kick();
       deadlineScheduler.kick();
@@ -123,7 +124,9 @@ export async function createDependencies(
   });
   const triage = createTriageUseCases({ orm, clock, logger });
   const registry = createRegistryUseCases({ orm, clock, keys, logger, assertClueVisible: clues.assertVisible, timeZone: config.TIME_ZONE });
-  const email = createEmailUseCases({ orm, clock, logger, keys, storage, clues, messages, maxBytes: config.EMAIL_MAX_BYTES });
+  const email = createEmailUseCases({ orm, clock, logger, keys, storage, clues, messages, maxBytes: config.EMAIL_MAX_BYTES, hotlineUnitCode: config.HOTLINE_UNIT_CODE });
+  // Start-up step (idempotent): Message-IDs kept in clear by earlier versions become keyed hashes (needs the key, so not a migration).
+  await email.rekeyClearMessageIds().catch((err: Error) => logger.warn({ err: err.message }, 'could not rewrite clear Message-IDs; retried at the next start'));
   const sealCheckpoint = createCheckpointer({ orm, clock, logger, keys: keys.ledger });
   const audit = createAuditUseCases({ orm });
   const ledgerWatch = createLedgerWatch({ orm, clock, logger, alertMs: config.LEDGER_CHECKPOINT_ALERT_MS });
