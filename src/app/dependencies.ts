@@ -10,6 +10,7 @@ import { createReportUseCases } from '../modules/intake-web/reports.usecases.ts'
 import { createFollowUpSessions } from '../modules/intake-web/follow-up.session.ts';
 import { createHotline } from '../modules/intake-voice/hotline.ts';
 import { createMessageUseCases } from '../modules/messages/messages.usecases.ts';
+import { sealClearNames } from '../modules/attachments/attachments.names.ts';
 import { DEFAULT_CALENDAR_DATA_DIR, loadCalendar } from '../modules/deadlines/calendar/calendar.ts';
 import { createDeadlineScheduler } from '../modules/deadlines/deadlines.scheduler.ts';
 import { createDeadlineUseCases } from '../modules/deadlines/deadlines.usecases.ts';
@@ -88,7 +89,9 @@ export async function createDependencies(
   const storage = new LocalFolderStorage(join(config.DATA_DIR, 'attachments'));
   const uploads = createUploads(storage);
   const hotline = createHotline({ orm, clock, keys, logger, config, clues, deadlines, calendar, storage, metrics, onOutboxWritten: () => relay.kick() });
-  const messages = createMessageUseCases({ orm, clock, logger, onOutboxWritten: () => relay.kick() });
+  const messages = createMessageUseCases({ orm, clock, logger, reporterKey: keys.reporterKey, onOutboxWritten: () => relay.kick() });
+  // Start-up step (idempotent): attachment names kept in clear by earlier versions are sealed (needs the key, so not a migration).
+  await sealClearNames(orm, keys.reporterKey, logger).catch((err: Error) => logger.warn({ err: err.message }, 'could not seal clear attachment names; retried at the next start'));
   const contact = createContactUseCases({ config, deadlines });
   const reports = createReportUseCases({ orm, clues, messages, uploads, deadlines, logger });
   const csrf = createCsrf(keys.secretHmacKey);

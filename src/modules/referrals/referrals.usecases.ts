@@ -21,6 +21,7 @@ import type { Principal } from '../staff/access.ts';
 import { Staff } from '../staff/staff.entity.ts';
 import { Unit } from '../staff/unit.entity.ts';
 import { attachmentLabel } from '../attachments/attachments.label.ts';
+import { openName } from '../attachments/attachments.names.ts';
 import { VerificationTask } from '../verification/task.entity.ts';
 import { type BodyAuthority, bodyKinds, DisciplineBody, type dispositions, dispositionText, Referral } from './referral.entity.ts';
 import { bodyLacksAuthority, linkInvalid, noBodyFound, notReferable, officerSignInRequired, overrideNeedsSupervisor, referralNotFound, referralState } from './referrals.errors.ts';
@@ -175,7 +176,7 @@ export function createReferralUseCases(deps: ReferralDeps) {
     const [accused, tasks, files, body] = await Promise.all([
       em.find(Accused, { clue: clue.id }),
       em.find(VerificationTask, { clue: clue.id, status: 'completed' }),
-      em.find(Attachment, { clue: clue.id }),
+      em.find(Attachment, { clue: clue.id }, { orderBy: { createdAt: 'asc', id: 'asc' }, populate: ['filenameBox'] }),
       em.findOneOrFail(DisciplineBody, { id: referral.body }),
     ]);
     let reporter = '举报人未同意向纪检监察机关提供身份信息（匿名或未同意）/ The reporter did not consent to share their identity.';
@@ -199,10 +200,9 @@ export function createReferralUseCases(deps: ReferralDeps) {
         // File names are the reporter's text: they go only with the reporter's consent; otherwise place, type and size.
         evidence:
           files
-            .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id))
             .map((f, i) => {
               const label = attachmentLabel(i + 1, f.contentType, f.size);
-              return `${referral.includesReporter ? `${f.filename} (${f.size} B)` : `${label.zh} / ${label.en}`}, sha256 ${f.sha256}`;
+              return `${referral.includesReporter ? `${openName(keys.reporterKey, f)} (${f.size} B)` : `${label.zh} / ${label.en}`}, sha256 ${f.sha256}`;
             })
             .join('\n') || '—',
         reporter,
