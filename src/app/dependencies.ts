@@ -90,8 +90,10 @@ export async function createDependencies(
   const uploads = createUploads(storage);
   const hotline = createHotline({ orm, clock, keys, logger, config, clues, deadlines, calendar, storage, metrics, onOutboxWritten: () => relay.kick() });
   const messages = createMessageUseCases({ orm, clock, logger, reporterKey: keys.reporterKey, onOutboxWritten: () => relay.kick() });
-  // Start-up step (idempotent): attachment names kept in clear by earlier versions are sealed (needs the key, so not a migration).
-  await sealClearNames(orm, keys.reporterKey, logger).catch((err: Error) => logger.warn({ err: err.message }, 'could not seal clear attachment names; retried at the next start'));
+  // Start-up step (idempotent): attachment names kept in clear by earlier versions are sealed (needs the key, so not a
+  // migration). In the background: reads take either form, and a large database must not hold the start back.
+  let closing = false;
+  const sealingNames = sealClearNames(orm, keys.reporterKey, logger, () => closing).catch((err: Error) => logger.warn({ err: err.message }, 'could not seal clear attachment names; retried at the next start'));
   const contact = createContactUseCases({ config, deadlines });
   const reports = createReportUseCases({ orm, clues, messages, uploads, deadlines, logger });
   const csrf = createCsrf(keys.secretHmacKey);
@@ -156,6 +158,8 @@ export async function createDependencies(
   });
 
   async function close() {
+    closing = true;
+    await sealingNames;
     ledgerWatch.stop();
     await relay.stop();
     await deadlineScheduler.stop();

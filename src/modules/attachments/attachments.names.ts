@@ -47,9 +47,9 @@ export function withoutNames(data: Record<string, unknown>): Record<string, unkn
  * `filename_box` and the clear column emptied (null). A migration cannot do it: the reporter key
  * lives outside the database.
  */
-export async function sealClearNames(orm: Orm, key: KeyObject, logger: Logger): Promise<number> {
+export async function sealClearNames(orm: Orm, key: KeyObject, logger: Logger, stopped: () => boolean = () => false): Promise<number> {
   let sealed = 0;
-  for (;;) {
+  while (!stopped()) {
     const em = orm.em.fork();
     const rows = await sql<{ id: string; filename: string }>(em, 'select id, filename from attachment where filename is not null order by id limit 500');
     if (rows.length === 0) break;
