@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -146,6 +147,10 @@ describe('3, 9: quarantined mail belongs to the hotline unit; Message-IDs are ke
     expect(opened.json.mail.attachments[0].filename).toBe(CANARY_FILE_EXE);
     const events = await t.db.query<{ type: string }>('select type from ledger_event where quarantine_id = $1 order by seq', [quarantineId]);
     expect(events.map((e) => e.type)).toEqual(['quarantine.held', 'quarantine.viewed']);
+    // The held event and the log lines name the mail by the keyed hash, not by one anyone who knows the Message-ID can compute.
+    const [held] = await t.db.query<{ data: { mail: string } }>(`select data from ledger_event where quarantine_id = $1 and type = 'quarantine.held'`, [quarantineId]);
+    expect(held!.data.mail).toBe(t.deps.email.mailKey(CANARY_MSGID).slice(0, 16));
+    expect(held!.data.mail).not.toBe(createHash('sha256').update(CANARY_MSGID).digest('hex').slice(0, 16));
     // The same mail again is recognised by its hashed Message-ID.
     await send(canaryMail(CANARY_MSGID, { name: CANARY_FILE_EXE, bytes: fakeExe(), type: 'application/octet-stream' }));
     expect(await t.db.query('select 1 from quarantined_mail')).toHaveLength(1);

@@ -15,7 +15,6 @@ import type { Principal } from '../staff/access.ts';
 import { createHotlineUnit } from '../staff/hotline-unit.ts';
 import { QuarantinedMail } from './email.entity.ts';
 import { type EmailAttachment, type ParsedEmail, parseReport, readForStaff } from './email.parse.ts';
-import { logIdOf } from './email.privacy.ts';
 import { createErrorFactory } from '../../app/errors.ts';
 import { LockMode } from '@mikro-orm/core';
 
@@ -56,6 +55,8 @@ export function createEmailUseCases(deps: EmailDeps) {
    * never hold it in clear.
    */
   const mailKey = (messageId: string) => createHmac('sha256', keys.secretHmacKey).update(`email-message-id:${messageId}`).digest('hex');
+  /** What logs and ledger events call a mail: the first 16 hex digits of the keyed hash (one who knows a Message-ID cannot look it up). */
+  const logId = (messageId: string) => mailKey(messageId).slice(0, 16);
 
   async function store(attachments: EmailAttachment[]): Promise<StoredAttachment[]> {
     const out: StoredAttachment[] = [];
@@ -89,14 +90,14 @@ export function createEmailUseCases(deps: EmailDeps) {
         appendQuarantineEvent(tx, mail, {
           type: 'quarantine.held',
           actor: 'email',
-          data: { reason, size: raw.length, mail: logIdOf(messageId), sealedSha256: put.sha256, receivedAt: receivedAt.toISOString() },
+          data: { reason, size: raw.length, mail: logId(messageId), sealedSha256: put.sha256, receivedAt: receivedAt.toISOString() },
         }, clock.now());
       });
     } catch (err) {
       if ((err as { code?: string }).code === '23505' || /unique/i.test((err as Error).message)) return { kind: 'quarantine' as const, id, reason, repeated: true };
       throw err;
     }
-    logger.warn({ mail: logIdOf(messageId), quarantineId: id, reason, bytes: raw.length }, 'mail quarantined');
+    logger.warn({ mail: logId(messageId), quarantineId: id, reason, bytes: raw.length }, 'mail quarantined');
     return { kind: 'quarantine' as const, id, reason, repeated: false };
   }
 
@@ -141,7 +142,7 @@ export function createEmailUseCases(deps: EmailDeps) {
     const body = [parsed.subject, parsed.text].filter(Boolean).join('\n\n') || '（邮件无正文，仅有附件 / no text, attachments only）';
     if (target) {
       const m = await deps.messages.postMessage(target, { author: 'reporter', actor: 'email', body, attachments, intakeKey });
-      logger.info({ mail: logIdOf(parsed.messageId), clueId: target, repeated: !m }, 'mail recorded as a reply');
+      logger.info({ mail: logId(parsed.messageId), clueId: target, repeated: !m }, 'mail recorded as a reply');
       return { kind: 'message' as const, clueId: target, repeated: !m };
     }
     const result = await deps.clues.registerClue('email', {
@@ -155,7 +156,7 @@ export function createEmailUseCases(deps: EmailDeps) {
       attachments,
       intakeKey,
     });
-    logger.info({ mail: logIdOf(parsed.messageId), clueId: result.clue.id, repeated: result.duplicate }, 'mail registered as a clue');
+    logger.info({ mail: logId(parsed.messageId), clueId: result.clue.id, repeated: result.duplicate }, 'mail registered as a clue');
     return { kind: 'clue' as const, clueId: result.clue.id, repeated: result.duplicate };
   }
 
@@ -296,7 +297,7 @@ export function createEmailUseCases(deps: EmailDeps) {
     return result;
   }
 
-  return { receive, listQuarantine, viewQuarantine, release, discard, rekeyClearMessageIds, mailKey };
+  return { receive, listQuarantine, viewQuarantine, release, discard, rekeyClearMessageIds, mailKey, logId };
 }
 
 export type EmailUseCases = ReturnType<typeof createEmailUseCases>;
