@@ -6,7 +6,9 @@ import { startWorkers } from '../src/app/worker.ts';
 import { openName } from '../src/modules/attachments/attachments.names.ts';
 import { startSmtpIntake } from '../src/modules/intake-email/email.smtp.ts';
 import { base64Lines, encodedWord, fakeExe, rawMessage, tinyPdf } from './email/mime.ts';
-import { createTestApp, seedTree, type TestEnv, until } from './helpers.ts';
+import { createOrm, migrate } from '../src/app/db.ts';
+import { createLogger } from '../src/app/logger.ts';
+import { createTestApp, createTestDatabase, seedTree, type TestEnv, until } from './helpers.ts';
 import { startSmtpSink } from './smtp-sink.ts';
 import { type FakeTwilio, startFakeTwilio } from './voice/fake-twilio.ts';
 import { ACCOUNT_SID, AUTH_TOKEN, SimCall, twilioEnv } from './voice/twilio-sim.ts';
@@ -355,5 +357,31 @@ describe('6, 7: referrals only within authority; the packet link', () => {
 
   it('nothing of the canary reached the logs', () => {
     noCanary(t.logs.text());
+  });
+});
+
+describe('the migration on a database from before', () => {
+  it('cuts refused attachments’ names out of quarantine details; attachment names get their sealed column', async () => {
+    const db = await createTestDatabase();
+    const logger = createLogger('silent');
+    const own = !db.orm;
+    const orm = db.orm ?? (await createOrm({ ...t.config, DATABASE_URL: db.url, DATABASE_POOL_MAX: 2 }, logger));
+    try {
+      await orm.migrator.up({ to: 'Migration20261122070000_email' });
+      // As the earlier parser wrote it: the refused file's name (the reporter's text) in the detail.
+      await db.query(
+        `insert into quarantined_mail (id, message_id, reason, detail, storage_key, size, status, received_at)
+         values ('00000000-0000-4000-8000-000000000011', '<old@example.cn>', 'forbidden_attachment', $1, 'ab/cd', 10, 'held', now())`,
+        [`附件“${CANARY_FILE_EXE}”被拒绝：不支持此文件类型 / Attachment "${CANARY_FILE_EXE}" was refused: This file type is not allowed.`],
+      );
+      await migrate(orm, logger);
+      const [row] = await db.query<{ detail: string }>('select detail from quarantined_mail');
+      expect(row!.detail).toBe('附件被拒绝：不支持此文件类型 / Attachment was refused: This file type is not allowed.');
+      const cols = await db.query<{ column_name: string; is_nullable: string }>(`select column_name, is_nullable from information_schema.columns where table_name = 'attachment' and column_name in ('filename', 'filename_box') order by column_name`);
+      expect(cols).toEqual([{ column_name: 'filename', is_nullable: 'YES' }, { column_name: 'filename_box', is_nullable: 'YES' }]);
+    } finally {
+      if (own) await orm.close(true);
+      await db.drop();
+    }
   });
 });
