@@ -4,6 +4,7 @@ import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorkers } from '../src/app/worker.ts';
 import { openName } from '../src/modules/attachments/attachments.names.ts';
+import { createHotlineUnit } from '../src/modules/staff/hotline-unit.ts';
 import { startSmtpIntake } from '../src/modules/intake-email/email.smtp.ts';
 import { base64Lines, encodedWord, fakeExe, rawMessage, tinyPdf } from './email/mime.ts';
 import { createOrm, migrate } from '../src/app/db.ts';
@@ -179,6 +180,20 @@ describe('3, 9: quarantined mail belongs to the hotline unit; Message-IDs are ke
     const [att] = await t.db.query<{ id: string; filename: string | null; filename_box: Buffer }>('select a.id, a.filename, a.filename_box from attachment a where a.clue_id = $1', [k!.clue_id]);
     expect(att!.filename).toBeNull();
     expect(openName(t.deps.keys.reporterKey, { id: att!.id, filenameBox: att!.filename_box })).toBe(CANARY_FILE_PDF);
+  });
+});
+
+describe('HOTLINE_UNIT_CODE', () => {
+  it('names the hotline unit: its own operators and supervisors (not the units above or below it), and admins', async () => {
+    const unit = createHotlineUnit(() => t.deps.orm.em.fork(), 'a');
+    const may = async (who: string) => unit.mayHandle(await t.deps.staff.authenticate(tok[who]));
+    expect({ opA: await may('opA'), supA: await may('supA'), admin: await may('admin'), opD: await may('opD'), supD: await may('supD'), opC: await may('opC'), cwA: await may('cwA') }).toEqual({
+      opA: true, supA: true, admin: true, opD: false, supD: false, opC: false, cwA: false,
+    });
+    expect((await unit.units()).map((u) => u.id)).toEqual([tree.streetA.id]);
+    // Unset: the root unit.
+    const root = createHotlineUnit(() => t.deps.orm.em.fork(), undefined);
+    expect((await root.units()).map((u) => u.id)).toEqual([tree.district.id]);
   });
 });
 

@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import { type Clock, systemClock } from './clock.ts';
 import { createCsrf } from './csrf.ts';
 import type { Config } from './config.ts';
-import { createOrm, migrate, type Orm } from './db.ts';
+import { createOrm, migrate, type Orm, sql } from './db.ts';
 import { type Keys, resolveKeys } from './keys.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
@@ -130,6 +130,10 @@ export async function createDependencies(
   const triage = createTriageUseCases({ orm, clock, logger });
   const registry = createRegistryUseCases({ orm, clock, keys, logger, assertClueVisible: clues.assertVisible, timeZone: config.TIME_ZONE });
   const email = createEmailUseCases({ orm, clock, logger, keys, storage, clues, messages, maxBytes: config.EMAIL_MAX_BYTES, hotlineUnitCode: config.HOTLINE_UNIT_CODE });
+  if (config.HOTLINE_UNIT_CODE) {
+    const [found] = await sql(orm.em.fork(), 'select 1 from unit where code = ?', [config.HOTLINE_UNIT_CODE]).catch(() => [true]);
+    if (!found) logger.warn({ code: config.HOTLINE_UNIT_CODE }, 'HOTLINE_UNIT_CODE names no unit: only admins can handle quarantined mail and call-back numbers, and call-back reminders go nowhere');
+  }
   // Start-up step (idempotent): Message-IDs kept in clear by earlier versions become keyed hashes (needs the key, so not a migration).
   await email.rekeyClearMessageIds().catch((err: Error) => logger.warn({ err: err.message }, 'could not rewrite clear Message-IDs; retried at the next start'));
   const sealCheckpoint = createCheckpointer({ orm, clock, logger, keys: keys.ledger });

@@ -38,8 +38,7 @@ export interface EmailDeps {
   hotlineUnitCode?: string;
 }
 
-/** A stored keyed hash (64 hex digits); anything else in a key column is a clear Message-ID from before. */
-const HASHED = /^[0-9a-f]{64}$/;
+
 
 /**
  * One pipeline for both ways mail comes in (the SMTP listener and the IMAP poller): raw MIME in,
@@ -178,25 +177,35 @@ export function createEmailUseCases(deps: EmailDeps) {
    * it (the key lives outside the database), so it runs when the app starts with its keys.
    */
   async function rekeyClearMessageIds(): Promise<{ quarantined: number; intakeKeys: number }> {
-    const em = orm.em.fork();
-    const mails = await sql<{ id: string; message_id: string }>(em, `select id, message_id from quarantined_mail where message_id !~ '^[0-9a-f]{64}$'`);
-    const keysRows = await sql<{ key: string }>(em, `select key from intake_key where key like 'email:%' and key !~ '^email:[0-9a-f]{64}$'`);
-    if (mails.length === 0 && keysRows.length === 0) return { quarantined: 0, intakeKeys: 0 };
-    await em.transactional(async (tx) => {
-      for (const m of mails) {
-        if (HASHED.test(m.message_id)) continue;
-        await sql(tx, 'update quarantined_mail set message_id = ? where id = ?', [mailKey(m.message_id), m.id]);
-      }
-      for (const k of keysRows) {
-        const hashed = `email:${mailKey(k.key.slice('email:'.length))}`;
-        // The same mail could in theory be keyed both ways; the hashed key then stays, the clear one goes.
-        const [taken] = await sql<{ n: number }>(tx, 'select count(*)::int as n from intake_key where key = ?', [hashed]);
-        if (taken && taken.n > 0) await sql(tx, 'delete from intake_key where key = ?', [k.key]);
-        else await sql(tx, 'update intake_key set key = ? where key = ?', [hashed, k.key]);
-      }
-    });
-    logger.info({ quarantined: mails.length, intakeKeys: keysRows.length }, 'clear Message-IDs rewritten as keyed hashes');
-    return { quarantined: mails.length, intakeKeys: keysRows.length };
+    let quarantined = 0;
+    let intakeKeys = 0;
+    // In batches, each its own transaction: a large database is rewritten without one long transaction.
+    for (;;) {
+      const em = orm.em.fork();
+      const mails = await sql<{ id: string; message_id: string }>(em, `select id, message_id from quarantined_mail where message_id !~ '^[0-9a-f]{64}$' order by id limit 500`);
+      if (mails.length === 0) break;
+      await em.transactional(async (tx) => {
+        for (const m of mails) await sql(tx, 'update quarantined_mail set message_id = ? where id = ?', [mailKey(m.message_id), m.id]);
+      });
+      quarantined += mails.length;
+    }
+    for (;;) {
+      const em = orm.em.fork();
+      const rows = await sql<{ key: string }>(em, `select key from intake_key where key like 'email:%' and key !~ '^email:[0-9a-f]{64}$' order by key limit 500`);
+      if (rows.length === 0) break;
+      await em.transactional(async (tx) => {
+        for (const k of rows) {
+          const hashed = `email:${mailKey(k.key.slice('email:'.length))}`;
+          // Should the same mail be keyed both ways, the hashed key stays and the clear one goes.
+          const [taken] = await sql<{ n: number }>(tx, 'select count(*)::int as n from intake_key where key = ?', [hashed]);
+          if (taken && taken.n > 0) await sql(tx, 'delete from intake_key where key = ?', [k.key]);
+          else await sql(tx, 'update intake_key set key = ? where key = ?', [hashed, k.key]);
+        }
+      });
+      intakeKeys += rows.length;
+    }
+    if (quarantined || intakeKeys) logger.info({ quarantined, intakeKeys }, 'clear Message-IDs rewritten as keyed hashes');
+    return { quarantined, intakeKeys };
   }
 
   /**
