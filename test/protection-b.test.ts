@@ -355,6 +355,14 @@ describe('6, 7: referrals only within authority; the packet link', () => {
     const views = await t.db.query<{ actor: string; data: Record<string, unknown> }>(`select actor, data from ledger_event where clue_id = $1 and type = 'referral.viewed'`, [clueA]);
     expect(views).toHaveLength(1);
     expect(views[0]!.data).toMatchObject({ referralId: referralA, signedIn: true });
+    // In the staff API the officer reads it without the link; others do not; each opening is recorded.
+    expect((await t.call('GET', `/api/v1/staff/referrals/${referralA}/packet`, { token: tok.supD })).status).toBe(404);
+    const api = await t.call('GET', `/api/v1/staff/referrals/${referralA}/packet`, { token: tok.officerA });
+    expect(api.status).toBe(200);
+    expect(api.json.packet.bodyName).toBe('长风街道纪工委');
+    expect(api.json.packet.link).toBeUndefined();
+    noCanary(api.text);
+    expect(await t.db.query(`select 1 from ledger_event where clue_id = $1 and type = 'referral.viewed'`, [clueA])).toHaveLength(2);
     // Its actions need the officer too.
     const url = new URL(`http://x${link}`);
     const act = (headers: Record<string, string>) =>

@@ -57,6 +57,9 @@ export function staffReferralRoutes(referrals: ReferralUseCases, docs: ApiDocs) 
     return c.json(await referrals.refer(c.get('principal')!, id(c.req.param('id')), body.bodyId, body.override), 201);
   });
 
+  docs.add({ method: 'get', path: '/api/v1/staff/referrals/:id/packet', summary: 'The referral packet, for a signed-in officer of the body it went to; every opening is a ledger event', tag, auth: 'staff', responses: { 200: 'The packet', 404: 'No such referral to this officer’s body' } });
+  app.get('/referrals/:id/packet', async (c) => c.json(await referrals.packetForOfficer(c.get('principal')!, idParam(c.req.param('id'), referralNotFound))));
+
   docs.add({ method: 'post', path: '/api/v1/staff/referrals/:id/revoke-link', summary: 'Revoke a referral’s packet link (supervisor, admin); recorded on the ledger', tag, auth: 'staff', responses: { 200: 'Revoked', 403: 'Not a supervisor', 404: 'No such referral' } });
   app.post('/referrals/:id/revoke-link', async (c) => c.json(await referrals.revokeLink(c.get('principal')!, idParam(c.req.param('id'), referralNotFound))));
 

@@ -258,13 +258,28 @@ export function createReferralUseCases(deps: ReferralDeps) {
   /** Opens the packet; every opening is a `referral.viewed` event on the clue's chain, written before anything is shown. */
   async function openLink(id: string, exp: string, sig: string, viewer: Principal | null = null) {
     const { em, referral } = await checkLink(id, exp, sig, viewer);
+    return { referral, ...(await viewed(em, referral, viewer)) };
+  }
+
+  /** The packet in the staff API, for a signed-in officer of the body it went to (no link needed); the opening is recorded the same way. */
+  async function packetForOfficer(principal: Principal, referralId: string) {
+    const em = orm.em.fork();
+    const referral = await em.findOne(Referral, { id: referralId });
+    if (!referral || principal.role !== 'discipline_officer' || principal.disciplineBodyId !== referral.body) throw referralNotFound();
+    const { vars } = await viewed(em, referral, principal);
+    const { link: _link, linkExpires: _expires, ...rest } = vars;
+    return { referral: view(referral), packet: rest };
+  }
+
+  async function viewed(em: Em, referral: Referral, viewer: Principal | null) {
+    const id = referral.id;
     await orm.em.fork().transactional(async (tx) => {
       const clue = await tx.findOneOrFail(Clue, { id: referral.clue }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       const actor: Actor = viewer ? `staff:${viewer.id}` : `discipline:${referral.body}`;
       appendEvent(tx, clue, { type: 'referral.viewed', actor, data: { referralId: id, bodyId: referral.body, signedIn: !!viewer } }, clock.now());
     });
     logger.info({ referralId: id, signedIn: !!viewer }, 'referral packet viewed');
-    return { referral, ...(await packet(em, referral)) };
+    return packet(em, referral);
   }
 
   /** A supervisor (or admin) revokes the packet link: it opens no more; recorded on the clue's chain. */
@@ -323,7 +338,7 @@ export function createReferralUseCases(deps: ReferralDeps) {
     return result;
   }
 
-  return { createBody, listBodies, proposal, refer, listForClue, sendPacket, openLink, officerAction, linkFor, revokeLink };
+  return { createBody, listBodies, proposal, refer, listForClue, sendPacket, openLink, officerAction, linkFor, revokeLink, packetForOfficer };
 }
 
 export type ReferralUseCases = ReturnType<typeof createReferralUseCases>;
