@@ -149,6 +149,7 @@ async function main(role: Role) {
         acceptRecipients: config.REPORT_ADDRESSES,
         maxBytes: config.EMAIL_MAX_BYTES,
         logger,
+        logId: deps.email.logId,
         onMessage: async (raw, meta) => {
           await deps.email.receive(raw, meta);
         },

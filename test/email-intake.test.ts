@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorkers } from '../src/app/worker.ts';
 import { pollConfiguredMailbox } from '../src/modules/intake-email/email.imap-job.ts';
 import { startSmtpIntake } from '../src/modules/intake-email/email.smtp.ts';
+import { openName } from '../src/modules/attachments/attachments.names.ts';
 import { dovecotUnavailableReason, startDovecot, type TestDovecot } from './email/dovecot.ts';
 import { base64Lines, encodedWord, fakeExe, gbk, rawMessage, tinyPdf } from './email/mime.ts';
 import { createTestApp, seedTree, type TestEnv, until } from './helpers.ts';
@@ -47,7 +48,12 @@ afterAll(async () => {
 
 const clueByNarrative = async (fragment: string) =>
   t.db.query<{ id: string; tracking_code: string; narrative: string; channel: string }>('select id, tracking_code, narrative, channel from clue where narrative like $1', [`%${fragment}%`]);
-const attachmentsOf = async (clueId: string) => t.db.query<{ filename: string; content_type: string }>('select filename, content_type from attachment where clue_id = $1', [clueId]);
+/** The attachments with their names opened from the sealed box (the clear column is empty). */
+const attachmentsOf = async (clueId: string) =>
+  (await t.db.query<{ id: string; filename: string | null; filename_box: Buffer; content_type: string }>('select id, filename, filename_box, content_type from attachment where clue_id = $1', [clueId])).map((a) => ({
+    filename: a.filename === null ? openName(t.deps.keys.reporterKey, { id: a.id, filenameBox: a.filename_box }) : 'stored in clear',
+    content_type: a.content_type,
+  }));
 
 
 describe('mail to the built-in SMTP listener', () => {

@@ -76,8 +76,12 @@ describe('referral to the discipline body with authority', () => {
     for (const v of Object.values(REPORTER)) expect(mails[0]!.raw + text).not.toContain(v);
     const link = /http:\/\/hotline\.test(\/referrals\/[^\s"]+)/.exec(text)![1]!;
 
+    // The town commission has officer accounts: the link alone does not open it; signed in, it does.
+    const officer = { authorization: `Bearer ${tok.officer}` };
+    expect((await t.app.request(link)).status).toBe(403);
+    expect((await t.app.request(link, { headers: { authorization: `Bearer ${tok.sup}` } })).status).toBe(403);
     // The officer opens the link, acknowledges, and reports the disposal.
-    const opened = await t.app.request(link);
+    const opened = await t.app.request(link, { headers: officer });
     expect(opened.status).toBe(200);
     expect(await opened.text()).toContain('签收');
     const url = new URL(`http://x${link}`);
@@ -88,7 +92,7 @@ describe('referral to the discipline body with authority', () => {
     const act = (body: Record<string, string>) =>
       t.app.request(`${url.pathname}/actions`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...officer },
         body: JSON.stringify({ ...body, exp: url.searchParams.get('exp'), sig: url.searchParams.get('sig') }),
       });
     expect((await act({ kind: 'report', disposition: 'case_opened', result: '太早' })).status).toBe(409);
@@ -110,6 +114,7 @@ describe('referral to the discipline body with authority', () => {
       'referral.sent',
       'deadline.started:referral_ack',
       'referral.packet_sent',
+      'referral.viewed',
       'referral.acknowledged',
       'deadline.met:referral_ack',
       'deadline.started:referral_result',

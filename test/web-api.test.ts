@@ -5,6 +5,7 @@ import { queueNames } from '../queues/names.ts';
 import { startWorkers } from '../src/app/worker.ts';
 import { createTestApp, seedTree, type TestEnv } from './helpers.ts';
 import { pngWithMetadata } from './fixtures.ts';
+import { openName } from '../src/modules/attachments/attachments.names.ts';
 import { startSmtpSink } from './smtp-sink.ts';
 
 let t: TestEnv;
@@ -121,12 +122,13 @@ describe('citizen JSON API', () => {
     const res = await t.app.request('/api/v1/reports', { method: 'POST', body: form, headers: { 'x-forwarded-for': '10.8.8.8' } });
     expect(res.status).toBe(201);
     const { trackingCode } = (await res.json()) as { trackingCode: string };
-    const [att] = await t.db.query<{ storage_key: string; sha256: string; filename: string; content_type: string; clue_id: string }>(
+    const [att] = await t.db.query<{ id: string; storage_key: string; sha256: string; filename: string | null; filename_box: Buffer; content_type: string; clue_id: string }>(
       'select a.* from attachment a join clue c on c.id = a.clue_id where c.tracking_code = $1',
       [trackingCode],
     );
     // Type by content: the name said .jpg, the bytes are a PNG.
-    expect(att!.filename).toBe('现场照片.png');
+    expect(att!.filename).toBeNull(); // sealed: the name is the reporter's text
+    expect(openName(t.deps.keys.reporterKey, { id: att!.id, filenameBox: att!.filename_box })).toBe('现场照片.png');
     expect(att!.content_type).toBe('image/png');
     const stored = Buffer.from(await t.deps.storage.get(att!.storage_key));
     expect(stored.subarray(1, 4).toString()).toBe('PNG');

@@ -4,6 +4,7 @@
  * closing, and what happens meanwhile (deadlines firing, reporter messages, views of the sealed
  * reporter). Probabilities are in shape.ts.
  */
+import { createHash, createHmac } from 'node:crypto';
 import { seal } from '../../src/app/seal.ts';
 import type { Category, Channel } from '../../src/modules/clues/clue.entity.ts';
 import { sha256Hex } from '../../src/modules/clues/ledger.ts';
@@ -17,6 +18,10 @@ import { CATEGORIES, LIFE } from './shape.ts';
 import type { AccusedRow, ClueRow } from './tables.ts';
 import { narrative, OCCURRED, personName, POSITIONS } from './words.ts';
 import { Rng, type World } from './world.ts';
+
+/** An attachment's name sealed as `sealName` does, with the IV from the row id (reproducible, never repeated). */
+const sealedName = (world: World, attachmentId: string, name: string) =>
+  seal(world.keys.reporterKey, name, `attachment:${attachmentId}`, createHash('sha256').update(`attachment-name-iv:${attachmentId}`).digest().subarray(0, 12));
 
 /** Who registers a clue of each channel (the actor of `clue.registered`). */
 const REGISTERED_BY: Partial<Record<Channel, string>> = { web: 'reporter', email: 'email', phone: 'twilio', sms: 'twilio' };
@@ -153,7 +158,8 @@ export function clueLife(world: World, a: Arrival): { life: Life; id: string; st
       files.push({ id: rng.uuid(), filename: rng.pick(['照片.jpg', '转账记录.png', '情况说明.pdf', 'IMG_2031.jpg']), contentType: rng.pick(['image/jpeg', 'image/png', 'application/pdf']), size: rng.int(40_000, 3_000_000), sha256: sha });
     }
   }
-  for (const f of files) life.row('attachment', created, { ...f, clue_id: id, message_id: null, content_type: f.contentType, storage_key: `${f.sha256.slice(0, 2)}/${f.sha256}`, source: registeredBy === 'reporter' ? 'reporter' : registeredBy, created_at: ts(created) });
+  // Names sealed as the app seals them (attachments.names.ts), with an IV derived from the row id (never twice under one key).
+  for (const f of files) life.row('attachment', created, { id: f.id, size: f.size, sha256: f.sha256, filename: null, filename_box: sealedName(world, f.id, f.filename), clue_id: id, message_id: null, content_type: f.contentType, storage_key: `${f.sha256.slice(0, 2)}/${f.sha256}`, source: registeredBy === 'reporter' ? 'reporter' : registeredBy, created_at: ts(created) });
   ledger.append(created, 'clue.registered', registeredBy, {
     trackingCode,
     channel,
@@ -166,7 +172,7 @@ export function clueLife(world: World, a: Arrival): { life: Life; id: string; st
     named,
     reporterSealSha256: box ? sha256Hex(box) : undefined,
     secretKind,
-    attachments: files.map((f) => ({ id: f.id, filename: f.filename, contentType: f.contentType, size: f.size, sha256: f.sha256 })),
+    attachments: files.map((f) => ({ id: f.id, contentType: f.contentType, size: f.size, sha256: f.sha256 })),
   });
   ledger.onEvent(created, 'clue.registered');
   for (const x of accused) life.row('accused', created, x);
@@ -188,8 +194,8 @@ export function clueLife(world: World, a: Arrival): { life: Life; id: string; st
     const size = rng.int(100_000, 2_000_000);
     plan(created + 20_000, () => ledger.append(agendaNow, 'reporter.pin_set', 'twilio', { channel: 'phone', length: 6 }));
     plan(storedAt, () => {
-      life.row('attachment', storedAt, { id: recording, clue_id: id, message_id: null, filename: 'phone-recording.mp3', content_type: 'audio/mpeg', size, sha256: sha, storage_key: `${sha.slice(0, 2)}/${sha}`, source: 'twilio', created_at: ts(storedAt) });
-      ledger.append(storedAt, 'attachment.added', 'system:job:hotline', { attachmentId: recording, filename: 'phone-recording.mp3', contentType: 'audio/mpeg', size, sha256: sha, source: 'phone_recording' });
+      life.row('attachment', storedAt, { id: recording, clue_id: id, message_id: null, filename: null, filename_box: sealedName(world, recording, 'phone-recording.mp3'), content_type: 'audio/mpeg', size, sha256: sha, storage_key: `${sha.slice(0, 2)}/${sha}`, source: 'twilio', created_at: ts(storedAt) });
+      ledger.append(storedAt, 'attachment.added', 'system:job:hotline', { attachmentId: recording, contentType: 'audio/mpeg', size, sha256: sha, source: 'phone_recording' });
     });
     life.row('call', started, {
       id: rng.uuid(), sid_hash: sid, started_at: ts(started), ended_at: ts(created + 30_000), provider_status: 'completed', outcome: 'report', hotline_number: '+861012345',
@@ -203,7 +209,8 @@ export function clueLife(world: World, a: Arrival): { life: Life; id: string; st
     life.row('sms', created, { id: rng.uuid(), direction: 'out', sid_hash: null, purpose: 'report_ack', hotline_number: '+861012345', clue_id: id, callback_id: null, status: 'sent', created_at: ts(created), sent_at: ts(created + 6000) });
     plan(created + 6000, () => ledger.append(agendaNow, 'reporter.notified', 'system:job:hotline', { channel: 'sms', template: 'sms/report_ack' }));
   } else if (channel === 'email') {
-    life.row('intakeKey', created, { key: `email:<${rng.bytes(12).toString('hex')}@mail.bench.invalid>`, clue_id: id, created_at: ts(created) });
+    // As the app keys it: the keyed hash of the Message-ID (email.usecases.ts `mailKey`).
+    life.row('intakeKey', created, { key: `email:${createHmac('sha256', world.keys.secretHmacKey).update(`email-message-id:<${rng.bytes(12).toString('hex')}@mail.bench.invalid>`).digest('hex')}`, clue_id: id, created_at: ts(created) });
   }
   if (identity?.email) {
     const template = channel === 'email' ? 'email/reporter-ack-email' : 'email/reporter-ack';

@@ -34,7 +34,7 @@ export interface ClueRow {
 }
 export interface AccusedRow { id: string; clue_id: string; name: string; role: string; unit_id: string | null; position: string | null }
 export interface SealedReporterRow { clue_id: string; box: Buffer; created_at: Ts }
-export interface AttachmentRow { id: string; clue_id: string; message_id: string | null; filename: string; content_type: string; size: number; sha256: string; storage_key: string; source: string; created_at: Ts }
+export interface AttachmentRow { id: string; clue_id: string; message_id: string | null; filename: string | null; filename_box: Buffer | null; content_type: string; size: number; sha256: string; storage_key: string; source: string; created_at: Ts }
 export interface IntakeKeyRow { key: string; clue_id: string; created_at: Ts }
 export interface LedgerEventRow { id: number; clue_id: string; seq: number; type: string; actor: string; at: Ts; data: Json; prev_hash: string; hash: string; txid: string }
 export interface LedgerCheckpointRow { id: number; sealed_at: Ts; from_xid: string; to_xid: string; event_count: number; clues: Json; quarantines: Json; audits: Json; batch_hash: string; prev_hash: string; hash: string; signature: string; key_id: string }
@@ -78,7 +78,7 @@ export const tables = {
   ]),
   accused: table<AccusedRow>('accused', ['id', 'clue_id', 'name', 'role', 'unit_id', 'position']),
   sealedReporter: table<SealedReporterRow>('sealed_reporter', ['clue_id', 'box', 'created_at']),
-  attachment: table<AttachmentRow>('attachment', ['id', 'clue_id', 'message_id', 'filename', 'content_type', 'size', 'sha256', 'storage_key', 'source', 'created_at']),
+  attachment: table<AttachmentRow>('attachment', ['id', 'clue_id', 'message_id', 'filename', 'filename_box', 'content_type', 'size', 'sha256', 'storage_key', 'source', 'created_at']),
   intakeKey: table<IntakeKeyRow>('intake_key', ['key', 'clue_id', 'created_at']),
   ledgerEvent: table<LedgerEventRow>('ledger_event', ['id', 'clue_id', 'seq', 'type', 'actor', 'at', 'data', 'prev_hash', 'hash', 'txid']),
   ledgerCheckpoint: table<LedgerCheckpointRow>('ledger_checkpoint', ['id', 'sealed_at', 'from_xid', 'to_xid', 'event_count', 'clues', 'quarantines', 'audits', 'batch_hash', 'prev_hash', 'hash', 'signature', 'key_id']),

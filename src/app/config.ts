@@ -54,6 +54,10 @@ export const configSchema = z.object({
     .string()
     .default('')
     .transform((s) => s.split(',').map((n) => n.trim()).filter(Boolean)),
+  /** Code of the hotline unit: its operators and supervisors (and admins) alone handle quarantined mail and call-back numbers, and get the call-back reminders. Unset: the root unit. */
+  HOTLINE_UNIT_CODE: z.string().trim().min(1).optional(),
+  /** Days a referral packet link stays valid for a discipline body without accounts (one with officer accounts opens it signed in). */
+  REFERRAL_LINK_DAYS: z.coerce.number().int().min(1).max(30).default(3),
   /** How long a reporter stays signed in on the follow-up pages without doing anything (a browser-session cookie). */
   FOLLOW_UP_SESSION_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
   OPERATOR_NUMBERS: z

@@ -10,6 +10,7 @@ import { createReportUseCases } from '../modules/intake-web/reports.usecases.ts'
 import { createFollowUpSessions } from '../modules/intake-web/follow-up.session.ts';
 import { createHotline } from '../modules/intake-voice/hotline.ts';
 import { createMessageUseCases } from '../modules/messages/messages.usecases.ts';
+import { sealClearNames } from '../modules/attachments/attachments.names.ts';
 import { DEFAULT_CALENDAR_DATA_DIR, loadCalendar } from '../modules/deadlines/calendar/calendar.ts';
 import { createDeadlineScheduler } from '../modules/deadlines/deadlines.scheduler.ts';
 import { createDeadlineUseCases } from '../modules/deadlines/deadlines.usecases.ts';
@@ -28,7 +29,7 @@ import { join } from 'node:path';
 import { type Clock, systemClock } from './clock.ts';
 import { createCsrf } from './csrf.ts';
 import type { Config } from './config.ts';
-import { createOrm, migrate, type Orm } from './db.ts';
+import { createOrm, migrate, type Orm, sql } from './db.ts';
 import { type Keys, resolveKeys } from './keys.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
@@ -89,7 +90,11 @@ export async function createDependencies(
   const storage = new LocalFolderStorage(join(config.DATA_DIR, 'attachments'));
   const uploads = createUploads(storage);
   const hotline = createHotline({ orm, clock, keys, logger, config, clues, deadlines, calendar, storage, metrics, onOutboxWritten: () => relay.kick() });
-  const messages = createMessageUseCases({ orm, clock, logger, onOutboxWritten: () => relay.kick() });
+  const messages = createMessageUseCases({ orm, clock, logger, reporterKey: keys.reporterKey, onOutboxWritten: () => relay.kick() });
+  // Start-up step (idempotent): attachment names kept in clear by earlier versions are sealed (needs the key, so not a
+  // migration). In the background: reads take either form, and a large database must not hold the start back.
+  let closing = false;
+  const sealingNames = sealClearNames(orm, keys.reporterKey, logger, () => closing).catch((err: Error) => logger.warn({ err: err.message }, 'could not seal clear attachment names; retried at the next start'));
   const contact = createContactUseCases({ config, deadlines });
   const reports = createReportUseCases({ orm, clues, messages, uploads, deadlines, logger });
   const csrf = createCsrf(keys.secretHmacKey);
@@ -117,6 +122,7 @@ export async function createDependencies(
     transport: mailTransport,
     mailFrom: config.MAIL_FROM,
     publicBaseUrl: config.PUBLIC_BASE_URL,
+    linkDays: config.REFERRAL_LINK_DAYS,
     afterCommit: () => {
       relay.kick();
       deadlineScheduler.kick();
@@ -124,7 +130,13 @@ export async function createDependencies(
   });
   const triage = createTriageUseCases({ orm, clock, logger });
   const registry = createRegistryUseCases({ orm, clock, keys, logger, assertClueVisible: clues.assertVisible, timeZone: config.TIME_ZONE });
-  const email = createEmailUseCases({ orm, clock, logger, keys, storage, clues, messages, maxBytes: config.EMAIL_MAX_BYTES });
+  const email = createEmailUseCases({ orm, clock, logger, keys, storage, clues, messages, maxBytes: config.EMAIL_MAX_BYTES, hotlineUnitCode: config.HOTLINE_UNIT_CODE });
+  if (config.HOTLINE_UNIT_CODE) {
+    const [found] = await sql(orm.em.fork(), 'select 1 from unit where code = ?', [config.HOTLINE_UNIT_CODE]).catch(() => [true]);
+    if (!found) logger.warn({ code: config.HOTLINE_UNIT_CODE }, 'HOTLINE_UNIT_CODE names no unit: only admins can handle quarantined mail and call-back numbers, and call-back reminders go nowhere');
+  }
+  // Start-up step (idempotent): Message-IDs kept in clear by earlier versions become keyed hashes (needs the key, so not a migration).
+  await email.rekeyClearMessageIds().catch((err: Error) => logger.warn({ err: err.message }, 'could not rewrite clear Message-IDs; retried at the next start'));
   const sealCheckpoint = createCheckpointer({ orm, clock, logger, keys: keys.ledger });
   const audit = createAuditUseCases({ orm });
   const statistics = createStatisticsUseCases({ orm, clock, logger, calendar });
@@ -152,6 +164,8 @@ export async function createDependencies(
   });
 
   async function close() {
+    closing = true;
+    await sealingNames;
     ledgerWatch.stop();
     await relay.stop();
     await deadlineScheduler.stop();

@@ -141,7 +141,7 @@ export function createServer(deps: Dependencies) {
   app.route('/api/v1/staff', workflowRoutes(deps.workflow, docs));
   app.route('/api/v1/staff', staffReferralRoutes(deps.referrals, docs));
   app.route('/api/v1/staff', quarantineRoutes(deps.email, docs));
-  app.route('/', publicReferralRoutes(deps.referrals));
+  app.route('/', publicReferralRoutes(deps.referrals, (token) => deps.staff.authenticate(token)));
   app.route('/api/v1/staff', registryRoutes(deps.registry, docs));
   app.route('/api/v1/staff', auditRoutes(deps.audit, docs));
   app.route('/api/v1/staff', statisticsRoutes(deps.statistics, docs));

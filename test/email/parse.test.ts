@@ -332,7 +332,7 @@ describe('parseReport: quarantine', () => {
     expect((await quarantined(raw)).reason).toBe('unparseable');
   });
 
-  it('forbidden_attachment: an .exe is refused by content, with its sanitised name in the detail', async () => {
+  it('forbidden_attachment: an .exe is refused by content; the detail names it by its place, never by its name', async () => {
     const raw = await compose({
       from: 'a@example.cn',
       to: 'r@h.example',
@@ -345,8 +345,8 @@ describe('parseReport: quarantine', () => {
     });
     const q = await quarantined(raw);
     expect(q.reason).toBe('forbidden_attachment');
-    expect(q.detail).toContain('查看fdp.exe'); // bidi override removed
-    expect(q.detail).toMatch(/^附件“查看fdp\.exe”被拒绝：不支持此文件类型 \/ Attachment "查看fdp\.exe" was refused: This file type is not allowed\.$/);
+    expect(q.detail).not.toContain('fdp'); // the name is the reporter's text: shown only on the audited opening
+    expect(q.detail).toMatch(/^附件 2 被拒绝：不支持此文件类型 \/ Attachment 2 was refused: This file type is not allowed\.$/);
     expect(q.detail).not.toContain('a@example.cn');
   });
 

@@ -24,10 +24,10 @@ const callback = async (id: string) => (await t.db.query<CallbackRow>('select * 
 
 beforeAll(async () => {
   fake = await startFakeTwilio(ACCOUNT_SID, AUTH_TOKEN);
-  t = await createTestApp(twilioEnv(fake, { SMS_CALLBACK_NOTICE: 'false' }));
+  // The hotline unit is a street office here (HOTLINE_UNIT_CODE), so that escalation has a level to climb.
+  t = await createTestApp(twilioEnv(fake, { SMS_CALLBACK_NOTICE: 'false', HOTLINE_UNIT_CODE: 'a' }));
   t.clock.set(at('2026-03-02T10:20:00'));
   const tree = await seedTree(t);
-  // The hotline's operators sit in a street office here, so that escalation has a level to climb.
   tokens.op = (await t.staffMember('op', 'operator', tree.streetA.id)).token;
   tokens.supA = (await t.staffMember('supA', 'supervisor', tree.streetA.id)).token;
   tokens.supD = (await t.staffMember('supD', 'supervisor', tree.district.id)).token;

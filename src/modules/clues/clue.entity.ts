@@ -143,7 +143,10 @@ const AttachmentSchema = defineEntity({
     clue: () => p.manyToOne(Clue).mapToPk().index(),
     /** The thread message it came with, if any (null: attached at registration). */
     message: () => p.manyToOne(Message).mapToPk().nullable(),
-    filename: p.string().length(255),
+    /** Clear name: only rows from before names were sealed, until the start-up step seals them (then null). */
+    filename: p.string().length(255).nullable(),
+    /** The file name, sealed under the reporter key (src/modules/attachments/attachments.names.ts). */
+    filenameBox: p.blob().nullable().lazy(),
     contentType: p.string().length(127),
     size: p.bigint('number'),
     sha256: p.string().length(64),

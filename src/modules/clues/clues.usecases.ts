@@ -6,6 +6,7 @@ import type { Clock } from '../../app/clock.ts';
 import { type Em, type Orm, sql, sqlBound } from '../../app/db.ts';
 import { forbidden } from '../../app/errors.ts';
 import type { Keys } from '../../app/keys.ts';
+import { labelled, openName, sealName, withoutNames } from '../attachments/attachments.names.ts';
 import type { Logger } from '../../app/logger.ts';
 import { seal, unseal } from '../../app/seal.ts';
 import { can, canSeeUnit, clueVisibility, type Principal } from '../staff/access.ts';
@@ -178,7 +179,8 @@ export function createClueUseCases(deps: ClueDeps) {
           notifyProgress: clue.named ? clue.notifyProgress : undefined,
           reporterSealSha256: box ? sha256Hex(box) : undefined,
           secretKind: kind,
-          attachments: files.map((f) => ({ id: f.id, filename: f.filename, contentType: f.contentType, size: f.size, sha256: f.sha256 })),
+          // No file name: it is the reporter's text (sealed on the row).
+          attachments: files.map((f) => ({ id: f.id, contentType: f.contentType, size: f.size, sha256: f.sha256 })),
         },
       }, now);
       const starts = deps.deadlines.planStarts(await deps.deadlines.currentPolicy(), clue, 'clue.registered', now);
@@ -204,7 +206,7 @@ export function createClueUseCases(deps: ClueDeps) {
         ]),
         intakeKeys: input.intakeKey ? [[input.intakeKey, id, now]] : [],
         reporters: box ? [[id, box, now]] : [],
-        attachments: files.map((f) => [f.id, id, f.filename, f.contentType, f.size, f.sha256, f.storageKey, actor === 'reporter' ? 'reporter' : actor, now]),
+        attachments: files.map((f) => [f.id, id, sealName(keys.reporterKey, f.id, f.filename), f.contentType, f.size, f.sha256, f.storageKey, actor === 'reporter' ? 'reporter' : actor, now]),
       };
       try {
         await registrations.submit(rows);
@@ -276,7 +278,7 @@ export function createClueUseCases(deps: ClueDeps) {
     const clue = await loadVisible(em, principal, clueId);
     const [accused, attachments, events] = await Promise.all([
       em.find(Accused, { clue: clue.id }),
-      em.find(Attachment, { clue: clue.id }, { orderBy: { createdAt: 'asc' } }),
+      em.find(Attachment, { clue: clue.id }, { orderBy: { createdAt: 'asc', id: 'asc' } }),
       em.find(LedgerEvent, { clue: clue.id }, { orderBy: { seq: 'asc' } }),
     ]);
     return {
@@ -286,16 +288,17 @@ export function createClueUseCases(deps: ClueDeps) {
       summary: clue.summary,
       allowedActions: allowedActions(clue.status),
       accused: accused.map((a) => ({ id: a.id, name: a.name, role: a.role, unitId: a.unit, position: a.position })),
-      attachments: attachments.map((a) => ({
+      // The names are the reporter's text: a label here, the names only through the reveal path.
+      attachments: attachments.map((a, i) => ({
         id: a.id,
-        filename: a.filename,
+        ...labelled(i + 1, a),
         contentType: a.contentType,
         size: a.size,
         sha256: a.sha256,
         source: a.source,
         createdAt: a.createdAt,
       })),
-      events: events.map((e) => ({ seq: e.seq, type: e.type, actor: e.actor, at: e.at, data: e.data, hash: e.hash })),
+      events: events.map((e) => ({ seq: e.seq, type: e.type, actor: e.actor, at: e.at, data: withoutNames(e.data), hash: e.hash })),
     };
   }
 
@@ -463,8 +466,10 @@ export function createClueUseCases(deps: ClueDeps) {
       const sealed = await tx.findOne(SealedReporter, { clue: clue.id });
       if (!sealed) throw reporterAnonymous();
       const identity = JSON.parse(unseal(keys.reporterKey, Buffer.from(sealed.box), clue.id)) as ReporterIdentity;
+      // The attachments' names are the reporter's text too: shown here, with the identity, under the same event.
+      const files = await tx.find(Attachment, { clue: clue.id }, { orderBy: { createdAt: 'asc', id: 'asc' }, populate: ['filenameBox'] });
       appendEvent(tx, clue, { type: 'reporter.viewed', actor: `staff:${principal.id}`, data: { purpose } }, clock.now());
-      return identity;
+      return { ...identity, attachments: files.map((f, i) => ({ id: f.id, ...labelled(i + 1, f), filename: openName(keys.reporterKey, f) })) };
     });
   }
 

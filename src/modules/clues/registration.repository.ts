@@ -62,8 +62,8 @@ const tables: Record<keyof RegistrationRows, TableSpec> = {
   reporters: { table: 'sealed_reporter', columns: [['clue_id'], ['box'], ['created_at']] },
   attachments: {
     table: 'attachment',
-    columns: [['id'], ['clue_id'], ['filename'], ['content_type'], ['size'], ['sha256'], ['storage_key'], ['source'], ['created_at']],
-    constants: [['message_id', 'null']],
+    columns: [['id'], ['clue_id'], ['filename_box', '::bytea'], ['content_type'], ['size'], ['sha256'], ['storage_key'], ['source'], ['created_at']],
+    constants: [['message_id', 'null'], ['filename', 'null']],
   },
 };
 

@@ -94,7 +94,7 @@ export async function parseReport(raw: Buffer, opts: ParseOptions): Promise<Pars
   }
 
   const attachments: EmailAttachment[] = [];
-  for (const a of mail.attachments) {
+  for (const [index, a] of mail.attachments.entries()) {
     const name = a.filename ?? '';
     let inspected: ReturnType<typeof inspectUpload>;
     try {
@@ -104,10 +104,10 @@ export async function parseReport(raw: Buffer, opts: ParseOptions): Promise<Pars
       inspected = { ok: false, reason: 'type_not_allowed', message: '附件无法检查 / The file could not be checked.' };
     }
     if (!inspected.ok) {
-      const shown = displayName(name);
+      // Named by its place only: a file name is the reporter's own text (it is shown on the audited opening).
       return quarantine(
         'forbidden_attachment',
-        `附件“${shown}”被拒绝：${zhPart(inspected.message)} / Attachment "${shown}" was refused: ${enPart(inspected.message)}`,
+        `附件 ${index + 1} 被拒绝：${zhPart(inspected.message)} / Attachment ${index + 1} was refused: ${enPart(inspected.message)}`,
         messageId,
       );
     }

@@ -5,7 +5,10 @@ import { createHash } from 'node:crypto';
  * never sender addresses, subjects, bodies, file names, client IP addresses or host names.
  */
 
-/** What the logs show for one message: the first 16 hex digits of SHA-256 over its Message-ID. */
+/**
+ * The SMTP listener's default name for one message in its log lines: the first 16 hex digits of SHA-256 over its
+ * Message-ID. The app passes its keyed hash instead (`EmailUseCases.logId`), as its own log lines and ledger events use.
+ */
 export function logIdOf(messageId: string): string {
   return createHash('sha256').update(messageId).digest('hex').slice(0, 16);
 }

@@ -56,6 +56,8 @@ export interface SmtpIntakeOptions {
   maxConcurrentMessages?: number;
   /** How long the sender waits for onMessage before getting a 451 (default 5 minutes; RFC 5321 clients wait 10). */
   handlerTimeoutMs?: number;
+  /** What log lines call a message, from its Message-ID: the app passes its keyed hash (`EmailUseCases.logId`); default an unkeyed hash. */
+  logId?: (messageId: string) => string;
 }
 
 export interface SmtpIntake {
@@ -132,7 +134,7 @@ export async function startSmtpIntake(opts: SmtpIntakeOptions): Promise<SmtpInta
           return callback(smtpError(552, `5.3.4 Message too big: the limit is ${dataLimit} bytes`));
         }
         const raw = Buffer.concat(chunks);
-        const logId = logIdOf(scanMessageId(raw));
+        const logId = (opts.logId ?? logIdOf)(scanMessageId(raw));
         void deliver(raw, receivedAt).then(
           () => {
             log?.info({ event: 'accepted', messageHash: logId, bytes: raw.length }, 'email intake: message accepted');

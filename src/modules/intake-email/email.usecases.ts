@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomUUID } from 'node:crypto';
 import type { Clock } from '../../app/clock.ts';
 import { type Orm, sql } from '../../app/db.ts';
 import { forbidden } from '../../app/errors.ts';
@@ -12,9 +12,9 @@ import { appendEvent, appendQuarantineEvent, GENESIS_HASH } from '../clues/ledge
 import { Message } from '../messages/message.entity.ts';
 import type { MessageUseCases } from '../messages/messages.usecases.ts';
 import type { Principal } from '../staff/access.ts';
+import { createHotlineUnit } from '../staff/hotline-unit.ts';
 import { QuarantinedMail } from './email.entity.ts';
 import { type EmailAttachment, type ParsedEmail, parseReport, readForStaff } from './email.parse.ts';
-import { logIdOf } from './email.privacy.ts';
 import { createErrorFactory } from '../../app/errors.ts';
 import { LockMode } from '@mikro-orm/core';
 
@@ -34,7 +34,11 @@ export interface EmailDeps {
   clues: ClueUseCases;
   messages: MessageUseCases;
   maxBytes: number;
+  /** HOTLINE_UNIT_CODE: quarantined mail belongs to the hotline unit (unset: the root unit). */
+  hotlineUnitCode?: string;
 }
+
+
 
 /**
  * One pipeline for both ways mail comes in (the SMTP listener and the IMAP poller): raw MIME in,
@@ -43,6 +47,15 @@ export interface EmailDeps {
  */
 export function createEmailUseCases(deps: EmailDeps) {
   const { orm, clock, logger, keys } = deps;
+  const hotlineUnit = createHotlineUnit(() => orm.em.fork(), deps.hotlineUnitCode);
+  /**
+   * The Message-ID (often holding the sender's address) as it is kept where it is a key: an HMAC
+   * under the secret key, as the hotline keeps Twilio SIDs. The quarantine row and the intake key
+   * never hold it in clear.
+   */
+  const mailKey = (messageId: string) => createHmac('sha256', keys.secretHmacKey).update(`email-message-id:${messageId}`).digest('hex');
+  /** What logs and ledger events call a mail: the first 16 hex digits of the keyed hash (one who knows a Message-ID cannot look it up). */
+  const logId = (messageId: string) => mailKey(messageId).slice(0, 16);
 
   async function store(attachments: EmailAttachment[]): Promise<StoredAttachment[]> {
     const out: StoredAttachment[] = [];
@@ -61,7 +74,8 @@ export function createEmailUseCases(deps: EmailDeps) {
    */
   async function quarantine(raw: Buffer, messageId: string, reason: string, detail: string, receivedAt: Date) {
     const em = orm.em.fork();
-    const existing = await em.findOne(QuarantinedMail, { messageId });
+    const key = mailKey(messageId);
+    const existing = await em.findOne(QuarantinedMail, { messageId: key });
     if (existing) return { kind: 'quarantine' as const, id: existing.id, reason: existing.reason, repeated: true };
     const id = randomUUID();
     // Kept whole, but sealed: the raw message carries the sender's address.
@@ -69,20 +83,20 @@ export function createEmailUseCases(deps: EmailDeps) {
     try {
       await em.transactional(async (tx) => {
         const mail = tx.create(QuarantinedMail, {
-          id, messageId, reason, detail, storageKey: put.key, size: raw.length, status: 'held',
+          id, messageId: key, reason, detail, storageKey: put.key, size: raw.length, status: 'held',
           resolvedBy: null, resolvedAt: null, resolution: null, clueId: null, receivedAt, headSeq: 0, headHash: GENESIS_HASH,
         });
         appendQuarantineEvent(tx, mail, {
           type: 'quarantine.held',
           actor: 'email',
-          data: { reason, size: raw.length, mail: logIdOf(messageId), sealedSha256: put.sha256, receivedAt: receivedAt.toISOString() },
+          data: { reason, size: raw.length, mail: logId(messageId), sealedSha256: put.sha256, receivedAt: receivedAt.toISOString() },
         }, clock.now());
       });
     } catch (err) {
       if ((err as { code?: string }).code === '23505' || /unique/i.test((err as Error).message)) return { kind: 'quarantine' as const, id, reason, repeated: true };
       throw err;
     }
-    logger.warn({ mail: logIdOf(messageId), quarantineId: id, reason, bytes: raw.length }, 'mail quarantined');
+    logger.warn({ mail: logId(messageId), quarantineId: id, reason, bytes: raw.length }, 'mail quarantined');
     return { kind: 'quarantine' as const, id, reason, repeated: false };
   }
 
@@ -121,13 +135,13 @@ export function createEmailUseCases(deps: EmailDeps) {
       // Never answered, never a clue by itself: an operator can still release it.
       return quarantine(raw, parsed.messageId, 'automated', '自动回复或退信，未登记、未回复 / Automated mail (auto-reply or bounce): not registered, not answered', receivedAt);
     }
-    const intakeKey = `email:${parsed.messageId}`;
+    const intakeKey = `email:${mailKey(parsed.messageId)}`;
     const target = await replyTarget(parsed);
     const attachments = await store(parsed.attachments);
     const body = [parsed.subject, parsed.text].filter(Boolean).join('\n\n') || '（邮件无正文，仅有附件 / no text, attachments only）';
     if (target) {
       const m = await deps.messages.postMessage(target, { author: 'reporter', actor: 'email', body, attachments, intakeKey });
-      logger.info({ mail: logIdOf(parsed.messageId), clueId: target, repeated: !m }, 'mail recorded as a reply');
+      logger.info({ mail: logId(parsed.messageId), clueId: target, repeated: !m }, 'mail recorded as a reply');
       return { kind: 'message' as const, clueId: target, repeated: !m };
     }
     const result = await deps.clues.registerClue('email', {
@@ -141,16 +155,57 @@ export function createEmailUseCases(deps: EmailDeps) {
       attachments,
       intakeKey,
     });
-    logger.info({ mail: logIdOf(parsed.messageId), clueId: result.clue.id, repeated: result.duplicate }, 'mail registered as a clue');
+    logger.info({ mail: logId(parsed.messageId), clueId: result.clue.id, repeated: result.duplicate }, 'mail registered as a clue');
     return { kind: 'clue' as const, clueId: result.clue.id, repeated: result.duplicate };
   }
 
-  const mayHandle = (p: Principal) => p.role === 'operator' || p.role === 'supervisor' || p.role === 'admin';
+  /** Quarantined mail belongs to the hotline unit: its operators and supervisors, and admins (README "Email intake"). */
+  const assertMayHandle = async (p: Principal) => {
+    if (!(await hotlineUnit.mayHandle(p))) throw forbidden();
+  };
 
+  /** The list shows the reason and size only: no sender, address, subject or attachment name (those only on an audited opening). */
   async function listQuarantine(principal: Principal) {
-    if (!mayHandle(principal)) throw forbidden();
+    await assertMayHandle(principal);
     const rows = await orm.em.fork().find(QuarantinedMail, { status: 'held' }, { orderBy: { receivedAt: 'desc' }, limit: 200 });
     return rows.map((q) => ({ id: q.id, reason: q.reason, detail: q.detail, size: q.size, receivedAt: q.receivedAt, status: q.status }));
+  }
+
+  /**
+   * Start-up step (idempotent): Message-IDs kept in clear before they were keyed hashes — in
+   * quarantine rows and in `email:` intake keys — are rewritten as the HMAC. A migration cannot do
+   * it (the key lives outside the database), so it runs when the app starts with its keys.
+   */
+  async function rekeyClearMessageIds(): Promise<{ quarantined: number; intakeKeys: number }> {
+    let quarantined = 0;
+    let intakeKeys = 0;
+    // In batches, each its own transaction: a large database is rewritten without one long transaction.
+    for (;;) {
+      const em = orm.em.fork();
+      const mails = await sql<{ id: string; message_id: string }>(em, `select id, message_id from quarantined_mail where message_id !~ '^[0-9a-f]{64}$' order by id limit 500`);
+      if (mails.length === 0) break;
+      await em.transactional(async (tx) => {
+        for (const m of mails) await sql(tx, 'update quarantined_mail set message_id = ? where id = ?', [mailKey(m.message_id), m.id]);
+      });
+      quarantined += mails.length;
+    }
+    for (;;) {
+      const em = orm.em.fork();
+      const rows = await sql<{ key: string }>(em, `select key from intake_key where key like 'email:%' and key !~ '^email:[0-9a-f]{64}$' order by key limit 500`);
+      if (rows.length === 0) break;
+      await em.transactional(async (tx) => {
+        for (const k of rows) {
+          const hashed = `email:${mailKey(k.key.slice('email:'.length))}`;
+          // Should the same mail be keyed both ways, the hashed key stays and the clear one goes.
+          const [taken] = await sql<{ n: number }>(tx, 'select count(*)::int as n from intake_key where key = ?', [hashed]);
+          if (taken && taken.n > 0) await sql(tx, 'delete from intake_key where key = ?', [k.key]);
+          else await sql(tx, 'update intake_key set key = ? where key = ?', [hashed, k.key]);
+        }
+      });
+      intakeKeys += rows.length;
+    }
+    if (quarantined || intakeKeys) logger.info({ quarantined, intakeKeys }, 'clear Message-IDs rewritten as keyed hashes');
+    return { quarantined, intakeKeys };
   }
 
   /**
@@ -158,7 +213,7 @@ export function createEmailUseCases(deps: EmailDeps) {
    * goes on both chains, the mail's and the new clue's, in the transaction that marks the mail released.
    */
   async function release(principal: Principal, id: string, narrative: string) {
-    if (!mayHandle(principal)) throw forbidden();
+    await assertMayHandle(principal);
     const em = orm.em.fork();
     const q = await em.findOne(QuarantinedMail, { id });
     if (!q) throw quarantineNotFound();
@@ -201,7 +256,7 @@ export function createEmailUseCases(deps: EmailDeps) {
    * `quarantine.viewed` event on the mail's chain, written before anything is shown.
    */
   async function viewQuarantine(principal: Principal, id: string) {
-    if (!mayHandle(principal)) throw forbidden();
+    await assertMayHandle(principal);
     const row = await orm.em.fork().transactional(async (tx) => {
       const q = await tx.findOne(QuarantinedMail, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!q) throw quarantineNotFound();
@@ -234,7 +289,7 @@ export function createEmailUseCases(deps: EmailDeps) {
    * mail's chain carries the staff's reason, written in the same transaction.
    */
   async function discard(principal: Principal, id: string, reason: string) {
-    if (!mayHandle(principal)) throw forbidden();
+    await assertMayHandle(principal);
     const result = await orm.em.fork().transactional(async (tx) => {
       const q = await tx.findOne(QuarantinedMail, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!q) throw quarantineNotFound();
@@ -251,7 +306,7 @@ export function createEmailUseCases(deps: EmailDeps) {
     return result;
   }
 
-  return { receive, listQuarantine, viewQuarantine, release, discard };
+  return { receive, listQuarantine, viewQuarantine, release, discard, rekeyClearMessageIds, mailKey, logId };
 }
 
 export type EmailUseCases = ReturnType<typeof createEmailUseCases>;

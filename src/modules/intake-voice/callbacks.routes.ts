@@ -33,7 +33,7 @@ export function callbackRoutes(callbacks: CallbackUseCases, clock: Clock, docs: 
     return raw;
   };
 
-  docs.add({ method: 'get', path: '/api/v1/staff/callbacks', summary: 'Call-backs owed to callers who got no answer, soonest due first', tag, auth: 'staff', query: listQuery, responses: { 200: 'Call-backs (no numbers)', 403: 'Not an operator, supervisor or admin' } });
+  docs.add({ method: 'get', path: '/api/v1/staff/callbacks', summary: 'Call-backs owed to callers who got no answer, soonest due first', tag, auth: 'staff', query: listQuery, responses: { 200: 'Call-backs (no numbers)', 403: 'Not of the hotline unit (its operators, supervisors) nor an admin' } });
   app.get('/callbacks', async (c) => {
     const q = readQuery(c, listQuery);
     return c.json({ items: await callbacks.list(c.get('principal')!, { state: q.state, overdue: q.overdue === 'true', limit: q.limit }) });
@@ -42,7 +42,7 @@ export function callbackRoutes(callbacks: CallbackUseCases, clock: Clock, docs: 
   docs.add({ method: 'get', path: '/api/v1/staff/callbacks/:id', summary: 'One call-back', tag, auth: 'staff', responses: { 200: 'The call-back', 404: 'No such call-back' } });
   app.get('/callbacks/:id', async (c) => c.json(await callbacks.load(c.get('principal')!, id(c.req.param('id')))));
 
-  docs.add({ method: 'post', path: '/api/v1/staff/callbacks/:id/number', summary: 'The number to call back (operators, supervisors); every view is recorded', tag, auth: 'staff', responses: { 200: 'The number', 403: 'Role may not', 404: 'No such call-back, or closed' } });
+  docs.add({ method: 'post', path: '/api/v1/staff/callbacks/:id/number', summary: 'The number to call back (the hotline unit’s operators and supervisors, admins); every view is recorded', tag, auth: 'staff', responses: { 200: 'The number', 403: 'Not of the hotline unit', 404: 'No such call-back, or closed' } });
   app.post('/callbacks/:id/number', async (c) => c.json(await callbacks.number(c.get('principal')!, id(c.req.param('id')))));
 
   docs.add({ method: 'post', path: '/api/v1/staff/callbacks/:id/done', summary: 'Mark a call-back done; its number is erased', tag, auth: 'staff', body: doneBody, responses: { 200: 'Done', 404: 'No such call-back', 409: 'Already closed' } });

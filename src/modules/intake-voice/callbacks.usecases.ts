@@ -3,13 +3,12 @@ import { LockMode } from '@mikro-orm/core';
 import { type Em, sql } from '../../app/db.ts';
 import { forbidden } from '../../app/errors.ts';
 import { StaffNotice } from '../deadlines/deadline.entity.ts';
-import { can, type Principal } from '../staff/access.ts';
+import type { Principal } from '../staff/access.ts';
+import { createHotlineUnit } from '../staff/hotline-unit.ts';
 import { type CallbackRules, dueSteps, nextStepAt } from './callbacks.steps.ts';
 import type { HotlineContext } from './hotline.shared.ts';
 import { callbackClosed, callbackNoNumber, callbackNotFound } from './voice.errors.ts';
 import { Callback, CallbackEvent, type callbackResults } from './voice.entity.ts';
-
-const mayWorkCallbacks = (p: Principal) => p.role === 'operator' || p.role === 'supervisor' || p.role === 'admin';
 
 /** Why a call-back is owed, for the staff notices (never anything about the caller). */
 const reasonText: Record<string, { zh: string; en: string }> = {
@@ -46,6 +45,11 @@ export interface HotlineStats {
 export function createCallbackUseCases(ctx: HotlineContext) {
   const { deps } = ctx;
   const { orm, clock, logger } = deps;
+  // Call-backs and their numbers belong to the hotline unit: its operators and supervisors, and admins.
+  const hotlineUnit = createHotlineUnit(() => orm.em.fork(), deps.config.HOTLINE_UNIT_CODE);
+  const assertHotline = async (p: Principal) => {
+    if (!(await hotlineUnit.mayHandle(p))) throw forbidden();
+  };
 
   function view(cb: Callback, now: Date) {
     return {
@@ -67,13 +71,12 @@ export function createCallbackUseCases(ctx: HotlineContext) {
   }
 
   /**
-   * The units whose operators work the call-backs (every unit with an active operator; none: the
-   * root units), each as its chain up the tree, itself first: reminders go to the operators there,
-   * the overdue notice to its supervisors, escalation level n to the supervisors n levels up.
+   * The hotline unit (HOTLINE_UNIT_CODE; unset: the root units), as its chain up the tree, itself
+   * first: reminders go to its operators, the overdue notice to its supervisors, escalation level n
+   * to the supervisors n levels up. Never the units where the caller may live or work.
    */
-  async function operatorChains(em: Em): Promise<string[][]> {
-    let rows = await sql<{ path: string }>(em, `select distinct u.path from unit u join staff s on s.unit_id = u.id where s.role = 'operator' and s.active order by u.path`);
-    if (rows.length === 0) rows = await sql<{ path: string }>(em, 'select path from unit where parent_id is null order by path');
+  async function operatorChains(_em: Em): Promise<string[][]> {
+    const rows = await hotlineUnit.units();
     return rows.map((r) => r.path.split('/').filter(Boolean).reverse());
   }
 
@@ -143,7 +146,7 @@ export function createCallbackUseCases(ctx: HotlineContext) {
   }
 
   async function list(principal: Principal, filter: { state: 'open' | 'done' | 'all'; overdue?: boolean; limit: number }) {
-    if (!mayWorkCallbacks(principal)) throw forbidden();
+    await assertHotline(principal);
     const now = clock.now();
     const where: Record<string, unknown> = {};
     if (filter.state !== 'all') where.state = filter.state;
@@ -153,7 +156,7 @@ export function createCallbackUseCases(ctx: HotlineContext) {
   }
 
   async function load(principal: Principal, id: string) {
-    if (!mayWorkCallbacks(principal)) throw forbidden();
+    await assertHotline(principal);
     const row = await orm.em.fork().findOne(Callback, { id });
     if (!row) throw callbackNotFound();
     return view(row, clock.now());
@@ -161,7 +164,7 @@ export function createCallbackUseCases(ctx: HotlineContext) {
 
   /** The number to dial, for operators and supervisors; every view is an audit row. */
   async function number(principal: Principal, id: string) {
-    if (!can.revealReporter(principal)) throw forbidden();
+    await assertHotline(principal);
     return orm.em.fork().transactional(async (tx) => {
       const cb = await tx.findOne(Callback, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!cb) throw callbackNotFound();
@@ -174,7 +177,7 @@ export function createCallbackUseCases(ctx: HotlineContext) {
 
   /** Done: the number is erased with it (nothing more to call). */
   async function complete(principal: Principal, id: string, input: { result: (typeof callbackResults)[number]; note?: string }) {
-    if (!mayWorkCallbacks(principal)) throw forbidden();
+    await assertHotline(principal);
     const now = clock.now();
     const row = await orm.em.fork().transactional(async (tx) => {
       const cb = await tx.findOne(Callback, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
@@ -241,7 +244,8 @@ export function createCallbackUseCases(ctx: HotlineContext) {
   }
 
   async function statsFor(principal: Principal, from: Date, to: Date) {
-    if (!mayWorkCallbacks(principal)) throw forbidden();
+    // Figures only, nothing about a caller: any operator, supervisor or admin.
+    if (principal.role !== 'operator' && principal.role !== 'supervisor' && principal.role !== 'admin') throw forbidden();
     return stats(from, to);
   }
 

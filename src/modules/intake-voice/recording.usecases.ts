@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
 import { Attachment, Clue } from '../clues/clue.entity.ts';
 import { appendEvent } from '../clues/ledger.ts';
+import { sealName } from '../attachments/attachments.names.ts';
 import type { HotlineContext } from './hotline.shared.ts';
 import { providerError, rewriteApiUrl, TWILIO_API_ORIGIN } from './twilio.client.ts';
 import { RecordingUrlRefused } from './voice.errors.ts';
@@ -18,7 +19,7 @@ const ACTOR = 'system:job:hotline' as const;
  */
 export function createRecordingUseCases(ctx: HotlineContext) {
   const { deps } = ctx;
-  const { orm, clock, config, logger, storage } = deps;
+  const { orm, clock, config, logger, storage, keys } = deps;
 
   /** Credentials go only to the provider's API (or its configured stand-in), never to any other host. */
   function downloadUrl(recordingUrl: string): URL {
@@ -67,11 +68,13 @@ export function createRecordingUseCases(ctx: HotlineContext) {
         const clue = await tx.findOneOrFail(Clue, { id: row.clue! }, { lockMode: LockMode.PESSIMISTIC_WRITE });
         const now = clock.now();
         const ext = contentType === 'audio/mpeg' ? 'mp3' : (contentType.split('/')[1] ?? 'audio').replace(/^x-/, '');
+        const attachmentId = randomUUID();
         const attachment = tx.create(Attachment, {
-          id: randomUUID(),
+          id: attachmentId,
           clue: clue.id,
           message: null,
-          filename: `phone-recording.${ext}`,
+          filename: null,
+          filenameBox: sealName(keys.reporterKey, attachmentId, `phone-recording.${ext}`),
           contentType,
           size: put.size,
           sha256: put.sha256,
@@ -85,7 +88,7 @@ export function createRecordingUseCases(ctx: HotlineContext) {
           {
             type: 'attachment.added',
             actor: ACTOR,
-            data: { attachmentId: attachment.id, filename: attachment.filename, contentType, size: put.size, sha256: put.sha256, source: 'phone_recording' },
+            data: { attachmentId: attachment.id, contentType, size: put.size, sha256: put.sha256, source: 'phone_recording' },
           },
           now,
         );

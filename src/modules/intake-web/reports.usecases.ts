@@ -61,11 +61,11 @@ export function createReportUseCases(deps: {
    */
   async function viewOf(clue: Clue, locale: Locale = clue.locale) {
     const events = await orm.em.fork().find(LedgerEvent, { clue: clue.id }, { orderBy: { seq: 'asc' } });
-    const thread = (await messages.listMessages(clue.id)).map((m) => ({
+    const thread = (await messages.listMessages(clue.id, { reporterView: true })).map((m) => ({
       author: m.author,
       body: messageText(m, locale),
       createdAt: m.createdAt,
-      attachments: m.attachments.map((a) => ({ filename: a.filename, size: a.size })),
+      attachments: m.attachments.map((a) => ({ filename: a.filename ?? a.label, size: a.size })),
     }));
     return {
       trackingCode: clue.trackingCode,

@@ -1,3 +1,5 @@
+import type { KeyObject } from 'node:crypto';
+import { labelled, openName, sealName } from '../attachments/attachments.names.ts';
 import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
 import type { Clock } from '../../app/clock.ts';
@@ -23,7 +25,7 @@ export function queueReplyNotice(tx: Em, clue: Pick<Clue, 'id' | 'named' | 'noti
 }
 
 /** The thread between the reporter and the handling staff. Every message is a ledger event. */
-export function createMessageUseCases({ orm, clock, logger, onOutboxWritten }: { orm: Orm; clock: Clock; logger: Logger; onOutboxWritten?: () => void }) {
+export function createMessageUseCases({ orm, clock, logger, reporterKey, onOutboxWritten }: { orm: Orm; clock: Clock; logger: Logger; reporterKey: KeyObject; onOutboxWritten?: () => void }) {
   async function postMessage(
     clueId: string,
     input: { author: MessageAuthor; actor: Actor; staffId?: string; body: string; attachments?: StoredAttachment[]; intakeKey?: string },
@@ -43,9 +45,11 @@ export function createMessageUseCases({ orm, clock, logger, onOutboxWritten }: {
         createdAt: now,
       });
       if (input.intakeKey) tx.create(IntakeKey, { key: input.intakeKey, clue: clueId, createdAt: now });
-      const files = (input.attachments ?? []).map((a) =>
-        tx.create(Attachment, { id: randomUUID(), clue: clueId, message: message.id, ...a, source: input.author, createdAt: now }),
-      );
+      const files = (input.attachments ?? []).map(({ filename, ...a }) => {
+        const id = randomUUID();
+        // The name is the reporter's text: sealed, never in the event.
+        return tx.create(Attachment, { id, clue: clueId, message: message.id, ...a, filename: null, filenameBox: sealName(reporterKey, id, filename), source: input.author, createdAt: now });
+      });
       appendEvent(
         tx,
         clue,
@@ -56,7 +60,7 @@ export function createMessageUseCases({ orm, clock, logger, onOutboxWritten }: {
             message: message.id,
             author: input.author,
             bodySha256: sha256Hex(input.body),
-            attachments: files.map((f) => ({ id: f.id, filename: f.filename, contentType: f.contentType, size: f.size, sha256: f.sha256 })),
+            attachments: files.map((f) => ({ id: f.id, contentType: f.contentType, size: f.size, sha256: f.sha256 })),
           },
         },
         now,
@@ -74,11 +78,12 @@ export function createMessageUseCases({ orm, clock, logger, onOutboxWritten }: {
    * (A message's event names it `message` when posted here, `messageId` when a decision or an
    * extension wrote it; both are read.)
    */
-  async function listMessages(clueId: string) {
+  async function listMessages(clueId: string, opts: { reporterView?: boolean } = {}) {
     const em = orm.em.fork();
     const [messages, files, events] = await Promise.all([
       em.find(Message, { clue: clueId }),
-      em.find(Attachment, { clue: clueId, message: { $ne: null } }),
+      // All the clue's attachments, in the clue's order, so that "附件 n" is the same n as in the clue view.
+      em.find(Attachment, { clue: clueId }, { orderBy: { createdAt: 'asc', id: 'asc' }, ...(opts.reporterView ? { populate: ['filenameBox'] as never } : {}) }),
       em.find(LedgerEvent, { clue: clueId, type: 'message.posted' }),
     ]);
     const seqOf = new Map(events.map((e) => [(e.data.message ?? e.data.messageId) as string, e.seq]));
@@ -91,9 +96,11 @@ export function createMessageUseCases({ orm, clock, logger, onOutboxWritten }: {
       body: m.body,
       localized: m.localized ?? null,
       createdAt: m.createdAt,
+      // Staff see a label; the reporter, on their own page, the names they gave.
       attachments: files
-        .filter((f) => f.message === m.id)
-        .map((f) => ({ id: f.id, filename: f.filename, contentType: f.contentType, size: f.size, sha256: f.sha256 })),
+        .map((f, i) => ({ f, i }))
+        .filter(({ f }) => f.message === m.id)
+        .map(({ f, i }) => ({ id: f.id, ...labelled(i + 1, f), ...(opts.reporterView ? { filename: openName(reporterKey, f) } : {}), contentType: f.contentType, size: f.size, sha256: f.sha256 })),
     }));
   }
 

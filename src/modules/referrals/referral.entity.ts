@@ -52,6 +52,8 @@ const ReferralSchema = defineEntity({
     result: p.text().nullable(),
     confirmedBy: p.uuid(),
     linkExpiresAt: p.datetime(),
+    /** A supervisor revoked the packet link: it opens no more. */
+    linkRevokedAt: p.datetime().nullable(),
     createdAt: p.datetime(),
   },
 });

@@ -25,3 +25,18 @@ export const referralState = createErrorFactory({
   message: '该移交当前状态下不能这样操作 / The referral is not in a state that allows this.',
   statusCode: 409,
 });
+export const bodyLacksAuthority = createErrorFactory({
+  code: 'referral.body_lacks_authority',
+  message: '该纪检监察机关对被举报人没有管辖权；如确需移交，须由主管人员说明理由 / This discipline body has no authority over the persons reported; a supervisor may override with a reason.',
+  statusCode: 422,
+});
+export const overrideNeedsSupervisor = createErrorFactory({
+  code: 'referral.override_needs_supervisor',
+  message: '只有主管人员可以越过管辖权规则移交 / Only a supervisor may override the authority rule.',
+  statusCode: 403,
+});
+export const officerSignInRequired = createErrorFactory({
+  code: 'referral.sign_in_required',
+  message: '请以该纪检监察机关工作人员身份登录后打开 / Sign in as an officer of this discipline body to open the referral.',
+  statusCode: 403,
+});

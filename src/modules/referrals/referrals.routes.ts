@@ -1,12 +1,15 @@
-import { Hono } from 'hono';
+import { createHash } from 'node:crypto';
+import { Hono, type Context } from 'hono';
 import { html } from 'hono/html';
 import { z } from 'zod';
 import { isAppError } from '../../app/errors.ts';
 import { idParam, parseWith, readJson } from '../../app/http.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
 import type { AppEnv } from '../../app/server.ts';
+import type { Principal } from '../staff/access.ts';
 import { clueNotFound } from '../clues/clues.errors.ts';
 import { bodyKinds, dispositions, dispositionText } from './referral.entity.ts';
+import { referralNotFound } from './referrals.errors.ts';
 import type { ReferralUseCases } from './referrals.usecases.ts';
 
 const bodyInput = z.object({
@@ -19,7 +22,11 @@ const bodyInput = z.object({
     unitIds: z.array(z.uuid()).default([]),
   }),
 });
-const referBody = z.object({ bodyId: z.uuid().optional() });
+const referBody = z.object({
+  bodyId: z.uuid().optional(),
+  /** To a body whose authority does not cover the persons reported: a supervisor, with a reason (on the ledger). */
+  override: z.object({ reason: z.string().trim().min(5).max(1000) }).optional(),
+});
 const officerAction = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('acknowledge') }),
   z.object({ kind: z.literal('request_info'), text: z.string().trim().min(2).max(5000) }),
@@ -45,24 +52,58 @@ export function staffReferralRoutes(referrals: ReferralUseCases, docs: ApiDocs) 
   app.get('/clues/:id/referrals', async (c) => c.json({ items: await referrals.listForClue(c.get('principal')!, id(c.req.param('id'))) }));
 
   docs.add({ method: 'post', path: '/api/v1/staff/clues/:id/referrals', summary: 'A supervisor confirms the referral (to the proposed body unless another is given); the packet is emailed', tag, auth: 'staff', body: referBody, responses: { 201: 'Referred', 403: 'Not a supervisor', 409: 'Not referable in this status', 422: 'No body with authority' } });
-  app.post('/clues/:id/referrals', async (c) => c.json(await referrals.refer(c.get('principal')!, id(c.req.param('id')), (await readJson(c, referBody)).bodyId), 201));
+  app.post('/clues/:id/referrals', async (c) => {
+    const body = await readJson(c, referBody);
+    return c.json(await referrals.refer(c.get('principal')!, id(c.req.param('id')), body.bodyId, body.override), 201);
+  });
+
+  docs.add({ method: 'get', path: '/api/v1/staff/referrals/:id/packet', summary: 'The referral packet, for a signed-in officer of the body it went to; every opening is a ledger event', tag, auth: 'staff', responses: { 200: 'The packet', 404: 'No such referral to this officer’s body' } });
+  app.get('/referrals/:id/packet', async (c) => c.json(await referrals.packetForOfficer(c.get('principal')!, idParam(c.req.param('id'), referralNotFound))));
+
+  docs.add({ method: 'post', path: '/api/v1/staff/referrals/:id/revoke-link', summary: 'Revoke a referral’s packet link (supervisor, admin); recorded on the ledger', tag, auth: 'staff', responses: { 200: 'Revoked', 403: 'Not a supervisor', 404: 'No such referral' } });
+  app.post('/referrals/:id/revoke-link', async (c) => c.json(await referrals.revokeLink(c.get('principal')!, idParam(c.req.param('id'), referralNotFound))));
 
   return app;
 }
 
-/** The discipline body's side, opened through the signed link in the referral email. */
-export function publicReferralRoutes(referrals: ReferralUseCases) {
+/** The packet page's style, served as an asset named by its hash: the page needs no inline style, so its CSP allows none. */
+const STYLE = 'body{font:16px/1.6 system-ui,sans-serif;max-width:44rem;margin:0 auto;padding:1rem}pre{white-space:pre-wrap;background:#f5f5f5;padding:.75rem}label{display:block;margin-top:.75rem;font-weight:600}textarea,select{width:100%}button{margin-top:.75rem;padding:.6rem 1.2rem}';
+const STYLE_PATH = `/referrals/assets/referral.${createHash('sha256').update(STYLE).digest('hex').slice(0, 16)}.css`;
+/** Framing refused (the packet names the persons reported), no script, no inline style, forms only back here. */
+const PAGE_CSP = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/**
+ * The discipline body's side, opened through the signed link in the referral email. A body with
+ * officer accounts opens it signed in (`Authorization: Bearer` of one of its officers); `authenticate`
+ * checks that token.
+ */
+export function publicReferralRoutes(referrals: ReferralUseCases, authenticate: (token: string | undefined) => Promise<Principal>) {
   const app = new Hono();
 
   const page = (title: string, body: unknown) => html`<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="referrer" content="no-referrer"><title>${title}</title>
-<style>body{font:16px/1.6 system-ui,sans-serif;max-width:44rem;margin:0 auto;padding:1rem}pre{white-space:pre-wrap;background:#f5f5f5;padding:.75rem}label{display:block;margin-top:.75rem;font-weight:600}textarea,select{width:100%}button{margin-top:.75rem;padding:.6rem 1.2rem}</style></head><body>${body}</body></html>`;
+<link rel="stylesheet" href="${STYLE_PATH}"></head><body>${body}</body></html>`;
+
+  const protect = (c: Context) => {
+    c.header('Cache-Control', 'no-store');
+    c.header('X-Frame-Options', 'DENY');
+    c.header('Content-Security-Policy', PAGE_CSP);
+    c.header('X-Content-Type-Options', 'nosniff');
+  };
+  /** The signed-in officer, if a bearer token came; a bad token is no viewer at all. */
+  const viewer = async (c: Context): Promise<Principal | null> => {
+    const token = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
+    if (!token) return null;
+    return authenticate(token).catch(() => null);
+  };
+
+  app.get(STYLE_PATH, (c) => c.body(STYLE, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'public, max-age=31536000, immutable', 'x-content-type-options': 'nosniff' }));
 
   app.get('/referrals/:id', async (c) => {
-    c.header('Cache-Control', 'no-store');
+    protect(c);
     const { id } = c.req.param();
     const { exp = '', sig = '' } = c.req.query();
     try {
-      const { referral, vars } = await referrals.openLink(id, exp, sig);
+      const { referral, vars } = await referrals.openLink(id, exp, sig, await viewer(c));
       const hidden = html`<input type="hidden" name="exp" value="${exp}"><input type="hidden" name="sig" value="${sig}">`;
       return c.html(
         page(
@@ -77,18 +118,18 @@ export function publicReferralRoutes(referrals: ReferralUseCases) {
         ),
       );
     } catch (err) {
-      if (isAppError(err) && err.code === 'referral.link_invalid') return c.html(page('链接无效 / Invalid link', html`<p>${err.message}</p>`), 403);
+      if (isAppError(err) && (err.code === 'referral.link_invalid' || err.code === 'referral.sign_in_required')) return c.html(page('链接无效 / Invalid link', html`<p>${err.message}</p>`), 403);
       throw err;
     }
   });
 
   app.post('/referrals/:id/actions', async (c) => {
-    c.header('Cache-Control', 'no-store');
+    protect(c);
     const { id } = c.req.param();
     const type = c.req.header('content-type') ?? '';
     const raw = (type.includes('json') ? await c.req.json().catch(() => ({})) : await c.req.parseBody()) as Record<string, string>;
     const action = parseWith(officerAction, raw);
-    const result = await referrals.officerAction(id, String(raw.exp ?? c.req.query('exp') ?? ''), String(raw.sig ?? c.req.query('sig') ?? ''), action);
+    const result = await referrals.officerAction(id, String(raw.exp ?? c.req.query('exp') ?? ''), String(raw.sig ?? c.req.query('sig') ?? ''), action, await viewer(c));
     if (type.includes('json')) return c.json(result);
     return c.html(page('已记录 / Recorded', html`<p>已记录，谢谢。/ Recorded, thank you.</p><p>状态 / Status: ${result.status}</p>`));
   });

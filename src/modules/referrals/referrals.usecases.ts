@@ -18,13 +18,17 @@ import type { MailTransport } from '../notifications/notifications.usecases.ts';
 import { Notification } from '../notifications/notification.entity.ts';
 import { enqueueInTransaction } from '../outbox/outbox.ts';
 import type { Principal } from '../staff/access.ts';
+import { Staff } from '../staff/staff.entity.ts';
 import { Unit } from '../staff/unit.entity.ts';
+import { attachmentLabel } from '../attachments/attachments.label.ts';
+import { openName } from '../attachments/attachments.names.ts';
 import { VerificationTask } from '../verification/task.entity.ts';
 import { type BodyAuthority, bodyKinds, DisciplineBody, type dispositions, dispositionText, Referral } from './referral.entity.ts';
-import { linkInvalid, noBodyFound, notReferable, referralState } from './referrals.errors.ts';
+import { bodyLacksAuthority, linkInvalid, noBodyFound, notReferable, officerSignInRequired, overrideNeedsSupervisor, referralNotFound, referralState } from './referrals.errors.ts';
 
 const REFERABLE_ROLES = ['official', 'caseworker', 'cadre'];
-const LINK_DAYS = 30;
+/** A body whose officers sign in: its link still needs the sign-in, so it may live this long. */
+const SIGNED_IN_LINK_DAYS = 30;
 
 export interface ReferralDeps {
   orm: Orm;
@@ -36,6 +40,8 @@ export interface ReferralDeps {
   transport: MailTransport;
   mailFrom: string;
   publicBaseUrl: string;
+  /** REFERRAL_LINK_DAYS: how long a packet link lives for a body without officer accounts. */
+  linkDays?: number;
   afterCommit: () => void;
 }
 
@@ -81,6 +87,23 @@ export function createReferralUseCases(deps: ReferralDeps) {
     return best ? { bodyId: best.body.id, bodyName: best.body.name, accusedId: best.accusedId } : { bodyId: null, bodyName: null, accusedId: accused[0]!.id };
   }
 
+  /** Whether a body's authority covers at least one of the persons reported (role, and unit within its units). */
+  async function covers(em: Em, clueId: string, body: DisciplineBody): Promise<boolean> {
+    const accused = (await em.find(Accused, { clue: clueId })).filter((a) => REFERABLE_ROLES.includes(a.role));
+    const unitPaths = new Map((await em.find(Unit, {})).map((u) => [u.id, u.path]));
+    return accused.some((a) => {
+      if (!body.authority.accusedRoles.includes(a.role)) return false;
+      if (body.authority.unitIds.length === 0) return true;
+      const accusedPath = a.unit ? (unitPaths.get(a.unit) ?? '') : '';
+      return body.authority.unitIds.some((u) => !!unitPaths.get(u) && accusedPath.startsWith(unitPaths.get(u)!));
+    });
+  }
+
+  /** Whether the body has officers who sign in (active discipline officer accounts). */
+  async function hasOfficers(em: Em, bodyId: string): Promise<boolean> {
+    return (await em.count(Staff, { disciplineBody: bodyId, role: 'discipline_officer', active: true })) > 0;
+  }
+
   async function proposal(principal: Principal, clueId: string) {
     await deps.clues.assertVisible(principal, clueId);
     const p = await propose(orm.em.fork(), clueId);
@@ -88,8 +111,12 @@ export function createReferralUseCases(deps: ReferralDeps) {
     return p;
   }
 
-  /** A supervisor confirms the referral; the packet goes out by email from a job. */
-  async function refer(principal: Principal, clueId: string, bodyId?: string) {
+  /**
+   * A supervisor confirms the referral; the packet goes out by email from a job. Only to a body whose
+   * authority covers the persons reported; another body needs an override — a supervisor, with a
+   * reason, recorded in the `referral.sent` event.
+   */
+  async function refer(principal: Principal, clueId: string, bodyId?: string, override?: { reason: string }) {
     if (principal.role !== 'supervisor' && principal.role !== 'admin') throw forbidden();
     await deps.clues.assertVisible(principal, clueId);
     const referral = await orm.em.fork().transactional(async (tx) => {
@@ -97,7 +124,11 @@ export function createReferralUseCases(deps: ReferralDeps) {
       const proposed = await propose(tx, clueId);
       if (!proposed) throw notReferable();
       const chosen = bodyId ?? proposed.bodyId;
-      if (!chosen || !(await tx.findOne(DisciplineBody, { id: chosen }))) throw noBodyFound();
+      const chosenBody = chosen ? await tx.findOne(DisciplineBody, { id: chosen }) : null;
+      if (!chosen || !chosenBody) throw noBodyFound();
+      const covered = await covers(tx, clueId, chosenBody);
+      if (!covered && !override) throw bodyLacksAuthority();
+      if (!covered && principal.role !== 'supervisor') throw overrideNeedsSupervisor();
       const to = nextStatus(clue.status, 'refer');
       if (!to) throw illegalTransition({ from: clue.status, action: 'refer' });
       const now = clock.now();
@@ -116,10 +147,11 @@ export function createReferralUseCases(deps: ReferralDeps) {
         disposition: null,
         result: null,
         confirmedBy: principal.id,
-        linkExpiresAt: new Date(now.getTime() + LINK_DAYS * 86400_000),
+        linkExpiresAt: new Date(now.getTime() + ((await hasOfficers(tx, chosen)) ? SIGNED_IN_LINK_DAYS : (deps.linkDays ?? 3)) * 86400_000),
+        linkRevokedAt: null,
         createdAt: now,
       });
-      appendEvent(tx, clue, { type: 'referral.sent', actor: `staff:${principal.id}`, data: { referralId: referral.id, bodyId: chosen, proposedBodyId: proposed.bodyId, includesReporter: consent } }, now);
+      appendEvent(tx, clue, { type: 'referral.sent', actor: `staff:${principal.id}`, data: { referralId: referral.id, bodyId: chosen, proposedBodyId: proposed.bodyId, includesReporter: consent, ...(covered ? {} : { authorityOverride: { reason: override!.reason } }) } }, now);
       await deps.deadlines.onEvent(tx, clue, 'referral.sent', now, referral.id);
       enqueueInTransaction(tx, now, { queue: 'notifications', name: 'email.referral_packet', jobId: `referral-packet-${referral.id}`, payload: { referralId: referral.id } });
       return referral;
@@ -130,7 +162,7 @@ export function createReferralUseCases(deps: ReferralDeps) {
   }
 
   function view(r: Referral) {
-    return { id: r.id, clueId: r.clue, bodyId: r.body, status: r.status, includesReporter: r.includesReporter, disposition: r.disposition, result: r.result, createdAt: r.createdAt };
+    return { id: r.id, clueId: r.clue, bodyId: r.body, status: r.status, includesReporter: r.includesReporter, disposition: r.disposition, result: r.result, createdAt: r.createdAt, linkExpiresAt: r.linkExpiresAt, linkRevokedAt: r.linkRevokedAt ?? null };
   }
 
   async function listForClue(principal: Principal, clueId: string) {
@@ -144,7 +176,7 @@ export function createReferralUseCases(deps: ReferralDeps) {
     const [accused, tasks, files, body] = await Promise.all([
       em.find(Accused, { clue: clue.id }),
       em.find(VerificationTask, { clue: clue.id, status: 'completed' }),
-      em.find(Attachment, { clue: clue.id }),
+      em.find(Attachment, { clue: clue.id }, { orderBy: { createdAt: 'asc', id: 'asc' }, populate: ['filenameBox'] }),
       em.findOneOrFail(DisciplineBody, { id: referral.body }),
     ]);
     let reporter = '举报人未同意向纪检监察机关提供身份信息（匿名或未同意）/ The reporter did not consent to share their identity.';
@@ -165,7 +197,14 @@ export function createReferralUseCases(deps: ReferralDeps) {
         narrative: clue.narrative,
         accused: accused.map((a) => `${a.name}（${a.role}）`).join('; ') || '—',
         findings: tasks.map((t) => `[${t.type}] ${t.findings ?? ''}`).join('\n') || '（尚无核实结论 / no findings yet）',
-        evidence: files.map((f) => `${f.filename} (${f.size} B, sha256 ${f.sha256})`).join('\n') || '—',
+        // File names are the reporter's text: they go only with the reporter's consent; otherwise place, type and size.
+        evidence:
+          files
+            .map((f, i) => {
+              const label = attachmentLabel(i + 1, f.contentType, f.size);
+              return `${referral.includesReporter ? `${openName(keys.reporterKey, f)} (${f.size} B)` : `${label.zh} / ${label.en}`}, sha256 ${f.sha256}`;
+            })
+            .join('\n') || '—',
         reporter,
         link: linkFor(referral),
         linkExpires: referral.linkExpiresAt.toISOString().slice(0, 10),
@@ -196,16 +235,70 @@ export function createReferralUseCases(deps: ReferralDeps) {
     return { status: 'sent' as const };
   }
 
-  /** Checks a signed link; a forged, altered or expired one is refused. */
-  async function openLink(id: string, exp: string, sig: string) {
+  /**
+   * Checks a signed link; a forged, altered, expired or revoked one is refused. A body with officer
+   * accounts opens it only signed in, as one of its officers (`viewer`); a body without accounts
+   * has the link alone, valid REFERRAL_LINK_DAYS.
+   */
+  async function checkLink(id: string, exp: string, sig: string, viewer: Principal | null) {
     const expMs = Number(exp);
     const expected = Buffer.from(sign(id, expMs));
     const given = Buffer.from(sig ?? '');
     if (!Number.isFinite(expMs) || given.length !== expected.length || !timingSafeEqual(given, expected) || expMs < clock.now().getTime()) throw linkInvalid();
     const em = orm.em.fork();
     const referral = await em.findOne(Referral, { id });
-    if (!referral || referral.linkExpiresAt.getTime() !== expMs) throw linkInvalid();
-    return { referral, ...(await packet(em, referral)) };
+    if (!referral || referral.linkExpiresAt.getTime() !== expMs || referral.linkRevokedAt) throw linkInvalid();
+    if (await hasOfficers(em, referral.body)) {
+      if (!viewer) throw officerSignInRequired();
+      if (viewer.role !== 'discipline_officer' || viewer.disciplineBodyId !== referral.body) throw officerSignInRequired();
+    }
+    return { em, referral };
+  }
+
+  /** Opens the packet; every opening is a `referral.viewed` event on the clue's chain, written before anything is shown. */
+  async function openLink(id: string, exp: string, sig: string, viewer: Principal | null = null) {
+    const { em, referral } = await checkLink(id, exp, sig, viewer);
+    return { referral, ...(await viewed(em, referral, viewer)) };
+  }
+
+  /** The packet in the staff API, for a signed-in officer of the body it went to (no link needed); the opening is recorded the same way. */
+  async function packetForOfficer(principal: Principal, referralId: string) {
+    const em = orm.em.fork();
+    const referral = await em.findOne(Referral, { id: referralId });
+    if (!referral || principal.role !== 'discipline_officer' || principal.disciplineBodyId !== referral.body) throw referralNotFound();
+    const { vars } = await viewed(em, referral, principal);
+    const { link: _link, linkExpires: _expires, ...rest } = vars;
+    return { referral: view(referral), packet: rest };
+  }
+
+  async function viewed(em: Em, referral: Referral, viewer: Principal | null) {
+    const id = referral.id;
+    await orm.em.fork().transactional(async (tx) => {
+      const clue = await tx.findOneOrFail(Clue, { id: referral.clue }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      const actor: Actor = viewer ? `staff:${viewer.id}` : `discipline:${referral.body}`;
+      appendEvent(tx, clue, { type: 'referral.viewed', actor, data: { referralId: id, bodyId: referral.body, signedIn: !!viewer } }, clock.now());
+    });
+    logger.info({ referralId: id, signedIn: !!viewer }, 'referral packet viewed');
+    return packet(em, referral);
+  }
+
+  /** A supervisor (or admin) revokes the packet link: it opens no more; recorded on the clue's chain. */
+  async function revokeLink(principal: Principal, referralId: string) {
+    if (principal.role !== 'supervisor' && principal.role !== 'admin') throw forbidden();
+    const found = await orm.em.fork().findOne(Referral, { id: referralId });
+    if (!found) throw referralNotFound();
+    await deps.clues.assertVisible(principal, found.clue);
+    const result = await orm.em.fork().transactional(async (tx) => {
+      const clue = await tx.findOneOrFail(Clue, { id: found.clue }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      const referral = await tx.findOneOrFail(Referral, { id: referralId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!referral.linkRevokedAt) {
+        referral.linkRevokedAt = clock.now();
+        appendEvent(tx, clue, { type: 'referral.link_revoked', actor: `staff:${principal.id}`, data: { referralId } }, referral.linkRevokedAt);
+      }
+      return view(referral);
+    });
+    logger.info({ referralId, staffId: principal.id }, 'referral link revoked');
+    return result;
   }
 
   async function officerAction(
@@ -213,8 +306,9 @@ export function createReferralUseCases(deps: ReferralDeps) {
     exp: string,
     sig: string,
     action: { kind: 'acknowledge' } | { kind: 'request_info'; text: string } | { kind: 'report'; disposition: (typeof dispositions)[number]; result: string },
+    viewer: Principal | null = null,
   ) {
-    const { referral: peek } = await openLink(id, exp, sig);
+    const { referral: peek } = await checkLink(id, exp, sig, viewer);
     const actor: Actor = `discipline:${peek.body}`;
     const result = await orm.em.fork().transactional(async (tx) => {
       const clue = await tx.findOneOrFail(Clue, { id: peek.clue }, { lockMode: LockMode.PESSIMISTIC_WRITE });
@@ -244,7 +338,7 @@ export function createReferralUseCases(deps: ReferralDeps) {
     return result;
   }
 
-  return { createBody, listBodies, proposal, refer, listForClue, sendPacket, openLink, officerAction, linkFor };
+  return { createBody, listBodies, proposal, refer, listForClue, sendPacket, openLink, officerAction, linkFor, revokeLink, packetForOfficer };
 }
 
 export type ReferralUseCases = ReturnType<typeof createReferralUseCases>;
