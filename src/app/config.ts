@@ -132,6 +132,8 @@ export const configSchema = z.object({
   OUTBOX_POLL_MS: z.coerce.number().int().min(50).default(1000),
   /** How often a worker puts back jobs Redis lost from their outbox rows (also at start and after a flush is seen). */
   OUTBOX_RECONCILE_MS: z.coerce.number().int().min(100).default(60_000),
+  /** A job whose worker died is taken up again after about this long (BullMQ lock and stalled check). */
+  JOB_LOCK_MS: z.coerce.number().int().min(500).default(30_000),
   /** SIGTERM: how long in-flight requests, SMTP sessions and jobs get before the process exits. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(100).default(15_000),
   SESSION_TTL_HOURS: z.coerce.number().positive().default(12),

@@ -9,7 +9,7 @@ import type { Dependencies } from './dependencies.ts';
 export async function startWorkers(deps: Dependencies) {
   const settings = { url: deps.config.REDIS_URL, prefix: deps.config.QUEUE_PREFIX };
   const processors = createProcessors(deps);
-  const workers: Worker[] = queueNames.map((name) => createWorker(settings, name, processors[name], deps.logger));
+  const workers: Worker[] = queueNames.map((name) => createWorker(settings, name, processors[name], deps.logger, 4, deps.config.JOB_LOCK_MS));
   for (const worker of workers) {
     // Failed for good (last attempt, or unrecoverable): the outbox row stays, marked, for a person;
     // the reconciler does not put it back. A job Redis lost the data of is put back, so not marked.
