@@ -93,7 +93,7 @@ async function setUp(extra: Record<string, string> = {}) {
     const counts = await Promise.all(
       ['triage', 'notifications', 'hotline'].map(async (name) => {
         const q = new Queue(name, { connection: { url: `redis://127.0.0.1:${redisPort}` }, prefix: t.deps.queues.prefix });
-        const c = await q.getJobCounts('waiting', 'delayed', 'active', 'paused', 'prioritized');
+        const c = await q.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
         await q.close();
         return Object.values(c).reduce((a, b) => a + b, 0);
       }),
