@@ -126,7 +126,7 @@ export function createServer(deps: Dependencies) {
   app.get('/metrics', async (c) => {
     const em = deps.orm.em.fork();
     try {
-      const [pending] = await sql<{ n: number }>(em, 'select count(*)::int as n from outbox_message');
+      const [pending] = await sql<{ n: number }>(em, 'select count(*)::int as n from outbox_message where dispatched_at is null');
       metrics.outboxPending.set(pending?.n ?? 0);
       const [cp] = await sql<{ age: number | null }>(em, 'select extract(epoch from (now() - max(sealed_at)))::float8 as age from ledger_checkpoint');
       if (cp?.age != null) metrics.ledgerCheckpointAge.set(cp.age);
