@@ -134,6 +134,12 @@ export const configSchema = z.object({
   /** Events waiting longer than this for a checkpoint: /healthz says so and supervisors get a notice. */
   LEDGER_CHECKPOINT_ALERT_MS: z.coerce.number().int().min(1000).default(300_000),
   OUTBOX_POLL_MS: z.coerce.number().int().min(50).default(1000),
+  /** How often a worker puts back jobs Redis lost from their outbox rows (also at start and after a flush is seen). */
+  OUTBOX_RECONCILE_MS: z.coerce.number().int().min(100).default(60_000),
+  /** A job whose worker died is taken up again after about this long (BullMQ lock and stalled check). */
+  JOB_LOCK_MS: z.coerce.number().int().min(500).default(30_000),
+  /** SIGTERM: how long in-flight requests, SMTP sessions and jobs get before the process exits. */
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(100).default(15_000),
   SESSION_TTL_HOURS: z.coerce.number().positive().default(12),
   PIN_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(5),
   PIN_LOCK_MINUTES: z.coerce.number().int().min(1).default(30),

@@ -19,6 +19,7 @@ import { createWorkflowUseCases } from '../modules/verification/workflow.usecase
 import { createReferralUseCases } from '../modules/referrals/referrals.usecases.ts';
 import { createEmailUseCases } from '../modules/intake-email/email.usecases.ts';
 import { OutboxRelay } from '../modules/outbox/outbox.relay.ts';
+import { MailNotSent, mailErrorCode } from '../modules/notifications/mail-once.ts';
 import { createRegistryUseCases } from '../modules/registry/registry.usecases.ts';
 import { createStaffUseCases } from '../modules/staff/staff.usecases.ts';
 import { createTriageUseCases } from '../modules/triage/triage.usecases.ts';
@@ -145,7 +146,11 @@ export async function createDependencies(
     logger,
     witnesses: config.LEDGER_WITNESS_EMAILS,
     mailFrom: config.MAIL_FROM,
-    send: (mail) => mailTransport.sendMail(mail),
+    // A refusal's text may name an address: only its code goes on (job failure, logs).
+    send: (mail) =>
+      mailTransport.sendMail(mail).catch((err: unknown) => {
+        throw new MailNotSent(mailErrorCode(err));
+      }),
     sealCheckpoint,
   });
   const notifications = createNotificationUseCases({

@@ -18,7 +18,7 @@ import { ledgerRoutes } from '../modules/clues/ledger.routes.ts';
 import type { Dependencies } from './dependencies.ts';
 import { AppError, createErrorFactory, databaseBusy, isAppError } from './errors.ts';
 import { ApiDocs } from './openapi.ts';
-import { isPoolTimeout, sql } from './db.ts';
+import { isDatabaseUnavailable, isPoolTimeout, sql } from './db.ts';
 
 export type AppEnv = { Variables: { principal?: Principal; token?: string } };
 
@@ -64,13 +64,26 @@ export function createServer(deps: Dependencies) {
   app.use('/api/v1/staff/*', (c, next) => (c.req.path === REGISTRY_IMPORT_PATH ? next() : staffBodyLimit(c, next)));
 
   app.onError((raw, c) => {
-    // Pool exhaustion is the service's state, not a bug of the request: a coded 503, nothing internal.
-    const err = isPoolTimeout(raw) ? databaseBusy() : raw;
+    // Pool exhaustion, or a database that refuses connections or went away, is the service's state,
+    // not a bug of the request: a coded 503 with Retry-After, nothing internal.
+    const err = isDatabaseUnavailable(raw) ? databaseBusy() : raw;
     if (err !== raw) {
-      // A wait for the connection its own transaction holds (PGlite) is a bug: the stack says where.
-      const own = /the connection that transaction holds/.test(raw.message);
-      logger.warn({ route: routePath(c), err: raw.message, ...(own ? { stack: raw.stack } : {}) }, 'no database connection within DATABASE_ACQUIRE_TIMEOUT_MS');
+      if (isPoolTimeout(raw)) {
+        // A wait for the connection its own transaction holds (PGlite) is a bug: the stack says where.
+        const own = /the connection that transaction holds/.test(raw.message);
+        logger.warn({ route: routePath(c), reason: raw.message, ...(own ? { where: raw.stack } : {}) }, 'no database connection within DATABASE_ACQUIRE_TIMEOUT_MS');
+      } else {
+        logger.warn({ route: routePath(c), code: (raw as { code?: unknown }).code ?? raw.name }, 'database unavailable: answered 503');
+      }
       c.header('Retry-After', '5');
+      // A citizen's browser on a page gets a page saying so, not JSON.
+      if (!c.req.path.startsWith('/api/') && /text\/html/.test(c.req.header('accept') ?? '')) {
+        return c.html(
+          `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>系统繁忙 / Service busy</title></head>` +
+            `<body><main><h1>系统繁忙，请稍后重试</h1><p lang="en">The service is busy; please try again in a few seconds.</p></main></body></html>`,
+          503,
+        );
+      }
     }
     if (isAppError(err)) {
       const body: { error: { code: string; message: string; details?: unknown } } = {
@@ -113,7 +126,7 @@ export function createServer(deps: Dependencies) {
   app.get('/metrics', async (c) => {
     const em = deps.orm.em.fork();
     try {
-      const [pending] = await sql<{ n: number }>(em, 'select count(*)::int as n from outbox_message');
+      const [pending] = await sql<{ n: number }>(em, 'select count(*)::int as n from outbox_message where dispatched_at is null');
       metrics.outboxPending.set(pending?.n ?? 0);
       const [cp] = await sql<{ age: number | null }>(em, 'select extract(epoch from (now() - max(sealed_at)))::float8 as age from ledger_checkpoint');
       if (cp?.age != null) metrics.ledgerCheckpointAge.set(cp.age);

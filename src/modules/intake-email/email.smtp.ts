@@ -62,7 +62,12 @@ export interface SmtpIntakeOptions {
 
 export interface SmtpIntake {
   port: number;
-  close(): Promise<void>;
+  /**
+   * Stops accepting connections; a session whose message is being recorded gets its reply (250 or
+   * 451) and then 421, every other session 421 now (a message in DATA is not taken: the sender keeps
+   * it and retries). Resolves when every session is gone, at most `graceMs` later (then all get 421).
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 const NULL_SENDER_RETURN_PATH = Buffer.from('Return-Path: <>\r\n', 'latin1');
@@ -76,6 +81,14 @@ export async function startSmtpIntake(opts: SmtpIntakeOptions): Promise<SmtpInta
   const slots = new Semaphore(opts.maxConcurrentMessages ?? 4);
   const handlerTimeoutMs = opts.handlerTimeoutMs ?? 5 * 60_000;
   const auth = opts.auth;
+  /** Sessions whose message is being recorded: on close they get their reply first. */
+  const delivering = new Set<string>();
+  let closing = false;
+  const shutDown = (connection: { send(code: number, text: string): void; close(): void }) => {
+    connection.send(421, '4.3.2 Server shutting down, please try again later');
+    connection.close();
+  };
+  const connectionOf = (id: string) => [...(server.connections as Set<{ id: string; send(code: number, text: string): void; close(): void }>)].find((c) => c.id === id);
 
   const options: SMTPServerOptions = {
     secure: false,
@@ -135,15 +148,24 @@ export async function startSmtpIntake(opts: SmtpIntakeOptions): Promise<SmtpInta
         }
         const raw = Buffer.concat(chunks);
         const logId = (opts.logId ?? logIdOf)(scanMessageId(raw));
+        delivering.add(session.id);
+        const after = () => {
+          delivering.delete(session.id);
+          if (!closing) return;
+          const connection = connectionOf(session.id);
+          if (connection) setImmediate(() => shutDown(connection));
+        };
         void deliver(raw, receivedAt).then(
           () => {
             log?.info({ event: 'accepted', messageHash: logId, bytes: raw.length }, 'email intake: message accepted');
             callback(null, '2.0.0 OK: report received');
+            after();
           },
           (err: unknown) => {
             const reason = err instanceof HandlerTimeout ? 'timeout' : err instanceof Error ? err.name : 'unknown';
             log?.warn({ event: 'deferred', messageHash: logId, bytes: raw.length, reason }, 'email intake: handler failed, sender told to retry');
             callback(smtpError(451, '4.3.0 Temporary failure, please try again later'));
+            after();
           },
         );
       });
@@ -210,7 +232,15 @@ export async function startSmtpIntake(opts: SmtpIntakeOptions): Promise<SmtpInta
 
   return {
     port,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: (graceMs = 15_000) =>
+      new Promise<void>((resolve) => {
+        closing = true;
+        (server as unknown as { options: { closeTimeout?: number } }).options.closeTimeout = graceMs;
+        server.close(() => resolve());
+        for (const connection of server.connections as Set<{ id: string; send(code: number, text: string): void; close(): void }>) {
+          if (!delivering.has(connection.id)) shutDown(connection);
+        }
+      }),
   };
 }
 

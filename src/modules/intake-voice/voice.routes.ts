@@ -2,6 +2,7 @@ import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from '../../app/body-limit.ts';
 import twilio from 'twilio';
 import type { Config } from '../../app/config.ts';
+import { isDatabaseUnavailable } from '../../app/db.ts';
 import type { Logger } from '../../app/logger.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
 import type { Locale } from '../../app/templates.ts';
@@ -120,6 +121,11 @@ export function voiceRoutes(hotline: Hotline, logger: Logger, docs: ApiDocs) {
       if (config.OPERATOR_NUMBERS.length) {
         const dial = fallback.dial({ timeout: config.DIAL_TIMEOUT_SECONDS });
         for (const number of config.OPERATOR_NUMBERS) dial.number(number);
+      } else if (isDatabaseUnavailable(err)) {
+        // No database now, no operators: the caller may still leave a recorded report; its
+        // recording callback registers it (Twilio calls it again later, when we may be back).
+        recordInto(fallback, false);
+        return xml(c, fallback);
       }
       fallback.hangup();
       return xml(c, fallback);
