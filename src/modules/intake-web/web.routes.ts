@@ -5,7 +5,8 @@ import type { Clock } from '../../app/clock.ts';
 import type { Config } from '../../app/config.ts';
 import type { Csrf } from '../../app/csrf.ts';
 import { isAppError, validationFailed } from '../../app/errors.ts';
-import { issuesOf, readJson } from '../../app/http.ts';
+import { issuesOf, readJson, refuseControls } from '../../app/http.ts';
+import { cleanForm } from '../../app/text.ts';
 import type { Metrics } from '../../app/metrics.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
 import { enforce, RateLimiter, rateLimited } from '../../app/rate-limit.ts';
@@ -129,7 +130,7 @@ export function webRoutes(deps: WebDeps, docs: ApiDocs) {
   app.post('/report', big, async (c) => {
     noStore(c);
     const locale = localeOf(c);
-    const form = await c.req.parseBody({ all: true });
+    const form = cleanForm(await c.req.parseBody({ all: true }));
     deps.csrf.verify(c, form._csrf);
     const values = formValues(form);
     const rerender = async (errors: FieldError[], status: 400 | 422 | 429) =>
@@ -177,7 +178,7 @@ export function webRoutes(deps: WebDeps, docs: ApiDocs) {
   app.post('/follow-up', async (c) => {
     noStore(c);
     const locale = localeOf(c);
-    const form = await c.req.parseBody();
+    const form = cleanForm(await c.req.parseBody());
     deps.csrf.verify(c, form._csrf);
     const code = str(form.code) ?? '';
     const secret = str(form.secret) ?? '';
@@ -198,7 +199,7 @@ export function webRoutes(deps: WebDeps, docs: ApiDocs) {
   app.post('/follow-up/logout', async (c) => {
     noStore(c);
     const locale = localeOf(c);
-    const form = await c.req.parseBody();
+    const form = cleanForm(await c.req.parseBody());
     deps.csrf.verify(c, form._csrf);
     endSession(c);
     return loginPage(c, locale, { notice: t(locale, 'signedOut') });
@@ -207,7 +208,7 @@ export function webRoutes(deps: WebDeps, docs: ApiDocs) {
   app.post('/follow-up/messages', big, async (c) => {
     noStore(c);
     const locale = localeOf(c);
-    const form = await c.req.parseBody({ all: true });
+    const form = cleanForm(await c.req.parseBody({ all: true }));
     deps.csrf.verify(c, form._csrf);
     const body = str(form.body)?.trim() ?? '';
     try {
@@ -281,7 +282,7 @@ export function webRoutes(deps: WebDeps, docs: ApiDocs) {
 async function readReport(c: Context) {
   const type = c.req.header('content-type') ?? '';
   if (type.startsWith('multipart/form-data')) {
-    const form = await c.req.parseBody({ all: true });
+    const form = cleanForm(await c.req.parseBody({ all: true }));
     const raw = str(form.report);
     let json: unknown;
     try {
@@ -289,6 +290,7 @@ async function readReport(c: Context) {
     } catch {
       throw validationFailed({ issues: [{ path: 'report', message: 'field `report` must hold the report as JSON' }] });
     }
+    refuseControls(json);
     const parsed = reportBody.safeParse(json);
     if (!parsed.success) throw validationFailed({ issues: issuesOf(parsed.error) });
     const { attachments: _ignored, ...input } = parsed.data;

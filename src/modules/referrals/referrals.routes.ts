@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { cleanForm } from '../../app/text.ts';
 import { html } from 'hono/html';
 import { z } from 'zod';
 import { isAppError } from '../../app/errors.ts';
@@ -86,7 +87,8 @@ export function publicReferralRoutes(referrals: ReferralUseCases) {
     c.header('Cache-Control', 'no-store');
     const { id } = c.req.param();
     const type = c.req.header('content-type') ?? '';
-    const raw = (type.includes('json') ? await c.req.json().catch(() => ({})) : await c.req.parseBody()) as Record<string, string>;
+    const body: unknown = type.includes('json') ? await c.req.json().catch(() => ({})) : await c.req.parseBody();
+    const raw = cleanForm((body && typeof body === 'object' && !Array.isArray(body) ? body : {}) as Record<string, string>);
     const action = parseWith(officerAction, raw);
     const result = await referrals.officerAction(id, String(raw.exp ?? c.req.query('exp') ?? ''), String(raw.sig ?? c.req.query('sig') ?? ''), action);
     if (type.includes('json')) return c.json(result);
