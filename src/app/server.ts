@@ -19,6 +19,7 @@ import type { Dependencies } from './dependencies.ts';
 import { AppError, createErrorFactory, databaseBusy, isAppError } from './errors.ts';
 import { ApiDocs } from './openapi.ts';
 import { isPoolTimeout, sql } from './db.ts';
+import { MAX_REQUEST_BYTES } from '../modules/attachments/uploads.ts';
 
 export type AppEnv = { Variables: { principal?: Principal; token?: string } };
 
@@ -27,6 +28,13 @@ const bodyTooLarge = createErrorFactory({
   message: '请求体过大 / The request body is too large.',
   statusCode: 413,
 });
+
+/** Staff JSON bodies (clue registration, policies, messages). */
+export const STAFF_BODY_MAX = 1024 * 1024;
+/** Citizen forms without files, referral officers' answers, Twilio webhooks. */
+export const PUBLIC_BODY_MAX = 256 * 1024;
+/** The routes that take files, bounded by the upload limits (attachments/uploads.ts). */
+const UPLOAD_PATHS = [/^\/report$/, /^\/follow-up\/messages$/, /^\/api\/v1\/reports$/, /^\/api\/v1\/reports\/[^/]+\/messages$/];
 
 /** Builds the HTTP app from its dependencies; tests call it with their own. */
 export function createServer(deps: Dependencies) {
@@ -54,14 +62,25 @@ export function createServer(deps: Dependencies) {
     logger.debug({ method: c.req.method, route, status: c.res.status, ms: Math.round(seconds * 1000) }, 'http');
   });
 
-  const staffBodyLimit = bodyLimit({
-    maxSize: 1024 * 1024,
-    onError: () => {
-      throw bodyTooLarge();
-    },
+  // Every body is bounded before anything reads it (body-limit.ts): a declared Content-Length over
+  // the limit is refused unread, a chunked body is cut off when it passes it. The upload routes
+  // (reports and follow-up messages with files) and the registry CSV import keep their own limits.
+  const limited = (maxSize: number) =>
+    bodyLimit({
+      maxSize,
+      onError: () => {
+        throw bodyTooLarge({ maxBytes: maxSize });
+      },
+    });
+  const staffBodyLimit = limited(STAFF_BODY_MAX);
+  const publicBodyLimit = limited(PUBLIC_BODY_MAX);
+  const uploadBodyLimit = limited(MAX_REQUEST_BYTES);
+  app.use(async (c, next) => {
+    const path = c.req.path;
+    if (path === REGISTRY_IMPORT_PATH) return next();
+    if (UPLOAD_PATHS.some((re) => re.test(path))) return uploadBodyLimit(c, next);
+    return path.startsWith('/api/v1/staff/') ? staffBodyLimit(c, next) : publicBodyLimit(c, next);
   });
-  // The registry CSV import has its own 5 MB limit (registry.routes.ts).
-  app.use('/api/v1/staff/*', (c, next) => (c.req.path === REGISTRY_IMPORT_PATH ? next() : staffBodyLimit(c, next)));
 
   app.onError((raw, c) => {
     // Pool exhaustion is the service's state, not a bug of the request: a coded 503, nothing internal.
