@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { secureHeaders } from 'hono/secure-headers';
 import { bodyLimit } from './body-limit.ts';
 import { routePath } from 'hono/route';
 import { staffClueRoutes } from '../modules/clues/clues.routes.ts';
@@ -10,7 +11,7 @@ import { voiceRoutes } from '../modules/intake-voice/voice.routes.ts';
 import { callbackRoutes } from '../modules/intake-voice/callbacks.routes.ts';
 import { deadlineRoutes } from '../modules/deadlines/deadlines.routes.ts';
 import { workflowRoutes } from '../modules/verification/workflow.routes.ts';
-import { publicReferralRoutes, staffReferralRoutes } from '../modules/referrals/referrals.routes.ts';
+import { publicReferralRoutes, REFERRAL_PAGE_STYLE_HASH, staffReferralRoutes } from '../modules/referrals/referrals.routes.ts';
 import { quarantineRoutes } from '../modules/intake-email/email.routes.ts';
 import { REGISTRY_IMPORT_PATH, registryRoutes } from '../modules/registry/registry.routes.ts';
 import { auditRoutes } from '../modules/audit/audit.routes.ts';
@@ -41,6 +42,29 @@ export function createServer(deps: Dependencies) {
   const { logger, metrics } = deps;
   const app = new Hono<AppEnv>();
   const docs = new ApiDocs();
+
+  // Headers on every response (README "Account security and limits"): no inline script anywhere
+  // (the citizen pages load /assets/site.<hash>.js), no framing, no sniffing, no Referer.
+  const https = deps.config.PUBLIC_BASE_URL.startsWith('https:');
+  app.use(
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", REFERRAL_PAGE_STYLE_HASH],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        objectSrc: ["'none'"],
+      },
+      xContentTypeOptions: 'nosniff',
+      referrerPolicy: 'no-referrer',
+      xFrameOptions: 'DENY',
+      strictTransportSecurity: https ? 'max-age=31536000; includeSubDomains' : false,
+    }),
+  );
 
   app.use(async (c, next) => {
     const started = performance.now();

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { cleanForm } from '../../app/text.ts';
-import { html } from 'hono/html';
+import { html, raw } from 'hono/html';
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { isAppError } from '../../app/errors.ts';
 import { idParam, parseWith, readJson } from '../../app/http.ts';
@@ -51,12 +52,16 @@ export function staffReferralRoutes(referrals: ReferralUseCases, docs: ApiDocs) 
   return app;
 }
 
+const REFERRAL_PAGE_CSS = 'body{font:16px/1.6 system-ui,sans-serif;max-width:44rem;margin:0 auto;padding:1rem}pre{white-space:pre-wrap;background:#f5f5f5;padding:.75rem}label{display:block;margin-top:.75rem;font-weight:600}textarea,select{width:100%}button{margin-top:.75rem;padding:.6rem 1.2rem}';
+/** The one inline style of the app's pages, allowed by its hash in the Content-Security-Policy (server.ts). */
+export const REFERRAL_PAGE_STYLE_HASH = `'sha256-${createHash('sha256').update(REFERRAL_PAGE_CSS).digest('base64')}'`;
+
 /** The discipline body's side, opened through the signed link in the referral email. */
 export function publicReferralRoutes(referrals: ReferralUseCases) {
   const app = new Hono();
 
   const page = (title: string, body: unknown) => html`<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="referrer" content="no-referrer"><title>${title}</title>
-<style>body{font:16px/1.6 system-ui,sans-serif;max-width:44rem;margin:0 auto;padding:1rem}pre{white-space:pre-wrap;background:#f5f5f5;padding:.75rem}label{display:block;margin-top:.75rem;font-weight:600}textarea,select{width:100%}button{margin-top:.75rem;padding:.6rem 1.2rem}</style></head><body>${body}</body></html>`;
+<style>${raw(REFERRAL_PAGE_CSS)}</style></head><body>${body}</body></html>`;
 
   app.get('/referrals/:id', async (c) => {
     c.header('Cache-Control', 'no-store');
