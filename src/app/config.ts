@@ -129,6 +129,8 @@ export const configSchema = z.object({
   LEDGER_WITNESS_CRON: z.string().default('0 8 * * *'),
   /** Events waiting longer than this for a checkpoint: /healthz says so and supervisors get a notice. */
   LEDGER_CHECKPOINT_ALERT_MS: z.coerce.number().int().min(1000).default(300_000),
+  /** Bearer token a Prometheus scraper sends for /metrics. Unset: /metrics answers loopback requests only. */
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   OUTBOX_POLL_MS: z.coerce.number().int().min(50).default(1000),
   SESSION_TTL_HOURS: z.coerce.number().positive().default(12),
   PIN_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(5),

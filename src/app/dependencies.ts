@@ -44,7 +44,7 @@ export async function createDependencies(
   if (config.MIGRATE_ON_START) await migrate(orm, logger);
   const queues = new Queues({ url: config.REDIS_URL, prefix: config.QUEUE_PREFIX }, logger);
   const relay = new OutboxRelay(orm, queues, logger, config.OUTBOX_POLL_MS);
-  const metrics = createMetrics();
+  const metrics = createMetrics(clock);
   const staff = createStaffUseCases({ orm, clock, logger, sessionTtlHours: config.SESSION_TTL_HOURS });
   const missingYears: number[] = [];
   const calendar = loadCalendar({

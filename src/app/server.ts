@@ -1,4 +1,6 @@
-import { Hono } from 'hono';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { type Context, Hono } from 'hono';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import { secureHeaders } from 'hono/secure-headers';
 import { bodyLimit } from './body-limit.ts';
 import { routePath } from 'hono/route';
@@ -36,6 +38,17 @@ export const STAFF_BODY_MAX = 1024 * 1024;
 export const PUBLIC_BODY_MAX = 256 * 1024;
 /** The routes that take files, bounded by the upload limits (attachments/uploads.ts). */
 const UPLOAD_PATHS = [/^\/report$/, /^\/follow-up\/messages$/, /^\/api\/v1\/reports$/, /^\/api\/v1\/reports\/[^/]+\/messages$/];
+
+/** A request from this machine; one made in process (`app.request`, tests and commands) has no socket and is local too. */
+function isLoopback(c: Context): boolean {
+  let address: string | undefined;
+  try {
+    address = getConnInfo(c).remote.address;
+  } catch {
+    return true;
+  }
+  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
+}
 
 /** Builds the HTTP app from its dependencies; tests call it with their own. */
 export function createServer(deps: Dependencies) {
@@ -80,8 +93,12 @@ export function createServer(deps: Dependencies) {
     const route = routePath(c) || 'unmatched';
     const seconds = (performance.now() - started) / 1000;
     if (seconds * 1000 >= slowMs) logger.warn({ method: c.req.method, route, status: c.res.status, ms: Math.round(seconds * 1000) }, 'slow request');
-    metrics.httpRequests.inc({ method: c.req.method, route, status: String(c.res.status) });
-    metrics.httpDuration.observe({ method: c.req.method, route }, seconds);
+    // Citizen and Twilio POSTs are counted together and by status class: a per-route count would
+    // tell a watcher of /metrics that a report (web, SMS, recording) was made just now.
+    const pooled = c.req.method !== 'GET' && c.req.method !== 'HEAD' && !c.req.path.startsWith('/api/v1/staff/');
+    const metricRoute = pooled ? 'public_post' : route;
+    metrics.httpRequests.inc({ method: c.req.method, route: metricRoute, status: pooled ? `${Math.floor(c.res.status / 100)}xx` : String(c.res.status) });
+    metrics.httpDuration.observe({ method: c.req.method, route: metricRoute }, seconds);
     // Path and status only: query strings and bodies may carry a tracking code or a reporter's words.
     logger.debug({ method: c.req.method, route, status: c.res.status, ms: Math.round(seconds * 1000) }, 'http');
   });
@@ -153,7 +170,19 @@ export function createServer(deps: Dependencies) {
     );
   });
 
+  // /metrics: with METRICS_TOKEN, only for `Authorization: Bearer <METRICS_TOKEN>`; without it,
+  // only for a scraper on this machine (loopback, not forwarded by a proxy). Anyone else: 404.
+  const metricsToken = deps.config.METRICS_TOKEN ? createHash('sha256').update(deps.config.METRICS_TOKEN).digest() : null;
+  const mayScrape = (c: Context) => {
+    if (metricsToken) {
+      const given = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1] ?? '';
+      return timingSafeEqual(createHash('sha256').update(given).digest(), metricsToken);
+    }
+    if (c.req.header('x-forwarded-for') !== undefined || c.req.header('forwarded') !== undefined) return false;
+    return isLoopback(c);
+  };
   app.get('/metrics', async (c) => {
+    if (!mayScrape(c)) return c.json({ error: { code: 'not_found', message: '未找到 / Not found.' } }, 404);
     const em = deps.orm.em.fork();
     try {
       const [pending] = await sql<{ n: number }>(em, 'select count(*)::int as n from outbox_message');
