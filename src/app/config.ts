@@ -78,8 +78,17 @@ export const configSchema = z.object({
   /** Outbound mail: an SMTP URL (smtp://user:pass@host:587), or `json` to build messages without sending (development). */
   MAIL_URL: z.string().regex(/^(smtps?:\/\/.+|json)$/, 'smtp://…, smtps://… or json').default('json'),
   MAIL_FROM: z.string().min(3).default('低保投诉举报热线 <hotline@localhost>'),
-  /** Trust X-Forwarded-For for the client address (only behind your own reverse proxy). */
-  TRUST_PROXY: bool.default(false),
+  /** How many reverse proxies of your own stand in front (0: none); the client address is the one the outermost saw, the nth from the right of X-Forwarded-For. `true` = 1, `false` = 0. */
+  TRUST_PROXY: z
+    .string()
+    .regex(/^(true|false|yes|no|\d{1,2})$/, 'a number of proxies (0–99), or true (1) / false (0)')
+    .transform((v) => (v === 'true' || v === 'yes' ? 1 : v === 'false' || v === 'no' ? 0 : Number(v)))
+    .default(0),
+  /** Staff sign-in slow-down (README "Account security and limits"). */
+  LOGIN_FREE_FAILURES: z.coerce.number().int().min(1).default(5),
+  LOGIN_FREE_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(20),
+  LOGIN_MAX_DELAY_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  LOGIN_WINDOW_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
   /** Abuse limits on the citizen endpoints (see README "Why guessing a tracking code is hopeless"). */
   RATE_SUBMIT_PER_CLIENT_HOUR: z.coerce.number().int().min(1).default(10),
   RATE_SUBMIT_GLOBAL_MINUTE: z.coerce.number().int().min(1).default(300),

@@ -31,6 +31,8 @@ import { createOrm, migrate, type Orm } from './db.ts';
 import { type Keys, resolveKeys } from './keys.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
+import { createThrottle } from './throttle.ts';
+import { createLoginGuard } from '../modules/staff/login.guard.ts';
 
 /** The typed bag every composition root (serve, work, tests, bench) builds the app from. */
 export async function createDependencies(
@@ -45,6 +47,8 @@ export async function createDependencies(
   const queues = new Queues({ url: config.REDIS_URL, prefix: config.QUEUE_PREFIX }, logger);
   const relay = new OutboxRelay(orm, queues, logger, config.OUTBOX_POLL_MS);
   const metrics = createMetrics(clock);
+  const throttle = createThrottle({ redis: queues.connection, prefix: `{${config.QUEUE_PREFIX}}`, key: keys.secretHmacKey, clock, logger });
+  const loginGuard = createLoginGuard(throttle, config);
   const staff = createStaffUseCases({ orm, clock, logger, sessionTtlHours: config.SESSION_TTL_HOURS });
   const missingYears: number[] = [];
   const calendar = loadCalendar({
@@ -167,6 +171,8 @@ export async function createDependencies(
     relay,
     metrics,
     staff,
+    throttle,
+    loginGuard,
     clues,
     storage,
     hotline,

@@ -205,7 +205,7 @@ export function createServer(deps: Dependencies) {
     c.set('token', token);
     await next();
   });
-  app.route('/api/v1/staff', staffRoutes(deps.staff, docs));
+  app.route('/api/v1/staff', staffRoutes(deps.staff, docs, deps.loginGuard, deps.config.TRUST_PROXY));
   app.route('/api/v1/staff/clues', staffClueRoutes(deps.clues, docs, metrics));
   app.route('/api/v1/staff/clues', staffMessageRoutes(deps.clues, deps.messages, docs));
   app.route('/api/v1/staff', deadlineRoutes(deps.deadlines, deps.clues, docs));
@@ -216,7 +216,7 @@ export function createServer(deps: Dependencies) {
   app.route('/api/v1/staff', registryRoutes(deps.registry, docs));
   app.route('/api/v1/staff', auditRoutes(deps.audit, docs));
   app.route('/api/v1/staff', ledgerRoutes(deps.ledgerWitness, docs));
-  app.route('/', webRoutes({ config: deps.config, clock: deps.clock, reports: deps.reports, staff: deps.staff, csrf: deps.csrf, metrics, contact: deps.contact, sessions: deps.followUpSessions }, docs));
+  app.route('/', webRoutes({ config: deps.config, clock: deps.clock, reports: deps.reports, staff: deps.staff, csrf: deps.csrf, metrics, contact: deps.contact, sessions: deps.followUpSessions, throttle: deps.throttle }, docs));
   app.route('/api/v1/staff', callbackRoutes(deps.hotline.callbacks, deps.clock, docs));
   app.route('/', voiceRoutes(deps.hotline, logger, docs));
 

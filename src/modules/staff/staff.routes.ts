@@ -1,17 +1,28 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../../app/server.ts';
 import { readJson } from '../../app/http.ts';
+import { clientAddress } from '../../app/rate-limit.ts';
+import type { LoginGuard } from './login.guard.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
 import { createStaffBody, createUnitBody, loginBody } from './staff.schemas.ts';
 import type { StaffUseCases } from './staff.usecases.ts';
 
-export function staffRoutes(staff: StaffUseCases, docs: ApiDocs) {
+export function staffRoutes(staff: StaffUseCases, docs: ApiDocs, guard: LoginGuard, trustedProxies: number) {
   const app = new Hono<AppEnv>();
   const tag = 'staff';
 
-  docs.add({ method: 'post', path: '/api/v1/staff/login', summary: 'Sign in; returns a bearer token', tag, body: loginBody, responses: { 200: 'Signed in', 401: 'Wrong username or password' } });
+  docs.add({ method: 'post', path: '/api/v1/staff/login', summary: 'Sign in; returns a bearer token', tag, body: loginBody, responses: { 200: 'Signed in', 401: 'Wrong username or password', 429: 'Too many attempts: wait Retry-After seconds' } });
   app.post('/login', async (c) => {
-    const { token, expiresAt, staff: s } = await staff.login(await readJson(c, loginBody));
+    const input = await readJson(c, loginBody);
+    try {
+      await guard.before(input.username, clientAddress(c, trustedProxies));
+    } catch (err) {
+      const wait = (err as { details?: { retryAfterSeconds?: number } }).details?.retryAfterSeconds;
+      if (wait) c.header('Retry-After', String(wait));
+      throw err;
+    }
+    const { token, expiresAt, staff: s } = await staff.login(input);
+    await guard.succeeded(input.username);
     return c.json({ token, expiresAt, staff: { id: s.id, username: s.username, displayName: s.displayName, role: s.role, unitId: s.unit } });
   });
 
