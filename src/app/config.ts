@@ -142,8 +142,9 @@ export const configSchema = z.object({
   METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   OUTBOX_POLL_MS: z.coerce.number().int().min(50).default(1000),
   SESSION_TTL_HOURS: z.coerce.number().positive().default(12),
-  PIN_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(5),
-  PIN_LOCK_MINUTES: z.coerce.number().int().min(1).default(30),
+  /** Phone PIN slow-down (README "Why guessing a tracking code is hopeless"): tries per code (twice as many per caller) before each waits longer. */
+  PIN_FREE_ATTEMPTS: z.coerce.number().int().min(1).default(5),
+  PIN_MAX_DELAY_SECONDS: z.coerce.number().int().min(1).max(24 * 3600).default(900),
   MIGRATE_ON_START: bool.default(true),
   ADMIN_USERNAME: z.string().min(3).default('admin'),
   ADMIN_PASSWORD: z.string().min(10).optional(),

@@ -80,8 +80,11 @@ export async function createDependencies(
     keys,
     logger,
     onOutboxWritten: () => relay.kick(),
-    pinMaxAttempts: config.PIN_MAX_ATTEMPTS,
-    pinLockMinutes: config.PIN_LOCK_MINUTES,
+    pinGuard: {
+      throttle,
+      perCode: { free: config.PIN_FREE_ATTEMPTS, maxDelaySeconds: config.PIN_MAX_DELAY_SECONDS, windowMs: 3600_000 },
+      perCaller: { free: config.PIN_FREE_ATTEMPTS * 2, maxDelaySeconds: config.PIN_MAX_DELAY_SECONDS, windowMs: 3600_000 },
+    },
     deadlines,
     onDeadlinesChanged: () => deadlineScheduler.kick(),
     deadlineHorizonMs: config.DEADLINE_HORIZON_HOURS * 3600_000,
