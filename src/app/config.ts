@@ -142,6 +142,10 @@ export const configSchema = z.object({
   METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   OUTBOX_POLL_MS: z.coerce.number().int().min(50).default(1000),
   SESSION_TTL_HOURS: z.coerce.number().positive().default(12),
+  /** A staff token unused this long stops working. */
+  STAFF_IDLE_MINUTES: z.coerce.number().int().min(1).default(60),
+  /** `required`: every staff account needs TOTP before it can do anything but enrol; `optional`. Unset: required in production. */
+  STAFF_2FA: z.enum(['required', 'optional']).optional(),
   /** Phone PIN slow-down (README "Why guessing a tracking code is hopeless"): tries per code (twice as many per caller) before each waits longer. */
   PIN_FREE_ATTEMPTS: z.coerce.number().int().min(1).default(5),
   PIN_MAX_DELAY_SECONDS: z.coerce.number().int().min(1).max(24 * 3600).default(900),

@@ -49,7 +49,9 @@ export async function createDependencies(
   const metrics = createMetrics(clock);
   const throttle = createThrottle({ redis: queues.connection, prefix: `{${config.QUEUE_PREFIX}}`, key: keys.secretHmacKey, clock, logger });
   const loginGuard = createLoginGuard(throttle, config);
-  const staff = createStaffUseCases({ orm, clock, logger, sessionTtlHours: config.SESSION_TTL_HOURS });
+  const totpRequired = config.STAFF_2FA === 'required' || (config.STAFF_2FA === undefined && config.NODE_ENV === 'production');
+  if (!totpRequired) logger.warn('双重验证为可选（STAFF_2FA）：员工账号可只凭密码登录 / two-factor sign-in is optional (STAFF_2FA): staff can sign in with a password alone');
+  const staff = createStaffUseCases({ orm, clock, logger, sessionTtlHours: config.SESSION_TTL_HOURS, idleMinutes: config.STAFF_IDLE_MINUTES, totpKey: keys.reporterKey, totpRequired });
   const missingYears: number[] = [];
   const calendar = loadCalendar({
     dirs: [DEFAULT_CALENDAR_DATA_DIR, ...(config.CALENDAR_DIR ? [config.CALENDAR_DIR] : [])],

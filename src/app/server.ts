@@ -7,6 +7,7 @@ import { routePath } from 'hono/route';
 import { staffClueRoutes } from '../modules/clues/clues.routes.ts';
 import type { Principal } from '../modules/staff/access.ts';
 import { staffRoutes } from '../modules/staff/staff.routes.ts';
+import { totpEnrolmentNeeded } from '../modules/staff/staff.errors.ts';
 import { staffMessageRoutes } from '../modules/messages/messages.routes.ts';
 import { webRoutes } from '../modules/intake-web/web.routes.ts';
 import { voiceRoutes } from '../modules/intake-voice/voice.routes.ts';
@@ -49,6 +50,8 @@ function isLoopback(c: Context): boolean {
   }
   return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
 }
+
+const ENROLMENT_PATHS = new Set(['/api/v1/staff/me', '/api/v1/staff/me/totp', '/api/v1/staff/me/totp/confirm', '/api/v1/staff/logout', '/api/v1/staff/logout-everywhere', '/api/v1/staff/me/password']);
 
 /** Builds the HTTP app from its dependencies; tests call it with their own. */
 export function createServer(deps: Dependencies) {
@@ -201,7 +204,10 @@ export function createServer(deps: Dependencies) {
   app.use('/api/v1/staff/*', async (c, next) => {
     if (c.req.path === '/api/v1/staff/login') return next();
     const token = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
-    c.set('principal', await deps.staff.authenticate(token));
+    const principal = await deps.staff.authenticate(token);
+    // With STAFF_2FA required, an account without a second factor can only enrol (or sign out).
+    if (deps.staff.totpRequired && !principal.secondFactor && !ENROLMENT_PATHS.has(c.req.path)) throw totpEnrolmentNeeded();
+    c.set('principal', principal);
     c.set('token', token);
     await next();
   });
