@@ -108,6 +108,11 @@ export const configSchema = z.object({
   /** The report addresses the SMTP listener accepts mail for (comma-separated); others are refused. */
   REPORT_ADDRESSES: z.string().default('report@localhost').transform((s) => s.split(',').map((a) => a.trim()).filter(Boolean)),
   SMTP_ENABLED: bool.default(true),
+  /** SMTP intake per hour, per connecting address and per envelope sender; beyond, mail is quarantined (reason `rate`), never lost. */
+  SMTP_PER_ADDRESS_HOUR: z.coerce.number().int().min(1).default(30),
+  SMTP_PER_SENDER_HOUR: z.coerce.number().int().min(1).default(10),
+  /** Acknowledgement mails to one address per hour; beyond, recorded as skipped. */
+  ACK_PER_ADDRESS_HOUR: z.coerce.number().int().min(1).default(3),
   /** Larger mail is refused by SMTP (552) or quarantined when fetched over IMAP. */
   EMAIL_MAX_BYTES: z.coerce.number().int().min(1024).default(25 * 1024 * 1024),
   /** Poll an existing mailbox: imap://user:pass@host:143/INBOX or imaps://…:993/INBOX. Unset: no polling. */

@@ -132,7 +132,7 @@ export async function createDependencies(
   });
   const triage = createTriageUseCases({ orm, clock, logger });
   const registry = createRegistryUseCases({ orm, clock, keys, logger, assertClueVisible: clues.assertVisible, timeZone: config.TIME_ZONE });
-  const email = createEmailUseCases({ orm, clock, logger, keys, storage, clues, messages, maxBytes: config.EMAIL_MAX_BYTES });
+  const email = createEmailUseCases({ orm, clock, logger, keys, storage, clues, messages, maxBytes: config.EMAIL_MAX_BYTES, limits: { throttle, perAddressHour: config.SMTP_PER_ADDRESS_HOUR, perSenderHour: config.SMTP_PER_SENDER_HOUR } });
   const sealCheckpoint = createCheckpointer({ orm, clock, logger, keys: keys.ledger });
   const audit = createAuditUseCases({ orm });
   const ledgerWatch = createLedgerWatch({ orm, clock, logger, alertMs: config.LEDGER_CHECKPOINT_ALERT_MS });
@@ -156,6 +156,7 @@ export async function createDependencies(
     contact,
     queueReporterSms: hotline.sms.queueToReporter,
     onOutboxWritten: () => relay.kick(),
+    ackLimit: { throttle, perAddressHour: config.ACK_PER_ADDRESS_HOUR },
   });
 
   async function close() {
