@@ -98,6 +98,8 @@ export interface ClueDeps {
   onAccepted?: (clueId: string) => void;
 }
 
+const DUMMY_SECRET_HASH = '0'.repeat(64);
+
 export function createClueUseCases(deps: ClueDeps) {
   const { orm, clock, keys, logger } = deps;
 
@@ -467,13 +469,14 @@ export function createClueUseCases(deps: ClueDeps) {
         return null;
       }
     }
-    const clue = normalized ? await em.findOne(Clue, { trackingCode: normalized }) : null;
-    if (!clue) {
-      hashSecret(keys.secretHmacKey, normalized ?? '000000000000', secret);
-      return null;
-    }
-    const ok = secretMatches(keys.secretHmacKey, clue.trackingCode, secret, clue.secretHash);
+    // Same steps whatever is wrong: one small lookup (a malformed code is looked up too, as '',
+    // which no clue has) and one HMAC comparison (against a dummy hash for an unknown code); the
+    // clue itself is loaded only once the secret matched (test/same-work.test.ts).
+    const [row] = await sql<{ id: string; tracking_code: string; secret_hash: string }>(em, 'select id, tracking_code, secret_hash from clue where tracking_code = ?', [normalized ?? '']);
+    const ok = secretMatches(keys.secretHmacKey, row?.tracking_code ?? normalized ?? '000000000000', secret, row?.secret_hash ?? DUMMY_SECRET_HASH);
+    if (!row) return null;
     if (ok) {
+      const clue = await em.findOneOrFail(Clue, { id: row.id });
       if (clue.failedAttempts > 0) await sql(em, 'update clue set failed_attempts = 0 where id = ?', [clue.id]);
       if (guard) {
         await guard.throttle.clear('pin-code', clue.trackingCode);
@@ -481,8 +484,7 @@ export function createClueUseCases(deps: ClueDeps) {
       }
       return clue;
     }
-    // Counted for staff to see (no lock: the slow-down above bounds the guessing).
-    if (clue.secretKind === 'pin') await sql(em, 'update clue set failed_attempts = failed_attempts + 1 where id = ?', [clue.id]);
+    // No write here (it would make a wrong secret slower than an unknown code): the slow-down above counts.
     return null;
   }
 
