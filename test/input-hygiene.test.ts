@@ -109,6 +109,22 @@ describe('control characters', () => {
     }
     expect((await t.call('GET', `/api/v1/staff/clues?q=${encodeURIComponent('a\u0000b')}`, { token: admin })).status).toBeLessThan(500);
   });
+
+  it('malformed ids on every id route never reach the database (404, as before; never a 500)', async () => {
+    const ids = ['not-a-uuid', '1', "'; drop table clue; --", '00000000-0000-4000-8000-00000000000g', '%00', 'x'.repeat(300)];
+    const routes = [
+      ['GET', '/api/v1/staff/clues/:id'], ['GET', '/api/v1/staff/clues/:id/tasks'], ['POST', '/api/v1/staff/clues/:id/triage'], ['GET', '/api/v1/staff/clues/:id/referrals'],
+      ['GET', '/api/v1/staff/clues/:id/registry-matches'], ['POST', '/api/v1/staff/deadlines/:id/pause'], ['GET', '/api/v1/staff/quarantine/:id'], ['GET', '/api/v1/staff/callbacks/:id'],
+      ['POST', '/api/v1/staff/tasks/:id/complete'], ['POST', '/api/v1/staff/users/:id/deactivate'], ['GET', '/referrals/:id'], ['POST', '/referrals/:id/actions'],
+    ] as const;
+    for (const id of ids) {
+      for (const [method, route] of routes) {
+        const res = await t.call(method, route.replace(':id', encodeURIComponent(id)), { token: admin, ...(method === 'POST' ? { body: {} } : {}) });
+        expect(res.status, `${method} ${route} ${id}`).toBeLessThan(500);
+        expect(res.status, `${method} ${route} ${id}`).toBeGreaterThanOrEqual(400);
+      }
+    }
+  });
 });
 
 describe('fuzz corpus over every channel', () => {
