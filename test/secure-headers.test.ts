@@ -75,6 +75,10 @@ describe('security headers', () => {
       expect(res!.status(), path).toBe(200);
       expect(res!.headers()['content-security-policy']).toMatch(/script-src 'self'/);
     }
+    // The discipline body's page (here its "invalid link" answer) has the app's one inline style, allowed by hash.
+    const referral = await page.goto(`${base}/referrals/00000000-0000-4000-8000-000000000000?exp=1&sig=x`);
+    expect(referral!.status()).toBe(403);
+    expect(await page.evaluate(() => getComputedStyle(document.body).maxWidth)).toBe('704px');
     await page.goto(`${base}/report`);
     await page.getByLabel('发生了什么？（必填）').fill('居委会主任把自己的表弟纳入了低保，可他表弟家里有两套房。');
     await page.selectOption('#unitId', tree.committeeA.id);
