@@ -128,10 +128,14 @@ describe('two-factor sign-in (TOTP)', () => {
     expect(without).toMatchObject({ status: 401, json: { error: { code: 'auth.totp_required' } } });
     expect((await login('eve', PW, '123456')).json.error.code).toBe('auth.totp_invalid');
     expect((await login('eve', 'wrong', await code(secret))).json.error.code).toBe('auth.invalid_credentials');
-    expect((await login('eve', PW, await code(secret))).status).toBe(200);
+    const current = await code(secret);
+    expect((await login('eve', PW, current)).status).toBe(200);
+    // a code signs in once: the same code again (a shoulder-surfer, a replayed request) is refused
+    expect((await login('eve', PW, current)).json.error.code).toBe('auth.totp_invalid');
     expect((await login('eve', PW, recovery[3]!.toLowerCase())).status).toBe(200);
     expect((await login('eve', PW, recovery[3]!)).json.error.code).toBe('auth.totp_invalid');
 
+    t.clock.advanceBy(30_000);
     const eveToken = (await login('eve', PW, await code(secret))).json.token;
     expect((await req(t.app, 'POST', `/api/v1/staff/users/${id}/totp/reset`, { token: eveToken })).status).toBe(403);
     expect((await req(t.app, 'POST', `/api/v1/staff/users/${id}/totp/reset`, { token: await adminToken() })).status).toBe(204);

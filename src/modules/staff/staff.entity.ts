@@ -23,6 +23,8 @@ const StaffSchema = defineEntity({
     totpConfirmedAt: p.datetime().nullable(),
     /** SHA-256 (hex) of each unused one-time recovery code. */
     recoveryCodes: p.json<string[]>().nullable().hidden(),
+    /** The time step (30 s) of the last TOTP code used: each code signs in once. */
+    totpLastStep: p.bigint('number').nullable(),
     passwordChangedAt: p.datetime().nullable(),
   },
 });

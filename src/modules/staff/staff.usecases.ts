@@ -220,15 +220,24 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleM
   const totpAt = () => Math.floor(clock.now().getTime() / 1000);
   const recoveryHash = (code: string) => createHash('sha256').update(code.replace(/[\s-]/g, '').toUpperCase()).digest('hex');
 
-  async function totpMatches(secret: string, code: string) {
+  /** The time step of a valid code (one step of clock drift either way), else null. */
+  async function totpStep(secret: string, code: string): Promise<number | null> {
     const token = code.replace(/\s/g, '');
-    if (!/^\d{6}$/.test(token)) return false;
-    return (await verifyTotp({ secret, token, epoch: totpAt(), epochTolerance: 30 })).valid;
+    if (!/^\d{6}$/.test(token)) return null;
+    const epoch = totpAt();
+    const result = await verifyTotp({ secret, token, epoch, epochTolerance: 30 });
+    return result.valid ? Math.floor(epoch / 30) + result.delta : null;
   }
+  const totpMatches = async (secret: string, code: string) => (await totpStep(secret, code)) !== null;
 
   async function secondFactorMatches(em: Em, staff: Staff, code: string): Promise<boolean> {
     if (!staff.totpBox) return false;
-    if (await totpMatches(unseal(totpKey, Buffer.from(staff.totpBox), staff.id), code)) return true;
+    const step = await totpStep(unseal(totpKey, Buffer.from(staff.totpBox), staff.id), code);
+    if (step !== null) {
+      // A code signs in once: a step not newer than the last one used is a replay.
+      const [fresh] = await sql<{ id: string }>(em, 'update staff set totp_last_step = ? where id = ? and (totp_last_step is null or totp_last_step < ?) returning id', [step, staff.id, step]);
+      return !!fresh;
+    }
     // A recovery code works once: removed atomically, so two sign-ins cannot both use it.
     const [used] = await sql<{ id: string }>(
       em,
