@@ -2,7 +2,8 @@ import { generate } from 'otplib/functional';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../src/app/server.ts';
 import { legacyScryptHash } from '../src/modules/staff/password.ts';
-import { createStaffUseCases } from '../src/modules/staff/staff.usecases.ts';
+import { createStaffUseCases, secondFactorRequired } from '../src/modules/staff/staff.usecases.ts';
+import { loadConfig } from '../src/app/config.ts';
 import { createTestApp, seedTree, type TestEnv } from './helpers.ts';
 
 // Issue 12, items 9–10: argon2id with rehash of old hashes, password change, deactivation,
@@ -144,6 +145,17 @@ describe('two-factor sign-in (TOTP)', () => {
     const [reset] = await t.db.query<{ actor: string; data: { staffId: string } }>(`select actor, data from ledger_event where audit_id = 'system' and type = 'staff.totp_reset'`);
     expect(reset).toMatchObject({ data: { staffId: id } });
     expect(reset!.actor).toMatch(/^staff:/);
+  });
+
+  it('STAFF_2FA: required in production unless set, optional elsewhere (with a start-up warning)', () => {
+    const keys = { REPORTER_KEY: Buffer.alloc(32, 1).toString('base64'), SECRET_HMAC_KEY: Buffer.alloc(32, 2).toString('base64') };
+    const prod = { NODE_ENV: 'production', ...keys, LEDGER_SIGNING_KEY: 'x' };
+    expect(secondFactorRequired({ NODE_ENV: 'production' })).toBe(true);
+    expect(secondFactorRequired({ NODE_ENV: 'production', STAFF_2FA: 'optional' })).toBe(false);
+    expect(secondFactorRequired(loadConfig({}))).toBe(false);
+    expect(secondFactorRequired(loadConfig({ STAFF_2FA: 'required' }))).toBe(true);
+    expect(() => loadConfig({ ...prod, STAFF_2FA: 'sometimes' })).toThrow(/STAFF_2FA/);
+    expect(t.logs.text()).toMatch(/two-factor sign-in is optional \(STAFF_2FA\)/);
   });
 
   it('with STAFF_2FA required, an account without a second factor can only enrol', async () => {

@@ -19,7 +19,7 @@ import { createReferralUseCases } from '../modules/referrals/referrals.usecases.
 import { createEmailUseCases } from '../modules/intake-email/email.usecases.ts';
 import { OutboxRelay } from '../modules/outbox/outbox.relay.ts';
 import { createRegistryUseCases } from '../modules/registry/registry.usecases.ts';
-import { createStaffUseCases } from '../modules/staff/staff.usecases.ts';
+import { createStaffUseCases, secondFactorRequired } from '../modules/staff/staff.usecases.ts';
 import { createTriageUseCases } from '../modules/triage/triage.usecases.ts';
 import { createAuditUseCases } from '../modules/audit/audit.usecases.ts';
 import { createContactUseCases } from '../modules/contact/contact.usecases.ts';
@@ -49,7 +49,7 @@ export async function createDependencies(
   const metrics = createMetrics(clock);
   const throttle = createThrottle({ redis: queues.connection, prefix: `{${config.QUEUE_PREFIX}}`, key: keys.secretHmacKey, clock, logger });
   const loginGuard = createLoginGuard(throttle, config);
-  const totpRequired = config.STAFF_2FA === 'required' || (config.STAFF_2FA === undefined && config.NODE_ENV === 'production');
+  const totpRequired = secondFactorRequired(config);
   if (!totpRequired) logger.warn('双重验证为可选（STAFF_2FA）：员工账号可只凭密码登录 / two-factor sign-in is optional (STAFF_2FA): staff can sign in with a password alone');
   const staff = createStaffUseCases({ orm, clock, logger, sessionTtlHours: config.SESSION_TTL_HOURS, idleMinutes: config.STAFF_IDLE_MINUTES, totpKey: keys.reporterKey, totpRequired });
   const missingYears: number[] = [];

@@ -35,6 +35,10 @@ export interface StaffDeps {
   totpIssuer?: string;
 }
 
+/** STAFF_2FA: `required` or `optional`; unset, required in production only. */
+export const secondFactorRequired = (config: { STAFF_2FA?: 'required' | 'optional'; NODE_ENV: string }) =>
+  config.STAFF_2FA === 'required' || (config.STAFF_2FA === undefined && config.NODE_ENV === 'production');
+
 const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
 
 export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleMinutes = 60, totpKey, totpRequired: totpRequiredForAll = false, totpIssuer = '低保投诉举报热线' }: StaffDeps) {
