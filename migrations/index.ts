@@ -15,6 +15,7 @@ import { Migration20261203060000_read_indexes } from './Migration20261203060000_
 import { Migration20261203090000_signed_checkpoints } from './Migration20261203090000_signed_checkpoints.ts';
 import { Migration20261203100000_reporter_language } from './Migration20261203100000_reporter_language.ts';
 import { Migration20261204100000_reporter_protection } from './Migration20261204100000_reporter_protection.ts';
+import { Migration20261204200000_staff_security } from './Migration20261204200000_staff_security.ts';
 import { Migration20261204300000_durable_jobs } from './Migration20261204300000_durable_jobs.ts';
 
 /** Applied in order at start and by `npm run migrate`. Append new migrations; never edit one that shipped. */
@@ -35,5 +36,6 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261203090000_signed_checkpoints', class: Migration20261203090000_signed_checkpoints },
   { name: 'Migration20261203100000_reporter_language', class: Migration20261203100000_reporter_language },
   { name: 'Migration20261204100000_reporter_protection', class: Migration20261204100000_reporter_protection },
+  { name: 'Migration20261204200000_staff_security', class: Migration20261204200000_staff_security },
   { name: 'Migration20261204300000_durable_jobs', class: Migration20261204300000_durable_jobs },
 ];

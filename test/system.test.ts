@@ -47,6 +47,8 @@ describe('system endpoints', () => {
       body: { channel: 'letter', narrative: '来信反映低保资金发放不规范。', unitId: tree.streetA.id },
     });
     expect(res.status).toBe(201);
+    // Per-channel counts are published by the hour (README "Account security and limits").
+    t.clock.advanceBy(3600_000);
     const metrics = await t.app.request('/metrics');
     expect(metrics.headers.get('content-type')).toContain('text/plain');
     const text = await metrics.text();

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
-import { forbidden, validationFailed } from '../../app/errors.ts';
-import { idParam, readJson, readQuery } from '../../app/http.ts';
+import { forbidden } from '../../app/errors.ts';
+import { decodeCursor, idParam, readJson, readQuery } from '../../app/http.ts';
 import type { Metrics } from '../../app/metrics.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
 import type { AppEnv } from '../../app/server.ts';
@@ -12,12 +12,9 @@ import { clueNotFound } from './clues.errors.ts';
 
 const clueId = (id: string) => idParam(id, clueNotFound);
 
-function decodeCursor(cursor: string | undefined) {
-  if (!cursor) return undefined;
-  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const receivedAt = new Date(at ?? '');
-  if (!id || Number.isNaN(receivedAt.getTime())) throw validationFailed({ issues: [{ path: 'cursor', message: 'invalid cursor' }] });
-  return { receivedAt, id };
+function clueCursor(raw: string | undefined) {
+  const cursor = decodeCursor(raw);
+  return cursor && { receivedAt: cursor.at, id: cursor.id };
 }
 
 export function staffClueRoutes(clues: ClueUseCases, docs: ApiDocs, metrics: Metrics) {
@@ -44,7 +41,7 @@ export function staffClueRoutes(clues: ClueUseCases, docs: ApiDocs, metrics: Met
       ...q,
       receivedFrom: q.receivedFrom ? new Date(q.receivedFrom) : undefined,
       receivedTo: q.receivedTo ? new Date(q.receivedTo) : undefined,
-      cursor: decodeCursor(q.cursor),
+      cursor: clueCursor(q.cursor),
     });
     return c.json(page);
   });

@@ -32,6 +32,7 @@ import {
 import { type Actor, appendEvent, GENESIS_HASH, nextEvent, pgTextArray, sha256Hex } from './ledger.ts';
 import { LedgerEvent } from './ledger.entity.ts';
 import { generatePin, generateWebSecret, hashSecret, secretMatches } from './secrets.ts';
+import type { SlowDownRule, Throttle } from '../../app/throttle.ts';
 import { allowedActions, type ClueAction, type ClueStatus, type DeclineReason, declineReasons, type Finding, nextStatus, transitions } from './status-machine.ts';
 import { Message } from '../messages/message.entity.ts';
 import { automaticMessage } from '../messages/messages.automatic.ts';
@@ -86,8 +87,8 @@ export interface ClueDeps {
   logger: Logger;
   /** Called after a commit that wrote outbox rows, so the relay moves them without waiting for its poll. */
   onOutboxWritten: () => void;
-  pinMaxAttempts: number;
-  pinLockMinutes: number;
+  /** Phone PIN slow-down (throttle.ts): per tracking code across all callers, and per caller. Unset: none (tests of other modules). */
+  pinGuard?: { throttle: Throttle; perCode: SlowDownRule; perCaller: SlowDownRule };
   /** Starts and stops deadlines inside the transactions that change a clue. */
   deadlines: Pick<DeadlineUseCases, 'currentPolicy' | 'planStarts' | 'onEvent'>;
   /** Called after a commit that created or closed deadlines, so Redis follows soon. */
@@ -97,6 +98,8 @@ export interface ClueDeps {
   /** Called after a clue is accepted (e.g. to give registered-relative households a home visit). */
   onAccepted?: (clueId: string) => void;
 }
+
+const DUMMY_SECRET_HASH = '0'.repeat(64);
 
 export function createClueUseCases(deps: ClueDeps) {
   const { orm, clock, keys, logger } = deps;
@@ -451,33 +454,42 @@ export function createClueUseCases(deps: ClueDeps) {
   }
 
   /**
-   * The reporter's key to their clue. An unknown code, a wrong secret and a locked PIN all give
-   * `null` after the same HMAC work, so the answers cannot be told apart.
+   * The reporter's key to their clue. An unknown code, a wrong secret and a PIN held back by the
+   * slow-down all give `null` after the same HMAC work, so the answers cannot be told apart.
+   * A PIN (digits) is slowed down per code across all callers and per caller (`caller`: the phone
+   * number), never locked: after a few wrong PINs each try waits longer, at most PIN_MAX_DELAY_SECONDS,
+   * so a stranger can delay a reporter's check, not lock them out (README "Why guessing a tracking
+   * code is hopeless").
    */
-  async function authenticateReporter(code: string, secret: string, em: Em = orm.em.fork()): Promise<Clue | null> {
+  async function authenticateReporter(code: string, secret: string, em: Em = orm.em.fork(), opts: { caller?: string } = {}): Promise<Clue | null> {
     const normalized = normalizeTrackingCode(code);
-    const clue = normalized ? await em.findOne(Clue, { trackingCode: normalized }) : null;
-    if (!clue) {
-      hashSecret(keys.secretHmacKey, normalized ?? '000000000000', secret);
-      return null;
+    const guard = deps.pinGuard && /^\d{1,12}$/.test(secret.trim()) ? deps.pinGuard : null;
+    if (guard) {
+      const waits = await Promise.all([
+        guard.throttle.attempt('pin-code', normalized ?? code, guard.perCode),
+        opts.caller ? guard.throttle.attempt('pin-caller', opts.caller, guard.perCaller) : 0,
+      ]);
+      if (Math.max(...waits) > 0) {
+        hashSecret(keys.secretHmacKey, normalized ?? '000000000000', secret);
+        return null;
+      }
     }
-    const now = clock.now();
-    const ok = secretMatches(keys.secretHmacKey, clue.trackingCode, secret, clue.secretHash);
-    if (clue.lockedUntil && clue.lockedUntil > now) return null;
+    // Same steps whatever is wrong: one small lookup (a malformed code is looked up too, as '',
+    // which no clue has) and one HMAC comparison (against a dummy hash for an unknown code); the
+    // clue itself is loaded only once the secret matched (test/same-work.test.ts).
+    const [row] = await sql<{ id: string; tracking_code: string; secret_hash: string }>(em, 'select id, tracking_code, secret_hash from clue where tracking_code = ?', [normalized ?? '']);
+    const ok = secretMatches(keys.secretHmacKey, row?.tracking_code ?? normalized ?? '000000000000', secret, row?.secret_hash ?? DUMMY_SECRET_HASH);
+    if (!row) return null;
     if (ok) {
+      const clue = await em.findOneOrFail(Clue, { id: row.id });
       if (clue.failedAttempts > 0) await sql(em, 'update clue set failed_attempts = 0 where id = ?', [clue.id]);
+      if (guard) {
+        await guard.throttle.clear('pin-code', clue.trackingCode);
+        if (opts.caller) await guard.throttle.clear('pin-caller', opts.caller);
+      }
       return clue;
     }
-    if (clue.secretKind === 'pin') {
-      const lockUntil = new Date(now.getTime() + deps.pinLockMinutes * 60_000);
-      // Atomic, so parallel guesses cannot slip past the limit.
-      await sql(
-        em,
-        `update clue set failed_attempts = case when failed_attempts + 1 >= ? then 0 else failed_attempts + 1 end,
-           locked_until = case when failed_attempts + 1 >= ? then ? else locked_until end where id = ?`,
-        [deps.pinMaxAttempts, deps.pinMaxAttempts, lockUntil, clue.id],
-      );
-    }
+    // No write here (it would make a wrong secret slower than an unknown code): the slow-down above counts.
     return null;
   }
 

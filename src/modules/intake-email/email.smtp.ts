@@ -50,7 +50,7 @@ export interface SmtpIntakeOptions {
   tls?: { key: Buffer; cert: Buffer };
   auth?: { username: string; password: string };
   /** Must resolve only once the message is committed; throwing makes the sender retry later. */
-  onMessage: (raw: Buffer, meta: { receivedAt: Date }) => Promise<void>;
+  onMessage: (raw: Buffer, meta: SmtpMeta) => Promise<void>;
   logger?: EmailLogger;
   maxConnections?: number;
   maxConcurrentMessages?: number;
@@ -58,6 +58,13 @@ export interface SmtpIntakeOptions {
   handlerTimeoutMs?: number;
   /** What log lines call a message, from its Message-ID: the app passes its keyed hash (`EmailUseCases.logId`); default an unkeyed hash. */
   logId?: (messageId: string) => string;
+}
+
+/** What the connection said about the mail: for the intake's per-address and per-sender limits only, never stored. */
+export interface SmtpMeta {
+  receivedAt: Date;
+  clientAddress?: string;
+  envelopeFrom?: string;
 }
 
 export interface SmtpIntake {
@@ -155,7 +162,8 @@ export async function startSmtpIntake(opts: SmtpIntakeOptions): Promise<SmtpInta
           const connection = connectionOf(session.id);
           if (connection) setImmediate(() => shutDown(connection));
         };
-        void deliver(raw, receivedAt).then(
+        const envelopeFrom = session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address;
+        void deliver(raw, { receivedAt, clientAddress: session.remoteAddress, envelopeFrom }).then(
           () => {
             log?.info({ event: 'accepted', messageHash: logId, bytes: raw.length }, 'email intake: message accepted');
             callback(null, '2.0.0 OK: report received');
@@ -177,7 +185,7 @@ export async function startSmtpIntake(opts: SmtpIntakeOptions): Promise<SmtpInta
    * included, so a sender is answered in time even when every slot is stuck). A slot is held until onMessage
    * really settles, even after its sender was told 451, so stuck handlers cannot pile up beyond the bound.
    */
-  async function deliver(raw: Buffer, receivedAt: Date): Promise<void> {
+  async function deliver(raw: Buffer, meta: SmtpMeta): Promise<void> {
     let abandoned = false;
     const run = (async () => {
       await slots.acquire();
@@ -187,7 +195,7 @@ export async function startSmtpIntake(opts: SmtpIntakeOptions): Promise<SmtpInta
       }
       let work: Promise<void>;
       try {
-        work = Promise.resolve(opts.onMessage(raw, { receivedAt }));
+        work = Promise.resolve(opts.onMessage(raw, meta));
       } catch (err) {
         slots.release();
         throw err;

@@ -1,6 +1,7 @@
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from '../../app/body-limit.ts';
 import twilio from 'twilio';
+import { stripControls } from '../../app/text.ts';
 import type { Config } from '../../app/config.ts';
 import { isDatabaseUnavailable } from '../../app/db.ts';
 import type { Logger } from '../../app/logger.ts';
@@ -52,7 +53,8 @@ export function twilioSignature(config: Pick<Config, 'TWILIO_AUTH_TOKEN' | 'PUBL
       logger.warn({ route: c.req.path, reason }, 'twilio request refused');
       return c.text('Forbidden', 403);
     }
-    c.set('twilio', Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Array.isArray(v) ? (v[0] ?? '') : v])));
+    // Checked over the fields as sent; what the handlers read has control characters removed (text.ts).
+    c.set('twilio', Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, stripControls(Array.isArray(v) ? (v[0] ?? '') : v)])));
     await next();
   };
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Transporter } from 'nodemailer';
 import nodemailer from 'nodemailer';
+import type { Throttle } from '../../app/throttle.ts';
 import type { Clock } from '../../app/clock.ts';
 import type { Em, Orm } from '../../app/db.ts';
 import type { Keys } from '../../app/keys.ts';
@@ -44,6 +45,8 @@ export interface NotificationDeps {
   mailOnce?: MailOnce;
   /** Called after a commit that wrote outbox rows. */
   onOutboxWritten?: () => void;
+  /** Acknowledgements to one address per hour (throttle.ts): beyond it they are recorded as skipped, not sent. */
+  ackLimit?: { throttle: Throttle; perAddressHour: number };
 }
 
 const dateFormats: Record<Locale, Intl.DateTimeFormat> = {
@@ -113,6 +116,16 @@ export function createNotificationUseCases(deps: NotificationDeps) {
     if (!identity?.email) {
       if (!done) await record({ key, template, clueId, recipient: 'reporter', status: 'skipped', detail: 'no email address' });
       return { status: 'skipped' as const, repeated: false };
+    }
+    if (deps.ackLimit && template.startsWith('email/reporter-ack')) {
+      const now = clock.now().getTime();
+      const n = await deps.ackLimit.throttle.countWindow('ack-to', identity.email.toLowerCase(), now - (now % 3600_000), 3600_000);
+      if (n > deps.ackLimit.perAddressHour) {
+        // Forged mail in a stranger's name must not turn into a stream of acknowledgements to them.
+        await record({ key, template, clueId, recipient: 'reporter', status: 'skipped', detail: 'rate: acknowledgements to this address this hour' });
+        logger.warn({ clueId, template }, 'acknowledgement not sent: too many to one address this hour');
+        return { status: 'skipped' as const, repeated: false };
+      }
     }
     const email = identity.email;
     const locale: Locale = clue.locale;

@@ -12,6 +12,8 @@ export interface Principal {
   unitIsRoot: boolean;
   /** Discipline officers: the body whose referred clues they see. */
   disciplineBodyId?: string | null;
+  /** The account has confirmed a second factor (TOTP). */
+  secondFactor?: boolean;
 }
 
 /** Roles that see every clue regardless of unit (DESIGN.md invariant 5: "except roles granted more"). */
