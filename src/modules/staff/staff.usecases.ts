@@ -10,6 +10,7 @@ import { Staff, type StaffRole, StaffSession } from './staff.entity.ts';
 import { invalidCredentials, unitCodeTaken, unitInvalidParent, unitNotFound, usernameTaken } from './staff.errors.ts';
 import { Unit, type UnitKind } from './unit.entity.ts';
 import { type Actor, appendAuditEvent } from '../clues/ledger.ts';
+import { recomputeForStaff } from '../visibility/visibility.ts';
 
 const allowedParent: Record<UnitKind, readonly (UnitKind | null)[]> = {
   district: [null],
@@ -101,6 +102,9 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours }: Sta
           },
           now,
         );
+        // A new account may be a person some clue accuses, or a registrant of an accused's relative:
+        // those clues' excluded sets are re-evaluated before the account can sign in.
+        await recomputeForStaff(em, created.id);
         return created;
       });
     } catch (err) {
