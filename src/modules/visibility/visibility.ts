@@ -210,12 +210,12 @@ export async function recomputeForStaff(em: Em, staffId: string, oldDisplayName?
   await recomputeExclusions(em, [...(await cluesNaming(em, [row.key, row.old ?? ''])), ...already.map((r) => r.clue_id)]);
 }
 
-/** Every clue's excluded set (migration, data-set builds, after a unit move): set-based, one statement each. */
+/** Every clue's excluded set as one statement (data-set builds; a recompute after a unit move). */
+export const ALL_EXCLUSIONS_SQL = `with acc as (select a.id as accused_id, a.clue_id, a.role, a.unit_id, a.name_key, c.unit_id as clue_unit_id
+  from accused a join clue c on c.id = a.clue_id) ${exclusionInsert()}`;
+
+/** Rewrites every clue's excluded set: set-based, two statements. */
 export async function recomputeAllExclusions(em: Em) {
   await sqlBound(em, 'delete from clue_exclusion', []);
-  await sqlBound(
-    em,
-    `with acc as (select a.id as accused_id, a.clue_id, a.role, a.unit_id, a.name_key, c.unit_id as clue_unit_id from accused a join clue c on c.id = a.clue_id) ${exclusionInsert()}`,
-    [],
-  );
+  await sqlBound(em, ALL_EXCLUSIONS_SQL, []);
 }
