@@ -36,7 +36,8 @@ export class Migration20261204000000_clue_exclusion extends Migration {
       // The excluded sets of existing clues: (a) accused units, (b) staff by name within the district
       // and registrants under an accused official's name, (c) staff who registered an accused as a relative.
       `insert into clue_exclusion (id, clue_id, accused_id, unit_id, staff_id, reason)
-       select gen_random_uuid(), e.clue_id, e.accused_id, e.unit_id, e.staff_id, e.reason from (
+       select md5(e.clue_id::text || e.accused_id::text || e.reason || coalesce(e.unit_id, e.staff_id)::text)::uuid,
+              e.clue_id, e.accused_id, e.unit_id, e.staff_id, e.reason from (
          select a.clue_id, a.id as accused_id, a.unit_id, null::uuid as staff_id, 'accused_unit' as reason
            from accused a where a.unit_id is not null and a.role in ('official', 'caseworker', 'cadre', 'unknown')
          union all
@@ -57,7 +58,7 @@ export class Migration20261204000000_clue_exclusion extends Migration {
            join staff s on s.id = n.registrant_staff_id
              or (n.registrant_staff_id is null and s.unit_id = n.registrant_unit_id and ${nameKey('s.display_name')} = n.registrant_name_key)
            where a.name_key <> ''
-       ) e`,
+       ) e on conflict (id) do nothing`,
     ]) {
       await this.execute(statement);
     }

@@ -9,7 +9,7 @@ import type { Keys } from '../../app/keys.ts';
 import type { Logger } from '../../app/logger.ts';
 import { seal, unseal } from '../../app/seal.ts';
 import { can, type Principal } from '../staff/access.ts';
-import { canSeeClue, recomputeExclusions, visibleClues } from '../visibility/visibility.ts';
+import { canSeeClue, recomputeExclusions, visibleClueIds, visibleClues } from '../visibility/visibility.ts';
 import { AccusedLink, type AccusedLinkKind } from '../visibility/exclusion.entity.ts';
 import { nameKey } from '../registry/vocabulary.ts';
 import { Unit } from '../staff/unit.entity.ts';
@@ -268,8 +268,33 @@ export function createClueUseCases(deps: ClueDeps) {
       em.find(Attachment, { clue: clue.id }, { orderBy: { createdAt: 'asc' } }),
       em.find(LedgerEvent, { clue: clue.id }, { orderBy: { seq: 'asc' } }),
     ]);
+    // Other clues this one points to (possible repeats found at triage, the clue it was merged
+    // into) are shown only where the principal may see them: a reference is not a way round the
+    // excluded set. The event's hash covers its full data, so such an event is marked `withheld`.
+    const referenced = events.flatMap((e) => [
+      ...(e.type === 'triage.checked' ? ((e.data?.possibleRepeats as { id: string }[] | undefined) ?? []).map((r) => r.id) : []),
+      ...(typeof e.data?.mergedInto === 'string' ? [e.data.mergedInto] : []),
+      ...(clue.mergedInto ? [clue.mergedInto] : []),
+    ]);
+    const seen = await visibleClueIds(em, principal, referenced);
+    const redact = (data: Record<string, unknown> | undefined) => {
+      if (!data) return { data, withheld: false };
+      let withheld = false;
+      const out = { ...data };
+      if (Array.isArray(out.possibleRepeats)) {
+        const kept = (out.possibleRepeats as { id: string }[]).filter((r) => seen.has(r.id));
+        withheld = kept.length !== out.possibleRepeats.length;
+        out.possibleRepeats = kept;
+      }
+      if (typeof out.mergedInto === 'string' && !seen.has(out.mergedInto)) {
+        out.mergedInto = null;
+        withheld = true;
+      }
+      return { data: out, withheld };
+    };
     return {
       ...publicView(clue),
+      mergedInto: clue.mergedInto && seen.has(clue.mergedInto) ? clue.mergedInto : null,
       narrative: clue.narrative,
       occurredWhen: clue.occurredWhen,
       allowedActions: allowedActions(clue.status),
@@ -283,7 +308,10 @@ export function createClueUseCases(deps: ClueDeps) {
         source: a.source,
         createdAt: a.createdAt,
       })),
-      events: events.map((e) => ({ seq: e.seq, type: e.type, actor: e.actor, at: e.at, data: e.data, hash: e.hash })),
+      events: events.map((e) => {
+        const { data, withheld } = redact(e.data as Record<string, unknown> | undefined);
+        return { seq: e.seq, type: e.type, actor: e.actor, at: e.at, data, hash: e.hash, ...(withheld ? { withheld: true } : {}) };
+      }),
     };
   }
 
@@ -330,7 +358,11 @@ export function createClueUseCases(deps: ClueDeps) {
     const ids = rows.slice(0, filter.limit).map((r) => r.id);
     const clues = ids.length ? await em.find(Clue, { id: { $in: ids } }) : [];
     const byId = new Map(clues.map((c) => [c.id, c]));
-    const items = ids.map((id) => publicView(byId.get(id)!));
+    const targets = await visibleClueIds(em, principal, clues.map((c) => c.mergedInto).filter((m): m is string => !!m));
+    const items = ids.map((id) => {
+      const view = publicView(byId.get(id)!);
+      return view.mergedInto && !targets.has(view.mergedInto) ? { ...view, mergedInto: null } : view;
+    });
     const last = items.at(-1);
     const nextCursor =
       rows.length > filter.limit && last ? Buffer.from(`${last.receivedAt.toISOString()}|${last.id}`).toString('base64url') : null;

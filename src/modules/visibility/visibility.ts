@@ -76,6 +76,15 @@ export async function canSeeClue(em: Em, p: Principal, clueId: string): Promise<
   return rows.length > 0;
 }
 
+/** Of these clue ids, those the principal may see (for references from one clue to others: repeats, merges). */
+export async function visibleClueIds(em: Em, p: Principal, clueIds: string[]): Promise<Set<string>> {
+  const ids = [...new Set(clueIds.filter((id) => UUID.test(id)))];
+  if (!ids.length) return new Set();
+  const vis = visibleClues(p);
+  const rows = await sql<{ id: string }>(em, `select c.id from clue c where c.id in (?) and ${vis.where}`, [ids, ...vis.params]);
+  return new Set(rows.map((r) => r.id));
+}
+
 /** Is this staff account in the clue's excluded set by person (b, c)? */
 export async function isStaffExcluded(em: Em, clueId: string, staffId: string): Promise<string | null> {
   const [row] = await sql<{ reason: string }>(em, 'select reason from clue_exclusion where clue_id = ? and staff_id = ? limit 1', [clueId, staffId]);
@@ -139,7 +148,8 @@ const list = (xs: readonly string[]) => xs.map((x) => `'${x}'`).join(', ');
  */
 export function exclusionInsert(): string {
   return `insert into clue_exclusion (id, clue_id, accused_id, unit_id, staff_id, reason)
-  select gen_random_uuid(), e.clue_id, e.accused_id, e.unit_id, e.staff_id, e.reason from (
+  select md5(e.clue_id::text || e.accused_id::text || e.reason || coalesce(e.unit_id, e.staff_id)::text)::uuid,
+         e.clue_id, e.accused_id, e.unit_id, e.staff_id, e.reason from (
     select acc.clue_id, acc.accused_id, acc.unit_id, null::uuid as staff_id, 'accused_unit' as reason
       from acc where acc.unit_id is not null and acc.role in (${list(UNIT_EXCLUDING_ROLES)})
     union all
@@ -167,7 +177,7 @@ export function exclusionInsert(): string {
       join staff s on s.id = n.registrant_staff_id
         or (n.registrant_staff_id is null and s.unit_id = n.registrant_unit_id and ${sqlNameKey('s.display_name')} = n.registrant_name_key)
       where acc.name_key <> ''
-  ) e`;
+  ) e on conflict (id) do nothing`;
 }
 
 /** The `acc` relation over the accused table for the clues in `$1` (uuid[]). */
@@ -177,7 +187,7 @@ const accusedOfClues = `with acc as (select a.id as accused_id, a.clue_id, a.rol
 /**
  * Rewrites the excluded set of these clues from their accused, the staff accounts, the links and
  * the registry, in the caller's transaction. For one clue the caller holds its lock; concurrent
- * recomputes of the same clue can at worst leave a member twice, never miss one.
+ * recomputes of the same clue write the same ids (a member's id is a hash of what it is), never miss one.
  */
 export async function recomputeExclusions(em: Em, clueIds: string[]) {
   const ids = [...new Set(clueIds)];
