@@ -144,6 +144,44 @@ describe('the protection matrix', () => {
     expect(leaks).toEqual([]);
   });
 
+  it('every staff POST route on a clue × every principal who may not see it: the answer a missing clue gets, and nothing changes', async () => {
+    const spec = (await t.call('GET', '/openapi.json')).json as { paths: Record<string, Record<string, unknown>> };
+    // A body each route accepts, so that the answer comes from the rule and not from validation.
+    const bodies: Record<string, unknown> = {
+      '/transitions': { action: 'start_verification' },
+      '/reporter/reveal': { purpose: '核实需要' },
+      '/triage': { priority: 'major' },
+      '/assign': { unitId: tree.streetB.id },
+      '/supervise': {},
+      '/tasks': { type: 'interview', assigneeUnitId: tree.streetB.id },
+      '/messages': { body: '请问您还了解哪些情况？' },
+      '/referrals': {},
+      '/accused': { name: '新增人员', role: 'other', reason: '补充' },
+    };
+    const routes = Object.entries(spec.paths)
+      .filter(([path, methods]) => path.startsWith('/api/v1/staff/clues/{id}/') && methods.post && !path.includes('{accusedId}'))
+      .map(([path]) => path);
+    expect(routes.length).toBeGreaterThanOrEqual(9);
+    const head = async () => (await t.db.query<{ head_seq: number }>('select head_seq from clue where id = $1', [clue.id]))[0]!.head_seq;
+    const before = await head();
+    const missing = randomUUID();
+    const leaks: string[] = [];
+    for (const p of principals.filter((x) => !x.sees)) {
+      for (const route of routes) {
+        const body = bodies[route.slice('/api/v1/staff/clues/{id}'.length)] ?? {};
+        counts.attempts++;
+        const real = await t.call('POST', route.replace('{id}', clue.id), { token: tok[p.key], body });
+        const fake = await t.call('POST', route.replace('{id}', missing), { token: tok[p.key], body });
+        if (real.status !== fake.status || real.text.replaceAll(clue.id, missing) !== fake.text) leaks.push(`${p.key} POST ${route}: ${real.status} vs ${fake.status}`);
+        for (const x of [...canaryStrings, clue.trackingCode]) if (real.text.includes(x)) leaks.push(`${p.key} POST ${route}: ${x}`);
+      }
+    }
+    counts.leaks += leaks.length;
+    console.info(`protection matrix: ${routes.length} POST routes × ${principals.filter((x) => !x.sees).length} principals who may not see the clue, ${leaks.length} leaks`);
+    expect(leaks).toEqual([]);
+    expect(await head()).toBe(before);
+  });
+
   it('reveal: only operators and supervisors outside the excluded set, with a purpose, never cached', async () => {
     for (const p of principals) {
       const res = await t.call('POST', `/api/v1/staff/clues/${clue.id}/reporter/reveal`, { token: tok[p.key], body: { purpose: '核实需要' } });

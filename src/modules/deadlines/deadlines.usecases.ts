@@ -15,7 +15,7 @@ import { activeStates, Deadline, DeadlinePolicyVersion, type PolicySnapshot, Sta
 import { addPeriod, firstStepFrom, snapshotOf, stepOf, type WorkCalendar } from './deadlines.engine.ts';
 import { approvalRequired, deadlineClosed, deadlineNotFound, extensionNotAllowed, invalidPolicy, pauseNotAllowed } from './deadlines.errors.ts';
 import { type DeadlinePolicy, effectsOf, policySchema } from './policy.ts';
-import { notExcluded } from '../visibility/visibility.ts';
+import { visibleClues } from '../visibility/visibility.ts';
 
 export interface DeadlineDeps {
   orm: Orm;
@@ -381,8 +381,9 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
    */
   async function notices(principal: Principal, limit = 50) {
     const em = orm.em.fork();
-    // A notice about a clue the principal is excluded from is not theirs to see (visibility module).
-    const excl = notExcluded(principal);
+    // A notice about a clue the principal may not see (another unit's, or one whose excluded set
+    // holds them) is not theirs to see either (visibility module).
+    const excl = visibleClues(principal);
     const rows = await sql<{ id: string; kind: string; clue_id: string | null; deadline_id: string | null; callback_id: string | null; text_zh: string; text_en: string; created_at: Date }>(
       em,
       `select id, kind, clue_id, deadline_id, callback_id, text_zh, text_en, created_at from (
