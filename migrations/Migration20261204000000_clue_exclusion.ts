@@ -21,6 +21,7 @@ export class Migration20261204000000_clue_exclusion extends Migration {
       `create index "accused_name_key_index" on "accused" ("name_key")`,
       `create table "clue_exclusion" ("id" uuid not null, "clue_id" uuid not null, "accused_id" uuid not null, "unit_id" uuid null, "staff_id" uuid null, "reason" text not null, primary key ("id"))`,
       `create index "clue_exclusion_clue_id_index" on "clue_exclusion" ("clue_id")`,
+      `create index "clue_exclusion_unit_id_index" on "clue_exclusion" ("unit_id")`,
       `create index "clue_exclusion_staff_id_index" on "clue_exclusion" ("staff_id")`,
       `alter table "clue_exclusion" add constraint "clue_exclusion_clue_id_foreign" foreign key ("clue_id") references "clue" ("id")`,
       `alter table "clue_exclusion" add constraint "clue_exclusion_unit_id_foreign" foreign key ("unit_id") references "unit" ("id") on delete set null`,

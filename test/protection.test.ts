@@ -248,6 +248,14 @@ describe('handing the clue into its excluded set is refused', () => {
     const task = await t.call('POST', `/api/v1/staff/clues/${clue.id}/tasks`, { token: tok['op-d'], body: { type: 'interview', assigneeUnitId: tree.committeeA.id } });
     expect(task.status).toBe(403);
     expect(task.json.error.details.suggestedUnitId).toBe(tree.district.id);
+    // A task for a caseworker of the committee (through a unit that may handle it) is refused too.
+    const byUnit = await t.call('POST', `/api/v1/staff/clues/${clue.id}/tasks`, { token: tok['op-d'], body: { type: 'interview', assigneeUnitId: tree.district.id, assigneeStaffId: ids['cw-a1'] } });
+    expect(byUnit.status).toBe(403);
+    expect(byUnit.json.error.details.reason).toBe('accused_unit');
+    // Special supervision by the named supervisor is refused.
+    const sup = await t.call('POST', `/api/v1/staff/clues/${clue.id}/supervise`, { token: tok['sup-d'], body: { supervisorId: ids['sup-named'] } });
+    expect(sup.status).toBe(403);
+    expect(sup.json.error.code).toBe('clue.recusal');
     // A task for the named supervisor or the relative's registrant is refused too.
     for (const who of ['sup-named', 'op-rel'] as const) {
       const res = await t.call('POST', `/api/v1/staff/clues/${clue.id}/tasks`, { token: tok['op-d'], body: { type: 'interview', assigneeUnitId: tree.streetB.id, assigneeStaffId: ids[who] } });

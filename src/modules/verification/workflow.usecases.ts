@@ -70,6 +70,8 @@ export function createWorkflowUseCases(deps: WorkflowDeps) {
       const who = supervisorId ?? principal.id;
       const sup = await tx.findOne(Staff, { id: who });
       if (!sup || (sup.role !== 'supervisor' && sup.role !== 'admin')) throw forbidden(undefined, '督办人须为督办人员 / The supervisor must have the supervisor role.');
+      // Nobody in the clue's excluded set is told of its every event.
+      await assertStaffMayHandle(tx, clueId, who);
       clue.supervisor = who;
       appendEvent(tx, clue, { type: 'clue.supervised', actor: `staff:${principal.id}`, data: { supervisorId: who } }, clock.now());
       return { ...clues.publicView(clue), supervisorId: who };

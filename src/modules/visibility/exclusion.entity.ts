@@ -20,7 +20,8 @@ const ClueExclusionSchema = defineEntity({
     clue: () => p.manyToOne(Clue).mapToPk().index(),
     /** The accused person this member comes from. */
     accused: p.uuid().fieldName('accused_id'),
-    unit: () => p.manyToOne(Unit).mapToPk().nullable(),
+    /** Indexed, as `staff` is: a principal's excluded clues are read by unit ids and staff id (the list's anti-join). */
+    unit: () => p.manyToOne(Unit).mapToPk().nullable().index(),
     staff: () => p.manyToOne(Staff).mapToPk().nullable().index(),
     reason: p.enum(exclusionReasons),
   },

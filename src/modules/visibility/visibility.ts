@@ -121,10 +121,11 @@ export async function assertUnitMayHandle(em: Em, clueId: string, unitId: string
   );
 }
 
-/** Refuses giving a task to a staff account in the clue's excluded set. */
+/** Refuses giving a task (or special supervision) to a staff account in the clue's excluded set, by person or by unit. */
 export async function assertStaffMayHandle(em: Em, clueId: string, staffId: string) {
-  const [staff] = await sql<{ id: string }>(em, 'select id from staff where id = ?', [staffId]);
+  const [staff] = await sql<{ id: string; role: string; unit_id: string }>(em, 'select id, role, unit_id from staff where id = ?', [staffId]);
   if (!staff) throw recusalRequired({ reason: 'unknown_staff' });
+  if (staff.role !== 'admin' && staff.role !== 'discipline_officer') await assertUnitMayHandle(em, clueId, staff.unit_id);
   const reason = await isStaffExcluded(em, clueId, staffId);
   if (!reason) return;
   throw recusalRequired(
