@@ -338,6 +338,24 @@ describe('the excluded set follows changes', () => {
     expect((await t.call('GET', `/api/v1/staff/clues/${clue.id}`, { token: qian })).status).toBe(404);
   });
 
+  it('a staff account renamed to an accused’s name, or moved into an accused’s unit, loses the clue on its next request', async () => {
+    expect(await isListed('op-b')).toBe(true);
+    const rename = await t.call('PATCH', `/api/v1/staff/users/${ids['op-b']}`, { token: tok.admin, body: { displayName: OFFICIAL } });
+    expect(rename.status, rename.text).toBe(200);
+    expect(await isListed('op-b')).toBe(false);
+    expect((await t.call('PATCH', `/api/v1/staff/users/${ids['op-b']}`, { token: tok.admin, body: { displayName: 'op-b' } })).status).toBe(200);
+    expect(await isListed('op-b')).toBe(true);
+    // The district operator moved into street A (the accused official's unit).
+    expect(await isListed('op-d')).toBe(true);
+    expect((await t.call('PATCH', `/api/v1/staff/users/${ids['op-d']}`, { token: tok.admin, body: { unitId: tree.streetA.id } })).status).toBe(200);
+    expect(await isListed('op-d')).toBe(false);
+    expect((await t.call('PATCH', `/api/v1/staff/users/${ids['op-d']}`, { token: tok.admin, body: { unitId: tree.district.id } })).status).toBe(200);
+    expect(await isListed('op-d')).toBe(true);
+    expect((await t.call('PATCH', `/api/v1/staff/users/${ids['op-d']}`, { token: tok['op-b'], body: { unitId: tree.streetA.id } })).status).toBe(403);
+    const audit = await t.db.query<{ n: number }>(`select count(*)::int as n from ledger_event where audit_id = 'system' and type = 'staff.changed'`);
+    expect(audit[0]!.n).toBe(4);
+  });
+
   it('a near-relative registration hides the clue from the registrant at once', async () => {
     expect(await isListed('op-b')).toBe(true);
     const reg = await t.call('POST', '/api/v1/staff/registry', {

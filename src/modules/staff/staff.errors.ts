@@ -25,3 +25,8 @@ export const usernameTaken = createErrorFactory({
   message: '用户名已被使用 / The username is already in use.',
   statusCode: 409,
 });
+export const staffNotFound = createErrorFactory({
+  code: 'staff.not_found',
+  message: '未找到该工作人员账号 / No such staff account.',
+  statusCode: 404,
+});

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Clock } from '../../app/clock.ts';
 import { type Orm, sql } from '../../app/db.ts';
 import { forbidden, notAuthenticated } from '../../app/errors.ts';
@@ -7,7 +7,7 @@ import type { Logger } from '../../app/logger.ts';
 import { can, type Principal } from './access.ts';
 import { dummyPasswordHash, hashPassword, verifyPassword } from './password.ts';
 import { Staff, type StaffRole, StaffSession } from './staff.entity.ts';
-import { invalidCredentials, unitCodeTaken, unitInvalidParent, unitNotFound, usernameTaken } from './staff.errors.ts';
+import { invalidCredentials, staffNotFound, unitCodeTaken, unitInvalidParent, unitNotFound, usernameTaken } from './staff.errors.ts';
 import { Unit, type UnitKind } from './unit.entity.ts';
 import { type Actor, appendAuditEvent } from '../clues/ledger.ts';
 import { recomputeForStaff } from '../visibility/visibility.ts';
@@ -115,6 +115,29 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours }: Sta
     return staff;
   }
 
+  /**
+   * Renames or moves a staff account (admin). The clues naming it by its old or new name, and those
+   * it is already excluded from, are re-evaluated in the same transaction, and its cached sessions
+   * are dropped, so a move or a new name applies to its next request.
+   */
+  async function updateStaff(staffId: string, input: { displayName?: string; unitId?: string }, by: Actor) {
+    const updated = await orm.em.fork().transactional(async (em) => {
+      const staff = await em.findOne(Staff, { id: staffId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!staff) throw staffNotFound();
+      if (input.unitId && !(await em.findOne(Unit, { id: input.unitId }))) throw unitNotFound({ unitId: input.unitId });
+      const before = { displayName: staff.displayName, unitId: staff.unit };
+      if (input.displayName !== undefined) staff.displayName = input.displayName;
+      if (input.unitId !== undefined) staff.unit = input.unitId;
+      await em.flush();
+      await appendAuditEvent(em, { type: 'staff.changed', actor: by, data: { staffId, unitId: staff.unit, previousUnitId: before.unitId, renamed: before.displayName !== staff.displayName } }, clock.now());
+      await recomputeForStaff(em, staffId, before.displayName);
+      return staff;
+    });
+    for (const [key, entry] of principals) if (entry.principal.id === staffId) principals.delete(key);
+    logger.info({ staffId }, 'staff account changed');
+    return updated;
+  }
+
   async function login(input: { username: string; password: string }) {
     const em = orm.em.fork();
     const staff = await em.findOne(Staff, { username: input.username });
@@ -196,7 +219,7 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours }: Sta
     return { created: true as const, username: input.username };
   }
 
-  return { createUnit, listUnits, createStaff, login, logout, authenticate, requireAdmin, seedAdmin };
+  return { createUnit, listUnits, createStaff, updateStaff, login, logout, authenticate, requireAdmin, seedAdmin };
 }
 
 export type StaffUseCases = ReturnType<typeof createStaffUseCases>;
