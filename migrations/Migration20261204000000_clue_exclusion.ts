@@ -23,7 +23,7 @@ export class Migration20261204000000_clue_exclusion extends Migration {
       `create index "clue_exclusion_clue_id_index" on "clue_exclusion" ("clue_id")`,
       `create index "clue_exclusion_unit_id_index" on "clue_exclusion" ("unit_id")`,
       `create index "clue_exclusion_staff_id_index" on "clue_exclusion" ("staff_id")`,
-      `alter table "clue_exclusion" add constraint "clue_exclusion_clue_id_foreign" foreign key ("clue_id") references "clue" ("id")`,
+      `alter table "clue_exclusion" add constraint "clue_exclusion_clue_id_foreign" foreign key ("clue_id") references "clue" ("id") on delete cascade`,
       `alter table "clue_exclusion" add constraint "clue_exclusion_unit_id_foreign" foreign key ("unit_id") references "unit" ("id") on delete set null`,
       `alter table "clue_exclusion" add constraint "clue_exclusion_staff_id_foreign" foreign key ("staff_id") references "staff" ("id") on delete set null`,
       `alter table "clue_exclusion" add constraint "clue_exclusion_reason_check" check ("reason" in ('accused_unit', 'accused_name', 'accused_linked', 'accused_registrant', 'registered_relative'))`,

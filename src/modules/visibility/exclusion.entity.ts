@@ -17,7 +17,8 @@ const ClueExclusionSchema = defineEntity({
   tableName: 'clue_exclusion',
   properties: {
     id: p.uuid().primary(),
-    clue: () => p.manyToOne(Clue).mapToPk().index(),
+    /** Derived data: goes with its clue. */
+    clue: () => p.manyToOne(Clue).mapToPk().index().deleteRule('cascade'),
     /** The accused person this member comes from. */
     accused: p.uuid().fieldName('accused_id'),
     /** Indexed, as `staff` is: a principal's excluded clues are read by unit ids and staff id (the list's anti-join). */
