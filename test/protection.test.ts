@@ -368,3 +368,40 @@ describe('the excluded set follows changes', () => {
     expect((await t.call('POST', `/api/v1/staff/tasks/${ids.task}/complete`, { token: tok['op-b'], body: { findings: '核实完毕' } })).status).toBe(404);
   });
 });
+
+describe('the migration', () => {
+  it('computes the excluded sets of the clues registered before it', async () => {
+    const m = await createTestApp({ MIGRATE_ON_START: 'false' });
+    // The rows below stand for an earlier version's data, written by hand without a ledger.
+    m.ledgerDamageExpected();
+    try {
+      await m.deps.orm.migrator.up({ to: 'Migration20261203100000_reporter_language' });
+      const d = '00000000-0000-4000-8000-00000000000d';
+      const a = '00000000-0000-4000-8000-00000000000a';
+      const now = new Date('2026-12-01T02:00:00Z');
+      await m.db.query(`insert into unit (id, code, name, kind, parent_id, path, created_at) values ($1, 'd', '区', 'district', null, $2, $3)`, [d, `/${d}/`, now]);
+      await m.db.query(`insert into unit (id, code, name, kind, parent_id, path, created_at) values ($1, 'a', '街道', 'street', $2, $3, $4)`, [a, d, `/${d}/${a}/`, now]);
+      const [staff] = await m.db.query<{ id: string }>(
+        `insert into staff (id, username, display_name, password_hash, role, unit_id, active, created_at) values (gen_random_uuid(), 'sun', '孙 德胜', 'x', 'supervisor', $1, true, $2) returning id`,
+        [d, now],
+      );
+      const clueId = '00000000-0000-4000-8000-000000000001';
+      await m.db.query(
+        `insert into clue (id, tracking_code, channel, received_at, categories, narrative, unit_id, status, priority, named, secret_kind, secret_hash, failed_attempts, head_seq, head_hash, flags, created_at, updated_at)
+         values ($1, '123456789018', 'web', $2, '{}', '旧的举报', $4, 'accepted', 'normal', false, 'web', $3, 0, 0, $3, '{}', $2, $2)`,
+        [clueId, now, '0'.repeat(64), a],
+      );
+      await m.db.query(`insert into accused (id, clue_id, name, role, unit_id) values (gen_random_uuid(), $1, '钱局长', 'official', $2), (gen_random_uuid(), $1, '孙德胜', 'unknown', null)`, [clueId, a]);
+      await m.deps.orm.migrator.up();
+      const keys = await m.db.query<{ name_key: string }>('select name_key from accused order by name_key');
+      expect(keys.map((k) => k.name_key).sort()).toEqual(['孙德胜', '钱局长'].sort());
+      const members = await m.db.query<{ unit_id: string | null; staff_id: string | null; reason: string }>('select unit_id, staff_id, reason from clue_exclusion where clue_id = $1 order by reason', [clueId]);
+      expect(members).toEqual([
+        { unit_id: null, staff_id: staff!.id, reason: 'accused_name' },
+        { unit_id: a, staff_id: null, reason: 'accused_unit' },
+      ]);
+    } finally {
+      await m.close();
+    }
+  });
+});
