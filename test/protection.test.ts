@@ -241,6 +241,27 @@ describe('the protection matrix', () => {
   });
 });
 
+describe('references from another clue', () => {
+  it('a possible repeat found at triage is withheld from whoever may not see it', async () => {
+    const res = await t.call('POST', '/api/v1/staff/clues', {
+      token: tok['op-d'],
+      body: { channel: 'letter', narrative: '又有人反映钱局长的问题。', unitId: tree.committeeB.id, accused: [{ name: OFFICIAL, role: 'beneficiary' }] },
+    });
+    expect(res.status).toBe(201);
+    const triaged = (token: string) => t.call('GET', `/api/v1/staff/clues/${res.json.id}`, { token });
+    const event = (r: { json: { events: { type: string; data: { possibleRepeats: { id: string }[] }; withheld?: boolean }[] } }) =>
+      r.json.events.find((e) => e.type === 'triage.checked');
+    const seen = await until(() => triaged(tok['sup-d']!), (r) => !!event(r));
+    expect(event(seen)!.data.possibleRepeats.map((r) => r.id)).toContain(clue.id);
+    const other = await triaged(tok['cw-b1']!);
+    expect(other.status).toBe(200);
+    expect(event(other)!.data.possibleRepeats.map((r) => r.id)).not.toContain(clue.id);
+    expect(event(other)!.withheld).toBe(true);
+    expect(other.text).not.toContain(clue.id);
+    expect(other.text).not.toContain(clue.trackingCode);
+  });
+});
+
 describe('handing the clue into its excluded set is refused', () => {
   it('assignment and tasks to a committee under the accused’s street: 403 clue.recusal, the district offered', async () => {
     const assign = await t.call('POST', `/api/v1/staff/clues/${clue.id}/assign`, { token: tok['sup-d'], body: { unitId: tree.committeeA.id } });
