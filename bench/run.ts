@@ -10,6 +10,7 @@ import os from 'node:os';
 import { formatResult } from './lib/load.ts';
 import { type BenchOutcome, type Benchmark, createBenchDatabase, settingsFromEnv } from './lib/setup.ts';
 import { deadlinesBenchmark } from './deadlines.bench.ts';
+import { exclusionBenchmark } from './exclusion.bench.ts';
 import { registerBenchmark } from './register.bench.ts';
 import { reportBenchmark } from './report.bench.ts';
 import { smtpBenchmark } from './smtp.bench.ts';
@@ -20,7 +21,7 @@ import { voiceBenchmark } from './voice.bench.ts';
 const interrupt = new AbortController();
 
 /** Add new benchmarks here. */
-const benchmarks: Benchmark[] = [registerBenchmark, reportBenchmark, voiceBenchmark, smtpBenchmark, deadlinesBenchmark, staffReadsBenchmark];
+const benchmarks: Benchmark[] = [registerBenchmark, reportBenchmark, voiceBenchmark, smtpBenchmark, deadlinesBenchmark, staffReadsBenchmark, exclusionBenchmark];
 
 async function main(names: string[]) {
   const unknown = names.filter((n) => !benchmarks.some((b) => b.name === n));

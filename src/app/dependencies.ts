@@ -114,7 +114,6 @@ export async function createDependencies(
     logger,
     clues,
     deadlines,
-    isRegisteredRelativeOf: (staffId, names, em) => registry.isRegisteredRelativeOf(staffId, names, em),
     afterCommit: () => {
       relay.kick();
       deadlineScheduler.kick();

@@ -35,3 +35,8 @@ export const reportNotFound = createErrorFactory({
   message: '查询码或密码不正确 / Wrong tracking code or secret.',
   statusCode: 404,
 });
+export const accusedNotFound = createErrorFactory({
+  code: 'clue.accused_not_found',
+  message: '该线索没有此被举报人（或此工作人员、关联）/ No such accused person (or staff account, or link) on this clue.',
+  statusCode: 404,
+});

@@ -5,10 +5,10 @@ import type { Metrics } from '../../app/metrics.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
 import type { AppEnv } from '../../app/server.ts';
 import { can } from '../staff/access.ts';
-import { listQuery, registerClueBody, revealBody, transitionBody } from './clues.schemas.ts';
+import { addAccusedBody, linkAccusedBody, listQuery, registerClueBody, removeAccusedBody, revealBody, transitionBody, unlinkAccusedBody } from './clues.schemas.ts';
 import type { ClueUseCases } from './clues.usecases.ts';
 import { formatTrackingCode } from './tracking-code.ts';
-import { clueNotFound } from './clues.errors.ts';
+import { accusedNotFound, clueNotFound } from './clues.errors.ts';
 
 const clueId = (id: string) => idParam(id, clueNotFound);
 
@@ -54,11 +54,32 @@ export function staffClueRoutes(clues: ClueUseCases, docs: ApiDocs, metrics: Met
     c.json(await clues.changeStatus(c.get('principal')!, clueId(c.req.param('id')), await readJson(c, transitionBody))),
   );
 
-  docs.add({ method: 'post', path: '/api/v1/staff/clues/:id/reporter/reveal', summary: 'Open the sealed reporter identity (recorded on the ledger)', tag, auth: 'staff', body: revealBody, responses: { 200: 'The identity', 403: 'Role may not, or recusal', 404: 'Anonymous or no such clue' } });
+  docs.add({ method: 'post', path: '/api/v1/staff/clues/:id/reporter/reveal', summary: 'Open the sealed reporter identity with a stated purpose (recorded on the ledger; operators and supervisors outside the excluded set)', tag, auth: 'staff', body: revealBody, responses: { 200: 'The identity (Cache-Control: no-store)', 403: 'Role may not', 404: 'Anonymous, no such clue, or excluded' } });
   app.post('/:id/reporter/reveal', async (c) => {
     const { purpose } = await readJson(c, revealBody);
-    return c.json(await clues.revealReporter(c.get('principal')!, clueId(c.req.param('id')), purpose));
+    const identity = await clues.revealReporter(c.get('principal')!, clueId(c.req.param('id')), purpose);
+    c.header('Cache-Control', 'no-store');
+    return c.json(identity);
   });
+
+  const accusedId = (id: string) => idParam(id, accusedNotFound);
+  docs.add({ method: 'post', path: '/api/v1/staff/clues/:id/accused', summary: 'Add a person reported, with a reason (re-evaluates who may see the clue)', tag, auth: 'staff', body: addAccusedBody, responses: { 201: 'Added', 403: 'Role may not', 404: 'No such clue' } });
+  app.post('/:id/accused', async (c) => c.json(await clues.addAccused(c.get('principal')!, clueId(c.req.param('id')), await readJson(c, addAccusedBody)), 201));
+
+  docs.add({ method: 'post', path: '/api/v1/staff/clues/:id/accused/:accusedId/remove', summary: 'Remove a person reported, with a reason', tag, auth: 'staff', body: removeAccusedBody, responses: { 200: 'Removed', 404: 'No such clue or accused' } });
+  app.post('/:id/accused/:accusedId/remove', async (c) =>
+    c.json(await clues.removeAccused(c.get('principal')!, clueId(c.req.param('id')), accusedId(c.req.param('accusedId')), (await readJson(c, removeAccusedBody)).reason)),
+  );
+
+  docs.add({ method: 'post', path: '/api/v1/staff/clues/:id/accused/:accusedId/links', summary: 'Say a staff account is (same_person) or is not (not_same_person: a wrong name match) this person reported, with a reason', tag, auth: 'staff', body: linkAccusedBody, responses: { 200: 'Linked', 404: 'No such clue, accused or staff account' } });
+  app.post('/:id/accused/:accusedId/links', async (c) =>
+    c.json(await clues.linkAccused(c.get('principal')!, clueId(c.req.param('id')), accusedId(c.req.param('accusedId')), await readJson(c, linkAccusedBody))),
+  );
+
+  docs.add({ method: 'post', path: '/api/v1/staff/clues/:id/accused/:accusedId/unlink', summary: 'Withdraw a link between a person reported and a staff account, with a reason', tag, auth: 'staff', body: unlinkAccusedBody, responses: { 200: 'Unlinked', 404: 'No such clue, accused or link' } });
+  app.post('/:id/accused/:accusedId/unlink', async (c) =>
+    c.json(await clues.unlinkAccused(c.get('principal')!, clueId(c.req.param('id')), accusedId(c.req.param('accusedId')), await readJson(c, unlinkAccusedBody))),
+  );
 
   return app;
 }

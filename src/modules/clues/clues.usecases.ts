@@ -9,7 +9,10 @@ import type { Keys } from '../../app/keys.ts';
 import { labelled, openName, sealName, withoutNames } from '../attachments/attachments.names.ts';
 import type { Logger } from '../../app/logger.ts';
 import { seal, unseal } from '../../app/seal.ts';
-import { can, canSeeUnit, clueVisibility, type Principal } from '../staff/access.ts';
+import { can, type Principal } from '../staff/access.ts';
+import { canSeeClue, recomputeExclusions, visibleClueIds, visibleClues } from '../visibility/visibility.ts';
+import { AccusedLink, type AccusedLinkKind } from '../visibility/exclusion.entity.ts';
+import { nameKey } from '../registry/vocabulary.ts';
 import { Unit } from '../staff/unit.entity.ts';
 import {
   Accused,
@@ -22,10 +25,10 @@ import {
   type SecretKind,
 } from './clue.entity.ts';
 import {
+  accusedNotFound,
   clueNotFound,
   illegalTransition,
   reporterAnonymous,
-  reporterRecusal,
   transitionRequirementMissing,
   unknownUnit,
 } from './clues.errors.ts';
@@ -200,7 +203,8 @@ export function createClueUseCases(deps: ClueDeps) {
         ],
         events: events.map((e) => [id, e.seq, e.type, e.actor, now, e.dataJson, e.prevHash, e.hash]),
         outbox: jobs.map((j) => [j.queue, j.name, j.jobId, JSON.stringify({ clueId: id }), now]),
-        accused: accused.map((a) => [a.id, id, a.name, a.role, a.unitId, a.position]),
+        accused: accused.map((a) => [a.id, id, a.name, nameKey(a.name).slice(0, 200), a.role, a.unitId, a.position]),
+        exclusionSources: accused.map((a) => [a.id, id, a.role, a.unitId, nameKey(a.name).slice(0, 200), clue.unit]),
         deadlines: starts.map(({ row: r }, i) => [
           r.id, id, r.kind, r.unit, r.startsAt, r.dueAt, r.dueAt, JSON.stringify(r.policy), r.fireSeq, r.nextFireAt, syncNow[i], now,
         ]),
@@ -230,26 +234,14 @@ export function createClueUseCases(deps: ClueDeps) {
     }
   }
 
-  async function unitPathOf(em: Em, unitId: string | null | undefined): Promise<string | null> {
-    if (!unitId) return null;
-    return (await em.findOne(Unit, { id: unitId }, { fields: ['path'] }))?.path ?? null;
-  }
-
-  /** Loads a clue the principal may see, else `clue.not_found` (existence is not revealed). */
+  /**
+   * Loads a clue the principal may see, else `clue.not_found`: existence is not revealed, and a
+   * principal in the clue's excluded set gets exactly that too (visibility module).
+   */
   async function loadVisible(em: Em, principal: Principal, clueId: string, lock = false) {
+    if (!(await canSeeClue(em, principal, clueId))) throw clueNotFound();
     const clue = await em.findOne(Clue, { id: clueId }, lock ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {});
     if (!clue) throw clueNotFound();
-    if (principal.role === 'discipline_officer') {
-      const [referred] = principal.disciplineBodyId
-        ? await sql(em, 'select 1 from referral where clue_id = ? and body_id = ?', [clue.id, principal.disciplineBodyId])
-        : [];
-      if (!referred) throw clueNotFound();
-      return clue;
-    }
-    const visible =
-      canSeeUnit(principal, clue.unit, await unitPathOf(em, clue.unit)) ||
-      (!!clue.assignedUnit && canSeeUnit(principal, clue.assignedUnit, await unitPathOf(em, clue.assignedUnit)));
-    if (!visible) throw clueNotFound();
     return clue;
   }
 
@@ -281,8 +273,33 @@ export function createClueUseCases(deps: ClueDeps) {
       em.find(Attachment, { clue: clue.id }, { orderBy: { createdAt: 'asc', id: 'asc' } }),
       em.find(LedgerEvent, { clue: clue.id }, { orderBy: { seq: 'asc' } }),
     ]);
+    // Other clues this one points to (possible repeats found at triage, the clue it was merged
+    // into) are shown only where the principal may see them: a reference is not a way round the
+    // excluded set. The event's hash covers its full data, so such an event is marked `withheld`.
+    const referenced = events.flatMap((e) => [
+      ...(e.type === 'triage.checked' ? ((e.data?.possibleRepeats as { id: string }[] | undefined) ?? []).map((r) => r.id) : []),
+      ...(typeof e.data?.mergedInto === 'string' ? [e.data.mergedInto] : []),
+      ...(clue.mergedInto ? [clue.mergedInto] : []),
+    ]);
+    const seen = await visibleClueIds(em, principal, referenced);
+    const redact = (data: Record<string, unknown> | undefined) => {
+      if (!data) return { data, withheld: false };
+      let withheld = false;
+      const out = { ...data };
+      if (Array.isArray(out.possibleRepeats)) {
+        const kept = (out.possibleRepeats as { id: string }[]).filter((r) => seen.has(r.id));
+        withheld = kept.length !== out.possibleRepeats.length;
+        out.possibleRepeats = kept;
+      }
+      if (typeof out.mergedInto === 'string' && !seen.has(out.mergedInto)) {
+        out.mergedInto = null;
+        withheld = true;
+      }
+      return { data: out, withheld };
+    };
     return {
       ...publicView(clue),
+      mergedInto: clue.mergedInto && seen.has(clue.mergedInto) ? clue.mergedInto : null,
       narrative: clue.narrative,
       occurredWhen: clue.occurredWhen,
       allowedActions: allowedActions(clue.status),
@@ -297,7 +314,10 @@ export function createClueUseCases(deps: ClueDeps) {
         source: a.source,
         createdAt: a.createdAt,
       })),
-      events: events.map((e) => ({ seq: e.seq, type: e.type, actor: e.actor, at: e.at, data: withoutNames(e.data), hash: e.hash })),
+      events: events.map((e) => {
+        const { data, withheld } = redact(withoutNames(e.data) as Record<string, unknown> | undefined);
+        return { seq: e.seq, type: e.type, actor: e.actor, at: e.at, data, hash: e.hash, ...(withheld ? { withheld: true } : {}) };
+      }),
     };
   }
 
@@ -315,7 +335,7 @@ export function createClueUseCases(deps: ClueDeps) {
     },
   ) {
     const em = orm.em.fork();
-    const vis = clueVisibility(principal);
+    const vis = visibleClues(principal);
     const where = [vis.where];
     const params: unknown[] = [...vis.params];
     const add = (cond: string, ...values: unknown[]) => {
@@ -344,7 +364,11 @@ export function createClueUseCases(deps: ClueDeps) {
     const ids = rows.slice(0, filter.limit).map((r) => r.id);
     const clues = ids.length ? await em.find(Clue, { id: { $in: ids } }) : [];
     const byId = new Map(clues.map((c) => [c.id, c]));
-    const items = ids.map((id) => publicView(byId.get(id)!));
+    const targets = await visibleClueIds(em, principal, clues.map((c) => c.mergedInto).filter((m): m is string => !!m));
+    const items = ids.map((id) => {
+      const view = publicView(byId.get(id)!);
+      return view.mergedInto && !targets.has(view.mergedInto) ? { ...view, mergedInto: null } : view;
+    });
     const last = items.at(-1);
     const nextCursor =
       rows.length > filter.limit && last ? Buffer.from(`${last.receivedAt.toISOString()}|${last.id}`).toString('base64url') : null;
@@ -365,7 +389,8 @@ export function createClueUseCases(deps: ClueDeps) {
       const missing = transitions[input.action].requires.filter((r: string) => !input[r as keyof typeof input]);
       if (missing.length) throw transitionRequirementMissing({ missing });
       if (input.mergedInto) {
-        const target = await tx.findOne(Clue, { id: input.mergedInto }, { fields: ['id'] });
+        // A clue the principal may not see (absent, or they are in its excluded set) is no target.
+        const target = (await canSeeClue(tx, principal, input.mergedInto)) ? await tx.findOne(Clue, { id: input.mergedInto }, { fields: ['id'] }) : null;
         if (!target || target.id === clue.id) throw clueNotFound({ mergedInto: input.mergedInto });
         clue.mergedInto = target.id;
       }
@@ -434,15 +459,15 @@ export function createClueUseCases(deps: ClueDeps) {
   }
 
   /**
-   * Opens the sealed reporter record for a role that needs it. Staff of a unit an accused person
-   * belongs to never see it (recusal), and every view is itself a ledger event.
+   * Opens the sealed reporter record for operators and supervisors of a unit that may handle the
+   * clue, with a stated purpose. A principal in the clue's excluded set (an accused's unit or one
+   * below it, an accused person, a registered relative) does not find the clue at all, and every
+   * view is itself a ledger event.
    */
   async function revealReporter(principal: Principal, clueId: string, purpose: string) {
     if (!can.revealReporter(principal)) throw forbidden();
     return orm.em.fork().transactional(async (tx) => {
       const clue = await loadVisible(tx, principal, clueId, true);
-      const accusedUnits = (await tx.find(Accused, { clue: clue.id }, { fields: ['unit'] })).map((a) => a.unit);
-      if (accusedUnits.includes(principal.unitId)) throw reporterRecusal();
       const sealed = await tx.findOne(SealedReporter, { clue: clue.id });
       if (!sealed) throw reporterAnonymous();
       const identity = JSON.parse(unseal(keys.reporterKey, Buffer.from(sealed.box), clue.id)) as ReporterIdentity;
@@ -498,12 +523,74 @@ export function createClueUseCases(deps: ClueDeps) {
     await loadVisible(em, principal, clueId);
   }
 
+  /**
+   * Accused persons after registration: adding or removing one, and an operator's word that an
+   * accused is (`same_person`) or is not (`not_same_person`, a wrong name match) a staff account.
+   * Each is a ledger event with its reason, and re-evaluates the clue's excluded set in the same
+   * transaction: a principal who falls into it loses the clue at once.
+   */
+  async function editAccused(principal: Principal, clueId: string, edit: (tx: Em, clue: Clue, now: Date) => Promise<Record<string, unknown>>) {
+    if (!can.registerClues(principal)) throw forbidden();
+    return orm.em.fork().transactional(async (tx) => {
+      const clue = await loadVisible(tx, principal, clueId, true);
+      const result = await edit(tx, clue, clock.now());
+      await tx.flush();
+      await recomputeExclusions(tx, [clue.id]);
+      logger.info({ clueId, staffId: principal.id, change: result.change }, 'accused changed');
+      return result;
+    });
+  }
+
+  async function findAccused(tx: Em, clueId: string, accusedId: string) {
+    const accused = await tx.findOne(Accused, { id: accusedId, clue: clueId });
+    if (!accused) throw accusedNotFound();
+    return accused;
+  }
+
+  const addAccused = (principal: Principal, clueId: string, input: { name: string; role: AccusedRole; unitId?: string | null; position?: string | null; reason: string }) =>
+    editAccused(principal, clueId, async (tx, clue, now) => {
+      await assertUnitsExist(tx, [input.unitId]);
+      const a = tx.create(Accused, { id: randomUUID(), clue: clue.id, name: input.name, nameKey: nameKey(input.name).slice(0, 200), role: input.role, unit: input.unitId ?? null, position: input.position ?? null });
+      appendEvent(tx, clue, { type: 'accused.added', actor: `staff:${principal.id}`, data: { accusedId: a.id, name: a.name, role: a.role, unitId: a.unit, position: a.position, reason: input.reason } }, now);
+      return { change: 'added', accusedId: a.id };
+    });
+
+  const removeAccused = (principal: Principal, clueId: string, accusedId: string, reason: string) =>
+    editAccused(principal, clueId, async (tx, clue, now) => {
+      const a = await findAccused(tx, clue.id, accusedId);
+      await sql(tx, 'delete from accused_link where accused_id = ?', [a.id]);
+      await sql(tx, 'delete from clue_exclusion where accused_id = ?', [a.id]);
+      tx.remove(a);
+      appendEvent(tx, clue, { type: 'accused.removed', actor: `staff:${principal.id}`, data: { accusedId: a.id, reason } }, now);
+      return { change: 'removed', accusedId: a.id };
+    });
+
+  const linkAccused = (principal: Principal, clueId: string, accusedId: string, input: { staffId: string; kind: AccusedLinkKind; reason: string }) =>
+    editAccused(principal, clueId, async (tx, clue, now) => {
+      const a = await findAccused(tx, clue.id, accusedId);
+      const [staff] = await sql(tx, 'select id from staff where id = ?', [input.staffId]);
+      if (!staff) throw accusedNotFound({ staffId: input.staffId });
+      await sql(tx, 'delete from accused_link where accused_id = ? and staff_id = ?', [a.id, input.staffId]);
+      tx.create(AccusedLink, { id: randomUUID(), clue: clue.id, accused: a.id, staff: input.staffId, kind: input.kind, reason: input.reason, createdBy: principal.id, createdAt: now });
+      appendEvent(tx, clue, { type: 'accused.linked', actor: `staff:${principal.id}`, data: { accusedId: a.id, staffId: input.staffId, kind: input.kind, reason: input.reason } }, now);
+      return { change: 'linked', accusedId: a.id, staffId: input.staffId, kind: input.kind };
+    });
+
+  const unlinkAccused = (principal: Principal, clueId: string, accusedId: string, input: { staffId: string; reason: string }) =>
+    editAccused(principal, clueId, async (tx, clue, now) => {
+      const a = await findAccused(tx, clue.id, accusedId);
+      const removed = await sql<{ kind: string }>(tx, 'delete from accused_link where accused_id = ? and staff_id = ? returning kind', [a.id, input.staffId]);
+      if (!removed.length) throw accusedNotFound({ staffId: input.staffId });
+      appendEvent(tx, clue, { type: 'accused.unlinked', actor: `staff:${principal.id}`, data: { accusedId: a.id, staffId: input.staffId, kind: removed[0]!.kind, reason: input.reason } }, now);
+      return { change: 'unlinked', accusedId: a.id, staffId: input.staffId };
+    });
+
   /** `clue.unknown_unit` unless every given unit exists: checked before any file is stored. */
   async function checkUnits(ids: (string | null | undefined)[]) {
     await assertUnitsExist(orm.em.fork(), ids);
   }
 
-  return { checkUnits, registerClue, registrationStats: registrations.stats, getClue, listClues, changeStatus, revealReporter, authenticateReporter, publicView, assertVisible };
+  return { checkUnits, registerClue, addAccused, removeAccused, linkAccused, unlinkAccused, registrationStats: registrations.stats, getClue, listClues, changeStatus, revealReporter, authenticateReporter, publicView, assertVisible };
 }
 
 export type ClueUseCases = ReturnType<typeof createClueUseCases>;

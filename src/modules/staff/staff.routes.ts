@@ -4,7 +4,7 @@ import { idParam, readJson } from '../../app/http.ts';
 import { clientAddress } from '../../app/rate-limit.ts';
 import type { LoginGuard } from './login.guard.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
-import { changePasswordBody, createStaffBody, createUnitBody, loginBody, totpConfirmBody } from './staff.schemas.ts';
+import { changePasswordBody, createStaffBody, createUnitBody, loginBody, totpConfirmBody, updateStaffBody } from './staff.schemas.ts';
 import { staffNotFound } from './staff.errors.ts';
 import type { StaffUseCases } from './staff.usecases.ts';
 
@@ -90,6 +90,14 @@ export function staffRoutes(staff: StaffUseCases, docs: ApiDocs, guard: LoginGua
     staff.requireAdmin(principal);
     const s = await staff.createStaff(await readJson(c, createStaffBody), `staff:${principal.id}`);
     return c.json({ id: s.id, username: s.username, displayName: s.displayName, role: s.role, unitId: s.unit }, 201);
+  });
+
+  docs.add({ method: 'patch', path: '/api/v1/staff/users/:id', summary: 'Rename or move a staff account (admin); the clues naming it are re-evaluated', tag, auth: 'staff', body: updateStaffBody, responses: { 200: 'Changed', 403: 'Not an admin', 404: 'No such account or unit' } });
+  app.patch('/users/:id', async (c) => {
+    const principal = c.get('principal')!;
+    staff.requireAdmin(principal);
+    const s = await staff.updateStaff(idParam(c.req.param('id'), staffNotFound), await readJson(c, updateStaffBody), `staff:${principal.id}`);
+    return c.json({ id: s.id, username: s.username, displayName: s.displayName, role: s.role, unitId: s.unit });
   });
 
   return app;

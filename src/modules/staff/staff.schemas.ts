@@ -33,3 +33,11 @@ export const createStaffBody = z.object({
   /** Discipline officers: the body whose referrals they see. */
   disciplineBodyId: z.uuid().optional(),
 });
+
+/** Rename or move a staff account (admin): the clues naming it are re-evaluated. */
+export const updateStaffBody = z
+  .object({
+    displayName: z.string().trim().min(1).max(200).optional(),
+    unitId: z.uuid().optional(),
+  })
+  .refine((b) => b.displayName !== undefined || b.unitId !== undefined, { message: 'give displayName or unitId' });

@@ -1,7 +1,7 @@
 import { createHash, type KeyObject, randomBytes, randomUUID } from 'node:crypto';
 import { generateSecret as generateTotpSecret, generateURI as generateTotpUri, verify as verifyTotp } from 'otplib/functional';
 import { seal, unseal } from '../../app/seal.ts';
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Clock } from '../../app/clock.ts';
 import { type Em, type Orm, sql } from '../../app/db.ts';
 import { forbidden, notAuthenticated } from '../../app/errors.ts';
@@ -12,6 +12,7 @@ import { Staff, type StaffRole, StaffSession } from './staff.entity.ts';
 import { invalidCredentials, staffNotFound, totpAlreadyEnabled, totpInvalid, totpNotStarted, totpRequired, unitCodeTaken, unitInvalidParent, unitNotFound, usernameTaken } from './staff.errors.ts';
 import { Unit, type UnitKind } from './unit.entity.ts';
 import { type Actor, appendAuditEvent } from '../clues/ledger.ts';
+import { recomputeForStaff } from '../visibility/visibility.ts';
 
 const allowedParent: Record<UnitKind, readonly (UnitKind | null)[]> = {
   district: [null],
@@ -114,6 +115,9 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleM
           },
           now,
         );
+        // A new account may be a person some clue accuses, or a registrant of an accused's relative:
+        // those clues' excluded sets are re-evaluated before the account can sign in.
+        await recomputeForStaff(em, created.id);
         return created;
       });
     } catch (err) {
@@ -122,6 +126,28 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleM
     }
     logger.info({ staffId: staff.id, role: staff.role }, 'staff account created');
     return staff;
+  }
+
+  /**
+   * Renames or moves a staff account (admin). The clues naming it by its old or new name, and those
+   * it is already excluded from, are re-evaluated in the same transaction; sessions are read on
+   * every request, so a move or a new name applies to its next request on every replica.
+   */
+  async function updateStaff(staffId: string, input: { displayName?: string; unitId?: string }, by: Actor) {
+    const updated = await orm.em.fork().transactional(async (em) => {
+      const staff = await em.findOne(Staff, { id: staffId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!staff) throw staffNotFound();
+      if (input.unitId && !(await em.findOne(Unit, { id: input.unitId }))) throw unitNotFound({ unitId: input.unitId });
+      const before = { displayName: staff.displayName, unitId: staff.unit };
+      if (input.displayName !== undefined) staff.displayName = input.displayName;
+      if (input.unitId !== undefined) staff.unit = input.unitId;
+      await em.flush();
+      await appendAuditEvent(em, { type: 'staff.changed', actor: by, data: { staffId, unitId: staff.unit, previousUnitId: before.unitId, renamed: before.displayName !== staff.displayName } }, clock.now());
+      await recomputeForStaff(em, staffId, before.displayName);
+      return staff;
+    });
+    logger.info({ staffId }, 'staff account changed');
+    return updated;
   }
 
   /**
@@ -321,7 +347,7 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleM
     return { created: true as const, username: input.username };
   }
 
-  return { createUnit, listUnits, createStaff, login, logout, logoutEverywhere, authenticate, changePassword, setActive, startTotp, confirmTotp, resetTotp, requireAdmin, seedAdmin, totpRequired: totpRequiredForAll };
+  return { createUnit, listUnits, createStaff, updateStaff, login, logout, logoutEverywhere, authenticate, changePassword, setActive, startTotp, confirmTotp, resetTotp, requireAdmin, seedAdmin, totpRequired: totpRequiredForAll };
 }
 
 export type StaffUseCases = ReturnType<typeof createStaffUseCases>;
