@@ -14,7 +14,10 @@ import { Migration20261203000000_audit_chain } from './Migration20261203000000_a
 import { Migration20261203060000_read_indexes } from './Migration20261203060000_read_indexes.ts';
 import { Migration20261203090000_signed_checkpoints } from './Migration20261203090000_signed_checkpoints.ts';
 import { Migration20261203100000_reporter_language } from './Migration20261203100000_reporter_language.ts';
+import { Migration20261204000000_clue_exclusion } from './Migration20261204000000_clue_exclusion.ts';
 import { Migration20261204100000_reporter_protection } from './Migration20261204100000_reporter_protection.ts';
+import { Migration20261204200000_staff_security } from './Migration20261204200000_staff_security.ts';
+import { Migration20261204300000_durable_jobs } from './Migration20261204300000_durable_jobs.ts';
 import { Migration20261204400000_statistics } from './Migration20261204400000_statistics.ts';
 
 /** Applied in order at start and by `npm run migrate`. Append new migrations; never edit one that shipped. */
@@ -34,6 +37,9 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261203060000_read_indexes', class: Migration20261203060000_read_indexes },
   { name: 'Migration20261203090000_signed_checkpoints', class: Migration20261203090000_signed_checkpoints },
   { name: 'Migration20261203100000_reporter_language', class: Migration20261203100000_reporter_language },
+  { name: 'Migration20261204000000_clue_exclusion', class: Migration20261204000000_clue_exclusion },
   { name: 'Migration20261204100000_reporter_protection', class: Migration20261204100000_reporter_protection },
+  { name: 'Migration20261204200000_staff_security', class: Migration20261204200000_staff_security },
+  { name: 'Migration20261204300000_durable_jobs', class: Migration20261204300000_durable_jobs },
   { name: 'Migration20261204400000_statistics', class: Migration20261204400000_statistics },
 ];

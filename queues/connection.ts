@@ -104,12 +104,16 @@ export function createWorker(
   processor: Processor,
   logger: Logger,
   concurrency = 4,
+  lockMs = 30_000,
 ): Worker {
   const worker = new Worker(name, processor, {
     // Options, not an instance: the worker owns (and closes) its connections.
     connection: { url: settings.url, maxRetriesPerRequest: null, retryStrategy: (t: number) => Math.min(t * 500, 5000) },
     prefix: `{${settings.prefix}}`,
     concurrency,
+    // A worker that died (SIGKILL, power) holds its jobs' locks until they expire: then another takes them up.
+    lockDuration: lockMs,
+    stalledInterval: lockMs,
     autorun: true,
   });
   worker.on('error', (err) => logger.warn({ queue: name, err: err.message }, 'worker error'));

@@ -3,9 +3,44 @@ import type { Dependencies } from '../src/app/dependencies.ts';
 import { processHotlineJob } from '../src/modules/intake-voice/hotline.processor.ts';
 import type { JobPayloads, QueueName } from './names.ts';
 import { pollConfiguredMailbox } from '../src/modules/intake-email/email.imap-job.ts';
+import { completeIntent } from '../src/modules/outbox/outbox.relay.ts';
 
-/** Thin: each processor checks its payload and calls one use case. */
+/**
+ * A job whose hash Redis lost (its keys were deleted while its id waited in a list): no name, no
+ * data. Failed with this reason, never run; if it came from an outbox row, the reconciler puts the
+ * real job back from the row (its row is not marked failed).
+ */
+export class JobDataMissing extends UnrecoverableError {
+  constructor(queue: string, jobId: string | undefined) {
+    super(`job ${jobId ?? '(no id)'} in queue ${queue} has no name or data in Redis (its keys were deleted?); not run: an outbox job is put back from its row`);
+    this.name = 'UnrecoverableError';
+  }
+}
+
+/** Queues whose jobs come from outbox rows (the others' come from job schedulers and deadline rows). */
+const intentQueues: ReadonlySet<QueueName> = new Set(['triage', 'notifications', 'hotline']);
+
+/**
+ * Every processor, guarded: a job without a name or data is failed with a clear reason (never
+ * run, never a crash), and a job that came from an outbox row deletes that row once it succeeded
+ * (the use cases that commit an effect delete it in that transaction already; this is then a no-op).
+ */
 export function createProcessors(deps: Dependencies): Record<QueueName, (job: Job) => Promise<unknown>> {
+  const inner = createInnerProcessors(deps);
+  return Object.fromEntries(
+    Object.entries(inner).map(([queue, run]) => [
+      queue,
+      async (job: Job) => {
+        if (typeof job.name !== 'string' || !job.name || job.data === null || typeof job.data !== 'object') throw new JobDataMissing(queue, job.id);
+        const result = await run(job);
+        if (intentQueues.has(queue as QueueName) && !job.repeatJobKey && job.id) await completeIntent(deps.orm.em.fork(), job.id);
+        return result;
+      },
+    ]),
+  ) as Record<QueueName, (job: Job) => Promise<unknown>>;
+}
+
+function createInnerProcessors(deps: Dependencies): Record<QueueName, (job: Job) => Promise<unknown>> {
   return {
     triage: async (job) => {
       const { clueId } = job.data as JobPayloads['triage']['clue.registered'];
@@ -18,16 +53,16 @@ export function createProcessors(deps: Dependencies): Record<QueueName, (job: Jo
     notifications: async (job) => {
       const data = job.data as { clueId?: unknown; messageId?: unknown; taskId?: unknown };
       const send = () => {
-        if (job.name === 'email.reporter_ack' && typeof data.clueId === 'string') return deps.notifications.sendReporterAck(data.clueId);
+        if (job.name === 'email.reporter_ack' && typeof data.clueId === 'string') return deps.notifications.sendReporterAck(data.clueId, job.id);
         if (job.name === 'email.reporter_decision' && typeof data.clueId === 'string' && typeof data.messageId === 'string') {
-          return deps.notifications.sendReporterDecision(data.clueId, data.messageId);
+          return deps.notifications.sendReporterDecision(data.clueId, data.messageId, job.id);
         }
         if (job.name === 'reporter.reply_notice' && typeof data.clueId === 'string' && typeof data.messageId === 'string') {
-          return deps.notifications.sendReplyNotice(data.clueId, data.messageId);
+          return deps.notifications.sendReplyNotice(data.clueId, data.messageId, job.id);
         }
         if (job.name === 'staff.task_assigned' && typeof data.taskId === 'string') return deps.notifications.noticeTaskAssigned(data.taskId);
         const { referralId } = job.data as { referralId?: unknown };
-        if (job.name === 'email.referral_packet' && typeof referralId === 'string') return deps.referrals.sendPacket(referralId);
+        if (job.name === 'email.referral_packet' && typeof referralId === 'string') return deps.referrals.sendPacket(referralId, job.id);
         throw new UnrecoverableError(`bad notification job ${job.name}`);
       };
       try {

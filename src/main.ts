@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import { serve } from '@hono/node-server';
 import { resolve } from 'node:path';
 import { type Config, ConfigError, loadConfig } from './app/config.ts';
@@ -92,6 +93,33 @@ function startWorkersWhenRedisIsBack(deps: Dependencies): () => Promise<void> {
   };
 }
 
+/**
+ * Graceful HTTP drain for SIGTERM: stop accepting; every request in flight or arriving on an open
+ * keep-alive connection is answered with `Connection: close` (so that connection ends with it);
+ * idle keep-alive connections are closed now. Resolves when the last connection is gone.
+ */
+function trackResponses(server: HttpServer, graceMs: number): () => Promise<void> {
+  const open = new Set<ServerResponse>();
+  let draining = false;
+  server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+    if (draining) res.shouldKeepAlive = false;
+    open.add(res);
+    res.once('close', () => open.delete(res));
+  });
+  return () =>
+    new Promise<void>((resolve) => {
+      draining = true;
+      server.close(() => resolve());
+      for (const res of open) {
+        res.shouldKeepAlive = false;
+        if (!res.headersSent) res.setHeader('Connection', 'close');
+      }
+      server.closeIdleConnections();
+      // A client that holds its request open past the grace loses the connection, so the rest can stop.
+      setTimeout(() => server.closeAllConnections(), graceMs).unref();
+    });
+}
+
 async function main(role: Role) {
   const base = loadConfig();
   const logger = createLogger(base.LOG_LEVEL);
@@ -133,6 +161,8 @@ async function main(role: Role) {
     );
   }
 
+  /** HTTP and SMTP: stopped together first; then `stops` (the workers) in order. */
+  const listeners: (() => Promise<void>)[] = [];
   const stops: (() => Promise<void>)[] = [];
   if (role === 'work' || role === 'all') stops.push(redisUp ? await startWorkers(deps) : startWorkersWhenRedisIsBack(deps));
   if (role === 'serve' || role === 'all') {
@@ -142,6 +172,9 @@ async function main(role: Role) {
     const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST });
     await new Promise<void>((resolve) => server.once('listening', resolve));
     logger.info({ port: config.PORT, database: config.DATABASE_URL ? 'postgresql' : 'pglite' }, 'HTTP server listening');
+    // Listeners get most of the grace; the workers' current jobs and closing the database the rest.
+    const listenerGraceMs = Math.floor(config.SHUTDOWN_GRACE_MS * 0.6);
+    const drain = trackResponses(server as unknown as HttpServer, listenerGraceMs);
     if (config.SMTP_ENABLED) {
       const smtp = await startSmtpIntake({
         port: config.SMTP_PORT,
@@ -155,16 +188,9 @@ async function main(role: Role) {
         },
       });
       logger.info({ port: smtp.port }, 'SMTP intake listening');
-      stops.unshift(() => smtp.close());
+      listeners.push(() => smtp.close(listenerGraceMs));
     }
-    stops.unshift(
-      () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          // Drain: idle keep-alive sockets close now, busy ones when their response is done.
-          (server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
-        }),
-    );
+    listeners.push(drain);
   }
 
   let stopping = false;
@@ -172,13 +198,21 @@ async function main(role: Role) {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 20_000);
+    const force = setTimeout(() => {
+      logger.error({ graceMs: config.SHUTDOWN_GRACE_MS }, 'shutdown did not finish within SHUTDOWN_GRACE_MS: exiting');
+      process.exit(1);
+    }, config.SHUTDOWN_GRACE_MS);
     force.unref();
-    for (const stop of stops) await stop().catch((err) => logger.warn({ err: (err as Error).message }, 'stop failed'));
+    // HTTP and SMTP together (each answers what it has in hand, then closes), then the workers
+    // after their current job, then the relay, the database and Redis.
+    const quietly = (stop: () => Promise<void>) => stop().catch((err) => logger.warn({ err: (err as Error).message }, 'stop failed'));
+    await Promise.all(listeners.map(quietly));
+    for (const stop of stops) await quietly(stop);
     await stopSocket();
     await deps.close();
     await claim.release();
     logger.info('stopped');
+    process.exit(0);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));

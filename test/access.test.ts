@@ -113,8 +113,9 @@ describe('opening the sealed reporter record', () => {
       token: users.opCommitteeA,
       body: { purpose: '核实' },
     });
-    expect(recused.status).toBe(403);
-    expect(recused.json.error.code).toBe('clue.reporter_recusal');
+    // The committee is in the accused's unit's subtree: the clue does not exist for it (excluded set).
+    expect(recused.status).toBe(404);
+    expect(recused.json.error.code).toBe('clue.not_found');
     expect(recused.text).not.toContain(REPORTER.name);
     const [{ n }] = (await t.db.query<{ n: number }>(
       `select count(*)::int as n from ledger_event where clue_id = $1 and type = 'reporter.viewed'`,

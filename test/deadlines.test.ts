@@ -16,7 +16,7 @@ const tokens: Record<string, string> = {};
 const T0 = '2026-03-02T02:00:00Z';
 
 beforeAll(async () => {
-  t = await createTestApp({ SESSION_TTL_HOURS: '100000', DEADLINE_SYNC_MS: '100000', DEADLINE_RECONCILE_MS: '3600000', CHECKPOINT_INTERVAL_MS: '3600000' });
+  t = await createTestApp({ SESSION_TTL_HOURS: '100000', STAFF_IDLE_MINUTES: '10000000', DEADLINE_SYNC_MS: '100000', DEADLINE_RECONCILE_MS: '3600000', CHECKPOINT_INTERVAL_MS: '3600000' });
   t.clock.set(T0);
   tree = await seedTree(t);
   tokens.op = (await t.staffMember('op', 'operator', tree.district.id)).token;
@@ -302,7 +302,7 @@ describe('views', () => {
 
 describe('Redis flushed under a running worker', () => {
   it('the worker notices its schedulers are gone, puts them back and reconciles: the deadline job returns without a restart', async () => {
-    const own = await createTestApp({ SESSION_TTL_HOURS: '100000', DEADLINE_SYNC_MS: '100000', SCHEDULER_CHECK_MS: '200' });
+    const own = await createTestApp({ SESSION_TTL_HOURS: '100000', STAFF_IDLE_MINUTES: '10000000', DEADLINE_SYNC_MS: '100000', SCHEDULER_CHECK_MS: '200' });
     const stop = await startWorkers(own.deps);
     const q = new Queue('deadlines', { connection: { url: REDIS_URL }, prefix: own.deps.queues.prefix });
     try {

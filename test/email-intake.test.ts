@@ -20,7 +20,8 @@ let operator: string;
 
 beforeAll(async () => {
   sink = await startSmtpSink();
-  t = await createTestApp({ MAIL_URL: sink.url, EMAIL_MAX_BYTES: String(20 * 1024 * 1024) });
+  // Many mails through one loopback connection and sender: the intake's per-hour limits (smtp-limits.test.ts) set out of the way.
+  t = await createTestApp({ MAIL_URL: sink.url, EMAIL_MAX_BYTES: String(20 * 1024 * 1024), SMTP_PER_ADDRESS_HOUR: '1000', SMTP_PER_SENDER_HOUR: '1000' });
   const tree = await seedTree(t);
   operator = (await t.staffMember('op', 'operator', tree.district.id)).token;
   intake = await startSmtpIntake({

@@ -11,7 +11,7 @@ let tree: Awaited<ReturnType<typeof seedTree>>;
 const who: Record<string, { token: string; id: string }> = {};
 
 beforeAll(async () => {
-  t = await createTestApp({ SESSION_TTL_HOURS: '100000' });
+  t = await createTestApp({ SESSION_TTL_HOURS: '100000', STAFF_IDLE_MINUTES: '10000000' });
   tree = await seedTree(t);
   for (const [name, role, unit] of [['cwA', 'caseworker', tree.streetA.id], ['supA', 'supervisor', tree.streetA.id], ['cwA2', 'caseworker', tree.streetA.id]] as const) {
     const { token } = await t.staffMember(name, role, unit);

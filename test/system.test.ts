@@ -47,6 +47,8 @@ describe('system endpoints', () => {
       body: { channel: 'letter', narrative: '来信反映低保资金发放不规范。', unitId: tree.streetA.id },
     });
     expect(res.status).toBe(201);
+    // Per-channel counts are published by the hour (README "Account security and limits").
+    t.clock.advanceBy(3600_000);
     const metrics = await t.app.request('/metrics');
     expect(metrics.headers.get('content-type')).toContain('text/plain');
     const text = await metrics.text();
@@ -92,6 +94,7 @@ describe('migrations', () => {
       /"deadline_next_fire_index"|"deadline_sync_index"|"deadline_open_due_index"|"deadline_pending_due_index"|"deadline_missed_due_index"/,
       /"staff_notice_unit_created_index"|"staff_notice_unit_role_created_index"|"staff_notice_staff_created_index"/,
       /"callback_open_due_index"|"callback_created_index"|"clue_status_received_index"/,
+      /"outbox_message_undispatched_index"/,
       /trigger if exists "ledger_event_append_only"/,
       /function if exists "ledger_event_ledger_event_append_only_fn"/,
     ];

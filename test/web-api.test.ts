@@ -208,7 +208,8 @@ describe('named reports', () => {
       const committeeOp = (await t.staffMember('op-a1', 'operator', tree.committeeA.id)).token;
       const [clue] = await t.db.query<{ id: string }>('select id from clue where tracking_code = $1', [res.json.trackingCode]);
       const reveal = await t.call('POST', `/api/v1/staff/clues/${clue!.id}/reporter/reveal`, { token: committeeOp, body: { purpose: '核实' } });
-      expect(reveal.status).toBe(403);
+      // The committee is the accused's unit: the clue is not there for it (its excluded set).
+      expect(reveal.status).toBe(404);
       const readable = [
         (await t.call('GET', '/api/v1/staff/clues', { token: operator })).text,
         (await t.call('GET', '/api/v1/staff/clues', { token: committeeOp })).text,

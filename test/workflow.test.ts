@@ -126,11 +126,11 @@ describe('recusal', () => {
     const clue = await register();
     await post(`/api/v1/staff/clues/${clue.id}/transitions`, tok.op!, { action: 'accept' });
     const assign = await post(`/api/v1/staff/clues/${clue.id}/assign`, tok.op!, { unitId: tree.committeeA.id });
-    expect(assign.status).toBe(409);
+    expect(assign.status).toBe(403);
     expect(assign.json.error.code).toBe('clue.recusal');
     expect(assign.json.error.details).toMatchObject({ reason: 'accused_unit', suggestedUnitId: tree.streetA.id });
     const task = await post(`/api/v1/staff/clues/${clue.id}/tasks`, tok.op!, { type: 'home_visit', assigneeUnitId: tree.committeeA.id });
-    expect(task.status).toBe(409);
+    expect(task.status).toBe(403);
     expect(task.json.error.details.suggestedUnitId).toBe(tree.streetA.id);
     const events = (await t.db.query<{ type: string }>('select type from ledger_event where clue_id = $1', [clue.id])).map((e) => e.type);
     expect(events).not.toContain('clue.assigned');
@@ -143,7 +143,7 @@ describe('recusal', () => {
     await t.deps.staff.createStaff({ username: 'sun', displayName: '孙大勇', password: 'sun-password-1', role: 'caseworker', unitId: tree.streetA.id });
     const sun = (await t.db.query<{ id: string }>(`select id from staff where username = 'sun'`))[0]!;
     const task = await post(`/api/v1/staff/clues/${clue.id}/tasks`, tok.op!, { type: 'interview', assigneeUnitId: tree.streetA.id, assigneeStaffId: sun.id });
-    expect(task.status).toBe(409);
+    expect(task.status).toBe(403);
     expect(task.json.error.details.reason).toBe('accused_person');
   });
 });

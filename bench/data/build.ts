@@ -12,6 +12,7 @@ import { DERIVED_CLUE_CONCLUSION } from '../../migrations/Migration2026120440000
 import { createLogger } from '../../src/app/logger.ts';
 import { cpuBetween, pgBackendCpu } from '../lib/pg-cpu.ts';
 import { type CopyStream, openCopy } from './copy.ts';
+import { ALL_EXCLUSIONS_SQL } from '../../src/modules/visibility/visibility.ts';
 import { generate, type GenerateStats } from './generate.ts';
 import { leftEmpty, type TableKey, tableKeys, tables } from './tables.ts';
 import { createWorld } from './world.ts';
@@ -189,6 +190,8 @@ export async function buildDataset(url: string, opts: { clues: number; seed: num
   const ti = performance.now();
   await runParallel(url, ddl.indexes, 2);
   await runParallel(url, ddl.foreignKeys, 2);
+  // Every clue's excluded set (visibility module), set-based, once the indexes exist.
+  await withClient(url, (c) => c.query(ALL_EXCLUSIONS_SQL));
   // Read models the app keeps beside the events, derived from them as the migrations that
   // introduced them did.
   await withClient(url, (c) => c.query(DERIVED_CLUE_CONCLUSION));

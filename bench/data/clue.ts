@@ -11,6 +11,7 @@ import { sha256Hex } from '../../src/modules/clues/ledger.ts';
 import { generateWebSecret, hashSecret } from '../../src/modules/clues/secrets.ts';
 import { declineReasons } from '../../src/modules/clues/status-machine.ts';
 import { dammDigit } from '../../src/modules/clues/tracking-code.ts';
+import { nameKey } from '../../src/modules/registry/vocabulary.ts';
 import { checklists, type TaskType } from '../../src/modules/verification/task.entity.ts';
 import type { Unit } from './district.ts';
 import { ClueLedger, DAY, HOUR, Life, level2Of, MINUTE, officeTime } from './life.ts';
@@ -100,7 +101,8 @@ export function clueLife(world: World, a: Arrival): { life: Life; id: string; st
   for (let i = Number(rng.weighted(LIFE.accusedCount)); i > 0; i--) {
     const role = rng.weighted(LIFE.accusedRole);
     const accusedUnit = unit && role !== 'official' ? unit.id : (level2Of(world, unit?.id ?? null)?.id ?? unit?.id ?? null);
-    accused.push({ id: rng.uuid(), clue_id: id, name: personName(rng), role, unit_id: accusedUnit, position: rng.chance(0.8) ? rng.pick(POSITIONS[role]!) : null });
+    const name = personName(rng);
+    accused.push({ id: rng.uuid(), clue_id: id, name, name_key: nameKey(name), role, unit_id: accusedUnit, position: rng.chance(0.8) ? rng.pick(POSITIONS[role]!) : null });
   }
   const named = rng.chance(LIFE.named);
   const secretKind = channel === 'phone' || channel === 'sms' ? 'pin' : 'web';

@@ -32,7 +32,7 @@ export interface ClueRow {
   merged_into: string | null; assigned_unit_id: string | null; supervisor: string | null; finding: string | null; outcome: Json | null;
   flags: readonly string[]; created_at: Ts; updated_at: Ts;
 }
-export interface AccusedRow { id: string; clue_id: string; name: string; role: string; unit_id: string | null; position: string | null }
+export interface AccusedRow { id: string; clue_id: string; name: string; name_key: string; role: string; unit_id: string | null; position: string | null }
 export interface SealedReporterRow { clue_id: string; box: Buffer; created_at: Ts }
 export interface AttachmentRow { id: string; clue_id: string; message_id: string | null; filename: string | null; filename_box: Buffer | null; content_type: string; size: number; sha256: string; storage_key: string; source: string; created_at: Ts }
 export interface IntakeKeyRow { key: string; clue_id: string; created_at: Ts }
@@ -76,7 +76,7 @@ export const tables = {
     'id', 'tracking_code', 'channel', 'received_at', 'categories', 'narrative', 'occurred_when', 'unit_id', 'status', 'priority', 'named', 'secret_kind',
     'secret_hash', 'head_seq', 'head_hash', 'merged_into', 'assigned_unit_id', 'supervisor', 'finding', 'outcome', 'flags', 'created_at', 'updated_at',
   ]),
-  accused: table<AccusedRow>('accused', ['id', 'clue_id', 'name', 'role', 'unit_id', 'position']),
+  accused: table<AccusedRow>('accused', ['id', 'clue_id', 'name', 'name_key', 'role', 'unit_id', 'position']),
   sealedReporter: table<SealedReporterRow>('sealed_reporter', ['clue_id', 'box', 'created_at']),
   attachment: table<AttachmentRow>('attachment', ['id', 'clue_id', 'message_id', 'filename', 'filename_box', 'content_type', 'size', 'sha256', 'storage_key', 'source', 'created_at']),
   intakeKey: table<IntakeKeyRow>('intake_key', ['key', 'clue_id', 'created_at']),

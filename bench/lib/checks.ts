@@ -17,7 +17,7 @@ export async function preflight(spec: Pick<LoadSpec, 'url' | 'method' | 'headers
  */
 export async function drainOutbox(app: Awaited<ReturnType<typeof startFullApp>>, signal: AbortSignal, timeoutMs = 60_000) {
   const pending = async () =>
-    (await sql<{ n: number }>(app.deps.orm.em.fork(), 'select count(*)::int as n from outbox_message'))[0]?.n ?? 0;
+    (await sql<{ n: number }>(app.deps.orm.em.fork(), 'select count(*)::int as n from outbox_message where dispatched_at is null'))[0]?.n ?? 0;
   const started = performance.now();
   const outboxPendingAfterLoad = await pending();
   for (let left = outboxPendingAfterLoad; left > 0; left = await pending()) {

@@ -82,8 +82,17 @@ export const configSchema = z.object({
   /** Outbound mail: an SMTP URL (smtp://user:pass@host:587), or `json` to build messages without sending (development). */
   MAIL_URL: z.string().regex(/^(smtps?:\/\/.+|json)$/, 'smtp://…, smtps://… or json').default('json'),
   MAIL_FROM: z.string().min(3).default('低保投诉举报热线 <hotline@localhost>'),
-  /** Trust X-Forwarded-For for the client address (only behind your own reverse proxy). */
-  TRUST_PROXY: bool.default(false),
+  /** How many reverse proxies of your own stand in front (0: none); the client address is the one the outermost saw, the nth from the right of X-Forwarded-For. `true` = 1, `false` = 0. */
+  TRUST_PROXY: z
+    .string()
+    .regex(/^(true|false|yes|no|\d{1,2})$/, 'a number of proxies (0–99), or true (1) / false (0)')
+    .transform((v) => (v === 'true' || v === 'yes' ? 1 : v === 'false' || v === 'no' ? 0 : Number(v)))
+    .default(0),
+  /** Staff sign-in slow-down (README "Account security and limits"). */
+  LOGIN_FREE_FAILURES: z.coerce.number().int().min(1).default(5),
+  LOGIN_FREE_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(20),
+  LOGIN_MAX_DELAY_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  LOGIN_WINDOW_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
   /** Abuse limits on the citizen endpoints (see README "Why guessing a tracking code is hopeless"). */
   RATE_SUBMIT_PER_CLIENT_HOUR: z.coerce.number().int().min(1).default(10),
   RATE_SUBMIT_GLOBAL_MINUTE: z.coerce.number().int().min(1).default(300),
@@ -103,6 +112,11 @@ export const configSchema = z.object({
   /** The report addresses the SMTP listener accepts mail for (comma-separated); others are refused. */
   REPORT_ADDRESSES: z.string().default('report@localhost').transform((s) => s.split(',').map((a) => a.trim()).filter(Boolean)),
   SMTP_ENABLED: bool.default(true),
+  /** SMTP intake per hour, per connecting address and per envelope sender; beyond, mail is quarantined (reason `rate`), never lost. */
+  SMTP_PER_ADDRESS_HOUR: z.coerce.number().int().min(1).default(30),
+  SMTP_PER_SENDER_HOUR: z.coerce.number().int().min(1).default(10),
+  /** Acknowledgement mails to one address per hour; beyond, recorded as skipped. */
+  ACK_PER_ADDRESS_HOUR: z.coerce.number().int().min(1).default(3),
   /** Larger mail is refused by SMTP (552) or quarantined when fetched over IMAP. */
   EMAIL_MAX_BYTES: z.coerce.number().int().min(1024).default(25 * 1024 * 1024),
   /** Poll an existing mailbox: imap://user:pass@host:143/INBOX or imaps://…:993/INBOX. Unset: no polling. */
@@ -133,10 +147,23 @@ export const configSchema = z.object({
   LEDGER_WITNESS_CRON: z.string().default('0 8 * * *'),
   /** Events waiting longer than this for a checkpoint: /healthz says so and supervisors get a notice. */
   LEDGER_CHECKPOINT_ALERT_MS: z.coerce.number().int().min(1000).default(300_000),
+  /** Bearer token a Prometheus scraper sends for /metrics. Unset: /metrics answers loopback requests only. */
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   OUTBOX_POLL_MS: z.coerce.number().int().min(50).default(1000),
+  /** How often a worker puts back jobs Redis lost from their outbox rows (also at start and after a flush is seen). */
+  OUTBOX_RECONCILE_MS: z.coerce.number().int().min(100).default(60_000),
+  /** A job whose worker died is taken up again after about this long (BullMQ lock and stalled check). */
+  JOB_LOCK_MS: z.coerce.number().int().min(500).default(30_000),
+  /** SIGTERM: how long in-flight requests, SMTP sessions and jobs get before the process exits. */
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(100).default(15_000),
   SESSION_TTL_HOURS: z.coerce.number().positive().default(12),
-  PIN_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(5),
-  PIN_LOCK_MINUTES: z.coerce.number().int().min(1).default(30),
+  /** A staff token unused this long stops working. */
+  STAFF_IDLE_MINUTES: z.coerce.number().int().min(1).default(60),
+  /** `required`: every staff account needs TOTP before it can do anything but enrol; `optional`. Unset: required in production. */
+  STAFF_2FA: z.enum(['required', 'optional']).optional(),
+  /** Phone PIN slow-down (README "Why guessing a tracking code is hopeless"): tries per code (twice as many per caller) before each waits longer. */
+  PIN_FREE_ATTEMPTS: z.coerce.number().int().min(1).default(5),
+  PIN_MAX_DELAY_SECONDS: z.coerce.number().int().min(1).max(24 * 3600).default(900),
   MIGRATE_ON_START: bool.default(true),
   ADMIN_USERNAME: z.string().min(3).default('admin'),
   ADMIN_PASSWORD: z.string().min(10).optional(),

@@ -58,6 +58,32 @@ export function isPoolTimeout(err: unknown): boolean {
   return false;
 }
 
+/** Node socket errors and PostgreSQL SQLSTATEs that mean "no database now", not "this request is wrong". */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE',
+  // connection_exception (08xxx), admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections
+  '08000', '08003', '08006', '08001', '08004', '57P01', '57P02', '57P03', '53300',
+]);
+const UNAVAILABLE_MESSAGE = /^Connection terminated|^Client has encountered a connection error|^terminating connection due to|^the database system is (starting up|shutting down|in recovery)|^Client was closed and is not queryable|^connect ECONNREFUSED/;
+
+/**
+ * The database is unreachable or went away (connection refused, backend terminated, server shutting
+ * down) or no connection came within DATABASE_ACQUIRE_TIMEOUT_MS: the service's state, answered with
+ * the coded 503 `service.busy`, never a 500.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (isPoolTimeout(err)) return true;
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
+    if (UNAVAILABLE_MESSAGE.test(e.message)) return true;
+    // AggregateError (every address of a host refused): look at the first.
+    const first = (e as { errors?: unknown[] }).errors?.[0];
+    if (first instanceof Error && isDatabaseUnavailable(first)) return true;
+  }
+  return false;
+}
+
 export async function migrate(orm: Orm, logger: Logger): Promise<string[]> {
   const migrator = orm.migrator as Migrator;
   const done = await migrator.up();

@@ -19,8 +19,9 @@ import { createWorkflowUseCases } from '../modules/verification/workflow.usecase
 import { createReferralUseCases } from '../modules/referrals/referrals.usecases.ts';
 import { createEmailUseCases } from '../modules/intake-email/email.usecases.ts';
 import { OutboxRelay } from '../modules/outbox/outbox.relay.ts';
+import { MailNotSent, mailErrorCode } from '../modules/notifications/mail-once.ts';
 import { createRegistryUseCases } from '../modules/registry/registry.usecases.ts';
-import { createStaffUseCases } from '../modules/staff/staff.usecases.ts';
+import { createStaffUseCases, secondFactorRequired } from '../modules/staff/staff.usecases.ts';
 import { createTriageUseCases } from '../modules/triage/triage.usecases.ts';
 import { createAuditUseCases } from '../modules/audit/audit.usecases.ts';
 import { createStatisticsUseCases } from '../modules/statistics/statistics.usecases.ts';
@@ -33,6 +34,8 @@ import { createOrm, migrate, type Orm, sql } from './db.ts';
 import { type Keys, resolveKeys } from './keys.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
+import { createThrottle } from './throttle.ts';
+import { createLoginGuard } from '../modules/staff/login.guard.ts';
 
 /** The typed bag every composition root (serve, work, tests, bench) builds the app from. */
 export async function createDependencies(
@@ -46,8 +49,12 @@ export async function createDependencies(
   if (config.MIGRATE_ON_START) await migrate(orm, logger);
   const queues = new Queues({ url: config.REDIS_URL, prefix: config.QUEUE_PREFIX }, logger);
   const relay = new OutboxRelay(orm, queues, logger, config.OUTBOX_POLL_MS);
-  const metrics = createMetrics();
-  const staff = createStaffUseCases({ orm, clock, logger, sessionTtlHours: config.SESSION_TTL_HOURS });
+  const metrics = createMetrics(clock);
+  const throttle = createThrottle({ redis: queues.connection, prefix: `{${config.QUEUE_PREFIX}}`, key: keys.secretHmacKey, clock, logger });
+  const loginGuard = createLoginGuard(throttle, config);
+  const totpRequired = secondFactorRequired(config);
+  if (!totpRequired) logger.warn('双重验证为可选（STAFF_2FA）：员工账号可只凭密码登录 / two-factor sign-in is optional (STAFF_2FA): staff can sign in with a password alone');
+  const staff = createStaffUseCases({ orm, clock, logger, sessionTtlHours: config.SESSION_TTL_HOURS, idleMinutes: config.STAFF_IDLE_MINUTES, totpKey: keys.reporterKey, totpRequired });
   const missingYears: number[] = [];
   const calendar = loadCalendar({
     dirs: [DEFAULT_CALENDAR_DATA_DIR, ...(config.CALENDAR_DIR ? [config.CALENDAR_DIR] : [])],
@@ -78,8 +85,11 @@ export async function createDependencies(
     keys,
     logger,
     onOutboxWritten: () => relay.kick(),
-    pinMaxAttempts: config.PIN_MAX_ATTEMPTS,
-    pinLockMinutes: config.PIN_LOCK_MINUTES,
+    pinGuard: {
+      throttle,
+      perCode: { free: config.PIN_FREE_ATTEMPTS, maxDelaySeconds: config.PIN_MAX_DELAY_SECONDS, windowMs: 3600_000 },
+      perCaller: { free: config.PIN_FREE_ATTEMPTS * 2, maxDelaySeconds: config.PIN_MAX_DELAY_SECONDS, windowMs: 3600_000 },
+    },
     deadlines,
     onDeadlinesChanged: () => deadlineScheduler.kick(),
     deadlineHorizonMs: config.DEADLINE_HORIZON_HOURS * 3600_000,
@@ -105,7 +115,6 @@ export async function createDependencies(
     logger,
     clues,
     deadlines,
-    isRegisteredRelativeOf: (staffId, names, em) => registry.isRegisteredRelativeOf(staffId, names, em),
     afterCommit: () => {
       relay.kick();
       deadlineScheduler.kick();
@@ -130,7 +139,7 @@ export async function createDependencies(
   });
   const triage = createTriageUseCases({ orm, clock, logger });
   const registry = createRegistryUseCases({ orm, clock, keys, logger, assertClueVisible: clues.assertVisible, timeZone: config.TIME_ZONE });
-  const email = createEmailUseCases({ orm, clock, logger, keys, storage, clues, messages, maxBytes: config.EMAIL_MAX_BYTES, hotlineUnitCode: config.HOTLINE_UNIT_CODE });
+  const email = createEmailUseCases({ orm, clock, logger, keys, storage, clues, messages, maxBytes: config.EMAIL_MAX_BYTES, hotlineUnitCode: config.HOTLINE_UNIT_CODE, limits: { throttle, perAddressHour: config.SMTP_PER_ADDRESS_HOUR, perSenderHour: config.SMTP_PER_SENDER_HOUR } });
   if (config.HOTLINE_UNIT_CODE) {
     const [found] = await sql(orm.em.fork(), 'select 1 from unit where code = ?', [config.HOTLINE_UNIT_CODE]).catch(() => [true]);
     if (!found) logger.warn({ code: config.HOTLINE_UNIT_CODE }, 'HOTLINE_UNIT_CODE names no unit: only admins can handle quarantined mail and call-back numbers, and call-back reminders go nowhere');
@@ -147,7 +156,11 @@ export async function createDependencies(
     logger,
     witnesses: config.LEDGER_WITNESS_EMAILS,
     mailFrom: config.MAIL_FROM,
-    send: (mail) => mailTransport.sendMail(mail),
+    // A refusal's text may name an address: only its code goes on (job failure, logs).
+    send: (mail) =>
+      mailTransport.sendMail(mail).catch((err: unknown) => {
+        throw new MailNotSent(mailErrorCode(err));
+      }),
     sealCheckpoint,
   });
   const notifications = createNotificationUseCases({
@@ -161,6 +174,7 @@ export async function createDependencies(
     contact,
     queueReporterSms: hotline.sms.queueToReporter,
     onOutboxWritten: () => relay.kick(),
+    ackLimit: { throttle, perAddressHour: config.ACK_PER_ADDRESS_HOUR },
   });
 
   async function close() {
@@ -183,6 +197,8 @@ export async function createDependencies(
     relay,
     metrics,
     staff,
+    throttle,
+    loginGuard,
     clues,
     storage,
     hotline,

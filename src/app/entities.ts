@@ -11,6 +11,7 @@ import { OutboxMessage } from '../modules/outbox/outbox.entity.ts';
 import { NearRelative, RegistryAudit } from '../modules/registry/registry.entity.ts';
 import { Staff, StaffSession } from '../modules/staff/staff.entity.ts';
 import { Unit } from '../modules/staff/unit.entity.ts';
+import { AccusedLink, ClueExclusion } from '../modules/visibility/exclusion.entity.ts';
 
 export const entities = [
   Unit,
@@ -38,5 +39,7 @@ export const entities = [
   Referral,
   IntakeKey,
   QuarantinedMail,
+  ClueExclusion,
+  AccusedLink,
   ...hotlineEntities,
 ];

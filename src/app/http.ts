@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
 import { createErrorFactory, validationFailed } from './errors.ts';
+import { controlPath } from './text.ts';
 
 export const malformedJson = createErrorFactory({
   code: 'request.malformed_json',
@@ -46,11 +47,20 @@ export async function readJson<S extends z.ZodType>(c: Context, schema: S): Prom
   } catch {
     throw malformedJson();
   }
+  refuseControls(value);
   return parseWith(schema, value);
 }
 
+/** A 400 naming the first field holding NUL or another C0 control character (text.ts). */
+export function refuseControls(value: unknown): void {
+  const path = controlPath(value);
+  if (path !== null) throw validationFailed({ issues: [{ path, message: 'control characters (such as NUL) are not allowed' }] });
+}
+
 export function readQuery<S extends z.ZodType>(c: Context, schema: S): z.infer<S> {
-  return parseWith(schema, c.req.query());
+  const query = c.req.query();
+  refuseControls(query);
+  return parseWith(schema, query);
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -59,4 +69,19 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function idParam(raw: string, notFound: () => Error): string {
   if (!UUID.test(raw)) throw notFound();
   return raw;
+}
+
+/**
+ * A list cursor (`base64url("<ISO time>|<uuid>")`) as the list queries take it; anything else is a
+ * 400 (never a database error): the time must be a real date PostgreSQL can hold, the id a UUID.
+ */
+export function decodeCursor(cursor: string | undefined): { at: Date; id: string } | undefined {
+  if (!cursor) return undefined;
+  const [at, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const date = new Date(at ?? '');
+  const year = date.getUTCFullYear();
+  if (rest.length || !id || !UUID.test(id) || Number.isNaN(date.getTime()) || year < 1 || year > 9999) {
+    throw validationFailed({ issues: [{ path: 'cursor', message: 'invalid cursor' }] });
+  }
+  return { at: date, id };
 }

@@ -27,7 +27,10 @@ export const redactedKeys = [
 ];
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
-  const paths = redactedKeys.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
+  // An error's own text may quote what it failed on (a mail server's "550 5.1.1 <address>"): code
+  // reduces provider errors to codes before logging, and an error object's message and stack are
+  // redacted here too, as a second line (its `type` and `code` stay).
+  const paths = [...redactedKeys.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]), 'err.message', 'err.stack', '*.err.message', '*.err.stack'];
   return pino(
     {
       level,

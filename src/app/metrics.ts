@@ -1,7 +1,45 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { type Clock, systemClock } from './clock.ts';
+
+const HOUR = 3600_000;
+
+/**
+ * Clues registered per channel, published by the hour: a scrape shows the counts up to the last
+ * full hour only, so watching /metrics never tells anyone that a report was made just now.
+ */
+function hourlyChannelCounter(registry: Registry, clock: Clock) {
+  let hourStart = 0;
+  const current = new Map<string, number>();
+  const published = new Map<string, number>();
+  const roll = () => {
+    const now = clock.now().getTime();
+    const start = now - (now % HOUR);
+    if (start === hourStart) return;
+    for (const [k, v] of current) published.set(k, (published.get(k) ?? 0) + v);
+    current.clear();
+    hourStart = start;
+  };
+  new Gauge({
+    name: 'clues_registered_total',
+    help: 'Clues registered, by channel, up to the last full hour (never the current hour)',
+    labelNames: ['channel'],
+    registers: [registry],
+    collect() {
+      roll();
+      this.reset();
+      for (const [channel, n] of published) this.set({ channel }, n);
+    },
+  });
+  return {
+    inc(labels: { channel: string }) {
+      roll();
+      current.set(labels.channel, (current.get(labels.channel) ?? 0) + 1);
+    },
+  };
+}
 
 /** One registry per process composition (tests build several side by side). */
-export function createMetrics() {
+export function createMetrics(clock: Clock = systemClock) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   return {
@@ -19,12 +57,7 @@ export function createMetrics() {
       buckets: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
-    cluesRegistered: new Counter({
-      name: 'clues_registered_total',
-      help: 'Clues registered, by channel',
-      labelNames: ['channel'],
-      registers: [registry],
-    }),
+    cluesRegistered: hourlyChannelCounter(registry, clock),
     outboxPending: new Gauge({
       name: 'outbox_pending',
       help: 'Outbox rows not yet handed to Redis (sampled at scrape)',

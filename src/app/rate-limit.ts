@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Clock } from './clock.ts';
 import { createErrorFactory } from './errors.ts';
+import type { Throttle } from './throttle.ts';
 
 export const rateLimited = createErrorFactory({
   code: 'request.rate_limited',
@@ -15,47 +16,65 @@ interface Window {
 }
 
 /**
- * Fixed-window counters per client address and for everyone together, kept in memory only: the
- * address is never stored, logged or attached to a clue. Memory is bounded: a window's map is
- * dropped when the window rolls over. Per process; several replicas each enforce their share.
+ * Fixed-window counters per client address and for everyone together. With a Throttle
+ * (throttle.ts) they are shared by every process through Redis under keyed hashes of the address
+ * (TTL: the window), per process while Redis is down; the address itself is never stored, logged
+ * or attached to a clue.
  */
 export class RateLimiter {
+  readonly #name: string;
   readonly #perClient: Window;
   readonly #global: Window;
   readonly #clock: Clock;
+  readonly #throttle: Throttle | null;
   #windowStart = 0;
   #counts = new Map<string, number>();
   #globalCount = 0;
 
-  constructor(perClient: Window, global: Window, clock: Clock) {
+  constructor(perClient: Window, global: Window, clock: Clock, shared?: { name: string; throttle: Throttle }) {
     if (perClient.windowMs !== global.windowMs) throw new Error('one window length per limiter');
     this.#perClient = perClient;
     this.#global = global;
     this.#clock = clock;
+    this.#name = shared?.name ?? 'local';
+    this.#throttle = shared?.throttle ?? null;
   }
 
   /** Counts one attempt; returns the seconds to wait when over a limit, else 0. */
-  hit(client: string): number {
+  async hit(client: string): Promise<number> {
     const now = this.#clock.now().getTime();
-    const start = now - (now % this.#global.windowMs);
-    if (start !== this.#windowStart) {
-      this.#windowStart = start;
-      this.#counts = new Map();
-      this.#globalCount = 0;
+    const windowMs = this.#global.windowMs;
+    const start = now - (now % windowMs);
+    let n: number;
+    let g: number;
+    if (this.#throttle) {
+      [n, g] = await Promise.all([this.#throttle.countWindow(`rl:${this.#name}`, client, start, windowMs), this.#throttle.countWindow(`rl:${this.#name}:all`, '*', start, windowMs)]);
+    } else {
+      if (start !== this.#windowStart) {
+        this.#windowStart = start;
+        this.#counts = new Map();
+        this.#globalCount = 0;
+      }
+      n = (this.#counts.get(client) ?? 0) + 1;
+      this.#counts.set(client, n);
+      g = ++this.#globalCount;
     }
-    const n = (this.#counts.get(client) ?? 0) + 1;
-    this.#counts.set(client, n);
-    this.#globalCount++;
-    if (n > this.#perClient.max || this.#globalCount > this.#global.max) {
-      return Math.ceil((start + this.#global.windowMs - now) / 1000);
+    if (n > this.#perClient.max || g > this.#global.max) {
+      return Math.ceil((start + windowMs - now) / 1000);
     }
     return 0;
   }
 }
 
-export function clientAddress(c: Context, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
+/**
+ * The client's address. With TRUST_PROXY = n (n proxies of your own in front), the address the
+ * outermost of them saw: the nth entry from the right of X-Forwarded-For. The entries left of it
+ * are whatever the client sent and are never read. 0: the socket's peer.
+ */
+export function clientAddress(c: Context, trustedProxies: number): string {
+  if (trustedProxies > 0) {
+    const entries = (c.req.header('x-forwarded-for') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const forwarded = entries[Math.max(0, entries.length - trustedProxies)];
     if (forwarded) return forwarded;
   }
   try {
@@ -65,8 +84,8 @@ export function clientAddress(c: Context, trustProxy: boolean): string {
   }
 }
 
-export function enforce(limiter: RateLimiter, c: Context, trustProxy: boolean): void {
-  const wait = limiter.hit(clientAddress(c, trustProxy));
+export async function enforce(limiter: RateLimiter, c: Context, trustedProxies: number): Promise<void> {
+  const wait = await limiter.hit(clientAddress(c, trustedProxies));
   if (wait > 0) {
     c.header('Retry-After', String(wait));
     throw rateLimited({ retryAfterSeconds: wait });

@@ -1,9 +1,13 @@
-import { Hono } from 'hono';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { type Context, Hono } from 'hono';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { secureHeaders } from 'hono/secure-headers';
 import { bodyLimit } from './body-limit.ts';
 import { routePath } from 'hono/route';
 import { staffClueRoutes } from '../modules/clues/clues.routes.ts';
 import type { Principal } from '../modules/staff/access.ts';
 import { staffRoutes } from '../modules/staff/staff.routes.ts';
+import { totpEnrolmentNeeded } from '../modules/staff/staff.errors.ts';
 import { staffMessageRoutes } from '../modules/messages/messages.routes.ts';
 import { webRoutes } from '../modules/intake-web/web.routes.ts';
 import { voiceRoutes } from '../modules/intake-voice/voice.routes.ts';
@@ -19,7 +23,8 @@ import { ledgerRoutes } from '../modules/clues/ledger.routes.ts';
 import type { Dependencies } from './dependencies.ts';
 import { AppError, createErrorFactory, databaseBusy, isAppError } from './errors.ts';
 import { ApiDocs } from './openapi.ts';
-import { isPoolTimeout, sql } from './db.ts';
+import { isDatabaseUnavailable, isPoolTimeout, sql } from './db.ts';
+import { MAX_REQUEST_BYTES } from '../modules/attachments/uploads.ts';
 
 export type AppEnv = { Variables: { principal?: Principal; token?: string } };
 
@@ -29,11 +34,55 @@ const bodyTooLarge = createErrorFactory({
   statusCode: 413,
 });
 
+/** Staff JSON bodies (clue registration, policies, messages). */
+export const STAFF_BODY_MAX = 1024 * 1024;
+/** Citizen forms without files, referral officers' answers, Twilio webhooks. */
+export const PUBLIC_BODY_MAX = 256 * 1024;
+/** The routes that take files, bounded by the upload limits (attachments/uploads.ts). */
+const UPLOAD_PATHS = [/^\/report$/, /^\/follow-up\/messages$/, /^\/api\/v1\/reports$/, /^\/api\/v1\/reports\/[^/]+\/messages$/];
+
+/** A request from this machine; one made in process (`app.request`, tests and commands) has no socket and is local too. */
+function isLoopback(c: Context): boolean {
+  let address: string | undefined;
+  try {
+    address = getConnInfo(c).remote.address;
+  } catch {
+    return true;
+  }
+  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
+}
+
+const ENROLMENT_PATHS = new Set(['/api/v1/staff/me', '/api/v1/staff/me/totp', '/api/v1/staff/me/totp/confirm', '/api/v1/staff/logout', '/api/v1/staff/logout-everywhere', '/api/v1/staff/me/password']);
+
 /** Builds the HTTP app from its dependencies; tests call it with their own. */
 export function createServer(deps: Dependencies) {
   const { logger, metrics } = deps;
   const app = new Hono<AppEnv>();
   const docs = new ApiDocs();
+
+  // Headers on every response (README "Account security and limits"): no inline script or style
+  // anywhere (the pages load /assets/site.<hash>.js and their stylesheets), no framing, no sniffing,
+  // no Referer.
+  const https = deps.config.PUBLIC_BASE_URL.startsWith('https:');
+  app.use(
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        objectSrc: ["'none'"],
+      },
+      xContentTypeOptions: 'nosniff',
+      referrerPolicy: 'no-referrer',
+      xFrameOptions: 'DENY',
+      strictTransportSecurity: https ? 'max-age=31536000; includeSubDomains' : false,
+    }),
+  );
 
   app.use(async (c, next) => {
     const started = performance.now();
@@ -49,29 +98,57 @@ export function createServer(deps: Dependencies) {
     const route = routePath(c) || 'unmatched';
     const seconds = (performance.now() - started) / 1000;
     if (seconds * 1000 >= slowMs) logger.warn({ method: c.req.method, route, status: c.res.status, ms: Math.round(seconds * 1000) }, 'slow request');
-    metrics.httpRequests.inc({ method: c.req.method, route, status: String(c.res.status) });
-    metrics.httpDuration.observe({ method: c.req.method, route }, seconds);
+    // Citizen and Twilio POSTs are counted together and by status class: a per-route count would
+    // tell a watcher of /metrics that a report (web, SMS, recording) was made just now.
+    const pooled = c.req.method !== 'GET' && c.req.method !== 'HEAD' && !c.req.path.startsWith('/api/v1/staff/');
+    const metricRoute = pooled ? 'public_post' : route;
+    metrics.httpRequests.inc({ method: c.req.method, route: metricRoute, status: pooled ? `${Math.floor(c.res.status / 100)}xx` : String(c.res.status) });
+    metrics.httpDuration.observe({ method: c.req.method, route: metricRoute }, seconds);
     // Path and status only: query strings and bodies may carry a tracking code or a reporter's words.
     logger.debug({ method: c.req.method, route, status: c.res.status, ms: Math.round(seconds * 1000) }, 'http');
   });
 
-  const staffBodyLimit = bodyLimit({
-    maxSize: 1024 * 1024,
-    onError: () => {
-      throw bodyTooLarge();
-    },
+  // Every body is bounded before anything reads it (body-limit.ts): a declared Content-Length over
+  // the limit is refused unread, a chunked body is cut off when it passes it. The upload routes
+  // (reports and follow-up messages with files) and the registry CSV import keep their own limits.
+  const limited = (maxSize: number) =>
+    bodyLimit({
+      maxSize,
+      onError: () => {
+        throw bodyTooLarge({ maxBytes: maxSize });
+      },
+    });
+  const staffBodyLimit = limited(STAFF_BODY_MAX);
+  const publicBodyLimit = limited(PUBLIC_BODY_MAX);
+  const uploadBodyLimit = limited(MAX_REQUEST_BYTES);
+  app.use(async (c, next) => {
+    const path = c.req.path;
+    if (path === REGISTRY_IMPORT_PATH) return next();
+    if (UPLOAD_PATHS.some((re) => re.test(path))) return uploadBodyLimit(c, next);
+    return path.startsWith('/api/v1/staff/') ? staffBodyLimit(c, next) : publicBodyLimit(c, next);
   });
-  // The registry CSV import has its own 5 MB limit (registry.routes.ts).
-  app.use('/api/v1/staff/*', (c, next) => (c.req.path === REGISTRY_IMPORT_PATH ? next() : staffBodyLimit(c, next)));
 
   app.onError((raw, c) => {
-    // Pool exhaustion is the service's state, not a bug of the request: a coded 503, nothing internal.
-    const err = isPoolTimeout(raw) ? databaseBusy() : raw;
+    // Pool exhaustion, or a database that refuses connections or went away, is the service's state,
+    // not a bug of the request: a coded 503 with Retry-After, nothing internal.
+    const err = isDatabaseUnavailable(raw) ? databaseBusy() : raw;
     if (err !== raw) {
-      // A wait for the connection its own transaction holds (PGlite) is a bug: the stack says where.
-      const own = /the connection that transaction holds/.test(raw.message);
-      logger.warn({ route: routePath(c), err: raw.message, ...(own ? { stack: raw.stack } : {}) }, 'no database connection within DATABASE_ACQUIRE_TIMEOUT_MS');
+      if (isPoolTimeout(raw)) {
+        // A wait for the connection its own transaction holds (PGlite) is a bug: the stack says where.
+        const own = /the connection that transaction holds/.test(raw.message);
+        logger.warn({ route: routePath(c), reason: raw.message, ...(own ? { where: raw.stack } : {}) }, 'no database connection within DATABASE_ACQUIRE_TIMEOUT_MS');
+      } else {
+        logger.warn({ route: routePath(c), code: (raw as { code?: unknown }).code ?? raw.name }, 'database unavailable: answered 503');
+      }
       c.header('Retry-After', '5');
+      // A citizen's browser on a page gets a page saying so, not JSON.
+      if (!c.req.path.startsWith('/api/') && /text\/html/.test(c.req.header('accept') ?? '')) {
+        return c.html(
+          `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>系统繁忙 / Service busy</title></head>` +
+            `<body><main><h1>系统繁忙，请稍后重试</h1><p lang="en">The service is busy; please try again in a few seconds.</p></main></body></html>`,
+          503,
+        );
+      }
     }
     if (isAppError(err)) {
       const body: { error: { code: string; message: string; details?: unknown } } = {
@@ -111,10 +188,22 @@ export function createServer(deps: Dependencies) {
     );
   });
 
+  // /metrics: with METRICS_TOKEN, only for `Authorization: Bearer <METRICS_TOKEN>`; without it,
+  // only for a scraper on this machine (loopback, not forwarded by a proxy). Anyone else: 404.
+  const metricsToken = deps.config.METRICS_TOKEN ? createHash('sha256').update(deps.config.METRICS_TOKEN).digest() : null;
+  const mayScrape = (c: Context) => {
+    if (metricsToken) {
+      const given = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1] ?? '';
+      return timingSafeEqual(createHash('sha256').update(given).digest(), metricsToken);
+    }
+    if (c.req.header('x-forwarded-for') !== undefined || c.req.header('forwarded') !== undefined) return false;
+    return isLoopback(c);
+  };
   app.get('/metrics', async (c) => {
+    if (!mayScrape(c)) return c.json({ error: { code: 'not_found', message: '未找到 / Not found.' } }, 404);
     const em = deps.orm.em.fork();
     try {
-      const [pending] = await sql<{ n: number }>(em, 'select count(*)::int as n from outbox_message');
+      const [pending] = await sql<{ n: number }>(em, 'select count(*)::int as n from outbox_message where dispatched_at is null');
       metrics.outboxPending.set(pending?.n ?? 0);
       const [cp] = await sql<{ age: number | null }>(em, 'select extract(epoch from (now() - max(sealed_at)))::float8 as age from ledger_checkpoint');
       if (cp?.age != null) metrics.ledgerCheckpointAge.set(cp.age);
@@ -130,11 +219,14 @@ export function createServer(deps: Dependencies) {
   app.use('/api/v1/staff/*', async (c, next) => {
     if (c.req.path === '/api/v1/staff/login') return next();
     const token = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
-    c.set('principal', await deps.staff.authenticate(token));
+    const principal = await deps.staff.authenticate(token);
+    // With STAFF_2FA required, an account without a second factor can only enrol (or sign out).
+    if (deps.staff.totpRequired && !principal.secondFactor && !ENROLMENT_PATHS.has(c.req.path)) throw totpEnrolmentNeeded();
+    c.set('principal', principal);
     c.set('token', token);
     await next();
   });
-  app.route('/api/v1/staff', staffRoutes(deps.staff, docs));
+  app.route('/api/v1/staff', staffRoutes(deps.staff, docs, deps.loginGuard, deps.config.TRUST_PROXY));
   app.route('/api/v1/staff/clues', staffClueRoutes(deps.clues, docs, metrics));
   app.route('/api/v1/staff/clues', staffMessageRoutes(deps.clues, deps.messages, docs));
   app.route('/api/v1/staff', deadlineRoutes(deps.deadlines, deps.clues, docs));
@@ -146,7 +238,7 @@ export function createServer(deps: Dependencies) {
   app.route('/api/v1/staff', auditRoutes(deps.audit, docs));
   app.route('/api/v1/staff', statisticsRoutes(deps.statistics, docs));
   app.route('/api/v1/staff', ledgerRoutes(deps.ledgerWitness, docs));
-  app.route('/', webRoutes({ config: deps.config, clock: deps.clock, reports: deps.reports, staff: deps.staff, csrf: deps.csrf, metrics, contact: deps.contact, sessions: deps.followUpSessions }, docs));
+  app.route('/', webRoutes({ config: deps.config, clock: deps.clock, reports: deps.reports, staff: deps.staff, csrf: deps.csrf, metrics, contact: deps.contact, sessions: deps.followUpSessions, throttle: deps.throttle }, docs));
   app.route('/api/v1/staff', callbackRoutes(deps.hotline.callbacks, deps.clock, docs));
   app.route('/', voiceRoutes(deps.hotline, logger, docs));
 

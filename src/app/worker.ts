@@ -1,16 +1,38 @@
 import type { Worker } from 'bullmq';
 import { createWorker } from '../../queues/connection.ts';
 import { queueNames } from '../../queues/names.ts';
-import { createProcessors } from '../../queues/processors.ts';
+import { createProcessors, JobDataMissing } from '../../queues/processors.ts';
+import { markIntentFailed } from '../modules/outbox/outbox.relay.ts';
 import type { Dependencies } from './dependencies.ts';
 
 /** The `work` role: BullMQ workers, job schedulers and the outbox relay. */
 export async function startWorkers(deps: Dependencies) {
   const settings = { url: deps.config.REDIS_URL, prefix: deps.config.QUEUE_PREFIX };
   const processors = createProcessors(deps);
-  const workers: Worker[] = queueNames.map((name) => createWorker(settings, name, processors[name], deps.logger));
+  const workers: Worker[] = queueNames.map((name) => createWorker(settings, name, processors[name], deps.logger, 4, deps.config.JOB_LOCK_MS));
+  for (const worker of workers) {
+    // Failed for good (last attempt, or unrecoverable): the outbox row stays, marked, for a person;
+    // the reconciler does not put it back. A job Redis lost the data of is put back, so not marked.
+    worker.on('failed', (job, err) => {
+      if (!job?.id || job.repeatJobKey || err instanceof JobDataMissing) return;
+      const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+      if (final) void markIntentFailed(deps.orm.em.fork(), job.id, err.message).catch(() => undefined);
+    });
+  }
   deps.relay.start();
   deps.relay.kick();
+  // Jobs Redis lost (restarted empty, keys deleted) come back from their outbox rows: now, on a
+  // schedule, and when the scheduler check below finds Redis flushed.
+  let reconciling: Promise<unknown> | null = null;
+  const reconcileOutbox = (): Promise<unknown> =>
+    (reconciling ??= deps.relay
+      .reconcile()
+      .catch((err: Error) => deps.logger.warn({ err: err.message }, 'outbox reconcile failed (Redis or database down?); will retry'))
+      .finally(() => {
+        reconciling = null;
+      }));
+  const reconcileTimer = setInterval(() => void reconcileOutbox(), deps.config.OUTBOX_RECONCILE_MS);
+  reconcileTimer.unref();
   deps.deadlineScheduler.start();
   // A scheduler, not a timer: with several workers the checkpoint still runs once per interval.
   // While Redis is down the upsert is retried until it lands.
@@ -41,7 +63,7 @@ export async function startWorkers(deps: Dependencies) {
         .get('deadlines')
         .upsertJobScheduler('deadline-reconcile', { every: deps.config.DEADLINE_RECONCILE_MS }, { name: 'deadline.reconcile', data: {} }),
     ]))
-      .then(() => deps.deadlineScheduler.reconcile())
+      .then(() => Promise.all([deps.deadlineScheduler.reconcile(), reconcileOutbox()]))
       .catch((err: Error) => {
         deps.logger.warn({ err: err.message }, 'could not set up job schedulers yet (Redis down?); retrying');
         retry = setTimeout(schedule, 5000);
@@ -62,7 +84,7 @@ export async function startWorkers(deps: Dependencies) {
       .getJobScheduler('deadline-reconcile')
       .then(async (found) => {
         if (found) return;
-        deps.logger.warn('job schedulers missing from Redis (flushed or restarted?): restoring them and reconciling deadlines');
+        deps.logger.warn('job schedulers missing from Redis (flushed or restarted?): restoring them, reconciling deadlines and outbox jobs');
         await schedule();
       })
       .catch(() => undefined) // Redis down: the next check tries again
@@ -75,6 +97,9 @@ export async function startWorkers(deps: Dependencies) {
   return async function stopWorkers() {
     clearTimeout(retry);
     clearInterval(check);
+    clearInterval(reconcileTimer);
+    // Each worker finishes its current jobs (BullMQ's close waits for them) and takes no new one.
     await Promise.allSettled(workers.map((w) => w.close()));
+    await reconciling;
   };
 }

@@ -283,6 +283,57 @@ describe('SMTP intake', () => {
     expect(received).toHaveLength(1);
   });
 
+  it('on close: a session whose message is being recorded gets its 250, then 421; idle sessions and one in DATA get 421 at once', async () => {
+    let release: () => void = () => undefined;
+    const recording = new Promise<void>((r) => (release = r));
+    const started: string[] = [];
+    const { intake } = await start({
+      onMessage: async () => {
+        started.push('recording');
+        await recording;
+      },
+    });
+    /** A raw session: write lines, read replies as they come. */
+    const session = async () => {
+      const socket = connect(intake.port, '127.0.0.1');
+      let text = '';
+      const closed = new Promise<void>((r) => socket.once('close', () => r()));
+      socket.on('data', (d) => (text += d.toString('latin1')));
+      socket.on('error', () => undefined);
+      const waitFor = async (re: RegExp) => {
+        for (let i = 0; i < 200 && !re.test(text); i++) await new Promise((r) => setTimeout(r, 10));
+        return re.test(text);
+      };
+      await waitFor(/^220 /m);
+      return { socket, text: () => text, waitFor, closed };
+    };
+    const envelope = `EHLO client\r\nMAIL FROM:<${SENDER}>\r\nRCPT TO:<${REPORT_ADDRESS}>\r\nDATA\r\n`;
+    const recorded = await session();
+    recorded.socket.write(envelope);
+    expect(await recorded.waitFor(/^354 /m)).toBe(true);
+    recorded.socket.write(`Subject: a\r\nMessage-ID: <close-1@example.cn>\r\n\r\n${TEXT}\r\n.\r\n`);
+    for (let i = 0; i < 200 && started.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    const idle = await session();
+    idle.socket.write('EHLO client\r\n');
+    expect(await idle.waitFor(/^250 /m)).toBe(true);
+    const inData = await session();
+    inData.socket.write(envelope);
+    expect(await inData.waitFor(/^354 /m)).toBe(true);
+    inData.socket.write('Subject: b\r\n\r\nhalf of a message');
+
+    const closing = intake.close(5000);
+    expect(await idle.waitFor(/^421 /m)).toBe(true);
+    expect(await inData.waitFor(/^421 /m)).toBe(true);
+    expect(recorded.text()).not.toMatch(/^421 /m);
+    release();
+    expect(await recorded.waitFor(/^250 2\.0\.0 OK/m)).toBe(true);
+    expect(await recorded.waitFor(/^421 /m)).toBe(true);
+    expect(recorded.text().indexOf('250 2.0.0 OK')).toBeLessThan(recorded.text().search(/^421 /m));
+    await closing;
+    await Promise.all([recorded.closed, idle.closed, inData.closed]);
+    running.splice(running.indexOf(intake), 1);
+  });
+
   it('logs message-id hashes and sizes only: no addresses, subjects or bodies', async () => {
     const { intake, logs } = await start({ maxBytes: 32 * 1024 });
     const t = transport(intake.port);

@@ -174,6 +174,7 @@ export const twilioEnv = (fake: { url: string } | null, extra: Record<string, st
   DEADLINE_SYNC_MS: '100000',
   DEADLINE_RECONCILE_MS: '3600000',
   SESSION_TTL_HOURS: '100000',
+  STAFF_IDLE_MINUTES: '10000000',
   // Tests run the sweep themselves, at the TestClock's time.
   HOTLINE_SWEEP_MS: '3600000',
   ...extra,

@@ -1,23 +1,20 @@
 import { Hono } from 'hono';
-import { forbidden, validationFailed } from '../../app/errors.ts';
-import { idParam, readJson, readQuery } from '../../app/http.ts';
+import { forbidden } from '../../app/errors.ts';
+import { decodeCursor, idParam, readJson, readQuery } from '../../app/http.ts';
 import type { Metrics } from '../../app/metrics.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
 import type { AppEnv } from '../../app/server.ts';
 import { can } from '../staff/access.ts';
-import { listQuery, registerClueBody, revealBody, summaryBody, transitionBody } from './clues.schemas.ts';
+import { addAccusedBody, linkAccusedBody, listQuery, registerClueBody, removeAccusedBody, revealBody, summaryBody, transitionBody, unlinkAccusedBody } from './clues.schemas.ts';
 import type { ClueUseCases } from './clues.usecases.ts';
 import { formatTrackingCode } from './tracking-code.ts';
-import { clueNotFound } from './clues.errors.ts';
+import { accusedNotFound, clueNotFound } from './clues.errors.ts';
 
 const clueId = (id: string) => idParam(id, clueNotFound);
 
-function decodeCursor(cursor: string | undefined) {
-  if (!cursor) return undefined;
-  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const receivedAt = new Date(at ?? '');
-  if (!id || Number.isNaN(receivedAt.getTime())) throw validationFailed({ issues: [{ path: 'cursor', message: 'invalid cursor' }] });
-  return { receivedAt, id };
+function clueCursor(raw: string | undefined) {
+  const cursor = decodeCursor(raw);
+  return cursor && { receivedAt: cursor.at, id: cursor.id };
 }
 
 export function staffClueRoutes(clues: ClueUseCases, docs: ApiDocs, metrics: Metrics) {
@@ -44,7 +41,7 @@ export function staffClueRoutes(clues: ClueUseCases, docs: ApiDocs, metrics: Met
       ...q,
       receivedFrom: q.receivedFrom ? new Date(q.receivedFrom) : undefined,
       receivedTo: q.receivedTo ? new Date(q.receivedTo) : undefined,
-      cursor: decodeCursor(q.cursor),
+      cursor: clueCursor(q.cursor),
     });
     return c.json(page);
   });
@@ -63,11 +60,32 @@ export function staffClueRoutes(clues: ClueUseCases, docs: ApiDocs, metrics: Met
     return c.json(await clues.setSummary(c.get('principal')!, clueId(c.req.param('id')), summary));
   });
 
-  docs.add({ method: 'post', path: '/api/v1/staff/clues/:id/reporter/reveal', summary: 'Open the sealed reporter identity (recorded on the ledger)', tag, auth: 'staff', body: revealBody, responses: { 200: 'The identity', 403: 'Role may not, or recusal', 404: 'Anonymous or no such clue' } });
+  docs.add({ method: 'post', path: '/api/v1/staff/clues/:id/reporter/reveal', summary: 'Open the sealed reporter identity with a stated purpose (recorded on the ledger; operators and supervisors outside the excluded set)', tag, auth: 'staff', body: revealBody, responses: { 200: 'The identity (Cache-Control: no-store)', 403: 'Role may not', 404: 'Anonymous, no such clue, or excluded' } });
   app.post('/:id/reporter/reveal', async (c) => {
     const { purpose } = await readJson(c, revealBody);
-    return c.json(await clues.revealReporter(c.get('principal')!, clueId(c.req.param('id')), purpose));
+    const identity = await clues.revealReporter(c.get('principal')!, clueId(c.req.param('id')), purpose);
+    c.header('Cache-Control', 'no-store');
+    return c.json(identity);
   });
+
+  const accusedId = (id: string) => idParam(id, accusedNotFound);
+  docs.add({ method: 'post', path: '/api/v1/staff/clues/:id/accused', summary: 'Add a person reported, with a reason (re-evaluates who may see the clue)', tag, auth: 'staff', body: addAccusedBody, responses: { 201: 'Added', 403: 'Role may not', 404: 'No such clue' } });
+  app.post('/:id/accused', async (c) => c.json(await clues.addAccused(c.get('principal')!, clueId(c.req.param('id')), await readJson(c, addAccusedBody)), 201));
+
+  docs.add({ method: 'post', path: '/api/v1/staff/clues/:id/accused/:accusedId/remove', summary: 'Remove a person reported, with a reason', tag, auth: 'staff', body: removeAccusedBody, responses: { 200: 'Removed', 404: 'No such clue or accused' } });
+  app.post('/:id/accused/:accusedId/remove', async (c) =>
+    c.json(await clues.removeAccused(c.get('principal')!, clueId(c.req.param('id')), accusedId(c.req.param('accusedId')), (await readJson(c, removeAccusedBody)).reason)),
+  );
+
+  docs.add({ method: 'post', path: '/api/v1/staff/clues/:id/accused/:accusedId/links', summary: 'Say a staff account is (same_person) or is not (not_same_person: a wrong name match) this person reported, with a reason', tag, auth: 'staff', body: linkAccusedBody, responses: { 200: 'Linked', 404: 'No such clue, accused or staff account' } });
+  app.post('/:id/accused/:accusedId/links', async (c) =>
+    c.json(await clues.linkAccused(c.get('principal')!, clueId(c.req.param('id')), accusedId(c.req.param('accusedId')), await readJson(c, linkAccusedBody))),
+  );
+
+  docs.add({ method: 'post', path: '/api/v1/staff/clues/:id/accused/:accusedId/unlink', summary: 'Withdraw a link between a person reported and a staff account, with a reason', tag, auth: 'staff', body: unlinkAccusedBody, responses: { 200: 'Unlinked', 404: 'No such clue, accused or link' } });
+  app.post('/:id/accused/:accusedId/unlink', async (c) =>
+    c.json(await clues.unlinkAccused(c.get('principal')!, clueId(c.req.param('id')), accusedId(c.req.param('accusedId')), await readJson(c, unlinkAccusedBody))),
+  );
 
   return app;
 }

@@ -116,3 +116,9 @@ export const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(200).optional(),
 });
+
+const changeReason = z.string().trim().min(2, 'give a reason').max(500);
+export const addAccusedBody = accusedInput.extend({ reason: changeReason });
+export const removeAccusedBody = z.object({ reason: changeReason });
+export const linkAccusedBody = z.object({ staffId: z.uuid(), kind: z.enum(['same_person', 'not_same_person']), reason: changeReason });
+export const unlinkAccusedBody = z.object({ staffId: z.uuid(), reason: changeReason });

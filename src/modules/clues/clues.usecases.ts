@@ -9,7 +9,10 @@ import type { Keys } from '../../app/keys.ts';
 import { labelled, openName, sealName, withoutNames } from '../attachments/attachments.names.ts';
 import type { Logger } from '../../app/logger.ts';
 import { seal, unseal } from '../../app/seal.ts';
-import { can, canSeeUnit, clueVisibility, type Principal } from '../staff/access.ts';
+import { can, type Principal } from '../staff/access.ts';
+import { canSeeClue, recomputeExclusions, visibleClueIds, visibleClues } from '../visibility/visibility.ts';
+import { AccusedLink, type AccusedLinkKind } from '../visibility/exclusion.entity.ts';
+import { nameKey } from '../registry/vocabulary.ts';
 import { Unit } from '../staff/unit.entity.ts';
 import {
   Accused,
@@ -23,10 +26,10 @@ import {
   type SecretKind,
 } from './clue.entity.ts';
 import {
+  accusedNotFound,
   clueNotFound,
   illegalTransition,
   reporterAnonymous,
-  reporterRecusal,
   summaryIdentifiesReporter,
   transitionRequirementMissing,
   unknownUnit,
@@ -34,6 +37,7 @@ import {
 import { type Actor, appendEvent, GENESIS_HASH, nextEvent, pgTextArray, sha256Hex } from './ledger.ts';
 import { LedgerEvent } from './ledger.entity.ts';
 import { generatePin, generateWebSecret, hashSecret, secretMatches } from './secrets.ts';
+import type { SlowDownRule, Throttle } from '../../app/throttle.ts';
 import { allowedActions, type ClueAction, type ClueStatus, type DeclineReason, declineReasons, type Finding, nextStatus, transitions } from './status-machine.ts';
 import { Message } from '../messages/message.entity.ts';
 import { automaticMessage } from '../messages/messages.automatic.ts';
@@ -89,8 +93,8 @@ export interface ClueDeps {
   logger: Logger;
   /** Called after a commit that wrote outbox rows, so the relay moves them without waiting for its poll. */
   onOutboxWritten: () => void;
-  pinMaxAttempts: number;
-  pinLockMinutes: number;
+  /** Phone PIN slow-down (throttle.ts): per tracking code across all callers, and per caller. Unset: none (tests of other modules). */
+  pinGuard?: { throttle: Throttle; perCode: SlowDownRule; perCaller: SlowDownRule };
   /** Starts and stops deadlines inside the transactions that change a clue. */
   deadlines: Pick<DeadlineUseCases, 'currentPolicy' | 'planStarts' | 'onEvent'>;
   /** Called after a commit that created or closed deadlines, so Redis follows soon. */
@@ -100,6 +104,8 @@ export interface ClueDeps {
   /** Called after a clue is accepted (e.g. to give registered-relative households a home visit). */
   onAccepted?: (clueId: string) => void;
 }
+
+const DUMMY_SECRET_HASH = '0'.repeat(64);
 
 export function createClueUseCases(deps: ClueDeps) {
   const { orm, clock, keys, logger } = deps;
@@ -200,7 +206,8 @@ export function createClueUseCases(deps: ClueDeps) {
         ],
         events: events.map((e) => [id, e.seq, e.type, e.actor, now, e.dataJson, e.prevHash, e.hash]),
         outbox: jobs.map((j) => [j.queue, j.name, j.jobId, JSON.stringify({ clueId: id }), now]),
-        accused: accused.map((a) => [a.id, id, a.name, a.role, a.unitId, a.position]),
+        accused: accused.map((a) => [a.id, id, a.name, nameKey(a.name).slice(0, 200), a.role, a.unitId, a.position]),
+        exclusionSources: accused.map((a) => [a.id, id, a.role, a.unitId, nameKey(a.name).slice(0, 200), clue.unit]),
         deadlines: starts.map(({ row: r }, i) => [
           r.id, id, r.kind, r.unit, r.startsAt, r.dueAt, r.dueAt, JSON.stringify(r.policy), r.fireSeq, r.nextFireAt, syncNow[i], now,
         ]),
@@ -230,26 +237,14 @@ export function createClueUseCases(deps: ClueDeps) {
     }
   }
 
-  async function unitPathOf(em: Em, unitId: string | null | undefined): Promise<string | null> {
-    if (!unitId) return null;
-    return (await em.findOne(Unit, { id: unitId }, { fields: ['path'] }))?.path ?? null;
-  }
-
-  /** Loads a clue the principal may see, else `clue.not_found` (existence is not revealed). */
+  /**
+   * Loads a clue the principal may see, else `clue.not_found`: existence is not revealed, and a
+   * principal in the clue's excluded set gets exactly that too (visibility module).
+   */
   async function loadVisible(em: Em, principal: Principal, clueId: string, lock = false) {
+    if (!(await canSeeClue(em, principal, clueId))) throw clueNotFound();
     const clue = await em.findOne(Clue, { id: clueId }, lock ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {});
     if (!clue) throw clueNotFound();
-    if (principal.role === 'discipline_officer') {
-      const [referred] = principal.disciplineBodyId
-        ? await sql(em, 'select 1 from referral where clue_id = ? and body_id = ?', [clue.id, principal.disciplineBodyId])
-        : [];
-      if (!referred) throw clueNotFound();
-      return clue;
-    }
-    const visible =
-      canSeeUnit(principal, clue.unit, await unitPathOf(em, clue.unit)) ||
-      (!!clue.assignedUnit && canSeeUnit(principal, clue.assignedUnit, await unitPathOf(em, clue.assignedUnit)));
-    if (!visible) throw clueNotFound();
     return clue;
   }
 
@@ -281,8 +276,33 @@ export function createClueUseCases(deps: ClueDeps) {
       em.find(Attachment, { clue: clue.id }, { orderBy: { createdAt: 'asc', id: 'asc' } }),
       em.find(LedgerEvent, { clue: clue.id }, { orderBy: { seq: 'asc' } }),
     ]);
+    // Other clues this one points to (possible repeats found at triage, the clue it was merged
+    // into) are shown only where the principal may see them: a reference is not a way round the
+    // excluded set. The event's hash covers its full data, so such an event is marked `withheld`.
+    const referenced = events.flatMap((e) => [
+      ...(e.type === 'triage.checked' ? ((e.data?.possibleRepeats as { id: string }[] | undefined) ?? []).map((r) => r.id) : []),
+      ...(typeof e.data?.mergedInto === 'string' ? [e.data.mergedInto] : []),
+      ...(clue.mergedInto ? [clue.mergedInto] : []),
+    ]);
+    const seen = await visibleClueIds(em, principal, referenced);
+    const redact = (data: Record<string, unknown> | undefined) => {
+      if (!data) return { data, withheld: false };
+      let withheld = false;
+      const out = { ...data };
+      if (Array.isArray(out.possibleRepeats)) {
+        const kept = (out.possibleRepeats as { id: string }[]).filter((r) => seen.has(r.id));
+        withheld = kept.length !== out.possibleRepeats.length;
+        out.possibleRepeats = kept;
+      }
+      if (typeof out.mergedInto === 'string' && !seen.has(out.mergedInto)) {
+        out.mergedInto = null;
+        withheld = true;
+      }
+      return { data: out, withheld };
+    };
     return {
       ...publicView(clue),
+      mergedInto: clue.mergedInto && seen.has(clue.mergedInto) ? clue.mergedInto : null,
       narrative: clue.narrative,
       occurredWhen: clue.occurredWhen,
       summary: clue.summary,
@@ -298,7 +318,10 @@ export function createClueUseCases(deps: ClueDeps) {
         source: a.source,
         createdAt: a.createdAt,
       })),
-      events: events.map((e) => ({ seq: e.seq, type: e.type, actor: e.actor, at: e.at, data: withoutNames(e.data), hash: e.hash })),
+      events: events.map((e) => {
+        const { data, withheld } = redact(withoutNames(e.data) as Record<string, unknown> | undefined);
+        return { seq: e.seq, type: e.type, actor: e.actor, at: e.at, data, hash: e.hash, ...(withheld ? { withheld: true } : {}) };
+      }),
     };
   }
 
@@ -316,7 +339,7 @@ export function createClueUseCases(deps: ClueDeps) {
     },
   ) {
     const em = orm.em.fork();
-    const vis = clueVisibility(principal);
+    const vis = visibleClues(principal);
     const where = [vis.where];
     const params: unknown[] = [...vis.params];
     const add = (cond: string, ...values: unknown[]) => {
@@ -345,7 +368,11 @@ export function createClueUseCases(deps: ClueDeps) {
     const ids = rows.slice(0, filter.limit).map((r) => r.id);
     const clues = ids.length ? await em.find(Clue, { id: { $in: ids } }) : [];
     const byId = new Map(clues.map((c) => [c.id, c]));
-    const items = ids.map((id) => publicView(byId.get(id)!));
+    const targets = await visibleClueIds(em, principal, clues.map((c) => c.mergedInto).filter((m): m is string => !!m));
+    const items = ids.map((id) => {
+      const view = publicView(byId.get(id)!);
+      return view.mergedInto && !targets.has(view.mergedInto) ? { ...view, mergedInto: null } : view;
+    });
     const last = items.at(-1);
     const nextCursor =
       rows.length > filter.limit && last ? Buffer.from(`${last.receivedAt.toISOString()}|${last.id}`).toString('base64url') : null;
@@ -366,7 +393,8 @@ export function createClueUseCases(deps: ClueDeps) {
       const missing = transitions[input.action].requires.filter((r: string) => !input[r as keyof typeof input]);
       if (missing.length) throw transitionRequirementMissing({ missing });
       if (input.mergedInto) {
-        const target = await tx.findOne(Clue, { id: input.mergedInto }, { fields: ['id'] });
+        // A clue the principal may not see (absent, or they are in its excluded set) is no target.
+        const target = (await canSeeClue(tx, principal, input.mergedInto)) ? await tx.findOne(Clue, { id: input.mergedInto }, { fields: ['id'] }) : null;
         if (!target || target.id === clue.id) throw clueNotFound({ mergedInto: input.mergedInto });
         clue.mergedInto = target.id;
       }
@@ -454,15 +482,15 @@ export function createClueUseCases(deps: ClueDeps) {
   }
 
   /**
-   * Opens the sealed reporter record for a role that needs it. Staff of a unit an accused person
-   * belongs to never see it (recusal), and every view is itself a ledger event.
+   * Opens the sealed reporter record for operators and supervisors of a unit that may handle the
+   * clue, with a stated purpose. A principal in the clue's excluded set (an accused's unit or one
+   * below it, an accused person, a registered relative) does not find the clue at all, and every
+   * view is itself a ledger event.
    */
   async function revealReporter(principal: Principal, clueId: string, purpose: string) {
     if (!can.revealReporter(principal)) throw forbidden();
     return orm.em.fork().transactional(async (tx) => {
       const clue = await loadVisible(tx, principal, clueId, true);
-      const accusedUnits = (await tx.find(Accused, { clue: clue.id }, { fields: ['unit'] })).map((a) => a.unit);
-      if (accusedUnits.includes(principal.unitId)) throw reporterRecusal();
       const sealed = await tx.findOne(SealedReporter, { clue: clue.id });
       if (!sealed) throw reporterAnonymous();
       const identity = JSON.parse(unseal(keys.reporterKey, Buffer.from(sealed.box), clue.id)) as ReporterIdentity;
@@ -498,33 +526,42 @@ export function createClueUseCases(deps: ClueDeps) {
   }
 
   /**
-   * The reporter's key to their clue. An unknown code, a wrong secret and a locked PIN all give
-   * `null` after the same HMAC work, so the answers cannot be told apart.
+   * The reporter's key to their clue. An unknown code, a wrong secret and a PIN held back by the
+   * slow-down all give `null` after the same HMAC work, so the answers cannot be told apart.
+   * A PIN (digits) is slowed down per code across all callers and per caller (`caller`: the phone
+   * number), never locked: after a few wrong PINs each try waits longer, at most PIN_MAX_DELAY_SECONDS,
+   * so a stranger can delay a reporter's check, not lock them out (README "Why guessing a tracking
+   * code is hopeless").
    */
-  async function authenticateReporter(code: string, secret: string, em: Em = orm.em.fork()): Promise<Clue | null> {
+  async function authenticateReporter(code: string, secret: string, em: Em = orm.em.fork(), opts: { caller?: string } = {}): Promise<Clue | null> {
     const normalized = normalizeTrackingCode(code);
-    const clue = normalized ? await em.findOne(Clue, { trackingCode: normalized }) : null;
-    if (!clue) {
-      hashSecret(keys.secretHmacKey, normalized ?? '000000000000', secret);
-      return null;
+    const guard = deps.pinGuard && /^\d{1,12}$/.test(secret.trim()) ? deps.pinGuard : null;
+    if (guard) {
+      const waits = await Promise.all([
+        guard.throttle.attempt('pin-code', normalized ?? code, guard.perCode),
+        opts.caller ? guard.throttle.attempt('pin-caller', opts.caller, guard.perCaller) : 0,
+      ]);
+      if (Math.max(...waits) > 0) {
+        hashSecret(keys.secretHmacKey, normalized ?? '000000000000', secret);
+        return null;
+      }
     }
-    const now = clock.now();
-    const ok = secretMatches(keys.secretHmacKey, clue.trackingCode, secret, clue.secretHash);
-    if (clue.lockedUntil && clue.lockedUntil > now) return null;
+    // Same steps whatever is wrong: one small lookup (a malformed code is looked up too, as '',
+    // which no clue has) and one HMAC comparison (against a dummy hash for an unknown code); the
+    // clue itself is loaded only once the secret matched (test/same-work.test.ts).
+    const [row] = await sql<{ id: string; tracking_code: string; secret_hash: string }>(em, 'select id, tracking_code, secret_hash from clue where tracking_code = ?', [normalized ?? '']);
+    const ok = secretMatches(keys.secretHmacKey, row?.tracking_code ?? normalized ?? '000000000000', secret, row?.secret_hash ?? DUMMY_SECRET_HASH);
+    if (!row) return null;
     if (ok) {
+      const clue = await em.findOneOrFail(Clue, { id: row.id });
       if (clue.failedAttempts > 0) await sql(em, 'update clue set failed_attempts = 0 where id = ?', [clue.id]);
+      if (guard) {
+        await guard.throttle.clear('pin-code', clue.trackingCode);
+        if (opts.caller) await guard.throttle.clear('pin-caller', opts.caller);
+      }
       return clue;
     }
-    if (clue.secretKind === 'pin') {
-      const lockUntil = new Date(now.getTime() + deps.pinLockMinutes * 60_000);
-      // Atomic, so parallel guesses cannot slip past the limit.
-      await sql(
-        em,
-        `update clue set failed_attempts = case when failed_attempts + 1 >= ? then 0 else failed_attempts + 1 end,
-           locked_until = case when failed_attempts + 1 >= ? then ? else locked_until end where id = ?`,
-        [deps.pinMaxAttempts, deps.pinMaxAttempts, lockUntil, clue.id],
-      );
-    }
+    // No write here (it would make a wrong secret slower than an unknown code): the slow-down above counts.
     return null;
   }
 
@@ -533,12 +570,74 @@ export function createClueUseCases(deps: ClueDeps) {
     await loadVisible(em, principal, clueId);
   }
 
+  /**
+   * Accused persons after registration: adding or removing one, and an operator's word that an
+   * accused is (`same_person`) or is not (`not_same_person`, a wrong name match) a staff account.
+   * Each is a ledger event with its reason, and re-evaluates the clue's excluded set in the same
+   * transaction: a principal who falls into it loses the clue at once.
+   */
+  async function editAccused(principal: Principal, clueId: string, edit: (tx: Em, clue: Clue, now: Date) => Promise<Record<string, unknown>>) {
+    if (!can.registerClues(principal)) throw forbidden();
+    return orm.em.fork().transactional(async (tx) => {
+      const clue = await loadVisible(tx, principal, clueId, true);
+      const result = await edit(tx, clue, clock.now());
+      await tx.flush();
+      await recomputeExclusions(tx, [clue.id]);
+      logger.info({ clueId, staffId: principal.id, change: result.change }, 'accused changed');
+      return result;
+    });
+  }
+
+  async function findAccused(tx: Em, clueId: string, accusedId: string) {
+    const accused = await tx.findOne(Accused, { id: accusedId, clue: clueId });
+    if (!accused) throw accusedNotFound();
+    return accused;
+  }
+
+  const addAccused = (principal: Principal, clueId: string, input: { name: string; role: AccusedRole; unitId?: string | null; position?: string | null; reason: string }) =>
+    editAccused(principal, clueId, async (tx, clue, now) => {
+      await assertUnitsExist(tx, [input.unitId]);
+      const a = tx.create(Accused, { id: randomUUID(), clue: clue.id, name: input.name, nameKey: nameKey(input.name).slice(0, 200), role: input.role, unit: input.unitId ?? null, position: input.position ?? null });
+      appendEvent(tx, clue, { type: 'accused.added', actor: `staff:${principal.id}`, data: { accusedId: a.id, name: a.name, role: a.role, unitId: a.unit, position: a.position, reason: input.reason } }, now);
+      return { change: 'added', accusedId: a.id };
+    });
+
+  const removeAccused = (principal: Principal, clueId: string, accusedId: string, reason: string) =>
+    editAccused(principal, clueId, async (tx, clue, now) => {
+      const a = await findAccused(tx, clue.id, accusedId);
+      await sql(tx, 'delete from accused_link where accused_id = ?', [a.id]);
+      await sql(tx, 'delete from clue_exclusion where accused_id = ?', [a.id]);
+      tx.remove(a);
+      appendEvent(tx, clue, { type: 'accused.removed', actor: `staff:${principal.id}`, data: { accusedId: a.id, reason } }, now);
+      return { change: 'removed', accusedId: a.id };
+    });
+
+  const linkAccused = (principal: Principal, clueId: string, accusedId: string, input: { staffId: string; kind: AccusedLinkKind; reason: string }) =>
+    editAccused(principal, clueId, async (tx, clue, now) => {
+      const a = await findAccused(tx, clue.id, accusedId);
+      const [staff] = await sql(tx, 'select id from staff where id = ?', [input.staffId]);
+      if (!staff) throw accusedNotFound({ staffId: input.staffId });
+      await sql(tx, 'delete from accused_link where accused_id = ? and staff_id = ?', [a.id, input.staffId]);
+      tx.create(AccusedLink, { id: randomUUID(), clue: clue.id, accused: a.id, staff: input.staffId, kind: input.kind, reason: input.reason, createdBy: principal.id, createdAt: now });
+      appendEvent(tx, clue, { type: 'accused.linked', actor: `staff:${principal.id}`, data: { accusedId: a.id, staffId: input.staffId, kind: input.kind, reason: input.reason } }, now);
+      return { change: 'linked', accusedId: a.id, staffId: input.staffId, kind: input.kind };
+    });
+
+  const unlinkAccused = (principal: Principal, clueId: string, accusedId: string, input: { staffId: string; reason: string }) =>
+    editAccused(principal, clueId, async (tx, clue, now) => {
+      const a = await findAccused(tx, clue.id, accusedId);
+      const removed = await sql<{ kind: string }>(tx, 'delete from accused_link where accused_id = ? and staff_id = ? returning kind', [a.id, input.staffId]);
+      if (!removed.length) throw accusedNotFound({ staffId: input.staffId });
+      appendEvent(tx, clue, { type: 'accused.unlinked', actor: `staff:${principal.id}`, data: { accusedId: a.id, staffId: input.staffId, kind: removed[0]!.kind, reason: input.reason } }, now);
+      return { change: 'unlinked', accusedId: a.id, staffId: input.staffId };
+    });
+
   /** `clue.unknown_unit` unless every given unit exists: checked before any file is stored. */
   async function checkUnits(ids: (string | null | undefined)[]) {
     await assertUnitsExist(orm.em.fork(), ids);
   }
 
-  return { checkUnits, registerClue, registrationStats: registrations.stats, getClue, listClues, changeStatus, setSummary, revealReporter, authenticateReporter, publicView, assertVisible };
+  return { checkUnits, registerClue, addAccused, removeAccused, linkAccused, unlinkAccused, registrationStats: registrations.stats, getClue, listClues, changeStatus, setSummary, revealReporter, authenticateReporter, publicView, assertVisible };
 }
 
 export type ClueUseCases = ReturnType<typeof createClueUseCases>;

@@ -4,6 +4,7 @@
  * the group commit in clues.usecases.ts.
  */
 import { valuesList } from '../../app/db.ts';
+import { exclusionInsert } from '../visibility/visibility.ts';
 
 /** Values in the column order of the table specs below. */
 export type Row = unknown[];
@@ -17,6 +18,8 @@ export interface RegistrationRows {
   intakeKeys: Row[];
   reporters: Row[];
   attachments: Row[];
+  /** Per accused: (accused id, clue id, role, unit id, name key, the clue's unit id), for the excluded set. */
+  exclusionSources: Row[];
 }
 
 interface TableSpec {
@@ -27,7 +30,7 @@ interface TableSpec {
   constants?: [string, string][];
 }
 
-const tables: Record<keyof RegistrationRows, TableSpec> = {
+const tables: Record<Exclude<keyof RegistrationRows, 'exclusionSources'>, TableSpec> = {
   clue: {
     table: 'clue',
     columns: [
@@ -48,7 +51,7 @@ const tables: Record<keyof RegistrationRows, TableSpec> = {
   },
   accused: {
     table: 'accused',
-    columns: [['id'], ['clue_id'], ['name'], ['role'], ['unit_id', '::uuid'], ['position']],
+    columns: [['id'], ['clue_id'], ['name'], ['name_key'], ['role'], ['unit_id', '::uuid'], ['position']],
   },
   deadlines: {
     table: 'deadline',
@@ -68,7 +71,7 @@ const tables: Record<keyof RegistrationRows, TableSpec> = {
 };
 
 /** Insert order: the clue first so that the others' foreign keys find it. */
-const order: (keyof RegistrationRows)[] = ['clue', 'events', 'outbox', 'accused', 'deadlines', 'intakeKeys', 'reporters', 'attachments'];
+const order: (keyof typeof tables)[] = ['clue', 'events', 'outbox', 'accused', 'deadlines', 'intakeKeys', 'reporters', 'attachments'];
 
 /** One statement writing every row of the given registrations, with bound parameters. */
 export function registrationStatement(batch: RegistrationRows[]): { text: string; params: unknown[] } {
@@ -82,6 +85,14 @@ export function registrationStatement(batch: RegistrationRows[]): { text: string
     const names = [...spec.columns.map(([name]) => name), ...constants.map(([name]) => name)].join(', ');
     const values = valuesList(params, rows, spec.columns.map(([, cast]) => cast), constants.map(([, literal]) => literal));
     ctes.push(`${key} as (insert into ${spec.table} (${names}) values ${values})`);
+  }
+  // The clue's excluded set (visibility module), from the accused as given: the rows the CTEs above
+  // write are not visible to the other parts of the same statement.
+  const sources = batch.flatMap((r) => r.exclusionSources);
+  if (sources.length) {
+    const values = valuesList(params, sources, ['::uuid', '::uuid', '::text', '::uuid', '::text', '::uuid']);
+    ctes.push(`acc (accused_id, clue_id, role, unit_id, name_key, clue_unit_id) as (values ${values})`);
+    ctes.push(`exclusions as (${exclusionInsert()})`);
   }
   return { text: `with ${ctes.join(',\n')} select 1`, params };
 }

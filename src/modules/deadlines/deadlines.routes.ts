@@ -4,7 +4,7 @@ import { idParam, readJson, readQuery } from '../../app/http.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
 import type { AppEnv } from '../../app/server.ts';
 import type { ClueUseCases } from '../clues/clues.usecases.ts';
-import { clueVisibility } from '../staff/access.ts';
+import { visibleClues } from '../visibility/visibility.ts';
 import { deadlineNotFound } from './deadlines.errors.ts';
 import type { DeadlineUseCases } from './deadlines.usecases.ts';
 import { deadlineKinds } from './policy.ts';
@@ -27,7 +27,7 @@ export function deadlineRoutes(deadlines: DeadlineUseCases, clues: ClueUseCases,
   docs.add({ method: 'get', path: '/api/v1/staff/deadlines', summary: 'Deadlines due soon, missed, or open, on clues of my units', tag, auth: 'staff', query: listQuery, responses: { 200: 'Deadlines, soonest first' } });
   app.get('/deadlines', async (c) => {
     const principal = c.get('principal')!;
-    return c.json({ items: await deadlines.list(principal, readQuery(c, listQuery), clueVisibility(principal)) });
+    return c.json({ items: await deadlines.list(principal, readQuery(c, listQuery), visibleClues(principal)) });
   });
 
   docs.add({ method: 'post', path: '/api/v1/staff/deadlines/:id/extend', summary: 'Approve an extension (supervisor), within the policy’s allowance', tag, auth: 'staff', body: reasonBody, responses: { 200: 'Extended', 403: 'Needs a supervisor', 409: 'No (further) extension allowed or closed' } });

@@ -15,6 +15,7 @@ import { activeStates, Deadline, DeadlinePolicyVersion, type PolicySnapshot, Sta
 import { addPeriod, firstStepFrom, snapshotOf, stepOf, type WorkCalendar } from './deadlines.engine.ts';
 import { approvalRequired, deadlineClosed, deadlineNotFound, extensionNotAllowed, invalidPolicy, pauseNotAllowed } from './deadlines.errors.ts';
 import { type DeadlinePolicy, effectsOf, policySchema } from './policy.ts';
+import { visibleClues } from '../visibility/visibility.ts';
 
 export interface DeadlineDeps {
   orm: Orm;
@@ -380,6 +381,9 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
    */
   async function notices(principal: Principal, limit = 50) {
     const em = orm.em.fork();
+    // A notice about a clue the principal may not see (another unit's, or one whose excluded set
+    // holds them) is not theirs to see either (visibility module).
+    const excl = visibleClues(principal);
     const rows = await sql<{ id: string; kind: string; clue_id: string | null; deadline_id: string | null; callback_id: string | null; text_zh: string; text_en: string; created_at: Date }>(
       em,
       `select id, kind, clue_id, deadline_id, callback_id, text_zh, text_en, created_at from (
@@ -388,8 +392,9 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
          (select * from staff_notice where unit_id = ? and role = ? and staff_id is null order by created_at desc limit ?)
          union all
          (select * from staff_notice where staff_id = ? order by created_at desc limit ?)
-       ) n order by created_at desc, id desc limit ?`,
-      [principal.unitId, limit, principal.unitId, principal.role, limit, principal.id, limit, limit],
+       ) n where n.clue_id is null or exists (select 1 from clue c where c.id = n.clue_id and ${excl.where})
+       order by created_at desc, id desc limit ?`,
+      [principal.unitId, limit, principal.unitId, principal.role, limit, principal.id, limit, ...excl.params, limit],
     );
     return rows.map((n) => ({ id: n.id, kind: n.kind, clueId: n.clue_id, deadlineId: n.deadline_id, callbackId: n.callback_id, zh: n.text_zh, en: n.text_en, createdAt: new Date(n.created_at) }));
   }

@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events';
+import { stripControls } from '../../app/text.ts';
 import type { Readable } from 'node:stream';
 import { MailParser, type AddressObject, type AttachmentStream, type HeaderLines, type Headers, type MessageText } from 'mailparser';
 import { inspectUpload, sanitizeFilename } from '../attachments/attachments.policy.ts';
@@ -225,7 +226,7 @@ function parseMime(raw: Buffer): Promise<Mime> {
           return;
         }
         if (data.type === 'text') {
-          if (typeof data.text === 'string') mail.text = data.text;
+          if (typeof data.text === 'string') mail.text = stripControls(data.text);
           continue;
         }
         // an attachment: read its content to the end before asking for more, as simpleParser does
@@ -234,7 +235,7 @@ function parseMime(raw: Buffer): Promise<Mime> {
         const content = attachment.content as unknown as Readable;
         content.on('data', (chunk: Buffer) => chunks.push(chunk));
         content.once('end', () => {
-          mail.attachments.push({ filename: attachment.filename, content: Buffer.concat(chunks) });
+          mail.attachments.push({ filename: attachment.filename === undefined ? undefined : stripControls(attachment.filename), content: Buffer.concat(chunks) });
           attachment.release();
           read();
         });
@@ -252,13 +253,13 @@ function parseMime(raw: Buffer): Promise<Mime> {
       const h = mail.headers;
       const str = (key: string) => {
         const v = h.get(key);
-        return typeof v === 'string' ? v : undefined;
+        return typeof v === 'string' ? stripControls(v) : undefined;
       };
       mail.subject = str('subject');
       mail.messageId = str('message-id');
       mail.inReplyTo = str('in-reply-to');
       const refs = h.get('references');
-      mail.references = typeof refs === 'string' || Array.isArray(refs) ? (refs as string | string[]) : undefined;
+      mail.references = typeof refs === 'string' ? stripControls(refs) : Array.isArray(refs) ? (refs as string[]).map((r) => stripControls(String(r))) : undefined;
       const date = h.get('date');
       mail.date = date instanceof Date ? date : undefined;
       const from = h.get('from');
@@ -279,9 +280,9 @@ function firstAddress(from: AddressObject | AddressObject[] | undefined): Parsed
   for (const obj of list) {
     for (const a of obj.value) {
       // a group ("Undisclosed recipients:;") has members instead of an address
-      const address = (a.address ?? a.group?.find((m) => m.address)?.address ?? '').trim();
+      const address = stripControls(a.address ?? a.group?.find((m) => m.address)?.address ?? '').trim();
       if (address === '') continue;
-      const name = (a.name ?? '').trim();
+      const name = stripControls(a.name ?? '').trim();
       return name ? { address, name } : { address };
     }
   }

@@ -50,7 +50,7 @@ export interface SmtpIntakeOptions {
   tls?: { key: Buffer; cert: Buffer };
   auth?: { username: string; password: string };
   /** Must resolve only once the message is committed; throwing makes the sender retry later. */
-  onMessage: (raw: Buffer, meta: { receivedAt: Date }) => Promise<void>;
+  onMessage: (raw: Buffer, meta: SmtpMeta) => Promise<void>;
   logger?: EmailLogger;
   maxConnections?: number;
   maxConcurrentMessages?: number;
@@ -60,9 +60,21 @@ export interface SmtpIntakeOptions {
   logId?: (messageId: string) => string;
 }
 
+/** What the connection said about the mail: for the intake's per-address and per-sender limits only, never stored. */
+export interface SmtpMeta {
+  receivedAt: Date;
+  clientAddress?: string;
+  envelopeFrom?: string;
+}
+
 export interface SmtpIntake {
   port: number;
-  close(): Promise<void>;
+  /**
+   * Stops accepting connections; a session whose message is being recorded gets its reply (250 or
+   * 451) and then 421, every other session 421 now (a message in DATA is not taken: the sender keeps
+   * it and retries). Resolves when every session is gone, at most `graceMs` later (then all get 421).
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 const NULL_SENDER_RETURN_PATH = Buffer.from('Return-Path: <>\r\n', 'latin1');
@@ -76,6 +88,14 @@ export async function startSmtpIntake(opts: SmtpIntakeOptions): Promise<SmtpInta
   const slots = new Semaphore(opts.maxConcurrentMessages ?? 4);
   const handlerTimeoutMs = opts.handlerTimeoutMs ?? 5 * 60_000;
   const auth = opts.auth;
+  /** Sessions whose message is being recorded: on close they get their reply first. */
+  const delivering = new Set<string>();
+  let closing = false;
+  const shutDown = (connection: { send(code: number, text: string): void; close(): void }) => {
+    connection.send(421, '4.3.2 Server shutting down, please try again later');
+    connection.close();
+  };
+  const connectionOf = (id: string) => [...(server.connections as Set<{ id: string; send(code: number, text: string): void; close(): void }>)].find((c) => c.id === id);
 
   const options: SMTPServerOptions = {
     secure: false,
@@ -135,15 +155,25 @@ export async function startSmtpIntake(opts: SmtpIntakeOptions): Promise<SmtpInta
         }
         const raw = Buffer.concat(chunks);
         const logId = (opts.logId ?? logIdOf)(scanMessageId(raw));
-        void deliver(raw, receivedAt).then(
+        delivering.add(session.id);
+        const after = () => {
+          delivering.delete(session.id);
+          if (!closing) return;
+          const connection = connectionOf(session.id);
+          if (connection) setImmediate(() => shutDown(connection));
+        };
+        const envelopeFrom = session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address;
+        void deliver(raw, { receivedAt, clientAddress: session.remoteAddress, envelopeFrom }).then(
           () => {
             log?.info({ event: 'accepted', messageHash: logId, bytes: raw.length }, 'email intake: message accepted');
             callback(null, '2.0.0 OK: report received');
+            after();
           },
           (err: unknown) => {
             const reason = err instanceof HandlerTimeout ? 'timeout' : err instanceof Error ? err.name : 'unknown';
             log?.warn({ event: 'deferred', messageHash: logId, bytes: raw.length, reason }, 'email intake: handler failed, sender told to retry');
             callback(smtpError(451, '4.3.0 Temporary failure, please try again later'));
+            after();
           },
         );
       });
@@ -155,7 +185,7 @@ export async function startSmtpIntake(opts: SmtpIntakeOptions): Promise<SmtpInta
    * included, so a sender is answered in time even when every slot is stuck). A slot is held until onMessage
    * really settles, even after its sender was told 451, so stuck handlers cannot pile up beyond the bound.
    */
-  async function deliver(raw: Buffer, receivedAt: Date): Promise<void> {
+  async function deliver(raw: Buffer, meta: SmtpMeta): Promise<void> {
     let abandoned = false;
     const run = (async () => {
       await slots.acquire();
@@ -165,7 +195,7 @@ export async function startSmtpIntake(opts: SmtpIntakeOptions): Promise<SmtpInta
       }
       let work: Promise<void>;
       try {
-        work = Promise.resolve(opts.onMessage(raw, { receivedAt }));
+        work = Promise.resolve(opts.onMessage(raw, meta));
       } catch (err) {
         slots.release();
         throw err;
@@ -210,7 +240,15 @@ export async function startSmtpIntake(opts: SmtpIntakeOptions): Promise<SmtpInta
 
   return {
     port,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: (graceMs = 15_000) =>
+      new Promise<void>((resolve) => {
+        closing = true;
+        (server as unknown as { options: { closeTimeout?: number } }).options.closeTimeout = graceMs;
+        server.close(() => resolve());
+        for (const connection of server.connections as Set<{ id: string; send(code: number, text: string): void; close(): void }>) {
+          if (!delivering.has(connection.id)) shutDown(connection);
+        }
+      }),
   };
 }
 

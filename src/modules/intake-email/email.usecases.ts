@@ -1,5 +1,6 @@
 import { createHash, createHmac, randomUUID } from 'node:crypto';
 import type { Clock } from '../../app/clock.ts';
+import type { Throttle } from '../../app/throttle.ts';
 import { type Orm, sql } from '../../app/db.ts';
 import { forbidden } from '../../app/errors.ts';
 import type { Keys } from '../../app/keys.ts';
@@ -15,6 +16,7 @@ import type { Principal } from '../staff/access.ts';
 import { createHotlineUnit } from '../staff/hotline-unit.ts';
 import { QuarantinedMail } from './email.entity.ts';
 import { type EmailAttachment, type ParsedEmail, parseReport, readForStaff } from './email.parse.ts';
+import { logIdOf, scanMessageId } from './email.privacy.ts';
 import { createErrorFactory } from '../../app/errors.ts';
 import { LockMode } from '@mikro-orm/core';
 
@@ -36,6 +38,8 @@ export interface EmailDeps {
   maxBytes: number;
   /** HOTLINE_UNIT_CODE: quarantined mail belongs to the hotline unit (unset: the root unit). */
   hotlineUnitCode?: string;
+  /** Per-hour limits on SMTP intake (throttle.ts): over them the mail is kept, quarantined with reason `rate`. */
+  limits?: { throttle: Throttle; perAddressHour: number; perSenderHour: number };
 }
 
 
@@ -124,8 +128,30 @@ export function createEmailUseCases(deps: EmailDeps) {
     return null;
   }
 
-  async function receive(raw: Buffer, meta: { receivedAt?: Date } = {}) {
+  /** Over a per-hour SMTP limit (connecting address, envelope sender)? Counted for every mail delivered. */
+  async function overLimit(meta: { clientAddress?: string; envelopeFrom?: string }): Promise<string | null> {
+    const l = deps.limits;
+    if (!l) return null;
+    const now = clock.now().getTime();
+    const hour = now - (now % 3600_000);
+    const [byAddress, bySender] = await Promise.all([
+      meta.clientAddress ? l.throttle.countWindow('smtp-address', meta.clientAddress, hour, 3600_000) : 0,
+      meta.envelopeFrom ? l.throttle.countWindow('smtp-sender', meta.envelopeFrom.toLowerCase(), hour, 3600_000) : 0,
+    ]);
+    if (byAddress > l.perAddressHour) return `来自同一服务器的邮件本小时超过 ${l.perAddressHour} 封 / More than ${l.perAddressHour} mails this hour from one connecting server`;
+    if (bySender > l.perSenderHour) return `同一发件人本小时超过 ${l.perSenderHour} 封 / More than ${l.perSenderHour} mails this hour from one envelope sender`;
+    return null;
+  }
+
+  async function receive(raw: Buffer, meta: { receivedAt?: Date; clientAddress?: string; envelopeFrom?: string } = {}) {
     const receivedAt = meta.receivedAt ?? clock.now();
+    const limited = await overLimit(meta);
+    if (limited) {
+      // Kept whole for an operator (who can release it as a report), neither registered nor answered.
+      const messageId = scanMessageId(raw) ?? `sha256:${createHash('sha256').update(raw).digest('hex')}`;
+      logger.warn({ mail: logIdOf(messageId) }, 'mail over the SMTP intake limits: quarantined (rate)');
+      return quarantine(raw, messageId, 'rate', limited, receivedAt);
+    }
     const parsed = await parseReport(raw, { maxBytes: deps.maxBytes, maxAttachments: 5 });
     if (parsed.kind === 'quarantine') {
       const messageId = parsed.messageId ?? `sha256:${createHash('sha256').update(raw).digest('hex')}`;

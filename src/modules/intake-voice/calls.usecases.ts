@@ -343,8 +343,8 @@ export function createCallUseCases(ctx: HotlineContext) {
   }
 
   /**
-   * Status query, step 2: code + PIN through the reporter's own key (the code's PIN lockout
-   * applies), at most `VOICE_MAX_WRONG_ENTRIES` wrong entries per call. The code is forgotten here.
+   * Status query, step 2: code + PIN through the reporter's own key (the PIN slow-down per code
+   * and per calling number applies), at most `VOICE_MAX_WRONG_ENTRIES` wrong entries per call. The code is forgotten here.
    */
   async function queryPin(p: TwilioParams, pin: string): Promise<{ result: 'too_many' | 'wrong' } | { result: 'ok'; status: string; due: string | null }> {
     return withCall(p, async (tx, call) => {
@@ -352,7 +352,7 @@ export function createCallUseCases(ctx: HotlineContext) {
       const code = call.ivr.queryCode;
       call.ivr = patch(call.ivr, { queryCode: null });
       if (wrong >= config.VOICE_MAX_WRONG_ENTRIES) return { result: 'too_many' as const };
-      const clue = code ? await deps.clues.authenticateReporter(code, pin, tx) : null;
+      const clue = code ? await deps.clues.authenticateReporter(code, pin, tx, { caller: p.From }) : null;
       if (!clue) {
         call.ivr = patch(call.ivr, { wrongEntries: wrong + 1 });
         return { result: wrong + 1 >= config.VOICE_MAX_WRONG_ENTRIES ? ('too_many' as const) : ('wrong' as const) };

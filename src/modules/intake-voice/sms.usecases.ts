@@ -11,6 +11,7 @@ import { formatTrackingCode } from '../clues/tracking-code.ts';
 import { enqueueInTransaction } from '../outbox/outbox.ts';
 import { type HotlineContext, isWithheld, NAMED_SMS_REPORTER, type TwilioParams } from './hotline.shared.ts';
 import { providerError } from './twilio.client.ts';
+import { completeIntent } from '../outbox/outbox.relay.ts';
 import { Callback, SmsMessage } from './voice.entity.ts';
 
 /** Fewer characters than this is not a report (a reply to our own SMS, "你好"): the sender gets the help text. */
@@ -177,14 +178,28 @@ export function createSmsUseCases(ctx: HotlineContext) {
         const clue = await tx.findOneOrFail(Clue, { id: row.clue }, { lockMode: LockMode.PESSIMISTIC_WRITE });
         appendEvent(tx, clue, { type: 'reporter.notified', actor: 'system:job:hotline', data: { channel: 'sms', template: `sms/${row.purpose}` } }, now);
       }
+      // The job's intent is done with its effect, in one commit.
+      await completeIntent(tx, `sms-${smsId}`);
     });
+    sentUnrecorded.delete(smsId);
   }
 
-  /** The `sms.send` job: at most once per row once it has gone out; the number and text are erased after. */
+  /** Sent, but the record did not commit (the database went away): a retry records, it does not send again. */
+  const sentUnrecorded = new Set<string>();
+
+  /**
+   * The `sms.send` job; the number and text are erased once it is recorded. At least once: a retry
+   * after the send succeeded and its record failed only records it (this process remembers), but a
+   * crash between Twilio's answer and the commit sends it again (SMS has no Message-ID to dedupe on).
+   */
   async function send(smsId: string) {
     const row = await orm.em.fork().findOne(SmsMessage, { id: smsId, direction: 'out' });
     if (!row) return { status: 'missing' as const };
     if (row.status !== 'queued') return { status: row.status, repeated: true };
+    if (sentUnrecorded.has(smsId)) {
+      await finish(smsId, 'sent', null);
+      return { status: 'sent' as const, repeated: true };
+    }
     const [to, body] = [await recipientOf(row), await textOf(row)];
     if (!to || isWithheld(to) || !body) {
       await finish(smsId, 'skipped', !to ? 'no number' : 'no text');
@@ -197,6 +212,7 @@ export function createSmsUseCases(ctx: HotlineContext) {
     } catch (err) {
       throw providerError(err);
     }
+    sentUnrecorded.add(smsId);
     await finish(smsId, 'sent', null);
     logger.info({ smsId, purpose: row.purpose, clueId: row.clue ?? undefined, callbackId: row.callback ?? undefined }, 'sms sent');
     return { status: 'sent' as const };

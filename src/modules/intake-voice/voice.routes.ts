@@ -1,7 +1,9 @@
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from '../../app/body-limit.ts';
 import twilio from 'twilio';
+import { stripControls } from '../../app/text.ts';
 import type { Config } from '../../app/config.ts';
+import { isDatabaseUnavailable } from '../../app/db.ts';
 import type { Logger } from '../../app/logger.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
 import type { Locale } from '../../app/templates.ts';
@@ -51,7 +53,8 @@ export function twilioSignature(config: Pick<Config, 'TWILIO_AUTH_TOKEN' | 'PUBL
       logger.warn({ route: c.req.path, reason }, 'twilio request refused');
       return c.text('Forbidden', 403);
     }
-    c.set('twilio', Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Array.isArray(v) ? (v[0] ?? '') : v])));
+    // Checked over the fields as sent; what the handlers read has control characters removed (text.ts).
+    c.set('twilio', Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, stripControls(Array.isArray(v) ? (v[0] ?? '') : v)])));
     await next();
   };
 }
@@ -120,6 +123,11 @@ export function voiceRoutes(hotline: Hotline, logger: Logger, docs: ApiDocs) {
       if (config.OPERATOR_NUMBERS.length) {
         const dial = fallback.dial({ timeout: config.DIAL_TIMEOUT_SECONDS });
         for (const number of config.OPERATOR_NUMBERS) dial.number(number);
+      } else if (isDatabaseUnavailable(err)) {
+        // No database now, no operators: the caller may still leave a recorded report; its
+        // recording callback registers it (Twilio calls it again later, when we may be back).
+        recordInto(fallback, false);
+        return xml(c, fallback);
       }
       fallback.hangup();
       return xml(c, fallback);

@@ -5,11 +5,13 @@ import type { Clock } from '../../app/clock.ts';
 import type { Config } from '../../app/config.ts';
 import type { Csrf } from '../../app/csrf.ts';
 import { isAppError, validationFailed } from '../../app/errors.ts';
-import { issuesOf, readJson } from '../../app/http.ts';
+import { issuesOf, readJson, refuseControls } from '../../app/http.ts';
+import { cleanForm } from '../../app/text.ts';
 import type { Metrics } from '../../app/metrics.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
 import { enforce, RateLimiter, rateLimited } from '../../app/rate-limit.ts';
 import type { AppEnv } from '../../app/server.ts';
+import type { Throttle } from '../../app/throttle.ts';
 import type { Locale } from '../../app/templates.ts';
 import { reportNotFound } from '../clues/clues.errors.ts';
 import type { StaffUseCases } from '../staff/staff.usecases.ts';
@@ -44,19 +46,22 @@ export interface WebDeps {
   metrics: Metrics;
   contact: ContactUseCases;
   sessions: FollowUpSessions;
+  throttle?: Throttle;
 }
 
 /** Abuse limits, from configuration (defaults and the arithmetic behind them: README). */
-export function createLimiters(config: Config, clock: Clock) {
+export function createLimiters(config: Config, clock: Clock, throttle?: Throttle) {
   const hour = 3600_000;
   const tenMinutes = 600_000;
+  const shared = (name: string) => (throttle ? { name, throttle } : undefined);
   return {
-    submit: new RateLimiter({ max: config.RATE_SUBMIT_PER_CLIENT_HOUR, windowMs: hour }, { max: config.RATE_SUBMIT_GLOBAL_MINUTE * 60, windowMs: hour }, clock),
-    submitBurst: new RateLimiter({ max: config.RATE_SUBMIT_PER_CLIENT_HOUR, windowMs: 60_000 }, { max: config.RATE_SUBMIT_GLOBAL_MINUTE, windowMs: 60_000 }, clock),
+    submit: new RateLimiter({ max: config.RATE_SUBMIT_PER_CLIENT_HOUR, windowMs: hour }, { max: config.RATE_SUBMIT_GLOBAL_MINUTE * 60, windowMs: hour }, clock, shared('submit')),
+    submitBurst: new RateLimiter({ max: config.RATE_SUBMIT_PER_CLIENT_HOUR, windowMs: 60_000 }, { max: config.RATE_SUBMIT_GLOBAL_MINUTE, windowMs: 60_000 }, clock, shared('submit-burst')),
     followUp: new RateLimiter(
       { max: config.RATE_FOLLOWUP_PER_CLIENT_10MIN, windowMs: tenMinutes },
       { max: config.RATE_FOLLOWUP_GLOBAL_10MIN, windowMs: tenMinutes },
       clock,
+      shared('follow-up'),
     ),
   };
 }
@@ -78,7 +83,7 @@ const SESSION_COOKIE = 'followup';
 
 export function webRoutes(deps: WebDeps, docs: ApiDocs) {
   const app = new Hono<AppEnv>();
-  const limits = createLimiters(deps.config, deps.clock);
+  const limits = createLimiters(deps.config, deps.clock, deps.throttle);
   const trust = deps.config.TRUST_PROXY;
   const big = bodyLimit({ maxSize: MAX_REQUEST_BYTES, onError: () => { throw validationFailed({ issues: [{ path: 'files', message: 'request too large' }] }, '请求体过大 / The request body is too large.'); } });
 
@@ -129,14 +134,14 @@ export function webRoutes(deps: WebDeps, docs: ApiDocs) {
   app.post('/report', big, async (c) => {
     noStore(c);
     const locale = localeOf(c);
-    const form = await c.req.parseBody({ all: true });
+    const form = cleanForm(await c.req.parseBody({ all: true }));
     deps.csrf.verify(c, form._csrf);
     const values = formValues(form);
     const rerender = async (errors: FieldError[], status: 400 | 422 | 429) =>
       c.html(reportPage(locale, { csrf: deps.csrf.issue(c), units: await units(), contact: await deps.contact.current(), values, errors }), status);
     try {
-      enforce(limits.submitBurst, c, trust);
-      enforce(limits.submit, c, trust);
+      await enforce(limits.submitBurst, c, trust);
+      await enforce(limits.submit, c, trust);
     } catch {
       return rerender([{ field: 'narrative', message: t(locale, 'tooMany') }], 429);
     }
@@ -177,12 +182,12 @@ export function webRoutes(deps: WebDeps, docs: ApiDocs) {
   app.post('/follow-up', async (c) => {
     noStore(c);
     const locale = localeOf(c);
-    const form = await c.req.parseBody();
+    const form = cleanForm(await c.req.parseBody());
     deps.csrf.verify(c, form._csrf);
     const code = str(form.code) ?? '';
     const secret = str(form.secret) ?? '';
     try {
-      enforce(limits.followUp, c, trust);
+      await enforce(limits.followUp, c, trust);
       const clue = await deps.reports.open(code, secret);
       startSession(c, clue);
       return await statusPage(c, locale, clue);
@@ -198,7 +203,7 @@ export function webRoutes(deps: WebDeps, docs: ApiDocs) {
   app.post('/follow-up/logout', async (c) => {
     noStore(c);
     const locale = localeOf(c);
-    const form = await c.req.parseBody();
+    const form = cleanForm(await c.req.parseBody());
     deps.csrf.verify(c, form._csrf);
     endSession(c);
     return loginPage(c, locale, { notice: t(locale, 'signedOut') });
@@ -207,7 +212,7 @@ export function webRoutes(deps: WebDeps, docs: ApiDocs) {
   app.post('/follow-up/messages', big, async (c) => {
     noStore(c);
     const locale = localeOf(c);
-    const form = await c.req.parseBody({ all: true });
+    const form = cleanForm(await c.req.parseBody({ all: true }));
     deps.csrf.verify(c, form._csrf);
     const body = str(form.body)?.trim() ?? '';
     try {
@@ -216,7 +221,7 @@ export function webRoutes(deps: WebDeps, docs: ApiDocs) {
       const secret = str(form.secret);
       let clue: Clue | null;
       if (code && secret) {
-        enforce(limits.followUp, c, trust);
+        await enforce(limits.followUp, c, trust);
         clue = await deps.reports.open(code, secret);
         startSession(c, clue);
       } else {
@@ -247,8 +252,8 @@ export function webRoutes(deps: WebDeps, docs: ApiDocs) {
   const tag = 'reports';
   docs.add({ method: 'post', path: '/api/v1/reports', summary: 'Submit a report (JSON with base64 files, or multipart: field `report` + `files`)', tag, body: reportBody, responses: { 201: '{ trackingCode, secret, status }; the secret is shown only here', 400: 'Invalid input', 413: 'Too large', 422: 'Unknown unit or a file refused', 429: 'Rate limited' } });
   app.post('/api/v1/reports', big, async (c) => {
-    enforce(limits.submitBurst, c, trust);
-    enforce(limits.submit, c, trust);
+    await enforce(limits.submitBurst, c, trust);
+    await enforce(limits.submit, c, trust);
     const { input, files } = await readReport(c);
     const result = await deps.reports.submit(input, files);
     deps.metrics.cluesRegistered.inc({ channel: 'web' });
@@ -257,7 +262,7 @@ export function webRoutes(deps: WebDeps, docs: ApiDocs) {
 
   docs.add({ method: 'get', path: '/api/v1/reports/:trackingCode', summary: 'A report’s status, dates, history and messages (needs the secret)', tag, auth: 'reporter-secret', responses: { 200: 'The report', 404: 'Wrong code or secret (indistinguishable)', 429: 'Rate limited' } });
   app.get('/api/v1/reports/:trackingCode', async (c) => {
-    enforce(limits.followUp, c, trust);
+    await enforce(limits.followUp, c, trust);
     c.header('Cache-Control', 'no-store');
     const secret = c.req.header('x-report-secret');
     if (!secret) throw reportNotFound();
@@ -266,7 +271,7 @@ export function webRoutes(deps: WebDeps, docs: ApiDocs) {
 
   docs.add({ method: 'post', path: '/api/v1/reports/:trackingCode/messages', summary: 'The reporter answers or adds information', tag, auth: 'reporter-secret', body: messageBody, responses: { 201: 'Posted', 404: 'Wrong code or secret', 422: 'A file refused' } });
   app.post('/api/v1/reports/:trackingCode/messages', big, async (c) => {
-    enforce(limits.followUp, c, trust);
+    await enforce(limits.followUp, c, trust);
     const secret = c.req.header('x-report-secret');
     if (!secret) throw reportNotFound();
     const body = await readJson(c, messageBody);
@@ -281,7 +286,7 @@ export function webRoutes(deps: WebDeps, docs: ApiDocs) {
 async function readReport(c: Context) {
   const type = c.req.header('content-type') ?? '';
   if (type.startsWith('multipart/form-data')) {
-    const form = await c.req.parseBody({ all: true });
+    const form = cleanForm(await c.req.parseBody({ all: true }));
     const raw = str(form.report);
     let json: unknown;
     try {
@@ -289,6 +294,7 @@ async function readReport(c: Context) {
     } catch {
       throw validationFailed({ issues: [{ path: 'report', message: 'field `report` must hold the report as JSON' }] });
     }
+    refuseControls(json);
     const parsed = reportBody.safeParse(json);
     if (!parsed.success) throw validationFailed({ issues: issuesOf(parsed.error) });
     const { attachments: _ignored, ...input } = parsed.data;

@@ -1,6 +1,7 @@
 import { defineEntity, p } from '@mikro-orm/core';
 
-export const notificationStatuses = ['sent', 'skipped', 'failed'] as const;
+/** `sending`: an attempt was recorded before the mail went out; it may or may not have gone. */
+export const notificationStatuses = ['sending', 'sent', 'skipped', 'failed'] as const;
 
 /**
  * Every outbound message, recorded once per idempotency key. A reporter recipient is recorded as
@@ -19,6 +20,8 @@ const NotificationSchema = defineEntity({
     status: p.enum(notificationStatuses),
     detail: p.text().nullable(),
     providerId: p.string().length(300).nullable(),
+    /** While `sending`: what a resend must repeat (a secret issued for this mail), sealed; cleared once sent. */
+    pendingBox: p.blob().nullable(),
     createdAt: p.datetime(),
   },
 });

@@ -1,9 +1,10 @@
 import { defineEntity, p } from '@mikro-orm/core';
 
 /**
- * Intent to enqueue a job, written in the same transaction as the change that causes it.
- * The relay moves it to BullMQ with `jobId` as the job id, so a replay adds nothing twice, and
- * then deletes it: every row in the table is pending.
+ * Intent to run a job, written in the same transaction as the change that causes it.
+ * The relay adds it to BullMQ with `jobId` as the job id (a replay adds nothing twice) and marks it
+ * `dispatchedAt`; the worker deletes it once the job's effect is committed, so every row in the
+ * table is a job not yet done (`failedAt`: failed for good, kept for a person to look at).
  */
 const OutboxMessageSchema = defineEntity({
   name: 'OutboxMessage',
@@ -16,6 +17,8 @@ const OutboxMessageSchema = defineEntity({
     payload: p.json<Record<string, unknown>>(),
     delayMs: p.integer().default(0),
     createdAt: p.datetime(),
+    dispatchedAt: p.datetime().nullable(),
+    failedAt: p.datetime().nullable(),
     attempts: p.integer().default(0),
     lastError: p.text().nullable(),
   },

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { html } from 'hono/html';
+import { cleanForm } from '../../app/text.ts';
 import { z } from 'zod';
 import { isAppError } from '../../app/errors.ts';
 import { idParam, parseWith, readJson } from '../../app/http.ts';
@@ -127,7 +128,8 @@ export function publicReferralRoutes(referrals: ReferralUseCases, authenticate: 
     protect(c);
     const { id } = c.req.param();
     const type = c.req.header('content-type') ?? '';
-    const raw = (type.includes('json') ? await c.req.json().catch(() => ({})) : await c.req.parseBody()) as Record<string, string>;
+    const body: unknown = type.includes('json') ? await c.req.json().catch(() => ({})) : await c.req.parseBody();
+    const raw = cleanForm((body && typeof body === 'object' && !Array.isArray(body) ? body : {}) as Record<string, string>);
     const action = parseWith(officerAction, raw);
     const result = await referrals.officerAction(id, String(raw.exp ?? c.req.query('exp') ?? ''), String(raw.sig ?? c.req.query('sig') ?? ''), action, await viewer(c));
     if (type.includes('json')) return c.json(result);

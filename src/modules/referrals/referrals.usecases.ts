@@ -16,6 +16,7 @@ import { formatTrackingCode } from '../clues/tracking-code.ts';
 import type { DeadlineUseCases } from '../deadlines/deadlines.usecases.ts';
 import type { MailTransport } from '../notifications/notifications.usecases.ts';
 import { Notification } from '../notifications/notification.entity.ts';
+import { createMailOnce } from '../notifications/mail-once.ts';
 import { enqueueInTransaction } from '../outbox/outbox.ts';
 import type { Principal } from '../staff/access.ts';
 import { Staff } from '../staff/staff.entity.ts';
@@ -48,6 +49,7 @@ export interface ReferralDeps {
 /** Referral (移交) of clues about officials, caseworkers and cadres to the discipline body with authority. */
 export function createReferralUseCases(deps: ReferralDeps) {
   const { orm, clock, logger, keys } = deps;
+  const mailOnce = createMailOnce({ orm, clock, transport: deps.transport, mailFrom: deps.mailFrom });
   const linkKey = createHmac('sha256', keys.secretHmacKey).update('referral-link-key').digest();
   const sign = (id: string, exp: number) => createHmac('sha256', linkKey).update(`referral:${id}:${exp}`).digest('base64url');
 
@@ -212,27 +214,32 @@ export function createReferralUseCases(deps: ReferralDeps) {
     };
   }
 
-  async function sendPacket(referralId: string) {
+  /** The packet to the discipline body, once (`mailOnce`: attempt recorded first, the send with its ledger event). */
+  async function sendPacket(referralId: string, jobId?: string) {
     const key = `email:referral-packet:${referralId}`;
     const em = orm.em.fork();
-    if (await em.findOne(Notification, { idempotencyKey: key })) return { status: 'sent' as const, repeated: true };
+    const done = await em.findOne(Notification, { idempotencyKey: key });
+    if (done?.status === 'sent') return { status: 'sent' as const, repeated: true };
     const referral = await em.findOne(Referral, { id: referralId });
     if (!referral) return { status: 'skipped' as const };
     const { body, vars } = await packet(em, referral);
-    const info = await deps.transport.sendMail({
-      from: deps.mailFrom,
-      to: body.email,
-      subject: renderBilingual('referral/packet.subject.txt', vars, ' / ').replace(/\n/g, ''),
-      text: renderBilingual('referral/packet.txt', vars, '\n\n----------------------------------------\n\n'),
-      html: renderBilingual('referral/packet.html', vars, '<hr>'),
-      messageId: `<referral-${referralId}@dibao-hotline>`,
+    return mailOnce({
+      key,
+      template: 'referral/packet',
+      clueId: referral.clue,
+      recipient: body.email,
+      jobId,
+      build: async () => ({
+        to: body.email,
+        subject: renderBilingual('referral/packet.subject.txt', vars, ' / ').replace(/\n/g, ''),
+        text: renderBilingual('referral/packet.txt', vars, '\n\n----------------------------------------\n\n'),
+        html: renderBilingual('referral/packet.html', vars, '<hr>'),
+      }),
+      commit: async (tx) => {
+        const clue = await tx.findOneOrFail(Clue, { id: referral.clue }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+        appendEvent(tx, clue, { type: 'referral.packet_sent', actor: 'system:job:notifications', data: { referralId, bodyId: body.id, includesReporter: referral.includesReporter } }, clock.now());
+      },
     });
-    await orm.em.fork().transactional(async (tx) => {
-      const clue = await tx.findOneOrFail(Clue, { id: referral.clue }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-      appendEvent(tx, clue, { type: 'referral.packet_sent', actor: 'system:job:notifications', data: { referralId, bodyId: body.id, includesReporter: referral.includesReporter } }, clock.now());
-      tx.create(Notification, { id: randomUUID(), idempotencyKey: key, channel: 'email', template: 'referral/packet', recipient: body.email, clueId: referral.clue, status: 'sent', detail: null, providerId: String(info.messageId ?? ''), createdAt: clock.now() });
-    });
-    return { status: 'sent' as const };
   }
 
   /**

@@ -1,3 +1,4 @@
+import { stripControls } from '../../app/text.ts';
 /**
  * CSV as Excel on Chinese Windows writes it: RFC 4180 (quoted fields, doubled quotes, line breaks
  * inside quotes), CRLF or LF, with or without a UTF-8 BOM, often GBK/GB18030 without any BOM, and
@@ -57,7 +58,8 @@ export function decodeCsv(bytes: Uint8Array, declared?: string): { text: string;
   }
   // Text files have no NUL characters; a binary file decoded by chance does.
   if (text.includes('\u0000')) throw new CsvFatalError('文件不是文本格式的 CSV / The file is not a text CSV file');
-  return { text, encoding };
+  // Other control characters (a stray form feed or escape) are dropped: text.ts.
+  return { text: stripControls(text), encoding };
 }
 
 function decodeOrFail(decoder: TextDecoder, bytes: Uint8Array): string {

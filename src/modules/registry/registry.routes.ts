@@ -1,7 +1,6 @@
 import { Hono } from 'hono';
 import { bodyLimit } from '../../app/body-limit.ts';
-import { validationFailed } from '../../app/errors.ts';
-import { readJson, readQuery } from '../../app/http.ts';
+import { decodeCursor, readJson, readQuery } from '../../app/http.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
 import type { AppEnv } from '../../app/server.ts';
 import { clueNotFound } from '../clues/clues.errors.ts';
@@ -17,12 +16,9 @@ const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** What browsers and clients send for a .csv file (Windows says application/vnd.ms-excel). */
 const csvTypes = new Set(['text/csv', 'application/csv', 'text/plain', 'application/vnd.ms-excel', 'text/comma-separated-values', 'text/x-csv']);
 
-function decodeCursor(cursor: string | undefined) {
-  if (!cursor) return undefined;
-  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const createdAt = new Date(at ?? '');
-  if (!id || !uuid.test(id) || Number.isNaN(createdAt.getTime())) throw validationFailed({ issues: [{ path: 'cursor', message: 'invalid cursor' }] });
-  return { createdAt, id };
+function registryCursor(raw: string | undefined) {
+  const cursor = decodeCursor(raw);
+  return cursor && { createdAt: cursor.at, id: cursor.id };
 }
 
 /** Mounted at /api/v1/staff: the registry itself and the match details of a clue. */
@@ -39,7 +35,7 @@ export function registryRoutes(registry: RegistryUseCases, docs: ApiDocs) {
   docs.add({ method: 'get', path: '/api/v1/staff/registry', summary: 'List registrations (supervisors: their unit subtree; admins: all; others: their own), ID numbers masked unless reveal=true (supervisor/admin, audited)', tag, auth: 'staff', query: listQuery, responses: { 200: 'A page of registrations and the next cursor', 403: 'reveal is for supervisors and admins' } });
   app.get('/registry', async (c) => {
     const q = readQuery(c, listQuery);
-    return c.json(await registry.list(c.get('principal')!, { ...q, cursor: decodeCursor(q.cursor) }));
+    return c.json(await registry.list(c.get('principal')!, { ...q, cursor: registryCursor(q.cursor) }));
   });
 
   docs.add({ method: 'get', path: '/api/v1/staff/registry/template.csv', summary: 'An empty import file with the Chinese headers (UTF-8 with BOM, opens in Excel)', tag, auth: 'staff', responses: { 200: 'text/csv' } });

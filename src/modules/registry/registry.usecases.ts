@@ -9,6 +9,7 @@ import { seal, unseal } from '../../app/seal.ts';
 import { Accused, Clue } from '../clues/clue.entity.ts';
 import { type Actor, appendEvent } from '../clues/ledger.ts';
 import type { Principal } from '../staff/access.ts';
+import { cluesNaming, recomputeExclusions } from '../visibility/visibility.ts';
 import { CsvFatalError, type CsvEncoding, decodeCsv, parseCsv } from './csv.ts';
 import { idNumberHash, idNumberProblem, idProblemReasons, maskIdNumber, normalizeIdNumber } from './id-number.ts';
 import { type Programme, type RegistrantRole, RegistryAudit, type Relation } from './registry.entity.ts';
@@ -295,7 +296,11 @@ export function createRegistryUseCases(deps: RegistryDeps) {
       idNumber,
     });
     try {
-      await insertRows(em, [row], principal.id, clock.now());
+      await em.transactional(async (tx) => {
+        await insertRows(tx, [row], principal.id, clock.now());
+        // The clues naming the relative or the registrant: their excluded sets change now.
+        await recomputeExclusions(tx, await cluesNaming(tx, [row.relativeNameKey, row.registrantNameKey]));
+      });
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === '23505') throw registryDuplicate();
@@ -504,6 +509,8 @@ export function createRegistryUseCases(deps: RegistryDeps) {
       if (!dryRun && toInsert.length) {
         const now = clock.now();
         await insertRows(tx, toInsert, principal.id, now);
+        // Bounded recompute: only the clues naming an imported relative or registrant.
+        await recomputeExclusions(tx, await cluesNaming(tx, toInsert.flatMap((r) => [r.relativeNameKey, r.registrantNameKey])));
         tx.create(RegistryAudit, {
           id: randomUUID(),
           staff: principal.id,

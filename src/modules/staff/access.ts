@@ -12,6 +12,8 @@ export interface Principal {
   unitIsRoot: boolean;
   /** Discipline officers: the body whose referred clues they see. */
   disciplineBodyId?: string | null;
+  /** The account has confirmed a second factor (TOTP). */
+  secondFactor?: boolean;
 }
 
 /** Roles that see every clue regardless of unit (DESIGN.md invariant 5: "except roles granted more"). */
@@ -31,8 +33,9 @@ export const can = {
 };
 
 /**
- * SQL condition (on alias `c`) limiting clues to those the principal may see. Discipline officers
- * see none through the unit tree: only the clues referred to their body.
+ * The unit rule alone: SQL condition (on alias `c`) limiting clues to those the principal's units
+ * reach. Discipline officers see none through the unit tree: only the clues referred to their body.
+ * Callers use `visibleClues` (src/modules/visibility), which adds the clue's excluded set.
  */
 export function clueVisibility(p: Principal): { where: string; params: unknown[] } {
   if (can.seeAllUnits(p)) return { where: 'true', params: [] };
@@ -44,11 +47,4 @@ export function clueVisibility(p: Principal): { where: string; params: unknown[]
   const params = [`${p.unitPath}%`, `${p.unitPath}%`];
   if (p.unitIsRoot) return { where: `(${unitCond} or c.unit_id is null)`, params };
   return { where: unitCond, params };
-}
-
-export function canSeeUnit(p: Principal, unitId: string | null | undefined, unitPath: string | null): boolean {
-  if (can.seeAllUnits(p)) return true;
-  if (p.role === 'discipline_officer') return false;
-  if (!unitId) return p.unitIsRoot;
-  return unitPath?.startsWith(p.unitPath) ?? false;
 }

@@ -18,6 +18,14 @@ const StaffSchema = defineEntity({
     /** For discipline officers: the body whose referrals they see. */
     disciplineBody: p.uuid().nullable(),
     createdAt: p.datetime(),
+    /** The TOTP secret, sealed (AAD: the staff id): set at enrolment, in force once confirmed. */
+    totpBox: p.blob().nullable().hidden(),
+    totpConfirmedAt: p.datetime().nullable(),
+    /** SHA-256 (hex) of each unused one-time recovery code. */
+    recoveryCodes: p.json<string[]>().nullable().hidden(),
+    /** The time step (30 s) of the last TOTP code used: each code signs in once. */
+    totpLastStep: p.bigint('number').nullable(),
+    passwordChangedAt: p.datetime().nullable(),
   },
 });
 export class Staff extends StaffSchema.class {}
@@ -32,6 +40,8 @@ const StaffSessionSchema = defineEntity({
     staff: () => p.manyToOne(Staff).mapToPk().index(),
     createdAt: p.datetime(),
     expiresAt: p.datetime(),
+    /** Last request on this token (updated at most once a minute): the idle timeout counts from it. */
+    lastSeenAt: p.datetime(),
   },
 });
 export class StaffSession extends StaffSessionSchema.class {}

@@ -1,15 +1,18 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { createHash, type KeyObject, randomBytes, randomUUID } from 'node:crypto';
+import { generateSecret as generateTotpSecret, generateURI as generateTotpUri, verify as verifyTotp } from 'otplib/functional';
+import { seal, unseal } from '../../app/seal.ts';
+import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Clock } from '../../app/clock.ts';
-import { type Orm, sql } from '../../app/db.ts';
+import { type Em, type Orm, sql } from '../../app/db.ts';
 import { forbidden, notAuthenticated } from '../../app/errors.ts';
 import type { Logger } from '../../app/logger.ts';
 import { can, type Principal } from './access.ts';
-import { dummyPasswordHash, hashPassword, verifyPassword } from './password.ts';
+import { dummyPasswordHash, hashPassword, needsRehash, verifyPassword } from './password.ts';
 import { Staff, type StaffRole, StaffSession } from './staff.entity.ts';
-import { invalidCredentials, unitCodeTaken, unitInvalidParent, unitNotFound, usernameTaken } from './staff.errors.ts';
+import { invalidCredentials, staffNotFound, totpAlreadyEnabled, totpInvalid, totpNotStarted, totpRequired, unitCodeTaken, unitInvalidParent, unitNotFound, usernameTaken } from './staff.errors.ts';
 import { Unit, type UnitKind } from './unit.entity.ts';
 import { type Actor, appendAuditEvent } from '../clues/ledger.ts';
+import { recomputeForStaff } from '../visibility/visibility.ts';
 
 const allowedParent: Record<UnitKind, readonly (UnitKind | null)[]> = {
   district: [null],
@@ -24,11 +27,22 @@ export interface StaffDeps {
   clock: Clock;
   logger: Logger;
   sessionTtlHours: number;
+  /** A session unused this long is refused (STAFF_IDLE_MINUTES). */
+  idleMinutes?: number;
+  /** Seals TOTP secrets (the reporter key; AAD: the staff id). */
+  totpKey: KeyObject | Buffer;
+  /** Every account must have a second factor before it can do anything but enrol (STAFF_2FA). */
+  totpRequired?: boolean;
+  totpIssuer?: string;
 }
+
+/** STAFF_2FA: `required` or `optional`; unset, required in production only. */
+export const secondFactorRequired = (config: { STAFF_2FA?: 'required' | 'optional'; NODE_ENV: string }) =>
+  config.STAFF_2FA === 'required' || (config.STAFF_2FA === undefined && config.NODE_ENV === 'production');
 
 const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
 
-export function createStaffUseCases({ orm, clock, logger, sessionTtlHours }: StaffDeps) {
+export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleMinutes = 60, totpKey, totpRequired: totpRequiredForAll = false, totpIssuer = '低保投诉举报热线' }: StaffDeps) {
   /** `by`: who did it, for the system audit chain (an admin, or `system:seed` at first start). */
   async function createUnit(input: { code: string; name: string; nameEn?: string; kind: UnitKind; parentId?: string | null }, by: Actor = 'system:seed') {
     try {
@@ -101,6 +115,9 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours }: Sta
           },
           now,
         );
+        // A new account may be a person some clue accuses, or a registrant of an accused's relative:
+        // those clues' excluded sets are re-evaluated before the account can sign in.
+        await recomputeForStaff(em, created.id);
         return created;
       });
     } catch (err) {
@@ -111,48 +128,86 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours }: Sta
     return staff;
   }
 
-  async function login(input: { username: string; password: string }) {
+  /**
+   * Renames or moves a staff account (admin). The clues naming it by its old or new name, and those
+   * it is already excluded from, are re-evaluated in the same transaction; sessions are read on
+   * every request, so a move or a new name applies to its next request on every replica.
+   */
+  async function updateStaff(staffId: string, input: { displayName?: string; unitId?: string }, by: Actor) {
+    const updated = await orm.em.fork().transactional(async (em) => {
+      const staff = await em.findOne(Staff, { id: staffId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!staff) throw staffNotFound();
+      if (input.unitId && !(await em.findOne(Unit, { id: input.unitId }))) throw unitNotFound({ unitId: input.unitId });
+      const before = { displayName: staff.displayName, unitId: staff.unit };
+      if (input.displayName !== undefined) staff.displayName = input.displayName;
+      if (input.unitId !== undefined) staff.unit = input.unitId;
+      await em.flush();
+      await appendAuditEvent(em, { type: 'staff.changed', actor: by, data: { staffId, unitId: staff.unit, previousUnitId: before.unitId, renamed: before.displayName !== staff.displayName } }, clock.now());
+      await recomputeForStaff(em, staffId, before.displayName);
+      return staff;
+    });
+    logger.info({ staffId }, 'staff account changed');
+    return updated;
+  }
+
+  /**
+   * Sign-in: the password (argon2id; an older hash is replaced now), then, once the account has
+   * confirmed a second factor, a TOTP code or one of its one-time recovery codes.
+   */
+  async function login(input: { username: string; password: string; totp?: string }) {
     const em = orm.em.fork();
     const staff = await em.findOne(Staff, { username: input.username });
     const ok = await verifyPassword(input.password, staff?.passwordHash ?? dummyPasswordHash);
     if (!staff || !ok || !staff.active) throw invalidCredentials();
+    if (needsRehash(staff.passwordHash)) {
+      const rehashed = await hashPassword(input.password);
+      await sql(em, 'update staff set password_hash = ? where id = ? and password_hash = ?', [rehashed, staff.id, staff.passwordHash]);
+      logger.info({ staffId: staff.id }, 'staff password rehashed with argon2id');
+    }
+    if (staff.totpConfirmedAt) {
+      if (!input.totp) throw totpRequired();
+      if (!(await secondFactorMatches(em, staff, input.totp))) throw totpInvalid();
+    }
     const token = randomBytes(32).toString('base64url');
     const now = clock.now();
     const expiresAt = new Date(now.getTime() + sessionTtlHours * 3600_000);
-    em.create(StaffSession, { tokenHash: tokenHash(token), staff: staff.id, createdAt: now, expiresAt });
+    em.create(StaffSession, { tokenHash: tokenHash(token), staff: staff.id, createdAt: now, expiresAt, lastSeenAt: now });
     await em.flush();
     logger.info({ staffId: staff.id }, 'staff signed in');
     return { token, expiresAt, staff };
   }
 
   async function logout(token: string) {
-    principals.delete(tokenHash(token));
     await orm.em.fork().nativeDelete(StaffSession, { tokenHash: tokenHash(token) });
   }
 
-  // Signed-in principals, kept for a short while so a busy operator's requests do not each look
-  // the session up again. Sign-out drops the entry at once; a deactivated account or an expired
-  // session is noticed within PRINCIPAL_CACHE_MS.
-  const PRINCIPAL_CACHE_MS = 30_000;
-  const MAX_CACHED = 10_000;
-  const principals = new Map<string, { principal: Principal; until: number; expiresAt: number }>();
+  /** Ends every session of the account (sign-out everywhere; also on deactivation and 2FA reset). */
+  async function logoutEverywhere(staffId: string, em: Em = orm.em.fork()) {
+    await sql(em, 'delete from staff_session where staff_id = ?', [staffId]);
+  }
 
+  /**
+   * The token's principal, looked up on every request: a session ended on any replica (sign-out,
+   * sign-out everywhere, deactivation, 2FA reset: its row is gone, or the account is inactive) is
+   * refused by every replica from the next request on. Idle for STAFF_IDLE_MINUTES: refused too.
+   * `last_seen_at` is written at most once a minute per session.
+   */
   async function authenticate(token: string | undefined): Promise<Principal> {
     if (!token) throw notAuthenticated();
     const key = tokenHash(token);
-    const now = clock.now().getTime();
-    const cached = principals.get(key);
-    if (cached && cached.until > now && cached.expiresAt > now) return cached.principal;
-    principals.delete(key);
-    const [row] = await sql<{ id: string; username: string; role: StaffRole; unit_id: string; path: string; parent_id: string | null; expires_at: Date; discipline_body: string | null }>(
+    const now = clock.now();
+    const [row] = await sql<{ id: string; username: string; role: StaffRole; unit_id: string; path: string; parent_id: string | null; last_seen_at: Date; discipline_body: string | null; totp: boolean }>(
       orm.em.fork(),
-      `select s.id, s.username, s.role, s.discipline_body, u.id as unit_id, u.path, u.parent_id, ss.expires_at
+      `select s.id, s.username, s.role, s.discipline_body, s.totp_confirmed_at is not null as totp, u.id as unit_id, u.path, u.parent_id, ss.last_seen_at
        from staff_session ss join staff s on s.id = ss.staff_id join unit u on u.id = s.unit_id
-       where ss.token_hash = ? and ss.expires_at > ? and s.active`,
-      [key, clock.now()],
+       where ss.token_hash = ? and ss.expires_at > ? and ss.last_seen_at > ? and s.active`,
+      [key, now, new Date(now.getTime() - idleMinutes * 60_000)],
     );
     if (!row) throw notAuthenticated();
-    const principal: Principal = {
+    if (now.getTime() - new Date(row.last_seen_at).getTime() > 60_000) {
+      await sql(orm.em.fork(), 'update staff_session set last_seen_at = ? where token_hash = ?', [now, key]);
+    }
+    return {
       id: row.id,
       username: row.username,
       role: row.role,
@@ -160,10 +215,110 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours }: Sta
       unitPath: row.path,
       unitIsRoot: row.parent_id === null,
       disciplineBodyId: row.discipline_body,
+      secondFactor: row.totp,
     };
-    if (principals.size >= MAX_CACHED) principals.delete(principals.keys().next().value!);
-    principals.set(key, { principal, until: now + PRINCIPAL_CACHE_MS, expiresAt: new Date(row.expires_at).getTime() });
-    return principal;
+  }
+
+  /** A new password (the current one is asked again); every other session of the account ends. */
+  async function changePassword(principal: Principal, input: { currentPassword: string; newPassword: string }, token: string) {
+    const em = orm.em.fork();
+    const staff = await em.findOneOrFail(Staff, { id: principal.id });
+    if (!(await verifyPassword(input.currentPassword, staff.passwordHash))) throw invalidCredentials();
+    const passwordHash = await hashPassword(input.newPassword);
+    await em.transactional(async (tx) => {
+      const now = clock.now();
+      await sql(tx, 'update staff set password_hash = ?, password_changed_at = ? where id = ?', [passwordHash, now, staff.id]);
+      await sql(tx, 'delete from staff_session where staff_id = ? and token_hash <> ?', [staff.id, tokenHash(token)]);
+      await appendAuditEvent(tx, { type: 'staff.password_changed', actor: `staff:${principal.id}`, data: { staffId: staff.id } }, now);
+    });
+  }
+
+  /** An admin deactivates (or reactivates) an account; deactivation ends its sessions at once. */
+  async function setActive(admin: Principal, staffId: string, active: boolean) {
+    requireAdmin(admin);
+    await orm.em.fork().transactional(async (tx) => {
+      const now = clock.now();
+      const [row] = await sql<{ id: string }>(tx, 'update staff set active = ? where id = ? returning id', [active, staffId]);
+      if (!row) throw staffNotFound();
+      if (!active) await logoutEverywhere(staffId, tx);
+      await appendAuditEvent(tx, { type: active ? 'staff.activated' : 'staff.deactivated', actor: `staff:${admin.id}`, data: { staffId } }, now);
+    });
+    logger.info({ staffId, active, by: admin.id }, active ? 'staff account activated' : 'staff account deactivated');
+  }
+
+  // ---- second factor (TOTP, RFC 6238: 6 digits, 30 s, SHA-1 as authenticator apps expect) ----
+  const totpAt = () => Math.floor(clock.now().getTime() / 1000);
+  const recoveryHash = (code: string) => createHash('sha256').update(code.replace(/[\s-]/g, '').toUpperCase()).digest('hex');
+
+  /** The time step of a valid code (one step of clock drift either way), else null. */
+  async function totpStep(secret: string, code: string): Promise<number | null> {
+    const token = code.replace(/\s/g, '');
+    if (!/^\d{6}$/.test(token)) return null;
+    const epoch = totpAt();
+    const result = await verifyTotp({ secret, token, epoch, epochTolerance: 30 });
+    return result.valid ? Math.floor(epoch / 30) + result.delta : null;
+  }
+  const totpMatches = async (secret: string, code: string) => (await totpStep(secret, code)) !== null;
+
+  async function secondFactorMatches(em: Em, staff: Staff, code: string): Promise<boolean> {
+    if (!staff.totpBox) return false;
+    const step = await totpStep(unseal(totpKey, Buffer.from(staff.totpBox), staff.id), code);
+    if (step !== null) {
+      // A code signs in once: a step not newer than the last one used is a replay.
+      const [fresh] = await sql<{ id: string }>(em, 'update staff set totp_last_step = ? where id = ? and (totp_last_step is null or totp_last_step < ?) returning id', [step, staff.id, step]);
+      return !!fresh;
+    }
+    // A recovery code works once: removed atomically, so two sign-ins cannot both use it.
+    const [used] = await sql<{ id: string }>(
+      em,
+      `update staff set recovery_codes = recovery_codes - ?::text where id = ? and jsonb_exists(recovery_codes, ?) returning id`,
+      [recoveryHash(code), staff.id, recoveryHash(code)],
+    );
+    if (used) logger.warn({ staffId: staff.id }, 'staff signed in with a recovery code');
+    return !!used;
+  }
+
+  /** Starts (or restarts, while unconfirmed) enrolment: a new secret for the authenticator app. */
+  async function startTotp(principal: Principal) {
+    const em = orm.em.fork();
+    const staff = await em.findOneOrFail(Staff, { id: principal.id });
+    if (staff.totpConfirmedAt) throw totpAlreadyEnabled();
+    const secret = generateTotpSecret();
+    await sql(em, 'update staff set totp_box = ? where id = ?', [seal(totpKey, secret, staff.id), staff.id]);
+    const otpauthUrl = generateTotpUri({ issuer: totpIssuer, label: staff.username, secret });
+    return { secret, otpauthUrl };
+  }
+
+  /** Confirms enrolment with a code from the app; returns ten one-time recovery codes (shown once, stored hashed). */
+  async function confirmTotp(principal: Principal, code: string) {
+    const em = orm.em.fork();
+    const staff = await em.findOneOrFail(Staff, { id: principal.id });
+    if (staff.totpConfirmedAt) throw totpAlreadyEnabled();
+    if (!staff.totpBox) throw totpNotStarted();
+    if (!(await totpMatches(unseal(totpKey, Buffer.from(staff.totpBox), staff.id), code))) throw totpInvalid();
+    const recoveryCodes = Array.from({ length: 10 }, () => {
+      const raw = randomBytes(10).toString('hex').toUpperCase();
+      return `${raw.slice(0, 5)}-${raw.slice(5, 10)}-${raw.slice(10, 15)}-${raw.slice(15)}`;
+    });
+    await em.transactional(async (tx) => {
+      const now = clock.now();
+      await sql(tx, 'update staff set totp_confirmed_at = ?, recovery_codes = ?::jsonb where id = ?', [now, JSON.stringify(recoveryCodes.map(recoveryHash)), staff.id]);
+      await appendAuditEvent(tx, { type: 'staff.totp_enabled', actor: `staff:${principal.id}`, data: { staffId: staff.id } }, now);
+    });
+    return { recoveryCodes };
+  }
+
+  /** An admin removes another account's second factor (lost phone): it must enrol again; its sessions end. */
+  async function resetTotp(admin: Principal, staffId: string) {
+    requireAdmin(admin);
+    await orm.em.fork().transactional(async (tx) => {
+      const now = clock.now();
+      const [row] = await sql<{ id: string }>(tx, 'update staff set totp_box = null, totp_confirmed_at = null, recovery_codes = null where id = ? returning id', [staffId]);
+      if (!row) throw staffNotFound();
+      await logoutEverywhere(staffId, tx);
+      await appendAuditEvent(tx, { type: 'staff.totp_reset', actor: `staff:${admin.id}`, data: { staffId } }, now);
+    });
+    logger.info({ staffId, by: admin.id }, 'staff 2FA reset');
   }
 
   function requireAdmin(p: Principal) {
@@ -192,7 +347,7 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours }: Sta
     return { created: true as const, username: input.username };
   }
 
-  return { createUnit, listUnits, createStaff, login, logout, authenticate, requireAdmin, seedAdmin };
+  return { createUnit, listUnits, createStaff, updateStaff, login, logout, logoutEverywhere, authenticate, changePassword, setActive, startTotp, confirmTotp, resetTotp, requireAdmin, seedAdmin, totpRequired: totpRequiredForAll };
 }
 
 export type StaffUseCases = ReturnType<typeof createStaffUseCases>;

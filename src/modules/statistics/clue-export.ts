@@ -11,7 +11,8 @@ import type { AccusedRole, Category, Channel } from '../clues/clue.entity.ts';
 import { appendAuditEvent } from '../clues/ledger.ts';
 import type { ClueStatus, Finding } from '../clues/status-machine.ts';
 import { formatTrackingCode } from '../clues/tracking-code.ts';
-import { clueVisibility, type Principal } from '../staff/access.ts';
+import type { Principal } from '../staff/access.ts';
+import { visibleClues } from '../visibility/visibility.ts';
 import { accusedRoleNames, categoryNames, channelNames, findingNames, replyState, statusNames } from './statistics.definitions.ts';
 
 /** 群众举报问题线索台账: the export's columns, in order. */
@@ -56,7 +57,7 @@ export function createClueExport(deps: { orm: Orm; clock: Clock; logger: Logger;
   async function* rows(principal: Principal, filter: ExportFilter): AsyncGenerator<string[]> {
     const em = orm.em.fork();
     const units = new Map((await sql<{ id: string; name: string }>(em, 'select id, name from unit')).map((u) => [u.id, u.name]));
-    const vis = clueVisibility(principal);
+    const vis = visibleClues(principal);
     const where = [vis.where];
     const params: unknown[] = [...vis.params];
     const add = (cond: string, ...values: unknown[]) => {

@@ -1,10 +1,7 @@
 import { createErrorFactory } from '../../app/errors.ts';
 
-export const recusalRequired = createErrorFactory({
-  code: 'clue.recusal',
-  message: '须回避：不能交由被举报人所在单位或其近亲属办理 / Recusal: this unit or person may not handle the clue.',
-  statusCode: 409,
-});
+/** 回避: one rule for every module (visibility module). */
+export { recusalRequired } from '../visibility/visibility.ts';
 export const taskNotFound = createErrorFactory({
   code: 'task.not_found',
   message: '未找到该核实任务 / No such verification task.',

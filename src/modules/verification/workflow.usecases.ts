@@ -4,7 +4,7 @@ import type { Clock } from '../../app/clock.ts';
 import type { Em, Orm } from '../../app/db.ts';
 import { forbidden } from '../../app/errors.ts';
 import type { Logger } from '../../app/logger.ts';
-import { Accused, type Category, Clue } from '../clues/clue.entity.ts';
+import { type Category, Clue } from '../clues/clue.entity.ts';
 import type { ClueUseCases } from '../clues/clues.usecases.ts';
 import { appendEvent } from '../clues/ledger.ts';
 import { findings } from '../clues/status-machine.ts';
@@ -13,6 +13,7 @@ import { enqueueInTransaction } from '../outbox/outbox.ts';
 import { can, type Principal } from '../staff/access.ts';
 import { Staff } from '../staff/staff.entity.ts';
 import { Unit } from '../staff/unit.entity.ts';
+import { assertStaffMayHandle, assertUnitMayHandle } from '../visibility/visibility.ts';
 import { checklists, type TaskType, VerificationTask } from './task.entity.ts';
 import { clueNotVerifiable, recusalRequired, taskClosed, taskNotFound } from './workflow.errors.ts';
 
@@ -25,8 +26,6 @@ export interface WorkflowDeps {
   logger: Logger;
   clues: ClueUseCases;
   deadlines: Pick<DeadlineUseCases, 'onEvent'>;
-  /** Is one of `names` a relative registered under this staff member (近亲属备案)? */
-  isRegisteredRelativeOf?: (staffId: string, names: string[], em: Em) => Promise<boolean>;
   afterCommit: () => void;
 }
 
@@ -37,31 +36,6 @@ export function createWorkflowUseCases(deps: WorkflowDeps) {
   async function lockClue(tx: Em, principal: Principal, clueId: string) {
     await clues.assertVisible(principal, clueId, tx);
     return tx.findOneOrFail(Clue, { id: clueId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-  }
-
-  /** 回避: the accused's own unit never handles the clue; the next unit up is offered instead. */
-  async function assertUnitMayHandle(tx: Em, clueId: string, unitId: string) {
-    const accusedUnits = new Set((await tx.find(Accused, { clue: clueId })).map((a) => a.unit).filter(Boolean));
-    if (!accusedUnits.has(unitId)) return;
-    let candidate = await tx.findOne(Unit, { id: unitId });
-    while (candidate && accusedUnits.has(candidate.id)) candidate = candidate.parent ? await tx.findOne(Unit, { id: candidate.parent }) : null;
-    throw recusalRequired({
-      reason: 'accused_unit',
-      message: '被举报人属于该单位 / A person reported belongs to this unit.',
-      suggestedUnitId: candidate?.id ?? null,
-      suggestedUnitName: candidate?.name ?? null,
-    });
-  }
-
-  async function assertStaffMayHandle(tx: Em, clueId: string, staffId: string) {
-    const staff = await tx.findOne(Staff, { id: staffId });
-    if (!staff) throw recusalRequired({ reason: 'unknown_staff' });
-    const accused = await tx.find(Accused, { clue: clueId });
-    if (accused.some((a) => a.name.trim() === staff.displayName.trim())) throw recusalRequired({ reason: 'accused_person' });
-    if (deps.isRegisteredRelativeOf && (await deps.isRegisteredRelativeOf(staffId, accused.map((a) => a.name), tx))) {
-      throw recusalRequired({ reason: 'registered_relative', message: '被举报人是该工作人员备案的近亲属 / A person reported is a registered relative of this staff member.' });
-    }
-    return staff;
   }
 
   async function triage(principal: Principal, clueId: string, input: { categories?: Category[]; priority?: 'normal' | 'major'; majorReasons?: MajorReason[] }) {
@@ -96,6 +70,8 @@ export function createWorkflowUseCases(deps: WorkflowDeps) {
       const who = supervisorId ?? principal.id;
       const sup = await tx.findOne(Staff, { id: who });
       if (!sup || (sup.role !== 'supervisor' && sup.role !== 'admin')) throw forbidden(undefined, '督办人须为督办人员 / The supervisor must have the supervisor role.');
+      // Nobody in the clue's excluded set is told of its every event.
+      await assertStaffMayHandle(tx, clueId, who);
       clue.supervisor = who;
       appendEvent(tx, clue, { type: 'clue.supervised', actor: `staff:${principal.id}`, data: { supervisorId: who } }, clock.now());
       return { ...clues.publicView(clue), supervisorId: who };

@@ -1,0 +1,232 @@
+/**
+ * Who may see a clue, in one place (README "Who sees what"). A clue is visible to a principal when
+ * the unit rule lets them (staff/access.ts `clueVisibility`: their unit's subtree, the district
+ * root also unplaced clues, admins all, discipline officers what was referred to their body) AND
+ * they are not in the clue's **excluded set** (`clue_exclusion`):
+ *
+ * (a) for each accused whose role is official, caseworker, cadre — or `unknown` with a unit given
+ *     (someone the reporter places in a unit may well work there) — that unit and every unit below
+ *     it; a beneficiary or "other" accused excludes no unit. Admins and discipline officers stand
+ *     outside the unit tree and are not excluded by (a): a clue whose accused sits at the district
+ *     root goes to them;
+ * (b) every staff account (admins too) that is an accused person: matched by name within the
+ *     clue's district (the root above the accused's unit, else above the clue's unit, else
+ *     everywhere) until an operator marks the match wrong with a reason, linked by an operator, or
+ *     the registrant of near-relative rows under an accused official's name;
+ * (c) every staff account that registered an accused as their near relative.
+ *
+ * An excluded principal gets what a clue that does not exist gets (`clue.not_found`, or absence in
+ * lists). Handing the clue into the set (assignment, task, task assignee) is refused with
+ * `clue.recusal` (403) and the nearest permitted unit above offered.
+ *
+ * Depends on the clue, accused, unit and staff entities (and the near-relative table) only, so that
+ * clues, deadlines, notices, tasks, registry and referrals can all call it.
+ */
+import { type Em, sql, sqlBound } from '../../app/db.ts';
+import { createErrorFactory } from '../../app/errors.ts';
+import { clueVisibility, type Principal } from '../staff/access.ts';
+
+export const recusalRequired = createErrorFactory({
+  code: 'clue.recusal',
+  message: '须回避：不能交由被举报人、其所在单位及下级单位或其近亲属办理 / Recusal: the persons reported, their units (and the units below) and their registered relatives may not handle the clue.',
+  statusCode: 403,
+});
+
+/** Roles whose unit the accused belongs to: their unit and the units below are excluded. */
+export const UNIT_EXCLUDING_ROLES = ['official', 'caseworker', 'cadre', 'unknown'] as const;
+/** Accused roles matched against registrants of the near-relative registry (they are staff). */
+const REGISTRANT_ROLES = ['official', 'caseworker', 'cadre', 'unknown'] as const;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const unitRuleApplies = (p: Principal) => p.role !== 'admin' && p.role !== 'discipline_officer';
+
+/** The ids on a unit path "/<root>/<child>/…/<self>/": the unit and everything above it. */
+export const unitsOnPath = (path: string) => path.split('/').filter(Boolean);
+
+/** SQL condition (on a clue alias) that the principal is not in the clue's excluded set. */
+export function notExcluded(p: Principal, alias = 'c'): { where: string; params: unknown[] } {
+  const conds: string[] = [];
+  const params: unknown[] = [];
+  if (UUID.test(p.id)) {
+    conds.push('x.staff_id = ?');
+    params.push(p.id);
+  }
+  const units = unitRuleApplies(p) ? unitsOnPath(p.unitPath) : [];
+  if (units.length) {
+    conds.push('x.unit_id in (?)');
+    params.push(units);
+  }
+  if (!conds.length) return { where: 'true', params: [] };
+  return { where: `not exists (select 1 from clue_exclusion x where x.clue_id = ${alias}.id and (${conds.join(' or ')}))`, params };
+}
+
+/** The full rule as one SQL condition on alias `c` (`clue c`): every list and count of clues uses it. */
+export function visibleClues(p: Principal): { where: string; params: unknown[] } {
+  const unit = clueVisibility(p);
+  const excl = notExcluded(p);
+  if (excl.where === 'true') return unit;
+  return { where: `(${unit.where}) and ${excl.where}`, params: [...unit.params, ...excl.params] };
+}
+
+/** May the principal see this clue? One statement; inside a transaction pass its `em`. */
+export async function canSeeClue(em: Em, p: Principal, clueId: string): Promise<boolean> {
+  if (!UUID.test(clueId)) return false;
+  const vis = visibleClues(p);
+  const rows = await sql(em, `select 1 from clue c where c.id = ? and ${vis.where}`, [clueId, ...vis.params]);
+  return rows.length > 0;
+}
+
+/** Of these clue ids, those the principal may see (for references from one clue to others: repeats, merges). */
+export async function visibleClueIds(em: Em, p: Principal, clueIds: string[]): Promise<Set<string>> {
+  const ids = [...new Set(clueIds.filter((id) => UUID.test(id)))];
+  if (!ids.length) return new Set();
+  const vis = visibleClues(p);
+  const rows = await sql<{ id: string }>(em, `select c.id from clue c where c.id in (?) and ${vis.where}`, [ids, ...vis.params]);
+  return new Set(rows.map((r) => r.id));
+}
+
+/** Is this staff account in the clue's excluded set by person (b, c)? */
+export async function isStaffExcluded(em: Em, clueId: string, staffId: string): Promise<string | null> {
+  const [row] = await sql<{ reason: string }>(em, 'select reason from clue_exclusion where clue_id = ? and staff_id = ? limit 1', [clueId, staffId]);
+  return row?.reason ?? null;
+}
+
+/**
+ * Refuses handing the clue to a unit in its excluded set (the unit or one above it is an accused's
+ * unit), offering the nearest unit above that is outside it. None left (the accused sits at the
+ * district root): the clue stays with the admins and is proposed for referral to the discipline body.
+ */
+export async function assertUnitMayHandle(em: Em, clueId: string, unitId: string) {
+  const excluded = new Set(
+    (await sql<{ unit_id: string }>(em, 'select distinct unit_id from clue_exclusion where clue_id = ? and unit_id is not null', [clueId])).map((r) => r.unit_id),
+  );
+  if (!excluded.size) return;
+  const [unit] = await sql<{ path: string }>(em, 'select path from unit where id = ?', [unitId]);
+  if (!unit) return;
+  const chain = unitsOnPath(unit.path); // root first, the unit last
+  const firstExcluded = chain.findIndex((id) => excluded.has(id));
+  if (firstExcluded < 0) return;
+  const suggestedUnitId = firstExcluded > 0 ? chain[firstExcluded - 1]! : null;
+  const [suggested] = suggestedUnitId ? await sql<{ name: string }>(em, 'select name from unit where id = ?', [suggestedUnitId]) : [];
+  throw recusalRequired(
+    {
+      reason: 'accused_unit',
+      suggestedUnitId,
+      suggestedUnitName: suggested?.name ?? null,
+      ...(suggestedUnitId ? {} : { handledBy: 'admin', referralProposed: true }),
+    },
+    suggestedUnitId
+      ? '被举报人属于该单位或其上级单位 / A person reported belongs to this unit or a unit above it.'
+      : '被举报人位于区级，线索由管理员办理并建议移送纪检监察机关 / A person reported sits at the district level: the clue stays with the admins and is proposed for referral to the discipline body.',
+  );
+}
+
+/** Refuses giving a task (or special supervision) to a staff account in the clue's excluded set, by person or by unit. */
+export async function assertStaffMayHandle(em: Em, clueId: string, staffId: string) {
+  const [staff] = await sql<{ id: string; role: string; unit_id: string }>(em, 'select id, role, unit_id from staff where id = ?', [staffId]);
+  if (!staff) throw recusalRequired({ reason: 'unknown_staff' });
+  if (staff.role !== 'admin' && staff.role !== 'discipline_officer') await assertUnitMayHandle(em, clueId, staff.unit_id);
+  const reason = await isStaffExcluded(em, clueId, staffId);
+  if (!reason) return;
+  throw recusalRequired(
+    { reason: reason === 'registered_relative' ? 'registered_relative' : 'accused_person' },
+    reason === 'registered_relative'
+      ? '被举报人是该工作人员备案的近亲属 / A person reported is a registered relative of this staff member.'
+      : '该工作人员即被举报人 / This staff member is a person reported.',
+  );
+}
+
+/** A person's name key in SQL, as `nameKey` (registry/vocabulary.ts) computes it in JavaScript. */
+export const sqlNameKey = (expr: string) => `lower(regexp_replace(normalize(${expr}, NFKC), '[[:space:]·•・‧.]', '', 'g'))`;
+
+const list = (xs: readonly string[]) => xs.map((x) => `'${x}'`).join(', ');
+
+/**
+ * `insert … select` writing the excluded set of the accused in the CTE `acc`, a relation with columns
+ * (accused_id uuid, clue_id uuid, role text, unit_id uuid, name_key text, clue_unit_id uuid): the
+ * `accused` table for a recompute, a VALUES list for a registration (whose accused rows are written
+ * by the same statement and not yet visible to it).
+ */
+export function exclusionInsert(): string {
+  return `insert into clue_exclusion (id, clue_id, accused_id, unit_id, staff_id, reason)
+  select md5(e.clue_id::text || e.accused_id::text || e.reason || coalesce(e.unit_id, e.staff_id)::text)::uuid,
+         e.clue_id, e.accused_id, e.unit_id, e.staff_id, e.reason from (
+    select acc.clue_id, acc.accused_id, acc.unit_id, null::uuid as staff_id, 'accused_unit' as reason
+      from acc where acc.unit_id is not null and acc.role in (${list(UNIT_EXCLUDING_ROLES)})
+    union all
+    select acc.clue_id, acc.accused_id, null::uuid, s.id, 'accused_name'
+      from acc cross join lateral (
+        select coalesce((select split_part(u.path, '/', 2) from unit u where u.id = acc.unit_id),
+                        (select split_part(u.path, '/', 2) from unit u where u.id = acc.clue_unit_id)) as district) d
+      join staff s on ${sqlNameKey('s.display_name')} = acc.name_key
+      join unit su on su.id = s.unit_id
+      where acc.name_key <> '' and (d.district is null or su.path like '/' || d.district || '/%')
+        and not exists (select 1 from accused_link l where l.accused_id = acc.accused_id and l.staff_id = s.id and l.kind = 'not_same_person')
+    union all
+    select acc.clue_id, acc.accused_id, null::uuid, l.staff_id, 'accused_linked'
+      from acc join accused_link l on l.accused_id = acc.accused_id and l.kind = 'same_person'
+    union all
+    select acc.clue_id, acc.accused_id, null::uuid, n.registrant_staff_id, 'accused_registrant'
+      from acc join near_relative n on n.registrant_name_key = acc.name_key and n.registrant_staff_id is not null
+      join unit nu on nu.id = n.registrant_unit_id
+      where acc.name_key <> '' and acc.role in (${list(REGISTRANT_ROLES)})
+        and (acc.unit_id is null or nu.path like '%/' || acc.unit_id || '/%')
+        and not exists (select 1 from accused_link l where l.accused_id = acc.accused_id and l.staff_id = n.registrant_staff_id and l.kind = 'not_same_person')
+    union all
+    select acc.clue_id, acc.accused_id, null::uuid, s.id, 'registered_relative'
+      from acc join near_relative n on n.relative_name_key = acc.name_key
+      join staff s on s.id = n.registrant_staff_id
+        or (n.registrant_staff_id is null and s.unit_id = n.registrant_unit_id and ${sqlNameKey('s.display_name')} = n.registrant_name_key)
+      where acc.name_key <> ''
+  ) e on conflict (id) do nothing`;
+}
+
+/** The `acc` relation over the accused table for the clues in `$1` (uuid[]). */
+const accusedOfClues = `with acc as (select a.id as accused_id, a.clue_id, a.role, a.unit_id, a.name_key, c.unit_id as clue_unit_id
+  from accused a join clue c on c.id = a.clue_id where a.clue_id = any($1::uuid[])) `;
+
+/**
+ * Rewrites the excluded set of these clues from their accused, the staff accounts, the links and
+ * the registry, in the caller's transaction. For one clue the caller holds its lock; concurrent
+ * recomputes of the same clue write the same ids (a member's id is a hash of what it is), never miss one.
+ */
+export async function recomputeExclusions(em: Em, clueIds: string[]) {
+  const ids = [...new Set(clueIds)];
+  if (!ids.length) return;
+  await sqlBound(em, 'delete from clue_exclusion where clue_id = any($1::uuid[])', [ids]);
+  await sqlBound(em, accusedOfClues + exclusionInsert(), [ids]);
+}
+
+/** The clues naming someone with one of these name keys: what a registry change or a staff (re)name re-evaluates. */
+export async function cluesNaming(em: Em, nameKeys: string[]): Promise<string[]> {
+  const keys = [...new Set(nameKeys.filter(Boolean))];
+  if (!keys.length) return [];
+  const rows = await sqlBound<{ clue_id: string }>(em, 'select distinct clue_id from accused where name_key = any($1::text[])', [keys]);
+  return rows.map((r) => r.clue_id);
+}
+
+/**
+ * A staff account was created, renamed or moved: re-evaluates the clues naming it (by its name
+ * now, and by its old name if given) and those it is already excluded from. Bounded by the
+ * accused-name index.
+ */
+export async function recomputeForStaff(em: Em, staffId: string, oldDisplayName?: string) {
+  const [row] = await sqlBound<{ key: string; old: string | null }>(
+    em,
+    `select ${sqlNameKey('display_name')} as key, ${sqlNameKey('$2::text')} as old from staff where id = $1`,
+    [staffId, oldDisplayName ?? null],
+  );
+  if (!row) return;
+  const already = await sqlBound<{ clue_id: string }>(em, 'select distinct clue_id from clue_exclusion where staff_id = $1', [staffId]);
+  await recomputeExclusions(em, [...(await cluesNaming(em, [row.key, row.old ?? ''])), ...already.map((r) => r.clue_id)]);
+}
+
+/** Every clue's excluded set as one statement (data-set builds; a recompute after a unit move). */
+export const ALL_EXCLUSIONS_SQL = `with acc as (select a.id as accused_id, a.clue_id, a.role, a.unit_id, a.name_key, c.unit_id as clue_unit_id
+  from accused a join clue c on c.id = a.clue_id) ${exclusionInsert()}`;
+
+/** Rewrites every clue's excluded set: set-based, two statements. */
+export async function recomputeAllExclusions(em: Em) {
+  await sqlBound(em, 'delete from clue_exclusion', []);
+  await sqlBound(em, ALL_EXCLUSIONS_SQL, []);
+}
