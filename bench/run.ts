@@ -12,6 +12,7 @@ import { type BenchOutcome, type Benchmark, createBenchDatabase, settingsFromEnv
 import { deadlinesBenchmark } from './deadlines.bench.ts';
 import { exclusionBenchmark } from './exclusion.bench.ts';
 import { registerBenchmark } from './register.bench.ts';
+import { reportsBenchmark } from './reports.bench.ts';
 import { reportBenchmark } from './report.bench.ts';
 import { smtpBenchmark } from './smtp.bench.ts';
 import { staffReadsBenchmark } from './staff-reads.bench.ts';
@@ -21,7 +22,7 @@ import { voiceBenchmark } from './voice.bench.ts';
 const interrupt = new AbortController();
 
 /** Add new benchmarks here. */
-const benchmarks: Benchmark[] = [registerBenchmark, reportBenchmark, voiceBenchmark, smtpBenchmark, deadlinesBenchmark, staffReadsBenchmark, exclusionBenchmark];
+const benchmarks: Benchmark[] = [registerBenchmark, reportBenchmark, voiceBenchmark, smtpBenchmark, deadlinesBenchmark, staffReadsBenchmark, exclusionBenchmark, reportsBenchmark];
 
 async function main(names: string[]) {
   const unknown = names.filter((n) => !benchmarks.some((b) => b.name === n));

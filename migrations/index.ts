@@ -18,6 +18,7 @@ import { Migration20261204000000_clue_exclusion } from './Migration2026120400000
 import { Migration20261204100000_reporter_protection } from './Migration20261204100000_reporter_protection.ts';
 import { Migration20261204200000_staff_security } from './Migration20261204200000_staff_security.ts';
 import { Migration20261204300000_durable_jobs } from './Migration20261204300000_durable_jobs.ts';
+import { Migration20261204400000_statistics } from './Migration20261204400000_statistics.ts';
 
 /** Applied in order at start and by `npm run migrate`. Append new migrations; never edit one that shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -40,4 +41,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261204100000_reporter_protection', class: Migration20261204100000_reporter_protection },
   { name: 'Migration20261204200000_staff_security', class: Migration20261204200000_staff_security },
   { name: 'Migration20261204300000_durable_jobs', class: Migration20261204300000_durable_jobs },
+  { name: 'Migration20261204400000_statistics', class: Migration20261204400000_statistics },
 ];

@@ -57,18 +57,30 @@ export interface Arrival {
   channel: Channel;
 }
 
-/** The figures the monthly statistics table needs, by what was alleged (Putuo 2024 annex). */
+/** The figures the self-inspection table needs, by what was alleged (Putuo 2024 annex). */
 function outcomeFor(rng: Rng, categories: readonly Category[], finding: string) {
-  if (finding === 'unsubstantiated') return { householdsRemoved: 0, peopleRemoved: 0, fundsRecoveredYuan: 0, householdsEnrolled: 0, cardCustodyCases: 0 };
+  if (finding === 'unsubstantiated') return { householdsRemoved: 0, peopleRemoved: 0, fundsRecoveredYuan: 0, householdsEnrolled: 0, cardCustodyCases: 0, enrolledAfterSingleFix: 0, byType: {} };
   const removes = categories.some((c) => ['favor_enrolment', 'connection_enrolment', 'stability_enrolment', 'policy_stretch_enrolment', 'wrongful_enrolment', 'false_claim', 'favouring_relatives'].includes(c));
   const households = removes ? rng.int(1, finding === 'substantiated' ? 3 : 1) : 0;
   const funds = categories.some((c) => ['embezzlement', 'false_claim', 'withholding_funds', 'payment_irregularity', 'wrongful_enrolment'].includes(c)) ? rng.int(5, 400) * 100 : 0;
+  const people = households ? households + rng.int(0, 3) : 0;
+  // The removals go to the problem type alleged first (人情保, 关系保, 政策保; other wrongful
+  // enrolments of extreme-poverty support to 三无).
+  const type = categories.includes('favor_enrolment')
+    ? 'renqing'
+    : categories.includes('connection_enrolment') || categories.includes('favouring_relatives')
+      ? 'guanxi'
+      : categories.includes('policy_stretch_enrolment') || categories.includes('stability_enrolment')
+        ? 'zhengce'
+        : 'sanwu';
   return {
     householdsRemoved: households,
-    peopleRemoved: households ? households + rng.int(0, 3) : 0,
-    fundsRecoveredYuan: funds,
+    peopleRemoved: people,
+    fundsRecoveredYuan: people || funds ? funds : 0,
     householdsEnrolled: categories.includes('missed_enrolment') || categories.includes('single_instead_of_household') ? 1 : 0,
     cardCustodyCases: categories.includes('card_custody_abuse') ? 1 : 0,
+    enrolledAfterSingleFix: categories.includes('single_instead_of_household') ? rng.int(1, 3) : 0,
+    byType: people || funds ? { [type]: { people, fundsYuan: funds } } : {},
   };
 }
 

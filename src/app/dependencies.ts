@@ -24,6 +24,7 @@ import { createRegistryUseCases } from '../modules/registry/registry.usecases.ts
 import { createStaffUseCases, secondFactorRequired } from '../modules/staff/staff.usecases.ts';
 import { createTriageUseCases } from '../modules/triage/triage.usecases.ts';
 import { createAuditUseCases } from '../modules/audit/audit.usecases.ts';
+import { createStatisticsUseCases } from '../modules/statistics/statistics.usecases.ts';
 import { createContactUseCases } from '../modules/contact/contact.usecases.ts';
 import { join } from 'node:path';
 import { type Clock, systemClock } from './clock.ts';
@@ -147,6 +148,7 @@ export async function createDependencies(
   await email.rekeyClearMessageIds().catch((err: Error) => logger.warn({ err: err.message }, 'could not rewrite clear Message-IDs; retried at the next start'));
   const sealCheckpoint = createCheckpointer({ orm, clock, logger, keys: keys.ledger });
   const audit = createAuditUseCases({ orm });
+  const statistics = createStatisticsUseCases({ orm, clock, logger, calendar });
   const ledgerWatch = createLedgerWatch({ orm, clock, logger, alertMs: config.LEDGER_CHECKPOINT_ALERT_MS });
   const ledgerWitness = createLedgerWitness({
     orm,
@@ -217,6 +219,7 @@ export async function createDependencies(
     deadlineScheduler,
     sealCheckpoint,
     audit,
+    statistics,
     ledgerWatch,
     ledgerWitness,
     close,

@@ -1,4 +1,4 @@
-import { Accused, Attachment, Clue, IntakeKey, SealedReporter } from '../modules/clues/clue.entity.ts';
+import { Accused, Attachment, Clue, ClueConclusion, IntakeKey, SealedReporter } from '../modules/clues/clue.entity.ts';
 import { QuarantinedMail } from '../modules/intake-email/email.entity.ts';
 import { AuditChain, LedgerAlert, LedgerCheckpoint, LedgerEvent } from '../modules/clues/ledger.entity.ts';
 import { Deadline, DeadlinePolicyVersion, StaffNotice } from '../modules/deadlines/deadline.entity.ts';
@@ -21,6 +21,7 @@ export const entities = [
   Accused,
   SealedReporter,
   Attachment,
+  ClueConclusion,
   LedgerEvent,
   LedgerCheckpoint,
   AuditChain,

@@ -18,6 +18,7 @@ import { publicReferralRoutes, staffReferralRoutes } from '../modules/referrals/
 import { quarantineRoutes } from '../modules/intake-email/email.routes.ts';
 import { REGISTRY_IMPORT_PATH, registryRoutes } from '../modules/registry/registry.routes.ts';
 import { auditRoutes } from '../modules/audit/audit.routes.ts';
+import { statisticsRoutes } from '../modules/statistics/statistics.routes.ts';
 import { ledgerRoutes } from '../modules/clues/ledger.routes.ts';
 import type { Dependencies } from './dependencies.ts';
 import { AppError, createErrorFactory, databaseBusy, isAppError } from './errors.ts';
@@ -235,6 +236,7 @@ export function createServer(deps: Dependencies) {
   app.route('/', publicReferralRoutes(deps.referrals, (token) => deps.staff.authenticate(token)));
   app.route('/api/v1/staff', registryRoutes(deps.registry, docs));
   app.route('/api/v1/staff', auditRoutes(deps.audit, docs));
+  app.route('/api/v1/staff', statisticsRoutes(deps.statistics, docs));
   app.route('/api/v1/staff', ledgerRoutes(deps.ledgerWitness, docs));
   app.route('/', webRoutes({ config: deps.config, clock: deps.clock, reports: deps.reports, staff: deps.staff, csrf: deps.csrf, metrics, contact: deps.contact, sessions: deps.followUpSessions, throttle: deps.throttle }, docs));
   app.route('/api/v1/staff', callbackRoutes(deps.hotline.callbacks, deps.clock, docs));

@@ -36,9 +36,27 @@ export type Category = (typeof categories)[number];
 export const accusedRoles = ['official', 'caseworker', 'cadre', 'beneficiary', 'other', 'unknown'] as const;
 export type AccusedRole = (typeof accusedRoles)[number];
 
+/**
+ * The problem types the self-inspection table counts removals by (Putuo 2024 annex): 人情保,
+ * 关系保, 政策保, and persons taken into 特困供养 on loosened 三无 criteria.
+ */
+export const problemTypes = ['renqing', 'guanxi', 'zhengce', 'sanwu'] as const;
+export type ProblemType = (typeof problemTypes)[number];
+
 export const priorities = ['normal', 'major'] as const;
 export const secretKinds = ['web', 'pin'] as const;
 export type SecretKind = (typeof secretKinds)[number];
+
+/** What a conclusion recorded (see `outcomeInput`); older conclusions have no `byType`. */
+export interface ClueOutcomeFigures {
+  householdsRemoved?: number;
+  peopleRemoved?: number;
+  fundsRecoveredYuan?: number;
+  householdsEnrolled?: number;
+  cardCustodyCases?: number;
+  enrolledAfterSingleFix?: number;
+  byType?: Partial<Record<ProblemType, { people: number; fundsYuan: number }>>;
+}
 
 const ClueSchema = defineEntity({
   name: 'Clue',
@@ -71,7 +89,9 @@ const ClueSchema = defineEntity({
     supervisor: p.uuid().nullable(),
     finding: p.string().length(32).nullable(),
     /** The figures the monthly statistics table needs, set when the clue is concluded. */
-    outcome: p.json<Record<string, number>>().nullable(),
+    outcome: p.json<ClueOutcomeFigures>().nullable(),
+    /** 问题摘要 (≤ 50 characters), written by staff and checked to carry nothing of the reporter. */
+    summary: p.string().length(50).nullable(),
     flags: p.array().default([]),
     /** The reporter's language, chosen at intake: automatic messages and mail to them are in it. */
     locale: p.enum(locales).default('zh-CN'),
@@ -155,3 +175,21 @@ const IntakeKeySchema = defineEntity({
 });
 export class IntakeKey extends IntakeKeySchema.class {}
 IntakeKeySchema.setClass(IntakeKey);
+
+/**
+ * The conclusion a concluded clue stands on: its latest `clue.status_changed` → concluded event,
+ * kept in the transaction that writes the event and removed by the one that reopens the clue
+ * (review, re-review). The statistics read it instead of scanning the ledger; `verify-ledger`'s
+ * row check and the statistics test hold it to the events.
+ */
+const ClueConclusionSchema = defineEntity({
+  name: 'ClueConclusion',
+  tableName: 'clue_conclusion',
+  properties: {
+    clue: () => p.manyToOne(Clue).mapToPk().primary(),
+    concludedAt: p.datetime().index(),
+    outcome: p.json<ClueOutcomeFigures>().nullable(),
+  },
+});
+export class ClueConclusion extends ClueConclusionSchema.class {}
+ClueConclusionSchema.setClass(ClueConclusion);

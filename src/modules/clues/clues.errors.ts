@@ -35,6 +35,11 @@ export const reportNotFound = createErrorFactory({
   message: '查询码或密码不正确 / Wrong tracking code or secret.',
   statusCode: 404,
 });
+export const summaryIdentifiesReporter = createErrorFactory({
+  code: 'clue.summary_identifies_reporter',
+  message: '问题摘要不得含有可识别举报人的内容（姓名的任何部分、电话号码、身份证号、邮箱）/ The summary must carry nothing that identifies the reporter (any part of the name, a phone or ID number, an email address).',
+  statusCode: 422,
+});
 export const accusedNotFound = createErrorFactory({
   code: 'clue.accused_not_found',
   message: '该线索没有此被举报人（或此工作人员、关联）/ No such accused person (or staff account, or link) on this clue.',

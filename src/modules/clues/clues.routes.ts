@@ -5,7 +5,7 @@ import type { Metrics } from '../../app/metrics.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
 import type { AppEnv } from '../../app/server.ts';
 import { can } from '../staff/access.ts';
-import { addAccusedBody, linkAccusedBody, listQuery, registerClueBody, removeAccusedBody, revealBody, transitionBody, unlinkAccusedBody } from './clues.schemas.ts';
+import { addAccusedBody, linkAccusedBody, listQuery, registerClueBody, removeAccusedBody, revealBody, summaryBody, transitionBody, unlinkAccusedBody } from './clues.schemas.ts';
 import type { ClueUseCases } from './clues.usecases.ts';
 import { formatTrackingCode } from './tracking-code.ts';
 import { accusedNotFound, clueNotFound } from './clues.errors.ts';
@@ -53,6 +53,12 @@ export function staffClueRoutes(clues: ClueUseCases, docs: ApiDocs, metrics: Met
   app.post('/:id/transitions', async (c) =>
     c.json(await clues.changeStatus(c.get('principal')!, clueId(c.req.param('id')), await readJson(c, transitionBody))),
   );
+
+  docs.add({ method: 'put', path: '/api/v1/staff/clues/:id/summary', summary: 'Set the clue’s 问题摘要 (≤ 50 characters; exports carry it, never the narrative)', tag, auth: 'staff', body: summaryBody, responses: { 200: 'Set', 422: 'It carries part of the reporter’s name, a phone or ID number, or an email address (the refusal is on the ledger)' } });
+  app.put('/:id/summary', async (c) => {
+    const { summary } = await readJson(c, summaryBody);
+    return c.json(await clues.setSummary(c.get('principal')!, clueId(c.req.param('id')), summary));
+  });
 
   docs.add({ method: 'post', path: '/api/v1/staff/clues/:id/reporter/reveal', summary: 'Open the sealed reporter identity with a stated purpose (recorded on the ledger; operators and supervisors outside the excluded set)', tag, auth: 'staff', body: revealBody, responses: { 200: 'The identity (Cache-Control: no-store)', 403: 'Role may not', 404: 'Anonymous, no such clue, or excluded' } });
   app.post('/:id/reporter/reveal', async (c) => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { locales } from '../../app/templates.ts';
-import { accusedRoles, categories, channels } from './clue.entity.ts';
+import { accusedRoles, categories, channels, problemTypes } from './clue.entity.ts';
 import { clueActions, clueStatuses, type DeclineReason, declineReasons, findings } from './status-machine.ts';
 
 export const NARRATIVE_MAX = 20_000;
@@ -42,13 +42,50 @@ export const registerClueBody = z.object({
 });
 
 const count = z.number().int().min(0).max(1_000_000);
-/** The monthly statistics table's figures for a concluded clue (Putuo 2024 annex). */
-export const outcomeInput = z.object({
-  householdsRemoved: count.default(0),
-  peopleRemoved: count.default(0),
-  fundsRecoveredYuan: z.number().min(0).max(1e10).default(0),
-  householdsEnrolled: count.default(0),
-  cardCustodyCases: count.default(0),
+const yuan = z.number().min(0).max(1e10);
+/** Removed from the rolls for one problem type (清退): persons and the funds recovered from them. */
+const removal = z.object({ people: count.default(0), fundsYuan: yuan.default(0) });
+
+/**
+ * The figures a concluded clue adds to the self-inspection table (Putuo 2024 annex). `byType`
+ * splits removals by problem type; when it is given, the totals `peopleRemoved` and
+ * `fundsRecoveredYuan` are its sums (given totals must agree). A conclusion without `byType` is
+ * counted on the table's "type not recorded" line, never guessed into a column.
+ */
+export const outcomeFields = z.object({
+    householdsRemoved: count.default(0),
+    peopleRemoved: count.optional(),
+    fundsRecoveredYuan: yuan.optional(),
+    householdsEnrolled: count.default(0),
+    cardCustodyCases: count.default(0),
+    byType: z.partialRecord(z.enum(problemTypes), removal).optional(),
+    /** Persons newly enrolled once 单人保 was corrected to 整户保. */
+    enrolledAfterSingleFix: count.default(0),
+});
+export const outcomeInput = outcomeFields
+  .superRefine((o, ctx) => {
+    if (!o.byType) return;
+    const people = Object.values(o.byType).reduce((n, r) => n + (r?.people ?? 0), 0);
+    const funds = Object.values(o.byType).reduce((n, r) => n + (r?.fundsYuan ?? 0), 0);
+    if (o.peopleRemoved !== undefined && o.peopleRemoved !== people)
+      ctx.addIssue({ code: 'custom', path: ['peopleRemoved'], message: `清退人数合计应为各类之和 ${people} / the total must be the sum by type, ${people}` });
+    if (o.fundsRecoveredYuan !== undefined && Math.abs(o.fundsRecoveredYuan - funds) > 0.005)
+      ctx.addIssue({ code: 'custom', path: ['fundsRecoveredYuan'], message: `追回资金合计应为各类之和 ${funds} / the total must be the sum by type, ${funds}` });
+  })
+  .transform((o) => {
+    if (!o.byType) return { ...o, peopleRemoved: o.peopleRemoved ?? 0, fundsRecoveredYuan: o.fundsRecoveredYuan ?? 0 };
+    const types = Object.values(o.byType);
+    return {
+      ...o,
+      peopleRemoved: types.reduce((n, r) => n + (r?.people ?? 0), 0),
+      fundsRecoveredYuan: Math.round(types.reduce((n, r) => n + (r?.fundsYuan ?? 0), 0) * 100) / 100,
+    };
+  });
+export type ClueOutcome = z.infer<typeof outcomeInput>;
+
+/** 问题摘要: written by staff at triage, at most 50 characters; exports carry it, never the narrative. */
+export const summaryBody = z.object({
+  summary: z.string().trim().min(2).max(50, '问题摘要至多 50 字 / at most 50 characters'),
 });
 
 export const transitionBody = z

@@ -21,6 +21,7 @@ import {
   type Category,
   type Channel,
   Clue,
+  type ClueOutcomeFigures,
   SealedReporter,
   type SecretKind,
 } from './clue.entity.ts';
@@ -29,6 +30,7 @@ import {
   clueNotFound,
   illegalTransition,
   reporterAnonymous,
+  summaryIdentifiesReporter,
   transitionRequirementMissing,
   unknownUnit,
 } from './clues.errors.ts';
@@ -41,6 +43,7 @@ import { Message } from '../messages/message.entity.ts';
 import { automaticMessage } from '../messages/messages.automatic.ts';
 import { enqueueInTransaction } from '../outbox/outbox.ts';
 import { generateTrackingCode, normalizeTrackingCode } from './tracking-code.ts';
+import { summaryProblem } from './clue-summary.ts';
 import { createGroupCommit } from '../../app/group-commit.ts';
 import { type RegistrationRows, registrationStatement } from './registration.repository.ts';
 import type { Locale } from '../../app/templates.ts';
@@ -302,6 +305,7 @@ export function createClueUseCases(deps: ClueDeps) {
       mergedInto: clue.mergedInto && seen.has(clue.mergedInto) ? clue.mergedInto : null,
       narrative: clue.narrative,
       occurredWhen: clue.occurredWhen,
+      summary: clue.summary,
       allowedActions: allowedActions(clue.status),
       accused: accused.map((a) => ({ id: a.id, name: a.name, role: a.role, unitId: a.unit, position: a.position })),
       // The names are the reporter's text: a label here, the names only through the reveal path.
@@ -378,7 +382,7 @@ export function createClueUseCases(deps: ClueDeps) {
   async function changeStatus(
     principal: Principal,
     clueId: string,
-    input: { action: ClueAction; reason?: string; reasonCode?: DeclineReason; finding?: Finding; outcome?: Record<string, number>; mergedInto?: string },
+    input: { action: ClueAction; reason?: string; reasonCode?: DeclineReason; finding?: Finding; outcome?: ClueOutcomeFigures; mergedInto?: string },
   ) {
     if (!can.handleClues(principal)) throw forbidden();
     const result = await orm.em.fork().transactional(async (tx) => {
@@ -418,6 +422,7 @@ export function createClueUseCases(deps: ClueDeps) {
         now,
       );
       await deps.deadlines.onEvent(tx, clue, `clue.${input.action}`, now);
+      await keepConclusion(tx, clue.id, input.action, input.outcome ?? null, now);
       if (input.action === 'accept' || input.action === 'decline') tellReporterOfDecision(tx, clue, input, principal, now);
       return clue;
     });
@@ -426,6 +431,24 @@ export function createClueUseCases(deps: ClueDeps) {
     if (input.action === 'accept') deps.onAccepted?.(clueId);
     logger.info({ clueId, action: input.action, to: result.status, staffId: principal.id }, 'clue status changed');
     return publicView(result);
+  }
+
+  /**
+   * `clue_conclusion` follows the ledger: a conclusion replaces the clue's row (a clue concluded,
+   * reopened and concluded again counts once, at its latest conclusion); a review or re-review
+   * removes it until the clue is concluded again.
+   */
+  async function keepConclusion(tx: Em, clueId: string, action: ClueAction, outcome: ClueOutcomeFigures | null, now: Date) {
+    if (action === 'conclude') {
+      await sql(
+        tx,
+        `insert into clue_conclusion (clue_id, concluded_at, outcome) values (?, ?, ?)
+           on conflict (clue_id) do update set concluded_at = excluded.concluded_at, outcome = excluded.outcome`,
+        [clueId, now, outcome ? JSON.stringify(outcome) : null],
+      );
+    } else if (action === 'review' || action === 're_review') {
+      await sql(tx, 'delete from clue_conclusion where clue_id = ?', [clueId]);
+    }
   }
 
   /**
@@ -476,6 +499,30 @@ export function createClueUseCases(deps: ClueDeps) {
       appendEvent(tx, clue, { type: 'reporter.viewed', actor: `staff:${principal.id}`, data: { purpose } }, clock.now());
       return { ...identity, attachments: files.map((f, i) => ({ id: f.id, ...labelled(i + 1, f), filename: openName(keys.reporterKey, f) })) };
     });
+  }
+
+  /**
+   * Sets the clue's 问题摘要. It is checked against the sealed identity in memory (never shown to the
+   * writer); a refusal is itself a ledger event, so probing the identity through refusals is visible.
+   */
+  async function setSummary(principal: Principal, clueId: string, summary: string) {
+    if (!can.handleClues(principal)) throw forbidden();
+    const refused = await orm.em.fork().transactional(async (tx) => {
+      const clue = await loadVisible(tx, principal, clueId, true);
+      const sealed = await tx.findOne(SealedReporter, { clue: clue.id });
+      const identity = sealed ? (JSON.parse(unseal(keys.reporterKey, Buffer.from(sealed.box), clue.id)) as ReporterIdentity) : null;
+      const rule = summaryProblem(summary, identity);
+      const now = clock.now();
+      if (rule) {
+        appendEvent(tx, clue, { type: 'clue.summary_refused', actor: `staff:${principal.id}`, data: { rule } }, now);
+        return rule;
+      }
+      clue.summary = summary;
+      appendEvent(tx, clue, { type: 'clue.summary_set', actor: `staff:${principal.id}`, data: { summary } }, now);
+      return null;
+    });
+    if (refused) throw summaryIdentifiesReporter({ rule: refused === 'reporter_name' || refused === 'reporter_contact' ? 'reporter_identity' : refused });
+    return { summary };
   }
 
   /**
@@ -590,7 +637,7 @@ export function createClueUseCases(deps: ClueDeps) {
     await assertUnitsExist(orm.em.fork(), ids);
   }
 
-  return { checkUnits, registerClue, addAccused, removeAccused, linkAccused, unlinkAccused, registrationStats: registrations.stats, getClue, listClues, changeStatus, revealReporter, authenticateReporter, publicView, assertVisible };
+  return { checkUnits, registerClue, addAccused, removeAccused, linkAccused, unlinkAccused, registrationStats: registrations.stats, getClue, listClues, changeStatus, setSummary, revealReporter, authenticateReporter, publicView, assertVisible };
 }
 
 export type ClueUseCases = ReturnType<typeof createClueUseCases>;

@@ -25,6 +25,7 @@ export interface ClueLedgerState {
   categories: string[];
   priority: string;
   supervisor: string | null;
+  summary?: string | null;
   flags: Set<string>;
   /** Attachment id → SHA-256 and size, from the registration, messages and attachment.added events. */
   attachments: Map<string, { sha256: string; size: number }>;
@@ -76,6 +77,9 @@ export function replayClue(events: { type: string; data: Data }[]): ClueLedgerSt
         if (typeof data.to === 'string') state.status = data.to;
         if (typeof data.finding === 'string') state.finding = data.finding;
         if (typeof data.mergedInto === 'string') state.mergedInto = data.mergedInto;
+        break;
+      case 'clue.summary_set':
+        state.summary = str(data.summary);
         break;
       case 'clue.assigned':
         state.assignedUnit = str(data.unitId);
@@ -131,6 +135,8 @@ export interface ClueRowForCheck {
   supervisor: string | null;
   flags: string[];
   head_hash: string;
+  /** Absent when read from a database migrated before the summary existed. */
+  summary?: string | null;
 }
 
 /** One field where the row and its ledger disagree. Narrative and sealed fields are named by hash only. */
@@ -171,6 +177,7 @@ export function compareClueRow(
   check('status', state.status, row.status);
   check('finding', state.finding, row.finding);
   check('unit_id', state.unit, row.unit_id);
+  check('summary', state.summary ?? null, row.summary ?? null);
   check('assigned_unit_id', state.assignedUnit, row.assigned_unit_id);
   check('merged_into', state.mergedInto, row.merged_into);
   if (!sameSet(state.categories, row.categories)) check('categories', state.categories, row.categories);

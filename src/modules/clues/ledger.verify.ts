@@ -87,7 +87,7 @@ const chainKinds = [
     table: 'clue',
     column: 'clue_id',
     select:
-      'id, tracking_code, head_seq, head_hash, channel, received_at, named, narrative, status, finding, unit_id, assigned_unit_id, merged_into, categories, priority, supervisor, flags',
+      'id, tracking_code, head_seq, head_hash, channel, received_at, named, narrative, status, finding, unit_id, assigned_unit_id, merged_into, categories, priority, supervisor, flags, summary',
     start: NIL_UUID,
     ref: (row: ChainRow): ChainRef => ({ clueId: row.id, trackingCode: row.tracking_code! }),
     hashed: (id: string) => ({ clue: id }),

@@ -5,7 +5,7 @@ import type { ApiDocs } from '../../app/openapi.ts';
 import type { AppEnv } from '../../app/server.ts';
 import { categories } from '../clues/clue.entity.ts';
 import { clueNotFound } from '../clues/clues.errors.ts';
-import { outcomeInput } from '../clues/clues.schemas.ts';
+import { outcomeFields } from '../clues/clues.schemas.ts';
 import { findings } from '../clues/status-machine.ts';
 import { taskTypes } from './task.entity.ts';
 import { taskNotFound } from './workflow.errors.ts';
@@ -23,7 +23,7 @@ const completeBody = z.object({
   findings: z.string().trim().min(2).max(20_000),
   checklistDone: z.array(z.string().max(64)).max(20).default([]),
   finding: z.enum(findings).optional(),
-  outcome: outcomeInput.partial().optional(),
+  outcome: outcomeFields.omit({ byType: true }).partial().optional(),
 });
 
 export function workflowRoutes(workflow: WorkflowUseCases, docs: ApiDocs) {

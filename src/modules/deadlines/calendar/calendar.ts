@@ -106,6 +106,8 @@ export interface WorkingCalendar {
   isWorkingDay(date: string): boolean;
   /** The local date (YYYY-MM-DD) on which an instant falls in the calendar's time zone. */
   localDate(at: Date): string;
+  /** The instant a local date (YYYY-MM-DD) begins in the calendar's time zone. */
+  startOfDate(date: string): Date;
   addWorkingDays(start: Date, n: number): Date;
   addCalendarDays(start: Date, n: number, opts?: CalendarDaysOptions): Date;
   workingDaysBetween(a: Date, b: Date): number;
@@ -454,6 +456,9 @@ export function loadCalendar(opts: LoadCalendarOptions): WorkingCalendar {
 
     localDate(at: Date): string {
       return formatDay(dayOf(checkInstant(at, 'at')));
+    },
+    startOfDate(date: string): Date {
+      return new Date(startOfDay(Date.parse(`${date}T00:00:00Z`) / DAY_MS));
     },
 
     addWorkingDays(start: Date, n: number): Date {

@@ -1,0 +1,130 @@
+import { type Em, sql } from '../../app/db.ts';
+import { forbidden } from '../../app/errors.ts';
+import { problemTypes } from '../clues/clue.entity.ts';
+import type { Principal } from '../staff/access.ts';
+import { Unit } from '../staff/unit.entity.ts';
+import { statisticsUnitNotFound } from './statistics.errors.ts';
+import { type AnnexFigures, annexColumns, civilAffairsAccusedRoles, disposedStatuses, emptyFigures, problemTypeColumns } from './statistics.definitions.ts';
+
+export interface SelfInspectionRow {
+  /** The street or town; null for the district's own line (clues at the district, or with no unit yet). */
+  unitId: string | null;
+  unitName: string;
+  figures: AnnexFigures;
+}
+
+export interface SelfInspectionTable {
+  unit: { id: string; name: string; kind: string };
+  period: { from: string; to: string };
+  columns: typeof annexColumns;
+  rows: SelfInspectionRow[];
+  total: AnnexFigures;
+  /** Conclusions in the period that recorded no split by problem type (counted in no type column). */
+  untyped: { clues: number; peopleRemoved: number; fundsRecoveredYuan: number };
+}
+
+const DISTRICT_SELF = '区本级 / district level';
+const money = (n: number) => Math.round(n * 100) / 100;
+
+/**
+ * The self-inspection table (Putuo 2024 annex) for a unit and a period of local dates (both
+ * inclusive). A district gets one line per street or town below it, its own line and the total; a
+ * street or town gets its own line. Definitions: statistics.definitions.ts.
+ */
+export async function selfInspectionTable(
+  em: Em,
+  principal: Principal,
+  input: { unitId?: string; from: string; to: string; fromAt: Date; toAt: Date },
+): Promise<SelfInspectionTable> {
+  if (principal.role !== 'supervisor' && principal.role !== 'admin') throw forbidden();
+  const unit = await em.findOne(Unit, { id: input.unitId ?? principal.unitId });
+  if (!unit || (principal.role !== 'admin' && !unit.path.startsWith(principal.unitPath))) throw statisticsUnitNotFound();
+  const perChild = unit.kind === 'district';
+  const children = perChild ? await em.find(Unit, { parent: unit.id }, { orderBy: { code: 'asc' } }) : [];
+  const isRoot = !unit.parent;
+  // The line a unit path belongs to: the child's id (segment n + 2 of "/root/…/child/…/"), or '' for
+  // the unit itself; a single-line table keys everything to ''.
+  const depth = unit.path.split('/').filter(Boolean).length;
+  const keyOf = perChild ? `coalesce(split_part(u.path, '/', ${depth + 2}), '')` : `''`;
+  const inScope = isRoot ? '(u.path like ? or c.unit_id is null)' : 'u.path like ?';
+  const prefix = `${unit.path}%`;
+
+  const received = await sql<{ k: string; civil: boolean; disposed: boolean; n: number }>(
+    em,
+    `select ${keyOf} as k,
+            exists (select 1 from accused a where a.clue_id = c.id and a.role in (?)) as civil,
+            c.status in (?) as disposed,
+            count(*)::int as n
+       from clue c left join unit u on u.id = c.unit_id
+      where c.received_at >= ? and c.received_at < ? and c.status <> 'merged' and ${inScope}
+      group by 1, 2, 3`,
+    [civilAffairsAccusedRoles, disposedStatuses, input.fromAt, input.toAt, prefix],
+  );
+
+  const typed = problemTypes
+    .map((t) => `coalesce(sum((o.outcome->'byType'->'${t}'->>'people')::numeric), 0) as "${t}_people", coalesce(sum((o.outcome->'byType'->'${t}'->>'fundsYuan')::numeric), 0) as "${t}_funds"`)
+    .join(',\n            ');
+  const concluded = await sql<Record<string, number | string>>(
+    em,
+    `select ${keyOf} as k,
+            ${typed},
+            coalesce(sum((o.outcome->>'enrolledAfterSingleFix')::numeric), 0) as single_fix,
+            coalesce(sum((o.outcome->>'cardCustodyCases')::numeric), 0) as custody,
+            count(*) filter (where o.outcome->'byType' is null)::int as untyped_clues,
+            coalesce(sum((o.outcome->>'peopleRemoved')::numeric) filter (where o.outcome->'byType' is null), 0) as untyped_people,
+            coalesce(sum((o.outcome->>'fundsRecoveredYuan')::numeric) filter (where o.outcome->'byType' is null), 0) as untyped_funds
+       from clue_conclusion o join clue c on c.id = o.clue_id left join unit u on u.id = c.unit_id
+      where o.concluded_at >= ? and o.concluded_at < ? and c.status in (?) and ${inScope}
+      group by 1`,
+    [input.fromAt, input.toAt, disposedStatuses, prefix],
+  );
+
+  const registrations = await sql<{ k: string; n: number }>(
+    em,
+    `select ${keyOf} as k, count(*)::int as n
+       from near_relative r join unit u on u.id = r.registrant_unit_id
+      where u.path like ? and r.created_at < ?
+      group by 1`,
+    [prefix, input.toAt],
+  );
+
+  const lines = new Map<string, SelfInspectionRow>();
+  if (perChild) {
+    for (const child of children) lines.set(child.id, { unitId: child.id, unitName: child.name, figures: emptyFigures() });
+    lines.set('', { unitId: null, unitName: DISTRICT_SELF, figures: emptyFigures() });
+  } else {
+    lines.set('', { unitId: unit.id, unitName: unit.name, figures: emptyFigures() });
+  }
+  // A unit below a child is keyed to the child; anything else (a unit moved since) to the district line.
+  const line = (k: string | null) => (lines.get(k ?? '') ?? lines.get(''))!.figures;
+
+  for (const r of received) {
+    const f = line(r.k);
+    if (r.civil) {
+      f.civilAffairsClues += r.n;
+      if (r.disposed) f.civilAffairsDisposed += r.n;
+    } else {
+      f.petitions += r.n;
+      if (r.disposed) f.petitionsDisposed += r.n;
+    }
+  }
+  const untyped = { clues: 0, peopleRemoved: 0, fundsRecoveredYuan: 0 };
+  for (const r of concluded) {
+    const f = line(r.k as string);
+    for (const t of problemTypes) {
+      f[problemTypeColumns[t].people] += Number(r[`${t}_people`]);
+      f[problemTypeColumns[t].funds] = money(f[problemTypeColumns[t].funds] + Number(r[`${t}_funds`]));
+    }
+    f.enrolledAfterSingleFix += Number(r.single_fix);
+    f.cardCustodyCases += Number(r.custody);
+    untyped.clues += Number(r.untyped_clues);
+    untyped.peopleRemoved += Number(r.untyped_people);
+    untyped.fundsRecoveredYuan = money(untyped.fundsRecoveredYuan + Number(r.untyped_funds));
+  }
+  for (const r of registrations) line(r.k).nearRelativeRegistrations += r.n;
+
+  const rows = [...lines.values()];
+  const total = emptyFigures();
+  for (const r of rows) for (const c of annexColumns) total[c.key] = money(total[c.key] + r.figures[c.key]);
+  return { unit: { id: unit.id, name: unit.name, kind: unit.kind }, period: { from: input.from, to: input.to }, columns: annexColumns, rows, total, untyped };
+}

@@ -1,0 +1,63 @@
+import type { Clock } from '../../app/clock.ts';
+import type { Orm } from '../../app/db.ts';
+import type { Logger } from '../../app/logger.ts';
+import type { WorkingCalendar } from '../deadlines/calendar/calendar.ts';
+import type { Principal } from '../staff/access.ts';
+import { createClueExport, type ExportFilter } from './clue-export.ts';
+import { selfInspectionTable } from './self-inspection.ts';
+import { selfInspectionWorkbook } from './self-inspection.xlsx.ts';
+import { periodInvalid } from './statistics.errors.ts';
+
+const MAX_PERIOD_DAYS = 5 * 366;
+
+/** The bureau's self-inspection table and the clue ledger export. */
+export function createStatisticsUseCases(deps: { orm: Orm; clock: Clock; logger: Logger; calendar: WorkingCalendar }) {
+  const { orm, clock, calendar } = deps;
+  const clueExport = createClueExport({ orm, clock, logger: deps.logger, timeZone: calendar.timeZone });
+
+  /** Local dates, both inclusive, as the instants [from 00:00, the day after `to` 00:00). */
+  function period(from: string, to: string) {
+    const fromAt = calendar.startOfDate(from);
+    const toAt = calendar.startOfDate(nextDay(to));
+    if (fromAt >= toAt || toAt.getTime() - fromAt.getTime() > MAX_PERIOD_DAYS * 86_400_000) throw periodInvalid({ from, to });
+    return { fromAt, toAt };
+  }
+
+  async function selfInspection(principal: Principal, q: { unitId?: string; from: string; to: string }) {
+    return selfInspectionTable(orm.em.fork(), principal, { ...q, ...period(q.from, q.to) });
+  }
+
+  async function selfInspectionXlsx(principal: Principal, q: { unitId?: string; from: string; to: string; contact?: string; phone?: string }) {
+    const table = await selfInspection(principal, q);
+    const district = await districtName(table.unit.id);
+    const title = `${district}社会救助“人情保”“关系保”问题自查自纠工作开展情况统计表`;
+    return { table, file: await selfInspectionWorkbook(table, { title, contact: q.contact, phone: q.phone, filledOn: calendar.localDate(clock.now()) }) };
+  }
+
+  async function districtName(unitId: string): Promise<string> {
+    const em = orm.em.fork();
+    const [row] = await em.getConnection().execute<{ name: string }[]>(
+      `select d.name from unit u join unit d on u.path like '/' || d.id || '/%' where u.id = ? and d.parent_id is null`,
+      [unitId],
+    );
+    return row?.name ?? '';
+  }
+
+  function exportClues(principal: Principal, q: { format: 'csv' | 'xlsx'; encoding: 'utf-8' | 'gbk'; from?: string; to?: string; unitId?: string }) {
+    const filter: ExportFilter = { format: q.format, encoding: q.encoding, unitId: q.unitId };
+    if (q.from) filter.fromAt = calendar.startOfDate(q.from);
+    if (q.to) filter.toAt = calendar.startOfDate(nextDay(q.to));
+    if (filter.fromAt && filter.toAt && filter.fromAt >= filter.toAt) throw periodInvalid({ from: q.from, to: q.to });
+    return clueExport.exportClues(principal, filter);
+  }
+
+  return { selfInspection, selfInspectionXlsx, exportClues, exportRows: clueExport.rows };
+}
+
+function nextDay(date: string): string {
+  const d = new Date(`${date}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + 1);
+  return d.toISOString().slice(0, 10);
+}
+
+export type StatisticsUseCases = ReturnType<typeof createStatisticsUseCases>;
