@@ -12,7 +12,7 @@ import { clueNotFound } from './clues.errors.ts';
 
 const clueId = (id: string) => idParam(id, clueNotFound);
 
-function decodeCursor(cursor: string | undefined) {
+export function decodeCursor(cursor: string | undefined) {
   if (!cursor) return undefined;
   const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const receivedAt = new Date(at ?? '');

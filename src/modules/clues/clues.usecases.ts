@@ -481,12 +481,34 @@ export function createClueUseCases(deps: ClueDeps) {
     await loadVisible(em, principal, clueId);
   }
 
+  /**
+   * The clue a tracking code names, if the principal may see it (else `clue.not_found`): the staff
+   * console's search. The code may be typed as read out (spaces, dashes, full-width digits).
+   */
+  async function findByTrackingCode(principal: Principal, code: string) {
+    const normalized = normalizeTrackingCode(code);
+    if (!normalized) throw clueNotFound();
+    const em = orm.em.fork();
+    const found = await em.findOne(Clue, { trackingCode: normalized }, { fields: ['id'] });
+    if (!found) throw clueNotFound();
+    return publicView(await loadVisible(em, principal, found.id));
+  }
+
+  /** One attachment of a clue the principal may see, with its storage key (for the staff download). */
+  async function attachmentOf(principal: Principal, clueId: string, attachmentId: string) {
+    const em = orm.em.fork();
+    await loadVisible(em, principal, clueId);
+    const a = await em.findOne(Attachment, { id: attachmentId, clue: clueId });
+    if (!a) throw clueNotFound();
+    return { id: a.id, filename: a.filename, contentType: a.contentType, size: a.size, sha256: a.sha256, storageKey: a.storageKey };
+  }
+
   /** `clue.unknown_unit` unless every given unit exists: checked before any file is stored. */
   async function checkUnits(ids: (string | null | undefined)[]) {
     await assertUnitsExist(orm.em.fork(), ids);
   }
 
-  return { checkUnits, registerClue, registrationStats: registrations.stats, getClue, listClues, changeStatus, revealReporter, authenticateReporter, publicView, assertVisible };
+  return { checkUnits, registerClue, registrationStats: registrations.stats, getClue, listClues, findByTrackingCode, attachmentOf, changeStatus, revealReporter, authenticateReporter, publicView, assertVisible };
 }
 
 export type ClueUseCases = ReturnType<typeof createClueUseCases>;
