@@ -1,4 +1,4 @@
-import { html } from 'hono/html';
+import { html, raw } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
 import type { Locale } from '../../app/templates.ts';
 import { accusedRoles, categories, type Category, channels } from '../clues/clue.entity.ts';
@@ -141,7 +141,7 @@ function input(errors: Errors, f: { id: string; name?: string; label: string; va
   const hintId = f.hint ? `${f.id}-hint` : '';
   const described = [hintId, errors[f.id] ? `${f.id}-error` : ''].filter(Boolean).join(' ');
   return html`<div class="${e.cls}"><label for="${f.id}">${f.label}</label>${f.hint ? html`<p class="hint" id="${hintId}">${f.hint}</p>` : ''}${e.message}
-<input type="${f.type ?? 'text'}" id="${f.id}" name="${f.name ?? f.id}" value="${f.value ?? ''}"${described ? html` aria-describedby="${described}"` : ''}${errors[f.id] ? html` aria-invalid="true"` : ''}${f.required ? html` required` : ''}${f.extra ? html` ${f.extra}` : ''}></div>`;
+<input type="${f.type ?? 'text'}" id="${f.id}" name="${f.name ?? f.id}" value="${f.value ?? ''}"${described ? html` aria-describedby="${described}"` : ''}${errors[f.id] ? html` aria-invalid="true"` : ''}${f.required ? html` required` : ''}${f.extra ? raw(` ${f.extra}`) : ''}></div>`;
 }
 
 function options<T extends string>(values: readonly T[], labelOf: (v: T) => string, selected: string | undefined, blank?: string) {

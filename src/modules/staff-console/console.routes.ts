@@ -181,8 +181,9 @@ export function consoleRoutes(deps: ConsoleDeps) {
     try {
       // `totp` goes to the use case only when typed (two-factor sign-in is added to staff.login elsewhere).
       const input = { username, password, ...(totp ? { totp } : {}) } as Parameters<StaffUseCases['login']>[0];
-      const { token, expiresAt } = await deps.staff.login(input);
-      setCookie(c, SESSION, token, { httpOnly: true, secure, sameSite: 'Lax', path: '/staff', expires: expiresAt });
+      const { token } = await deps.staff.login(input);
+      // A browser-session cookie: the session's own expiry (SESSION_TTL_HOURS) is kept by the server.
+      setCookie(c, SESSION, token, { httpOnly: true, secure, sameSite: 'Lax', path: '/staff' });
       return c.redirect(safeNext(next), 303);
     } catch (err) {
       if (!isAppError(err) || err.statusCode >= 500) throw err;
