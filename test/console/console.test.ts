@@ -245,7 +245,7 @@ describe('the staff console', () => {
 
     // A notice for the operator's unit shows as a badge and links to its clue; seen, the badge goes.
     await t.db.query(
-      `insert into staff_notice (id, unit_id, role, staff_id, kind, clue_id, deadline_id, callback_id, text_zh, text_en, created_at) values ($1, $2, null, null, 'deadline.reminder', $3, null, null, '线索即将到期', 'A clue is nearly due', now())`,
+      `insert into staff_notice (id, unit_id, role, staff_id, kind, clue_id, deadline_id, callback_id, text_zh, text_en, created_at) values ($1, $2, null, null, 'reminder', $3, null, null, '线索即将到期', 'A clue is nearly due', now())`,
       [randomUUID(), tree.district.id, first.id],
     );
     await page.goto(`${base}/staff`);

@@ -611,8 +611,9 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const principal = principalOf(c);
     const seenRaw = Date.parse(getCookie(c, SEEN) ?? '');
     const items = await deps.deadlines.notices(principal, 100);
-    // Seen now: the badge counts only what arrives after this visit.
-    setCookie(c, SEEN, deps.clock.now().toISOString(), { path: '/staff', httpOnly: true, sameSite: 'Lax', secure, maxAge: 365 * 86400 });
+    // Seen up to the newest shown: the badge counts only what arrives after it.
+    const newest = Math.max(Number.isNaN(seenRaw) ? 0 : seenRaw, ...items.map((n) => n.createdAt.getTime()));
+    if (newest > 0) setCookie(c, SEEN, new Date(newest).toISOString(), { path: '/staff', httpOnly: true, sameSite: 'Lax', secure, maxAge: 365 * 86400 });
     const s = await shell(c, '/staff/notices');
     s.newNotices = 0;
     return c.html(noticesPage(s, { items, seenBefore: Number.isNaN(seenRaw) ? null : new Date(seenRaw) }));
