@@ -260,6 +260,8 @@ export interface CluePageCtx {
   values?: Record<string, string>;
   notice?: string;
   recusal?: { unitId: string; unitName: string | null } | null;
+  /** The signed-in staff member's id (their own ledger entries are named). */
+  me?: string;
 }
 
 const actionOrder: ClueAction[] = ['accept', 'decline', 'start_verification', 'refer', 'resume_verification', 'conclude', 'reply', 'close', 'review', 're_review'];
@@ -350,7 +352,7 @@ ${ctx.canHandle
       : ''}
 <h2>${label('timeline')}</h2>
 <ol class="timeline" id="timeline">${c.events.map(
-      (e) => html`<li><time datetime="${new Date(e.at).toISOString()}">${dateTime(e.at, locale)}</time> <strong>${eventLabels[e.type] ? pick(locale, eventLabels[e.type]!) : e.type}</strong>${eventDetail(locale, e)} <span class="meta">${e.actor}</span></li>`,
+      (e) => html`<li><time datetime="${new Date(e.at).toISOString()}">${dateTime(e.at, locale)}</time> <strong>${eventLabels[e.type] ? pick(locale, eventLabels[e.type]!) : e.type}</strong>${eventDetail(locale, e)} <span class="meta">${actorLabel(locale, e.actor, s.user?.username, ctx.me)}</span></li>`,
     )}</ol>
 </div>
 <aside class="clue-side">
@@ -388,6 +390,14 @@ ${ctx.canReveal && c.named
 </aside></div>`,
     { hasErrors: Object.keys(errors).length > 0 },
   );
+}
+
+/** Who wrote a ledger event, in words: the reporter, the system, me, or a staff member. */
+function actorLabel(locale: Locale, actor: string, username: string | undefined, me: string | undefined) {
+  if (actor === 'reporter') return ct(locale, 'reporter');
+  if (actor.startsWith('system:')) return locale === 'en' ? 'System' : '系统';
+  if (me && actor === `staff:${me}`) return `${ct(locale, 'staffAuthor')} ${username ?? ''}`.trim();
+  return ct(locale, 'staffAuthor');
 }
 
 function eventDetail(locale: Locale, e: { type: string; data: Record<string, unknown> }) {

@@ -383,6 +383,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
         canReveal: can.revealReporter(principal),
         canHandle: can.handleClues(principal),
         canRegister: can.registerClues(principal),
+        me: principal.id,
         ...extra,
         notice,
       }),

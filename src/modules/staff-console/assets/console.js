@@ -11,12 +11,11 @@
     if (summary) summary.focus();
   }
 
-  function pad(n) { return n; }
   function duration(ms, en) {
     var minutes = Math.max(0, Math.round(ms / 60000));
     var d = Math.floor(minutes / 1440), h = Math.floor((minutes % 1440) / 60), m = minutes % 60;
     if (en) return d ? d + ' d ' + h + ' h' : h ? h + ' h ' + m + ' min' : m + ' min';
-    return d ? d + '天' + h + '小时' : h ? h + '小时' + pad(m) + '分' : m + '分钟';
+    return d ? d + '天' + h + '小时' : h ? h + '小时' + m + '分' : m + '分钟';
   }
 
   // The clocks tick every 30 s: amber at a quarter of the time left, red once overdue.
@@ -44,6 +43,6 @@
 
   errorSummary();
   printButton();
-  setInterval(clocks, 30000);
+  window.setInterval(clocks, 30000);
   doc.addEventListener('htmx:after:swap', clocks);
 })();
