@@ -8,6 +8,8 @@ import { serve, type ServerType } from '@hono/node-server';
 import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, seedTree, type TestEnv } from '../helpers.ts';
+import { pngWithMetadata } from '../fixtures.ts';
+import { base64Lines, encodedWord, fakeExe, rawMessage } from '../email/mime.ts';
 import { SimCall, twilioEnv } from '../voice/twilio-sim.ts';
 
 /**
@@ -78,6 +80,16 @@ async function webReport(narrative: string, unitId: string, extra: Record<string
   expect(res.status).toBe(201);
   const [row] = await t.db.query<{ id: string }>('select id from clue where tracking_code = $1', [res.json.trackingCode]);
   return { code: res.json.trackingCode as string, id: row!.id };
+}
+
+/** A short silent WAV (8 kHz mono, 16-bit). */
+function wav(): Buffer {
+  const data = Buffer.alloc(1600);
+  const h = Buffer.alloc(44);
+  h.write('RIFF', 0); h.writeUInt32LE(36 + data.length, 4); h.write('WAVE', 8); h.write('fmt ', 12);
+  h.writeUInt32LE(16, 16); h.writeUInt16LE(1, 20); h.writeUInt16LE(1, 22); h.writeUInt32LE(8000, 24); h.writeUInt32LE(16000, 28); h.writeUInt16LE(2, 32); h.writeUInt16LE(16, 34);
+  h.write('data', 36); h.writeUInt32LE(data.length, 40);
+  return Buffer.concat([h, data]);
 }
 
 const rowOf = (page: Page, clueId: string) => page.locator(`tr[data-clue="${clueId}"]`);
@@ -365,6 +377,79 @@ describe('the staff console', () => {
     expect(await page.locator('#code-error').textContent()).toContain('没有找到');
     // Nor its attachments' route.
     expect((await page.goto(`${base}/staff/clues/${a.id}/attachments/${randomUUID()}`))!.status()).toBe(404);
+    await page.context().close();
+  });
+
+  it('attachments: an image shown, a recording played in <audio controls>, each downloadable as an attachment', async () => {
+    const clue = await webReport('附件测试：照片和录音。', tree.committeeA.id, {
+      attachments: [
+        { filename: '现场照片.png', contentBase64: pngWithMetadata().toString('base64') },
+        { filename: 'recording.wav', contentBase64: wav().toString('base64') },
+      ],
+    });
+    const page = await newPage();
+    await signIn(page);
+    await page.goto(`${base}/staff/clues/${clue.id}`);
+    expect(await page.locator('#attachments img').count()).toBe(1);
+    expect(await page.locator('#attachments audio[controls]').count()).toBe(1);
+    expect(await page.locator('#attachments img').evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
+    const href = (await page.locator('#attachments a[download]').first().getAttribute('href'))!;
+    const res = await page.request.get(`${base}${href}`);
+    expect(res.status()).toBe(200);
+    expect(res.headers()['content-disposition']).toMatch(/^attachment; .*filename\*=UTF-8''/);
+    expect(res.headers()['cache-control']).toBe('private, no-store');
+    expect(res.headers()['content-type']).toBe('image/png');
+    const [stored] = await t.db.query<{ sha256: string }>('select sha256 from attachment where clue_id = $1 and content_type = $2', [clue.id, 'image/png']);
+    const { createHash } = await import('node:crypto');
+    expect(createHash('sha256').update(await res.body()).digest('hex')).toBe(stored!.sha256);
+    // Signed out, nothing.
+    expect((await t.app.request(href)).status).toBe(302);
+    await page.context().close();
+  });
+
+  it('quarantined mail: listed, opened (recorded), discarded with a reason; another released into a clue', async () => {
+    const mail = (n: string) =>
+      rawMessage(
+        [`From: "${encodedWord('举报人', 'UTF-8')}" <whistle@example.cn>`, 'To: jubao@minzheng.example.cn', `Subject: ${encodedWord('隔离邮件测试', 'UTF-8')}`, `Message-ID: <${n}@example.cn>`, 'MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary="b"'],
+        '--b\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n',
+        Buffer.from('村干部冒领低保金。', 'utf8'),
+        '\r\n--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename="evidence.jpg"\r\nContent-Transfer-Encoding: base64\r\n\r\n',
+        base64Lines(fakeExe()),
+        '\r\n--b--\r\n',
+      );
+    const one = (await t.deps.email.receive(mail(randomUUID()))) as { id: string };
+    const two = (await t.deps.email.receive(mail(randomUUID()))) as { id: string };
+    const page = await newPage();
+    await signIn(page);
+    await page.goto(`${base}/staff/quarantine`);
+    expect(await page.locator(`form[action="/staff/quarantine/${one.id}/open"]`).count()).toBe(1);
+    await page.locator(`form[action="/staff/quarantine/${one.id}/open"] button`).click();
+    await page.waitForSelector('#mail-text');
+    expect(await page.locator('#mail-text').textContent()).toContain('冒领低保金');
+    expect((await t.db.query(`select 1 from ledger_event where quarantine_id = $1 and type = 'quarantine.viewed'`, [one.id])).length).toBe(1);
+    await page.locator('#discard-reason').fill('垃圾邮件');
+    await page.locator('form[action$="/discard"] button').click();
+    await page.waitForSelector('.notice');
+    expect(await page.locator(`form[action="/staff/quarantine/${one.id}/open"]`).count()).toBe(0);
+    await page.locator(`form[action="/staff/quarantine/${two.id}/open"] button`).click();
+    await page.waitForSelector('#release-narrative');
+    await page.locator('#release-narrative').fill('来信反映村干部冒领低保金。');
+    await page.locator('form[action$="/release"] button').click();
+    await page.waitForURL(/\/staff\/clues\//);
+    expect(await page.locator('#narrative').textContent()).toContain('村干部冒领低保金');
+    await page.context().close();
+  });
+
+  it('with script on, changing a filter refreshes the queue in place (htmx) and puts the filter in the address', async () => {
+    const clue = await webReport('htmx 测试：低保金被截留。', tree.committeeB.id);
+    const page = await newPage();
+    await signIn(page);
+    await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
+    await page.locator('#f-unit').selectOption(tree.streetA.id);
+    await page.waitForURL(/unitId=/);
+    await expect.poll(() => rowOf(page, clue.id).count()).toBe(0);
+    // The same document: no full page load happened.
+    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
     await page.context().close();
   });
 });
