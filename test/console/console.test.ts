@@ -452,4 +452,55 @@ describe('the staff console', () => {
     expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
     await page.context().close();
   });
+
+  it('a task takes an accepted clue into verification; conclude needs a finding', async () => {
+    const clue = await webReport('核实测试：某户家中有车却领低保。', tree.committeeA.id);
+    const page = await newPage();
+    await signIn(page);
+    await page.goto(`${base}/staff/clues/${clue.id}`);
+    expect(await page.locator('#form-conclude').count()).toBe(0);
+    await page.locator('#form-accept button').click();
+    await page.waitForSelector('#notice');
+    await page.locator('#task-type').selectOption('home_visit');
+    await page.locator('#task-unit').selectOption(tree.committeeA.id);
+    await page.locator('#task-form button').click();
+    await page.waitForSelector('#notice');
+    expect(await page.locator('#clue-status').textContent()).toBe('核实中');
+    expect(await page.locator('#tasks').textContent()).toContain('入户调查');
+    await page.locator('#form-conclude button').click();
+    await page.waitForSelector('#conclude-finding-error');
+    await page.locator('#conclude-finding').selectOption('substantiated');
+    await page.locator('#form-conclude button').click();
+    await page.waitForSelector('#notice');
+    expect(await page.locator('#clue-status').textContent()).toBe('已办结');
+    const [row] = await t.db.query<{ status: string; finding: string }>('select status, finding from clue where id = $1', [clue.id]);
+    expect(row).toMatchObject({ status: 'concluded', finding: 'substantiated' });
+    await page.context().close();
+  });
+});
+
+describe('the staff console behind https', () => {
+  it('the session cookie is Secure when PUBLIC_BASE_URL is https', async () => {
+    const h = await createTestApp({ PUBLIC_BASE_URL: 'https://hotline.example.gov.cn' });
+    try {
+      const district = await h.unit('d', 'district', null);
+      await h.deps.staff.createStaff({ username: 'op', displayName: 'op', password, role: 'operator', unitId: district.id });
+      const get = await h.app.request('https://hotline.example.gov.cn/staff/login');
+      const csrfCookie = get.headers.get('set-cookie')!.split(';')[0]!;
+      const csrf = /name="_csrf" value="([^"]+)"/.exec(await get.text())![1]!;
+      const post = await h.app.request('https://hotline.example.gov.cn/staff/login', {
+        method: 'POST',
+        headers: { cookie: csrfCookie, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ _csrf: csrf, username: 'op', password, totp: '' }),
+      });
+      expect(post.status).toBe(303);
+      const session = post.headers.get('set-cookie')!;
+      expect(session).toMatch(/^staff_session=/);
+      expect(session).toMatch(/; HttpOnly/);
+      expect(session).toMatch(/; Secure/);
+      expect(session).toMatch(/; SameSite=Lax/);
+    } finally {
+      await h.close();
+    }
+  });
 });
