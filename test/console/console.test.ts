@@ -209,6 +209,7 @@ describe('the staff console', () => {
     expect(answer.status()).toBe(201);
     expect(answer.headers()['cache-control']).toBe('no-store');
     await page.waitForSelector('#receipt');
+    await page.screenshot({ path: `${SHOTS}/receipt-1366.png`, fullPage: true });
     const code = (await page.locator('#receipt-code').textContent())!.replace(/\s/g, '');
     const secret = (await page.locator('#receipt-secret').textContent())!.trim();
     const [letter] = await t.db.query<{ id: string; channel: string; named: boolean }>('select id, channel, named from clue where tracking_code = $1', [code]);
@@ -246,6 +247,7 @@ describe('the staff console', () => {
     const card = page.locator(`#cb-${cb!.id}`);
     await card.locator('form[action$="/number"] button').click();
     await page.waitForSelector(`#number-${cb!.id}`);
+    await page.screenshot({ path: `${SHOTS}/callbacks-1366.png`, fullPage: true });
     expect(await page.locator(`#number-${cb!.id}`).textContent()).toBe('+8613811110009');
     expect((await t.db.query(`select 1 from callback_event where callback_id = $1 and action = 'number_viewed'`, [cb!.id])).length).toBe(1);
     await page.locator(`#result-${cb!.id}`).selectOption('reached');
@@ -353,12 +355,16 @@ describe('the staff console', () => {
     for (const path of ['/staff', `/staff/clues/${clue.id}`, '/staff/clues/new', '/staff/callbacks', '/staff/quarantine', '/staff/notices', '/staff?lang=en', '/staff?lang=zh-CN']) {
       await page.goto(`${base}${path}`);
       expect(await axeSerious(page), path).toEqual([]);
+      await page.screenshot({ path: `${SHOTS}/page-${path.replace(/[^a-z]+/gi, '_')}.png`, fullPage: true });
     }
     // A page with errors, too.
     await page.goto(`${base}/staff/clues/new`);
     await page.locator('#register-form button[type=submit]').click();
     await page.waitForSelector('#error-summary');
     expect(await axeSerious(page), 'register with errors').toEqual([]);
+    await page.screenshot({ path: `${SHOTS}/register-errors-1366.png`, fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: `${SHOTS}/register-errors-390.png`, fullPage: true });
     await page.context().close();
   });
 
