@@ -375,6 +375,9 @@ describe('the staff console', () => {
     await signIn(page, 'cwB');
     expect(await rowOf(page, b.id).count()).toBe(1);
     expect(await rowOf(page, a.id).count()).toBe(0);
+    // The desk's pages are not offered to a caseworker, and refused if asked for.
+    expect(await page.locator('a[href="/staff/callbacks"]').count()).toBe(0);
+    expect((await page.goto(`${base}/staff/callbacks`))!.status()).toBe(403);
     const res = await page.goto(`${base}/staff/clues/${a.id}`);
     expect(res!.status()).toBe(404);
     expect(await page.locator('h1').textContent()).toBe('未找到');

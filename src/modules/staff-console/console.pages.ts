@@ -91,12 +91,16 @@ export function layout(s: Shell, title: string, body: Html, opts: { hasErrors?: 
   const { locale } = s;
   const other = locale === 'en' ? 'zh-CN' : 'en';
   const switchQuery = [s.query, `lang=${other}`].filter(Boolean).join('&');
+  // The hotline desk's pages (register, call-backs, quarantine) only for the roles that may use them.
+  const desk = !!s.user && ['operator', 'supervisor', 'admin'].includes(s.user.role);
   const nav = s.user && !opts.bare
     ? html`<nav class="console-nav" aria-label="${ct(locale, 'consoleName')}"><ul>
 <li><a href="/staff" ${s.path === '/staff' ? html`aria-current="page"` : ''}>${ct(locale, 'navQueue')}</a></li>
-<li><a href="/staff/clues/new" ${s.path === '/staff/clues/new' ? html`aria-current="page"` : ''}>${ct(locale, 'navRegister')}</a></li>
+${desk
+  ? html`<li><a href="/staff/clues/new" ${s.path === '/staff/clues/new' ? html`aria-current="page"` : ''}>${ct(locale, 'navRegister')}</a></li>
 <li><a href="/staff/callbacks" ${s.path === '/staff/callbacks' ? html`aria-current="page"` : ''}>${ct(locale, 'navCallbacks')}</a></li>
-<li><a href="/staff/quarantine" ${s.path === '/staff/quarantine' ? html`aria-current="page"` : ''}>${ct(locale, 'navQuarantine')}</a></li>
+<li><a href="/staff/quarantine" ${s.path === '/staff/quarantine' ? html`aria-current="page"` : ''}>${ct(locale, 'navQuarantine')}</a></li>`
+  : ''}
 <li><a href="/staff/notices" id="notices-link" ${s.path === '/staff/notices' ? html`aria-current="page"` : ''}>${ct(locale, 'navNotices')}${s.newNotices ? html` <span class="badge" id="notice-badge"><span class="count">${s.newNotices}</span><span class="visually-hidden"> ${ct(locale, 'newNotices')}</span></span>` : ''}</a></li>
 </ul></nav>`
     : '';
@@ -542,7 +546,7 @@ ${sorted.length === 0 ? html`<p>${label('noCallbacks')}</p>` : ''}
       return html`<li class="card ${cb.overdue ? 'overdue' : ''}" id="cb-${cb.id}">
 <p><strong>${pick(locale, callbackReasonLabels[cb.reason] ?? { zh: cb.reason, en: cb.reason })}</strong> · ${label('calls')}: ${cb.calls}
 ${cb.overdue ? html` · <span class="clock red">⚠ ${label('overdue')}</span>` : html` · <span class="clock ok">${label('open')}</span>`}</p>
-<p class="meta">${label('due')}: ${dateTime(cb.dueAt, locale)} · ${dateTime(cb.createdAt, locale)}</p>
+<p class="meta">${label('due')}: ${dateTime(cb.dueAt, locale)} · ${label('received')}: ${dateTime(cb.createdAt, locale)}</p>
 ${number ? html`<p class="number">${label('number')}: <a href="tel:${number.replace(/[^\d+]/g, '')}" class="tel" id="number-${cb.id}">${number}</a></p>` : ''}
 <div class="button-row">${ctx.canSeeNumber && cb.hasNumber && !number
         ? html`<form method="post" action="/staff/callbacks/${cb.id}/number" class="inline"><input type="hidden" name="_csrf" value="${s.csrf}"><button type="submit" class="secondary" aria-describedby="number-hint-${cb.id}">${label('showNumber')}</button><span class="hint" id="number-hint-${cb.id}"> ${label('numberAudited')}</span></form>`
