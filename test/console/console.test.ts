@@ -486,6 +486,29 @@ describe('the staff console', () => {
     expect(row).toMatchObject({ status: 'concluded', finding: 'substantiated' });
     await page.context().close();
   });
+
+  it('the clock turns amber with a quarter of the time left and red when overdue', async () => {
+    const clue = await webReport('时钟测试：低保金发放不及时。', tree.committeeA.id);
+    const [d] = await t.db.query<{ starts_at: Date; due_at: Date }>(`select starts_at, due_at from deadline where clue_id = $1 and closed_at is null order by due_at limit 1`, [clue.id]);
+    const page = await newPage({ ...desktop, javaScriptEnabled: false });
+    await signIn(page);
+    const clock = () => rowOf(page, clue.id).locator('.clock');
+    expect(await clock().getAttribute('class')).toBe('clock ok');
+    const start = t.clock.now();
+    const span = d!.due_at.getTime() - d!.starts_at.getTime();
+    try {
+      t.clock.set(new Date(d!.due_at.getTime() - span / 5));
+      await page.goto(`${base}/staff`);
+      expect(await clock().getAttribute('class')).toBe('clock amber');
+      t.clock.set(new Date(d!.due_at.getTime() + 3 * 3600_000));
+      await page.goto(`${base}/staff`);
+      expect(await clock().getAttribute('class')).toBe('clock red');
+      expect(await clock().textContent()).toContain('已超期 3小时');
+    } finally {
+      t.clock.set(start);
+    }
+    await page.context().close();
+  });
 });
 
 describe('the staff console behind https', () => {
