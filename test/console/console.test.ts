@@ -32,7 +32,7 @@ const password = `pw-${randomUUID()}`;
 
 beforeAll(async () => {
   // The Twilio settings only so that an unanswered call can make a call-back; the site is plain http here.
-  t = await createTestApp(twilioEnv(null, { PUBLIC_BASE_URL: 'http://127.0.0.1' }));
+  t = await createTestApp(twilioEnv(null, { PUBLIC_BASE_URL: 'http://127.0.0.1', RATE_SUBMIT_PER_CLIENT_HOUR: '1000', RATE_SUBMIT_GLOBAL_MINUTE: '1000' }));
   tree = await seedTree(t);
   await t.deps.staff.createStaff({ username: 'op1', displayName: '接线员甲', password, role: 'operator', unitId: tree.district.id });
   await t.deps.staff.createStaff({ username: 'cwB', displayName: '曹杨经办', password, role: 'caseworker', unitId: tree.streetB.id });
@@ -402,7 +402,8 @@ describe('the staff console', () => {
     await page.goto(`${base}/staff/clues/${clue.id}`);
     expect(await page.locator('#attachments img').count()).toBe(1);
     expect(await page.locator('#attachments audio[controls]').count()).toBe(1);
-    expect(await page.locator('#attachments img').evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
+    await page.locator('#attachments img').scrollIntoViewIfNeeded();
+    await expect.poll(() => page.locator('#attachments img').evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
     const href = (await page.locator('#attachments a[download]').first().getAttribute('href'))!;
     const res = await page.request.get(`${base}${href}`);
     expect(res.status()).toBe(200);
