@@ -454,13 +454,33 @@ describe('the staff console', () => {
   it('with script on, changing a filter refreshes the queue in place (htmx) and puts the filter in the address', async () => {
     const clue = await webReport('htmx 测试：低保金被截留。', tree.committeeB.id);
     const page = await newPage();
+    // Under the strict policy the app is getting (script-src 'self', style-src 'self'): nothing refused.
+    await page.route((url) => url.pathname.startsWith('/staff'), async (route) => {
+      const response = await route.fetch({ maxRedirects: 0 });
+      await route.fulfill({ response, headers: { ...response.headers(), 'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'" } });
+    });
+    await page.addInitScript(() => {
+      const w = window as unknown as { violations: string[] };
+      w.violations = [];
+      document.addEventListener('securitypolicyviolation', (e) => w.violations.push(`${e.violatedDirective} ${e.blockedURI}`));
+    });
     await signIn(page);
+    await page.goto(`${base}/staff`); // (the page after a fulfilled redirect is not routed again: load it once more)
     await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
     await page.locator('#f-unit').selectOption(tree.streetA.id);
     await page.waitForURL(/unitId=/);
     await expect.poll(() => rowOf(page, clue.id).count()).toBe(0);
     // The same document: no full page load happened.
     expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
+    expect(await page.evaluate(() => (window as unknown as { violations: string[] }).violations)).toEqual([]);
+    // (The policy is in force: an inline script is refused.)
+    const inlineRan = await page.evaluate(() => {
+      const el = document.createElement('script');
+      el.textContent = 'window.inlineRan = 1';
+      document.head.append(el);
+      return (window as unknown as { inlineRan?: number }).inlineRan;
+    });
+    expect(inlineRan).toBeUndefined();
     await page.context().close();
   });
 

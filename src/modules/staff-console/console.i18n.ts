@@ -94,6 +94,7 @@ const strings = {
   revealedTitle: { zh: '举报人身份（仅显示一次）', en: 'Reporter identity (shown once)' },
   revealedWarning: { zh: '此页面不会被缓存。请勿截图或转发。', en: 'This page is not cached. Do not screenshot or forward it.' },
   name: { zh: '姓名', en: 'Name' },
+  nameRequired: { zh: '请填写举报人姓名', en: 'Enter the reporter’s name' },
   phone: { zh: '电话', en: 'Phone' },
   email: { zh: '电子邮箱', en: 'Email' },
   address: { zh: '地址', en: 'Address' },

@@ -208,6 +208,8 @@ export function consoleRoutes(deps: ConsoleDeps) {
     c.set('principal', principal);
     c.set('token', token);
     await next();
+    // Every signed-in page shows clues or callers: never kept in a cache.
+    if (!c.res.headers.has('cache-control')) c.res.headers.set('cache-control', 'no-store');
   });
 
   app.post('/logout', async (c) => {
@@ -335,7 +337,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
         errors[field] =
           field === 'narrative' ? ct(locale, 'narrativeRequired')
           : field === 'phone' && second === undefined ? ct(locale, 'namedHint')
-          : field === 'name' ? ct(locale, 'name')
+          : field === 'name' ? ct(locale, 'nameRequired')
           : issue.message;
       }
       return c.html(registerPage(s, { units: await units(), values: v, errors }), 400);
