@@ -12,8 +12,8 @@ export default tseslint.config(
     },
   },
   {
-    // The citizen pages' script runs in the browser (served by web.assets.ts).
-    files: ['src/modules/intake-web/assets/*.js'],
+    // The citizen pages' and the staff console's scripts run in the browser (web.assets.ts, console.assets.ts).
+    files: ['src/modules/intake-web/assets/*.js', 'src/modules/staff-console/assets/*.js'],
     languageOptions: {
       sourceType: 'script',
       globals: { document: 'readonly', window: 'readonly', XMLHttpRequest: 'readonly', HTMLFormElement: 'readonly', FormData: 'readonly' },

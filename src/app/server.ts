@@ -20,6 +20,7 @@ import { REGISTRY_IMPORT_PATH, registryRoutes } from '../modules/registry/regist
 import { auditRoutes } from '../modules/audit/audit.routes.ts';
 import { statisticsRoutes } from '../modules/statistics/statistics.routes.ts';
 import { ledgerRoutes } from '../modules/clues/ledger.routes.ts';
+import { consoleRoutes } from '../modules/staff-console/console.routes.ts';
 import type { Dependencies } from './dependencies.ts';
 import { AppError, createErrorFactory, databaseBusy, isAppError } from './errors.ts';
 import { ApiDocs } from './openapi.ts';
@@ -239,6 +240,12 @@ export function createServer(deps: Dependencies) {
   app.route('/api/v1/staff', statisticsRoutes(deps.statistics, docs));
   app.route('/api/v1/staff', ledgerRoutes(deps.ledgerWitness, docs));
   app.route('/', webRoutes({ config: deps.config, clock: deps.clock, reports: deps.reports, staff: deps.staff, csrf: deps.csrf, metrics, contact: deps.contact, sessions: deps.followUpSessions, throttle: deps.throttle }, docs));
+  // The staff console's pages (issue 17): the same use cases as the JSON API, signed in by cookie.
+  app.route('/staff', consoleRoutes({
+    config: deps.config, clock: deps.clock, csrf: deps.csrf, metrics, staff: deps.staff, clues: deps.clues, workflow: deps.workflow,
+    messages: deps.messages, deadlines: deps.deadlines, callbacks: deps.hotline.callbacks, email: deps.email, storage: deps.storage,
+    loginGuard: deps.loginGuard,
+  }));
   app.route('/api/v1/staff', callbackRoutes(deps.hotline.callbacks, deps.clock, docs));
   app.route('/', voiceRoutes(deps.hotline, logger, docs));
 

@@ -12,7 +12,8 @@ import { accusedNotFound, clueNotFound } from './clues.errors.ts';
 
 const clueId = (id: string) => idParam(id, clueNotFound);
 
-function clueCursor(raw: string | undefined) {
+/** A clue-list cursor (app/http.ts decodes and checks it; malformed is a 400). */
+export function clueCursor(raw: string | undefined) {
   const cursor = decodeCursor(raw);
   return cursor && { receivedAt: cursor.at, id: cursor.id };
 }

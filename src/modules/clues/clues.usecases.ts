@@ -632,12 +632,36 @@ export function createClueUseCases(deps: ClueDeps) {
       return { change: 'unlinked', accusedId: a.id, staffId: input.staffId };
     });
 
+  /**
+   * The clue a tracking code names, if the principal may see it (else `clue.not_found`): the staff
+   * console's search. The code may be typed as read out (spaces, dashes, full-width digits).
+   */
+  async function findByTrackingCode(principal: Principal, code: string) {
+    const normalized = normalizeTrackingCode(code);
+    if (!normalized) throw clueNotFound();
+    const em = orm.em.fork();
+    const found = await em.findOne(Clue, { trackingCode: normalized }, { fields: ['id'] });
+    if (!found) throw clueNotFound();
+    return publicView(await loadVisible(em, principal, found.id));
+  }
+
+  /** One attachment of a clue the principal may see, with its storage key (for the staff download). */
+  async function attachmentOf(principal: Principal, clueId: string, attachmentId: string) {
+    const em = orm.em.fork();
+    await loadVisible(em, principal, clueId);
+    const a = await em.findOne(Attachment, { id: attachmentId, clue: clueId });
+    if (!a) throw clueNotFound();
+    // Downloaded under a neutral name: the file's own name is the reporter's text (sealed).
+    const ext = /^[a-z]+\/([a-z0-9.+-]{1,20})$/i.exec(a.contentType)?.[1]?.replace(/^x-/, '').replace(/[^a-z0-9]/gi, '') || 'bin';
+    return { id: a.id, filename: `attachment-${a.id.slice(0, 8)}.${ext}`, contentType: a.contentType, size: a.size, sha256: a.sha256, storageKey: a.storageKey };
+  }
+
   /** `clue.unknown_unit` unless every given unit exists: checked before any file is stored. */
   async function checkUnits(ids: (string | null | undefined)[]) {
     await assertUnitsExist(orm.em.fork(), ids);
   }
 
-  return { checkUnits, registerClue, addAccused, removeAccused, linkAccused, unlinkAccused, registrationStats: registrations.stats, getClue, listClues, changeStatus, setSummary, revealReporter, authenticateReporter, publicView, assertVisible };
+  return { checkUnits, registerClue, addAccused, removeAccused, linkAccused, unlinkAccused, registrationStats: registrations.stats, getClue, listClues, findByTrackingCode, attachmentOf, changeStatus, setSummary, revealReporter, authenticateReporter, publicView, assertVisible };
 }
 
 export type ClueUseCases = ReturnType<typeof createClueUseCases>;

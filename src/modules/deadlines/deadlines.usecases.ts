@@ -366,6 +366,16 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
     }));
   }
 
+  /**
+   * The deadlines of clues the caller has already been allowed to see (the staff console's clocks:
+   * the ids come from `listClues`/`getClue`, which apply the visibility rule). Soonest due first.
+   */
+  async function forClues(clueIds: string[]) {
+    if (clueIds.length === 0) return [];
+    const rows = await orm.em.fork().find(Deadline, { clue: { $in: clueIds }, state: { $ne: 'cancelled' } }, { orderBy: { dueAt: 'asc', id: 'asc' } });
+    return rows.map(view);
+  }
+
   async function forReporter(clueId: string, em: Em = orm.em.fork()) {
     const rows = await em.find(Deadline, { clue: clueId, state: { $ne: 'cancelled' } }, { orderBy: { startsAt: 'asc', dueAt: 'asc' } });
     return rows
@@ -399,7 +409,7 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
     return rows.map((n) => ({ id: n.id, kind: n.kind, clueId: n.clue_id, deadlineId: n.deadline_id, callbackId: n.callback_id, zh: n.text_zh, en: n.text_en, createdAt: new Date(n.created_at) }));
   }
 
-  return { currentPolicy, setPolicy, planStarts, onEvent, fireStep, extend, pause, resume, list, forReporter, notices, view };
+  return { currentPolicy, setPolicy, planStarts, onEvent, fireStep, extend, pause, resume, list, forClues, forReporter, notices, view };
 }
 
 export type DeadlineUseCases = ReturnType<typeof createDeadlineUseCases>;
