@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from '../src/app/db.ts';
-import { createTestApp, seedTree, type TestEnv, until } from './helpers.ts';
+import { createTestApp, onPglite, seedTree, type TestEnv, until } from './helpers.ts';
 
 let t: TestEnv;
 let token: string;
@@ -37,12 +37,19 @@ describe('SLOW_REQUEST_LOG_MS', () => {
     });
     await until(async () => holding, (h) => h, 5000);
     const triage = t.call('POST', `/api/v1/staff/clues/${clueId}/triage`, { token, body: { priority: 'major', majorReasons: ['media_exposure'] } });
-    const running = await until(async () => lines('request still running after SLOW_REQUEST_LOG_MS'), (l) => l.length > 0, 10_000);
-    expect(running).toEqual([expect.objectContaining({ level: 40, method: 'POST', route: '/api/v1/staff/clues/:id/triage', ms: 2000 })]);
+    // Where it waits: on PostgreSQL in the triage handler (the row lock); on PGlite already in the
+    // sign-in check, which needs the one connection too.
+    const waitingAt = onPglite ? '/api/v1/staff/*' : '/api/v1/staff/clues/:id/triage';
+    let running: Record<string, unknown>[];
+    try {
+      running = await until(async () => lines('request still running after SLOW_REQUEST_LOG_MS', waitingAt), (l) => l.length > 0, 10_000);
+    } finally {
+      release();
+      await holder;
+    }
+    expect(running).toEqual([expect.objectContaining({ level: 40, method: 'POST', route: waitingAt, ms: 2000 })]);
     // The route, never the path: ids and tracking codes stay out of the log.
     expect(JSON.stringify(running)).not.toContain(clueId);
-    release();
-    await holder;
     expect((await triage).status).toBe(200);
     expect(lines('slow request')).toEqual([expect.objectContaining({ route: '/api/v1/staff/clues/:id/triage', status: 200, ms: expect.any(Number) })]);
     expect(lines('slow request')[0].ms).toBeGreaterThanOrEqual(2000);

@@ -105,9 +105,9 @@ describe('idempotent webhooks', () => {
     const [clue] = await t.db.query<{ tracking_code: string; named: boolean }>(`select tracking_code, named from clue order by created_at desc limit 1`);
     expect(codes[0]).toBe(clue!.tracking_code);
     expect(clue!.named).toBe(false);
-    // One download job for the call (the outbox row is deleted once BullMQ has it).
+    // One download job for the call (its outbox row stays, dispatched, until the download is done).
     await t.deps.relay.dispatchPending();
-    expect(await t.db.query(`select * from outbox_message where queue = 'hotline'`)).toHaveLength(0);
+    expect(await t.db.query(`select dispatched_at is not null as dispatched from outbox_message where queue = 'hotline'`)).toEqual([{ dispatched: true }]);
     const jobs = await t.deps.queues.get('hotline').getJobs(['waiting', 'delayed', 'active', 'completed', 'failed']);
     expect(jobs.filter((j) => j.name === 'recording.fetch')).toHaveLength(1);
   });
