@@ -102,8 +102,12 @@ describe('one language at a time', () => {
     expect(ack).toContain('working days 9:00–17:00');
     expect(decision).toContain('Your report was not accepted. Reason: Not a matter of the minimum living allowance. This concerns a pension.');
     for (const text of [ack, decision]) expect(text).not.toMatch(/[\u4e00-\u9fff]/);
-    const history = (await t.call('GET', `/api/v1/reports/${r.json.trackingCode}`, { headers: { 'x-report-secret': r.json.secret } })).json.history;
-    expect(history.map((h: { zh: string }) => h.zh)).toEqual(['举报已登记', '已向您的邮箱发送登记回执', '决定不予受理', '已发邮件告诉您是否受理']);
+    // The send is recorded (a ledger event) just after the mail server has the mail: wait for it.
+    const history = await until(
+      async () => (await t.call('GET', `/api/v1/reports/${r.json.trackingCode}`, { headers: { 'x-report-secret': r.json.secret } })).json.history as { zh: string }[],
+      (h) => h.length >= 4,
+    );
+    expect(history.map((h) => h.zh)).toEqual(['举报已登记', '已向您的邮箱发送登记回执', '决定不予受理', '已发邮件告诉您是否受理']);
   });
 });
 
