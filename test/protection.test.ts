@@ -1,3 +1,4 @@
+import { formatTrackingCode, generateTrackingCode } from '../src/modules/clues/tracking-code.ts';
 /**
  * Reporter protection at the root (issue 11): the protection matrix. A named report with a canary
  * identity accuses an official of street A and, by name only, a district supervisor. Every staff
@@ -143,6 +144,46 @@ describe('the protection matrix', () => {
     }
     counts.leaks = leaks.length;
     console.info(`protection matrix: ${routes.length} GET routes × ${principals.length} principals, ${counts.attempts} attempts, ${counts.leaks} leaks`);
+    expect(leaks).toEqual([]);
+  });
+
+  it('every console page × every principal: the same answers as the API, and the queue, search, notices and call-backs show nothing of the clue to those who may not see it', async () => {
+    // The console's cookie carries the same kind of token as the API's bearer.
+    const page = async (path: string, key: string) => {
+      const r = await t.app.request(path, { headers: { cookie: `staff_session=${tok[key]}` } });
+      return { status: r.status, text: await r.text() };
+    };
+    // Pages carry a fresh CSRF token in every form: compared without it.
+    const plain = (html: string) => html.replace(/name="_csrf" value="[^"]*"/g, '');
+    const missing = randomUUID();
+    const spaced = clue.trackingCode.replace(/(\d{4})(?=\d)/g, '$1 ');
+    const pages = ['/staff', '/staff/notices', '/staff/callbacks', '/staff/quarantine'];
+    const leaks: string[] = [];
+    let attempts = 0;
+    for (const p of principals) {
+      attempts++;
+      const real = await page(`/staff/clues/${clue.id}`, p.key);
+      const fake = await page(`/staff/clues/${missing}`, p.key);
+      for (const x of canaryStrings) if (real.text.includes(x)) leaks.push(`${p.key} clue page: canary ${x}`);
+      if (p.sees) {
+        if (real.status !== 200) leaks.push(`${p.key} clue page: ${real.status} where it may see the clue`);
+      } else if (real.status !== fake.status || plain(real.text).replaceAll(clue.id, missing) !== plain(fake.text)) {
+        leaks.push(`${p.key} clue page: ${real.status} where a missing clue answers ${fake.status}`);
+      }
+      for (const path of pages) {
+        attempts++;
+        const r = await page(path, p.key);
+        for (const x of canaryStrings) if (r.text.includes(x)) leaks.push(`${p.key} ${path}: canary ${x}`);
+        if (!p.sees) for (const x of [clue.id, clue.trackingCode, spaced]) if (r.text.includes(x)) leaks.push(`${p.key} ${path}: ${x}`);
+      }
+      // Searching by the tracking code (as a caller reads it out) finds it, or answers as for a code that names no clue.
+      attempts++;
+      const found = await page(`/staff/find?code=${encodeURIComponent(spaced)}`, p.key);
+      const none = await page(`/staff/find?code=${encodeURIComponent(formatTrackingCode(generateTrackingCode()))}`, p.key);
+      for (const x of [...canaryStrings, ...(p.sees ? [] : [clue.id])]) if (found.text.includes(x)) leaks.push(`${p.key} find: ${x}`);
+      if (!p.sees && found.status !== none.status) leaks.push(`${p.key} find: ${found.status} where a code of no clue answers ${none.status}`);
+    }
+    console.info(`protection matrix: ${pages.length + 2} console pages × ${principals.length} principals, ${attempts} attempts, ${leaks.length} leaks`);
     expect(leaks).toEqual([]);
   });
 
