@@ -404,7 +404,7 @@ describe('the staff console', () => {
     expect(await page.locator('#attachments audio[controls]').count()).toBe(1);
     await page.locator('#attachments img').scrollIntoViewIfNeeded();
     await expect.poll(() => page.locator('#attachments img').evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
-    const href = (await page.locator('#attachments a[download]').first().getAttribute('href'))!;
+    const href = (await page.locator('#attachments li:has(img) a[download]').getAttribute('href'))!;
     const res = await page.request.get(`${base}${href}`);
     expect(res.status()).toBe(200);
     expect(res.headers()['content-disposition']).toMatch(/^attachment; .*filename\*=UTF-8''/);
