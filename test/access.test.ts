@@ -157,7 +157,9 @@ describe('bad input', () => {
     });
     expect(invalidUtf8.status).toBe(400);
     expect(((await invalidUtf8.json()) as { error: { code: string } }).error.code).toBe('request.invalid_utf8');
-    expect((await t.call('GET', '/api/v1/staff/clues/not-a-uuid', { token: users.opDistrict })).status).toBe(404);
+    const malformed = await t.call('GET', '/api/v1/staff/clues/not-a-uuid', { token: users.opDistrict });
+    expect(malformed.status).toBe(400);
+    expect(malformed.json.error).toMatchObject({ code: 'request.invalid', details: { issues: [{ path: 'id' }] } });
     expect(await t.db.query('select count(*)::int as n from clue')).toEqual(before);
   });
 });

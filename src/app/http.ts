@@ -65,9 +65,12 @@ export function readQuery<S extends z.ZodType>(c: Context, schema: S): z.infer<S
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** A path id that is not a UUID is simply not found: the database never sees it. */
-export function idParam(raw: string, notFound: () => Error): string {
-  if (!UUID.test(raw)) throw notFound();
+/**
+ * A path id must be a UUID: anything else is a 400 naming the parameter, and the database never
+ * sees it. (`notFound` is what a well-formed id of nothing gets, from the use case.)
+ */
+export function idParam(raw: string, _notFound?: () => Error, name = 'id'): string {
+  if (!UUID.test(raw)) throw validationFailed({ issues: [{ path: name, message: 'not a UUID' }] });
   return raw;
 }
 

@@ -1,15 +1,13 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { validationFailed } from '../../app/errors.ts';
-import { readJson, readQuery } from '../../app/http.ts';
+import { idParam, readJson, readQuery } from '../../app/http.ts';
 import type { Clock } from '../../app/clock.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
 import type { AppEnv } from '../../app/server.ts';
 import type { CallbackUseCases } from './callbacks.usecases.ts';
-import { callbackNotFound } from './voice.errors.ts';
 import { callbackResults } from './voice.entity.ts';
 
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const listQuery = z.object({
   state: z.enum(['open', 'done', 'all']).default('open'),
   overdue: z.enum(['true', 'false']).optional(),
@@ -28,10 +26,7 @@ const statsQuery = z.object({
 export function callbackRoutes(callbacks: CallbackUseCases, clock: Clock, docs: ApiDocs) {
   const app = new Hono<AppEnv>();
   const tag = 'hotline';
-  const id = (raw: string) => {
-    if (!uuid.test(raw)) throw callbackNotFound();
-    return raw;
-  };
+  const id = (raw: string) => idParam(raw);
 
   docs.add({ method: 'get', path: '/api/v1/staff/callbacks', summary: 'Call-backs owed to callers who got no answer, soonest due first', tag, auth: 'staff', query: listQuery, responses: { 200: 'Call-backs (no numbers)', 403: 'Not of the hotline unit (its operators, supervisors) nor an admin' } });
   app.get('/callbacks', async (c) => {

@@ -1,9 +1,8 @@
 import { Hono } from 'hono';
 import { bodyLimit } from '../../app/body-limit.ts';
-import { decodeCursor, readJson, readQuery } from '../../app/http.ts';
+import { decodeCursor, idParam, readJson, readQuery } from '../../app/http.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
 import type { AppEnv } from '../../app/server.ts';
-import { clueNotFound } from '../clues/clues.errors.ts';
 import { importTooLarge, importUnsupportedType } from './registry.errors.ts';
 import { importQuery, listQuery, registerBody } from './registry.schemas.ts';
 import { MAX_IMPORT_BYTES, type RegistryUseCases } from './registry.usecases.ts';
@@ -12,7 +11,6 @@ import { csvFields, csvHeaders, requiredCsvFields } from './vocabulary.ts';
 /** The path the server's 1 MB staff body limit leaves to this module's own 5 MB limit. */
 export const REGISTRY_IMPORT_PATH = '/api/v1/staff/registry/import';
 
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** What browsers and clients send for a .csv file (Windows says application/vnd.ms-excel). */
 const csvTypes = new Set(['text/csv', 'application/csv', 'text/plain', 'application/vnd.ms-excel', 'text/comma-separated-values', 'text/x-csv']);
 
@@ -76,9 +74,7 @@ export function registryRoutes(registry: RegistryUseCases, docs: ApiDocs) {
 
   docs.add({ method: 'get', path: '/api/v1/staff/clues/:id/registry-matches', summary: 'Why a clue carries the near_relative_match flag (supervisors and admins of its units; matches involving the viewer’s own unit are withheld; audited)', tag, auth: 'staff', responses: { 200: '{ items, withheld }', 403: 'Role may not, or every match involves my unit (recusal)', 404: 'No such clue in my units' } });
   app.get('/clues/:id/registry-matches', async (c) => {
-    const id = c.req.param('id');
-    if (!uuid.test(id)) throw clueNotFound();
-    return c.json(await registry.getMatchDetails(c.get('principal')!, id));
+    return c.json(await registry.getMatchDetails(c.get('principal')!, idParam(c.req.param('id'))));
   });
 
   return app;
