@@ -146,8 +146,12 @@ describe('named reporters hear back', () => {
     expect(fake.messages.filter((m) => m.To === '13800000001' || m.To === '13800000003')).toEqual([]);
     await new Promise((r) => setTimeout(r, 500));
     expect(mailsTo('zheng.san@example.cn')).toHaveLength(1);
-    const notifications = await t.db.query<{ clue_id: string; channel: string; status: string; recipient: string }>(
-      `select clue_id, channel, status, recipient from notification where idempotency_key like '%reporter-reply:%' order by channel`,
+    const notifications = await until(
+      () =>
+        t.db.query<{ clue_id: string; channel: string; status: string; recipient: string }>(
+          `select clue_id, channel, status, recipient from notification where idempotency_key like '%reporter-reply:%' order by channel`,
+        ),
+      (rows) => rows.length >= 2 && rows.every((r) => r.status !== 'sending'),
     );
     expect(notifications.map((n) => [ids.indexOf(n.clue_id), n.channel, n.status, n.recipient])).toEqual([
       [0, 'email', 'sent', 'reporter'],

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queueNames } from '../queues/names.ts';
 import { startWorkers } from '../src/app/worker.ts';
-import { createTestApp, seedTree, type TestEnv } from './helpers.ts';
+import { createTestApp, seedTree, type TestEnv, until } from './helpers.ts';
 import { pngWithMetadata } from './fixtures.ts';
 import { openName } from '../src/modules/attachments/attachments.names.ts';
 import { startSmtpSink } from './smtp-sink.ts';
@@ -199,9 +199,14 @@ describe('named reports', () => {
       const text = simpleParser ? (await simpleParser(mail.raw)).text ?? '' : mail.raw;
       if (simpleParser) expect(text).toContain(display);
 
-      const [n] = await t.db.query<{ recipient: string; status: string }>(
-        `select recipient, status from notification where idempotency_key like 'email:reporter-ack:%' and clue_id = (select id from clue where tracking_code = $1)`,
-        [res.json.trackingCode],
+      // The send is recorded just after the mail server has the mail.
+      const [n] = await until(
+        () =>
+          t.db.query<{ recipient: string; status: string }>(
+            `select recipient, status from notification where idempotency_key like 'email:reporter-ack:%' and clue_id = (select id from clue where tracking_code = $1)`,
+            [res.json.trackingCode],
+          ),
+        (rows) => rows[0]?.status === 'sent',
       );
       expect(n).toEqual({ recipient: 'reporter', status: 'sent' });
 
