@@ -583,6 +583,70 @@ describe('the staff console', () => {
   });
 });
 
+describe('two-factor enrolment in the console', () => {
+  it('an operator turns it on from the account page (QR code, key, code), gets ten recovery codes once, and from then on signs in with a code or a recovery code', { timeout: 90_000 }, async () => {
+    await t.deps.staff.createStaff({ username: 'tf2', displayName: '双因素乙', password, role: 'operator', unitId: tree.district.id });
+    const page = await newPage({ ...desktop, bypassCSP: true }); // for axe-core; the CSP itself is tested elsewhere
+    await signIn(page, 'tf2');
+    await page.goto(`${base}/staff/account`);
+    expect(await axeSerious(page), 'account').toEqual([]);
+    await page.locator('#totp-start').click();
+    await page.waitForSelector('#totp-qr svg');
+    expect(await axeSerious(page), 'enrolment').toEqual([]);
+    expect((await page.locator('#totp-secret').textContent())!.replace(/\s/g, '')).toMatch(/^[A-Z2-7]{16,}$/);
+    await page.locator('#code').fill('000000');
+    await page.getByRole('button', { name: '确认绑定' }).click();
+    expect(await page.locator('#enrol-error').textContent()).toContain('验证码不正确');
+    await page.locator('#totp-start').click();
+    const fresh = (await page.locator('#totp-secret').textContent())!.replace(/\s/g, '');
+    const freshCode = await generateTotp({ secret: fresh, epoch: Math.floor(t.clock.now().getTime() / 1000) });
+    await page.locator('#code').fill(freshCode);
+    const confirmed = page.waitForResponse((r) => r.url().endsWith('/staff/account/totp/confirm'));
+    await page.getByRole('button', { name: '确认绑定' }).click();
+    expect((await confirmed).headers()['cache-control']).toBe('no-store');
+    const codes = (await page.locator('#recovery-codes code').allTextContents()).map((c) => c.trim());
+    expect(codes).toHaveLength(10);
+    await page.goto(`${base}/staff/account`);
+    expect(await page.locator('#two-factor-state').textContent()).toContain('已启用');
+    expect(await page.content()).not.toContain(codes[0]!);
+    await page.context().close();
+
+    // Signing in now asks for a code; a recovery code works once.
+    t.clock.advanceBy(31_000);
+    const again = await newPage();
+    await again.goto(`${base}/staff/login`);
+    await again.locator('#username').fill('tf2');
+    await again.locator('#password').fill(password);
+    await again.locator('form[action="/staff/login"] button[type=submit]').click();
+    await again.waitForSelector('#totp-error');
+    await again.locator('#password').fill(password);
+    await again.locator('#totp').fill(codes[0]!);
+    await again.locator('form[action="/staff/login"] button[type=submit]').click();
+    await again.waitForURL(`${base}/staff`);
+    await again.context().close();
+    expect((await t.call('POST', '/api/v1/staff/login', { body: { username: 'tf2', password, totp: codes[0] } })).json.error.code).toBe('auth.totp_invalid');
+  });
+
+  it('where two-factor sign-in is required, an account without it is sent to the enrolment and can do nothing else', async () => {
+    const h = await createTestApp({ STAFF_2FA: 'required' });
+    try {
+      const district = await h.unit('d', 'district', null);
+      await h.deps.staff.createStaff({ username: 'op', displayName: 'op', password, role: 'operator', unitId: district.id });
+      const { token } = await h.deps.staff.login({ username: 'op', password });
+      const get = (path: string) => h.app.request(path, { headers: { cookie: `staff_session=${token}` }, redirect: 'manual' });
+      const queue = await get('/staff');
+      expect(queue.status).toBe(302);
+      expect(queue.headers.get('location')).toBe('/staff/account');
+      expect((await get('/staff/notices')).headers.get('location')).toBe('/staff/account');
+      const account = await get('/staff/account');
+      expect(account.status).toBe(200);
+      expect(await account.text()).toContain('本系统要求启用双重验证');
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe('the staff console behind https', () => {
   it('the session cookie is Secure when PUBLIC_BASE_URL is https', async () => {
     const h = await createTestApp({ PUBLIC_BASE_URL: 'https://hotline.example.gov.cn' });

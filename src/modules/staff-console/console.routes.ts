@@ -29,12 +29,15 @@ import { clientAddress } from '../../app/rate-limit.ts';
 import { taskTypes } from '../verification/task.entity.ts';
 import type { WorkflowUseCases } from '../verification/workflow.usecases.ts';
 import { consoleAssetResponse } from './console.assets.ts';
+import QRCode from 'qrcode';
 import { actionLabels, ct, pick } from './console.i18n.ts';
 import {
   callbacksPage,
+  accountPage,
   type CluePageCtx,
   cluePage,
   type DeadlineView,
+  enrolPage,
   type Errors,
   errorPage,
   loginPage,
@@ -44,6 +47,7 @@ import {
   type QueueFilter,
   queuePage,
   receiptPage,
+  recoveryCodesPage,
   registerChannels,
   registerPage,
   type RegisterValues,
@@ -68,6 +72,9 @@ export interface ConsoleDeps {
   /** The API sign-in's slow-down (per account and address), so the form is no easier to guess through. */
   loginGuard: LoginGuard;
 }
+
+/** What an account without a required second factor may still open. */
+const ENROLMENT_PAGES = new Set(['/staff/account', '/staff/account/totp', '/staff/account/totp/confirm', '/staff/logout']);
 
 /** The staff session cookie: the same kind of token as the API's bearer token, never readable by script. */
 const SESSION = 'staff_session';
@@ -213,9 +220,10 @@ export function consoleRoutes(deps: ConsoleDeps) {
       const target = c.req.method === 'GET' ? `/staff/login?next=${encodeURIComponent(c.req.path + (new URL(c.req.url).search || ''))}` : '/staff/login';
       return c.redirect(c.req.path === '/staff' || c.req.path === '/staff/' ? '/staff/login' : target, c.req.method === 'GET' ? 302 : 303);
     }
-    // Where two-factor sign-in is required, an account without it may only sign out here (it
-    // enrols through the API: POST /api/v1/staff/me/totp), as on the API.
-    if (deps.staff.totpRequired && !principal.secondFactor && c.req.path !== '/staff/logout') {
+    // Where two-factor sign-in is required, an account without it may only enrol or sign out (as
+    // on the API): a page it asks for sends it to the enrolment.
+    if (deps.staff.totpRequired && !principal.secondFactor && !ENROLMENT_PAGES.has(c.req.path)) {
+      if (c.req.method === 'GET') return c.redirect('/staff/account', 302);
       throw forbidden(undefined, '请先启用双重验证（身份验证器）后再使用 / Set up two-factor sign-in (an authenticator app) before anything else.');
     }
     c.set('principal', principal);
@@ -623,6 +631,36 @@ export function consoleRoutes(deps: ConsoleDeps) {
   });
 
   // ---- notices ----
+  // ---- account: two-factor enrolment (the same use cases as POST /api/v1/staff/me/totp…) ----
+  app.get('/account', async (c) => {
+    const p = principalOf(c);
+    return c.html(accountPage(await shell(c, '/staff/account'), { twoFactorOn: !!p.secondFactor, required: deps.staff.totpRequired }));
+  });
+
+  app.post('/account/totp', async (c) => {
+    noStore(c);
+    deps.csrf.verify(c, (await c.req.parseBody())._csrf);
+    const { secret, otpauthUrl } = await deps.staff.startTotp(principalOf(c));
+    const qrSvg = await QRCode.toString(otpauthUrl, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
+    return c.html(enrolPage(await shell(c, '/staff/account'), { qrSvg, secret }));
+  });
+
+  app.post('/account/totp/confirm', async (c) => {
+    noStore(c);
+    const form = await c.req.parseBody();
+    deps.csrf.verify(c, form._csrf);
+    const s = await shell(c, '/staff/account');
+    try {
+      const { recoveryCodes } = await deps.staff.confirmTotp(principalOf(c), (str(form.code) ?? '').replace(/\s/g, ''));
+      return c.html(recoveryCodesPage(s, { codes: recoveryCodes }));
+    } catch (err) {
+      if (!isAppError(err) || err.statusCode >= 500) throw err;
+      const p = principalOf(c);
+      const error = err.code === 'auth.totp_invalid' ? ct(s.locale, 'enrolWrong') : bilingual(s.locale, err.message);
+      return c.html(accountPage(s, { twoFactorOn: !!p.secondFactor || err.code === 'auth.totp_enabled', required: deps.staff.totpRequired, error }), err.statusCode as 401 | 409);
+    }
+  });
+
   app.get('/notices', async (c) => {
     const principal = principalOf(c);
     const seenRaw = Date.parse(getCookie(c, SEEN) ?? '');
