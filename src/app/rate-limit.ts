@@ -48,7 +48,14 @@ export class RateLimiter {
     let n: number;
     let g: number;
     if (this.#throttle) {
-      [n, g] = await Promise.all([this.#throttle.countWindow(`rl:${this.#name}`, client, start, windowMs), this.#throttle.countWindow(`rl:${this.#name}:all`, '*', start, windowMs)]);
+      [n = 0, g = 0] = await this.#throttle.countWindows(
+        [
+          { name: `rl:${this.#name}`, id: client },
+          { name: `rl:${this.#name}:all`, id: '*' },
+        ],
+        start,
+        windowMs,
+      );
     } else {
       if (start !== this.#windowStart) {
         this.#windowStart = start;

@@ -84,22 +84,34 @@ export function createThrottle(deps: { redis: Redis | null; prefix: string; key:
   const windows = new Map<string, { n: number; until: number }>();
   /** Adds one to the fixed-window counter of `id` under `name` for the window starting at `start`; returns the count. */
   async function countWindow(name: string, id: string, start: number, windowMs: number): Promise<number> {
-    const key = `${keyOf(name, id)}:${start}`;
+    return (await countWindows([{ name, id }], start, windowMs))[0]!;
+  }
+
+  /**
+   * `countWindow` for several counters of one window in one Redis round trip (a citizen request
+   * counts its address and the total of each limit: one MULTI, not one each).
+   */
+  async function countWindows(counters: { name: string; id: string }[], start: number, windowMs: number): Promise<number[]> {
+    const keys = counters.map(({ name, id }) => `${keyOf(name, id)}:${start}`);
     if (live()) {
       try {
-        const [[, n]] = (await deps.redis!.multi().incr(key).pexpire(key, windowMs + 1000).exec()) as [[Error | null, number]];
+        const tx = deps.redis!.multi();
+        for (const key of keys) tx.incr(key).pexpire(key, windowMs + 1000);
+        const replies = (await tx.exec()) as [Error | null, number][];
         warned = false;
-        return Number(n);
+        return keys.map((_, i) => Number(replies[i * 2]![1]));
       } catch (err) {
         fallback(err);
       }
     } else fallback();
     const now = deps.clock.now().getTime();
     if (windows.size > 100_000) for (const [k, v] of windows) if (v.until <= now) windows.delete(k);
-    const e = windows.get(key) ?? { n: 0, until: start + windowMs };
-    e.n++;
-    windows.set(key, e);
-    return e.n;
+    return keys.map((key) => {
+      const e = windows.get(key) ?? { n: 0, until: start + windowMs };
+      e.n++;
+      windows.set(key, e);
+      return e.n;
+    });
   }
 
   /** Forgets `id` (a successful sign-in clears its account's count). */
@@ -109,7 +121,7 @@ export function createThrottle(deps: { redis: Redis | null; prefix: string; key:
     if (live()) await deps.redis!.del(key).catch(() => undefined);
   }
 
-  return { attempt, clear, countWindow };
+  return { attempt, clear, countWindow, countWindows };
 }
 
 export type Throttle = ReturnType<typeof createThrottle>;
