@@ -92,7 +92,7 @@ export function registrationStatement(batch: RegistrationRows[]): { text: string
   if (sources.length) {
     const values = valuesList(params, sources, ['::uuid', '::uuid', '::text', '::uuid', '::text', '::uuid']);
     ctes.push(`acc (accused_id, clue_id, role, unit_id, name_key, clue_unit_id) as (values ${values})`);
-    ctes.push(`exclusions as (${exclusionInsert()})`);
+    ctes.push(`exclusions as (${exclusionInsert({ fresh: true })})`);
   }
   return { text: `with ${ctes.join(',\n')} select 1`, params };
 }

@@ -147,7 +147,17 @@ const list = (xs: readonly string[]) => xs.map((x) => `'${x}'`).join(', ');
  * `accused` table for a recompute, a VALUES list for a registration (whose accused rows are written
  * by the same statement and not yet visible to it).
  */
-export function exclusionInsert(): string {
+export function exclusionInsert(opts: { fresh?: boolean } = {}): string {
+  // A registration's accused are new: no operator has linked them to an account yet, so the link
+  // branch and the "marked not the same person" tests can only come up empty — left out, which
+  // saves planning and running them in every registration statement.
+  const notMarkedWrong = (staff: string) =>
+    opts.fresh ? '' : `and not exists (select 1 from accused_link l where l.accused_id = acc.accused_id and l.staff_id = ${staff} and l.kind = 'not_same_person')`;
+  const linked = opts.fresh
+    ? ''
+    : `union all
+    select acc.clue_id, acc.accused_id, null::uuid, l.staff_id, 'accused_linked'
+      from acc join accused_link l on l.accused_id = acc.accused_id and l.kind = 'same_person'`;
   return `insert into clue_exclusion (id, clue_id, accused_id, unit_id, staff_id, reason)
   select md5(e.clue_id::text || e.accused_id::text || e.reason || coalesce(e.unit_id, e.staff_id)::text)::uuid,
          e.clue_id, e.accused_id, e.unit_id, e.staff_id, e.reason from (
@@ -161,17 +171,15 @@ export function exclusionInsert(): string {
       join staff s on ${sqlNameKey('s.display_name')} = acc.name_key
       join unit su on su.id = s.unit_id
       where acc.name_key <> '' and (d.district is null or su.path like '/' || d.district || '/%')
-        and not exists (select 1 from accused_link l where l.accused_id = acc.accused_id and l.staff_id = s.id and l.kind = 'not_same_person')
-    union all
-    select acc.clue_id, acc.accused_id, null::uuid, l.staff_id, 'accused_linked'
-      from acc join accused_link l on l.accused_id = acc.accused_id and l.kind = 'same_person'
+        ${notMarkedWrong('s.id')}
+    ${linked}
     union all
     select acc.clue_id, acc.accused_id, null::uuid, n.registrant_staff_id, 'accused_registrant'
       from acc join near_relative n on n.registrant_name_key = acc.name_key and n.registrant_staff_id is not null
       join unit nu on nu.id = n.registrant_unit_id
       where acc.name_key <> '' and acc.role in (${list(REGISTRANT_ROLES)})
         and (acc.unit_id is null or nu.path like '%/' || acc.unit_id || '/%')
-        and not exists (select 1 from accused_link l where l.accused_id = acc.accused_id and l.staff_id = n.registrant_staff_id and l.kind = 'not_same_person')
+        ${notMarkedWrong('n.registrant_staff_id')}
     union all
     select acc.clue_id, acc.accused_id, null::uuid, s.id, 'registered_relative'
       from acc join near_relative n on n.relative_name_key = acc.name_key
