@@ -88,3 +88,11 @@ export function decodeCursor(cursor: string | undefined): { at: Date; id: string
   }
   return { at: date, id };
 }
+
+/**
+ * A download's `Content-Disposition`: an ASCII fallback name for old clients (anything else, a quote
+ * or a backslash becomes `_`) and the real name, Chinese included, in RFC 5987 form beside it.
+ */
+export function contentDisposition(name: string, kind: 'attachment' | 'inline' = 'attachment'): string {
+  return `${kind}; filename="${name.replace(/[^\x20-\x7e]|["\\]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+}

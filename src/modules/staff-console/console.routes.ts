@@ -5,7 +5,7 @@ import type { Clock } from '../../app/clock.ts';
 import type { Config } from '../../app/config.ts';
 import type { Csrf } from '../../app/csrf.ts';
 import { type AppError, forbidden, isAppError } from '../../app/errors.ts';
-import { idParam } from '../../app/http.ts';
+import { contentDisposition, idParam } from '../../app/http.ts';
 import type { Metrics } from '../../app/metrics.ts';
 import type { AppEnv } from '../../app/server.ts';
 import type { Locale } from '../../app/templates.ts';
@@ -526,11 +526,10 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const a = await deps.clues.attachmentOf(principalOf(c), id, attachmentId);
     const bytes = await deps.storage.get(a.storageKey);
     const inline = c.req.query('inline') === '1' && /^(image\/(jpeg|png|gif|webp)|audio\/[a-z0-9.+-]+)$/i.test(a.contentType);
-    const name = encodeURIComponent(a.filename);
     return c.body(new Uint8Array(bytes), 200, {
       'content-type': a.contentType || 'application/octet-stream',
       'content-length': String(bytes.length),
-      'content-disposition': `${inline ? 'inline' : 'attachment'}; filename="${a.filename.replace(/[^\x20-\x7e]|["\\]/g, '_')}"; filename*=UTF-8''${name}`,
+      'content-disposition': contentDisposition(a.filename, inline ? 'inline' : 'attachment'),
       'cache-control': 'private, no-store',
       'x-content-type-options': 'nosniff',
       'content-security-policy': "default-src 'none'; media-src 'self'; img-src 'self'; sandbox",

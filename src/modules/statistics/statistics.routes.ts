@@ -1,13 +1,11 @@
 import { Readable } from 'node:stream';
 import { Hono } from 'hono';
-import { readQuery } from '../../app/http.ts';
+import { contentDisposition, readQuery } from '../../app/http.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
 import type { AppEnv } from '../../app/server.ts';
 import { clueExportQuery, selfInspectionQuery } from './statistics.schemas.ts';
 import type { StatisticsUseCases } from './statistics.usecases.ts';
 
-/** A download's name: ASCII for old clients, the real (Chinese) name in RFC 5987 form beside it. */
-const attachment = (name: string) => `attachment; filename="${name.replace(/[^\x20-\x7e]|"/g, '_')}"; filename*=UTF-8''${encodeURIComponent(name)}`;
 
 export function statisticsRoutes(statistics: StatisticsUseCases, docs: ApiDocs) {
   const app = new Hono<AppEnv>();
@@ -23,7 +21,7 @@ export function statisticsRoutes(statistics: StatisticsUseCases, docs: ApiDocs) 
     const name = `自查自纠统计表-${table.unit.name}-${q.from}-${q.to}.xlsx`;
     return c.body(new Uint8Array(file), 200, {
       'Content-Type': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-      'Content-Disposition': attachment(name),
+      'Content-Disposition': contentDisposition(name),
     });
   });
 
@@ -33,7 +31,7 @@ export function statisticsRoutes(statistics: StatisticsUseCases, docs: ApiDocs) 
     const { body, contentType, filename } = statistics.exportClues(c.get('principal')!, q);
     return new Response(Readable.toWeb(body) as ReadableStream, {
       status: 200,
-      headers: { 'Content-Type': contentType, 'Content-Disposition': attachment(filename), 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' },
+      headers: { 'Content-Type': contentType, 'Content-Disposition': contentDisposition(filename), 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' },
     });
   });
 
