@@ -24,7 +24,7 @@
  * reconcile after a flush < 60 s at 1 000 000; firing lateness p99 < 1 s.
  */
 import pg from 'pg';
-import { startWorkers } from '../src/app/worker.ts';
+import { startWorkers } from '../src/roots/worker.ts';
 import { jobIdFor, snapshotOf } from '../src/modules/deadlines/deadlines.engine.ts';
 import { percentile } from './lib/load.ts';
 import { deleteKeys, type KeyStats, keyStats } from './lib/redis-keys.ts';

@@ -4,12 +4,12 @@ import { serve } from '@hono/node-server';
 import { resolve } from 'node:path';
 import { type Config, ConfigError, loadConfig } from './app/config.ts';
 import { createOrm, migrate } from './app/db.ts';
-import { createDependencies, type Dependencies } from './app/dependencies.ts';
+import { createDependencies, type Dependencies } from './roots/dependencies.ts';
 import { claimDatabase, FolderInUse, serveEmbeddedSocket } from './app/embedded.ts';
 import { createLogger, type Logger } from './app/logger.ts';
 import { moveToPostgres } from './app/move-to-postgres.ts';
-import { createServer } from './app/server.ts';
-import { startWorkers } from './app/worker.ts';
+import { createServer } from './roots/server.ts';
+import { startWorkers } from './roots/worker.ts';
 import { verificationKeys } from './app/keys.ts';
 import { type LedgerCommand, ledgerCommands, runLedgerCommand } from './modules/clues/ledger.cli.ts';
 import { describeProblem, verifyLedger } from './modules/clues/ledger.verify.ts';
@@ -33,7 +33,7 @@ async function seedFirstAdmin(deps: Dependencies, sayIfExists: boolean) {
 async function seed(deps: Dependencies, demo: boolean) {
   await seedFirstAdmin(deps, true);
   if (demo) {
-    const { seedDemo } = await import('./app/demo.ts');
+    const { seedDemo } = await import('./roots/demo.ts');
     console.log(await seedDemo(deps));
   }
 }

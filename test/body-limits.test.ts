@@ -2,7 +2,7 @@ import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PUBLIC_BODY_MAX } from '../src/app/server.ts';
+import { PUBLIC_BODY_MAX } from '../src/roots/server.ts';
 import { createTestApp, type TestEnv } from './helpers.ts';
 
 // Issue 12, item 2: every route bounds its body. A declared Content-Length over the limit is

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simpleParser } from 'mailparser';
 import { queueNames } from '../queues/names.ts';
-import { startWorkers } from '../src/app/worker.ts';
+import { startWorkers } from '../src/roots/worker.ts';
 import { createTestApp, seedTree, type TestEnv, until } from './helpers.ts';
 import { startSmtpSink } from './smtp-sink.ts';
 import { type FakeTwilio, startFakeTwilio } from './voice/fake-twilio.ts';

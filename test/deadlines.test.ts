@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorkers } from '../src/app/worker.ts';
+import { startWorkers } from '../src/roots/worker.ts';
 import { jobIdFor } from '../src/modules/deadlines/deadlines.engine.ts';
 import { createTestApp, REDIS_URL, seedTree, type TestEnv, until } from './helpers.ts';
 

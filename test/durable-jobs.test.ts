@@ -3,7 +3,7 @@ import { createServer as createNetServer, type Server as NetServer, Socket } fro
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorkers } from '../src/app/worker.ts';
+import { startWorkers } from '../src/roots/worker.ts';
 import { createLogger } from '../src/app/logger.ts';
 import { createPostgresDatabase, createTestApp, freePort, onPglite, type TestEnv, until } from './helpers.ts';
 import { startSmtpSink } from './smtp-sink.ts';

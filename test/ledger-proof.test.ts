@@ -13,7 +13,7 @@ import { canonicalJson, eventHash, GENESIS_HASH, sha256Hex } from '../src/module
 import { describeProblem, verifyLedger } from '../src/modules/clues/ledger.verify.ts';
 import { formatDigest, latestDigest, parseDigests } from '../src/modules/clues/ledger.witness.ts';
 import { startSmtpSink } from './smtp-sink.ts';
-import { startWorkers } from '../src/app/worker.ts';
+import { startWorkers } from '../src/roots/worker.ts';
 import { createTestApp, seedTree, type TestEnv, tamperWithLedger, until, verifyLedgerCli } from './helpers.ts';
 
 let t: TestEnv;

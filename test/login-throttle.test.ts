@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProducerConnection } from '../queues/connection.ts';
-import { createServer } from '../src/app/server.ts';
+import { createServer } from '../src/roots/server.ts';
 import { createThrottle } from '../src/app/throttle.ts';
 import { createLoginGuard } from '../src/modules/staff/login.guard.ts';
 import { createTestApp, freePort, seedTree, type TestEnv, until } from './helpers.ts';

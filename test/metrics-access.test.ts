@@ -2,7 +2,7 @@ import { networkInterfaces } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer } from '../src/app/server.ts';
+import { createServer } from '../src/roots/server.ts';
 import { createTestApp, type TestEnv } from './helpers.ts';
 
 // Issue 12, item 4: /metrics is for the operator's scraper only (METRICS_TOKEN, else loopback),

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorkers } from '../src/app/worker.ts';
+import { startWorkers } from '../src/roots/worker.ts';
 import { createTestApp, freePort, REDIS_URL, seedTree, type TestEnv, until } from './helpers.ts';
 
 

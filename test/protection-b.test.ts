@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorkers } from '../src/app/worker.ts';
+import { startWorkers } from '../src/roots/worker.ts';
 import { openName } from '../src/modules/attachments/attachments.names.ts';
 import { createHotlineUnit } from '../src/modules/staff/hotline-unit.ts';
 import { startSmtpIntake } from '../src/modules/intake-email/email.smtp.ts';

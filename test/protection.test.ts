@@ -9,7 +9,7 @@ import { formatTrackingCode, generateTrackingCode } from '../src/modules/clues/t
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorkers } from '../src/app/worker.ts';
+import { startWorkers } from '../src/roots/worker.ts';
 import { createOrm } from '../src/app/db.ts';
 import { createLogger } from '../src/app/logger.ts';
 import { createTestApp, createTestDatabase, seedTree, type TestEnv, until } from './helpers.ts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProducerConnection } from '../queues/connection.ts';
-import { createServer } from '../src/app/server.ts';
+import { createServer } from '../src/roots/server.ts';
 import { createThrottle } from '../src/app/throttle.ts';
 import { createTestApp, freePort, type TestEnv, until } from './helpers.ts';
 

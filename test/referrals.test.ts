@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simpleParser } from 'mailparser';
-import { startWorkers } from '../src/app/worker.ts';
+import { startWorkers } from '../src/roots/worker.ts';
 import { verifyLedger } from '../src/modules/clues/ledger.verify.ts';
 import { createTestApp, type TestEnv, until } from './helpers.ts';
 import { startSmtpSink } from './smtp-sink.ts';

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer } from '../src/app/server.ts';
+import { createServer } from '../src/roots/server.ts';
 import { createTestApp, seedTree, type TestEnv } from './helpers.ts';
 
 // Issue 12, item 3: every response carries a Content-Security-Policy without inline script,

@@ -1,6 +1,6 @@
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorkers } from '../src/app/worker.ts';
+import { startWorkers } from '../src/roots/worker.ts';
 import { startSmtpIntake } from '../src/modules/intake-email/email.smtp.ts';
 import { createTestApp, type TestEnv, until } from './helpers.ts';
 import { startSmtpSink } from './smtp-sink.ts';

@@ -1,6 +1,6 @@
 import { generate } from 'otplib/functional';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer } from '../src/app/server.ts';
+import { createServer } from '../src/roots/server.ts';
 import { legacyScryptHash } from '../src/modules/staff/password.ts';
 import { createStaffUseCases, secondFactorRequired } from '../src/modules/staff/staff.usecases.ts';
 import { loadConfig } from '../src/app/config.ts';

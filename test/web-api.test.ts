@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queueNames } from '../queues/names.ts';
-import { startWorkers } from '../src/app/worker.ts';
+import { startWorkers } from '../src/roots/worker.ts';
 import { createTestApp, seedTree, type TestEnv, until } from './helpers.ts';
 import { pngWithMetadata } from './fixtures.ts';
 import { openName } from '../src/modules/attachments/attachments.names.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorkers } from '../src/app/worker.ts';
+import { startWorkers } from '../src/roots/worker.ts';
 import { verifyLedger } from '../src/modules/clues/ledger.verify.ts';
 import { createTestApp, seedTree, type TestEnv, until } from './helpers.ts';
 import { startSmtpSink } from './smtp-sink.ts';

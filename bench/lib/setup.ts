@@ -9,9 +9,9 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { Clock } from '../../src/app/clock.ts';
 import { loadConfig } from '../../src/app/config.ts';
-import { createDependencies } from '../../src/app/dependencies.ts';
+import { createDependencies } from '../../src/roots/dependencies.ts';
 import { createLogger } from '../../src/app/logger.ts';
-import { createServer } from '../../src/app/server.ts';
+import { createServer } from '../../src/roots/server.ts';
 import type { LoadResult } from './load.ts';
 
 export const PG_ADMIN_URL = process.env.BENCH_PG_ADMIN_URL ?? process.env.TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';

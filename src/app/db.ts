@@ -7,7 +7,7 @@ import type { SqlEntityManager } from '@mikro-orm/sql';
 import { CompiledQuery } from 'kysely';
 import { migrationsList } from '../../migrations/index.ts';
 import type { Config } from './config.ts';
-import { entities } from './entities.ts';
+import { entities } from '../roots/entities.ts';
 import type { Logger } from './logger.ts';
 import { CONNECTION_WAIT_TIMEOUT, lockedPgliteDriver } from './pglite.ts';
 

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorkers } from '../../src/app/worker.ts';
+import { startWorkers } from '../../src/roots/worker.ts';
 import { createTestApp, REDIS_URL, seedTree, type TestEnv } from '../helpers.ts';
 import { type FakeTwilio, startFakeTwilio } from './fake-twilio.ts';
 import { ACCOUNT_SID, AUTH_TOKEN, SimCall, twilioEnv, until } from './twilio-sim.ts';

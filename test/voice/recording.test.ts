@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorkers } from '../../src/app/worker.ts';
+import { startWorkers } from '../../src/roots/worker.ts';
 import { createTestApp, seedTree, type TestEnv } from '../helpers.ts';
 import { type FakeTwilio, startFakeTwilio } from './fake-twilio.ts';
 import { ACCOUNT_SID, AUTH_TOKEN, SimCall, sid, twilioClient, twilioEnv, until } from './twilio-sim.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorkers } from '../../src/app/worker.ts';
+import { startWorkers } from '../../src/roots/worker.ts';
 import { createTwilioRestClient, rewriteApiUrl, type TwilioHttpClient } from '../../src/modules/intake-voice/twilio.client.ts';
 import { createTestApp, seedTree, type TestEnv } from '../helpers.ts';
 import { type FakeTwilio, startFakeTwilio } from './fake-twilio.ts';

@@ -1,6 +1,6 @@
-import type { Logger } from '../../app/logger.ts';
-import { pollMailbox } from './email.imap.ts';
-import type { EmailUseCases } from './email.usecases.ts';
+import type { Logger } from '../src/app/logger.ts';
+import { pollMailbox } from '../src/modules/intake-email/email.imap.ts';
+import type { EmailUseCases } from '../src/modules/intake-email/email.usecases.ts';
 
 /** One poll of the configured mailbox; each message is marked only after its clue is committed. */
 export async function pollConfiguredMailbox(imapUrl: string, email: EmailUseCases, maxBytes: number, logger: Logger) {

@@ -1,7 +1,7 @@
 import type { Worker } from 'bullmq';
 import { createWorker } from '../../queues/connection.ts';
 import { queueNames } from '../../queues/names.ts';
-import { createProcessors, JobDataMissing } from '../../queues/processors.ts';
+import { createProcessors, JobDataMissing } from './processors.ts';
 import { markIntentFailed } from '../modules/outbox/outbox.relay.ts';
 import type { Dependencies } from './dependencies.ts';
 

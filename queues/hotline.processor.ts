@@ -1,7 +1,7 @@
 import { type Job, UnrecoverableError } from 'bullmq';
-import type { JobPayloads } from '../../../queues/names.ts';
-import type { Hotline } from './hotline.ts';
-import { RecordingUrlRefused } from './voice.errors.ts';
+import type { JobPayloads } from './names.ts';
+import type { Hotline } from '../src/modules/intake-voice/hotline.ts';
+import { RecordingUrlRefused } from '../src/modules/intake-voice/voice.errors.ts';
 
 /**
  * The `hotline` queue (thin: payload check, one use case). A recording download is tried

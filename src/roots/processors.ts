@@ -1,9 +1,9 @@
 import { type Job, UnrecoverableError } from 'bullmq';
-import type { Dependencies } from '../src/app/dependencies.ts';
-import { processHotlineJob } from '../src/modules/intake-voice/hotline.processor.ts';
-import type { JobPayloads, QueueName } from './names.ts';
-import { pollConfiguredMailbox } from '../src/modules/intake-email/email.imap-job.ts';
-import { completeIntent } from '../src/modules/outbox/outbox.relay.ts';
+import type { Dependencies } from './dependencies.ts';
+import { processHotlineJob } from '../../queues/hotline.processor.ts';
+import type { JobPayloads, QueueName } from '../../queues/names.ts';
+import { pollConfiguredMailbox } from '../../queues/email.processor.ts';
+import { completeIntent } from '../modules/outbox/outbox.relay.ts';
 
 /**
  * A job whose hash Redis lost (its keys were deleted while its id waited in a list): no name, no

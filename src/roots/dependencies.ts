@@ -27,14 +27,14 @@ import { createAuditUseCases } from '../modules/audit/audit.usecases.ts';
 import { createStatisticsUseCases } from '../modules/statistics/statistics.usecases.ts';
 import { createContactUseCases } from '../modules/contact/contact.usecases.ts';
 import { join } from 'node:path';
-import { type Clock, systemClock } from './clock.ts';
-import { createCsrf } from './csrf.ts';
-import type { Config } from './config.ts';
-import { createOrm, migrate, type Orm, sql } from './db.ts';
-import { type Keys, resolveKeys } from './keys.ts';
-import { createLogger, type Logger } from './logger.ts';
-import { createMetrics } from './metrics.ts';
-import { createThrottle } from './throttle.ts';
+import { type Clock, systemClock } from '../app/clock.ts';
+import { createCsrf } from '../app/csrf.ts';
+import type { Config } from '../app/config.ts';
+import { createOrm, migrate, type Orm, sql } from '../app/db.ts';
+import { type Keys, resolveKeys } from '../app/keys.ts';
+import { createLogger, type Logger } from '../app/logger.ts';
+import { createMetrics } from '../app/metrics.ts';
+import { createThrottle } from '../app/throttle.ts';
 import { createLoginGuard } from '../modules/staff/login.guard.ts';
 
 /** The typed bag every composition root (serve, work, tests, bench) builds the app from. */
