@@ -11,7 +11,7 @@ import { moveToPostgres } from './app/move-to-postgres.ts';
 import { createServer } from './roots/server.ts';
 import { startWorkers } from './roots/worker.ts';
 import { verificationKeys } from './app/keys.ts';
-import { type LedgerCommand, ledgerCommands, runLedgerCommand } from './modules/clues/ledger.cli.ts';
+import { type LedgerCommand, ledgerCommands, runLedgerCommand } from './roots/ledger.cli.ts';
 import { describeProblem, verifyLedger } from './modules/clues/ledger.verify.ts';
 import { startSmtpIntake } from './modules/intake-email/email.smtp.ts';
 

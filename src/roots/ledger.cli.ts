@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
-import type { Config } from '../../app/config.ts';
-import { createOrm, sql } from '../../app/db.ts';
-import { exportPublicKey, generateLedgerSigningKey, keyIdOf, resolveKeys, verificationKeys } from '../../app/keys.ts';
-import type { Logger } from '../../app/logger.ts';
+import type { Config } from '../app/config.ts';
+import { createOrm, sql } from '../app/db.ts';
+import { exportPublicKey, generateLedgerSigningKey, keyIdOf, resolveKeys, verificationKeys } from '../app/keys.ts';
+import type { Logger } from '../app/logger.ts';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { signCheckpoint } from './ledger.checkpoint.ts';
-import { appendAuditEvent } from './ledger.ts';
-import { describeProblem, verifyLedger } from './ledger.verify.ts';
-import { formatDigest, latestDigest, parseDigests } from './ledger.witness.ts';
+import { signCheckpoint } from '../modules/clues/ledger.checkpoint.ts';
+import { appendAuditEvent } from '../modules/clues/ledger.ts';
+import { describeProblem, verifyLedger } from '../modules/clues/ledger.verify.ts';
+import { formatDigest, latestDigest, parseDigests } from '../modules/clues/ledger.witness.ts';
 
 export const ledgerCommands = ['verify-ledger', 'ledger-digest', 'ledger-keygen', 'ledger-sign-legacy'] as const;
 export type LedgerCommand = (typeof ledgerCommands)[number];
