@@ -25,7 +25,8 @@
  * with / without is the figure to watch (derived, not a target).
  */
 import pg from 'pg';
-import { createOrm, migrate } from '../src/app/db.ts';
+import { migrate } from '../src/app/db.ts';
+import { createOrm } from '../src/roots/orm.ts';
 import { createLogger } from '../src/app/logger.ts';
 import type { Principal } from '../src/modules/staff/access.ts';
 import { clueVisibility } from '../src/modules/staff/access.ts';

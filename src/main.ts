@@ -3,7 +3,8 @@ import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node
 import { serve } from '@hono/node-server';
 import { resolve } from 'node:path';
 import { type Config, ConfigError, loadConfig } from './app/config.ts';
-import { createOrm, migrate } from './app/db.ts';
+import { migrate } from './app/db.ts';
+import { createOrm } from './roots/orm.ts';
 import { createDependencies, type Dependencies } from './roots/dependencies.ts';
 import { claimDatabase, FolderInUse, serveEmbeddedSocket } from './app/embedded.ts';
 import { createLogger, type Logger } from './app/logger.ts';
@@ -29,7 +30,7 @@ async function seedFirstAdmin(deps: Dependencies, sayIfExists: boolean) {
   }
 }
 
-/** `seed`: the first admin; with `--demo`, a small district at work (src/app/demo.ts). */
+/** `seed`: the first admin; with `--demo`, a small district at work (src/roots/demo.ts). */
 async function seed(deps: Dependencies, demo: boolean) {
   await seedFirstAdmin(deps, true);
   if (demo) {

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { createOrm, migrate } from '../src/app/db.ts';
+import { migrate } from '../src/app/db.ts';
+import { createOrm } from '../src/roots/orm.ts';
 import { createLogger } from '../src/app/logger.ts';
 
 declare module 'vitest' {

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorkers } from '../src/roots/worker.ts';
-import { createOrm } from '../src/app/db.ts';
+import { createOrm } from '../src/roots/orm.ts';
 import { createLogger } from '../src/app/logger.ts';
 import { createTestApp, createTestDatabase, seedTree, type TestEnv, until } from './helpers.ts';
 import { makeId } from './registry/fixtures.ts';

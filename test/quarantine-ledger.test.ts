@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOrm, migrate } from '../src/app/db.ts';
+import { migrate } from '../src/app/db.ts';
+import { createOrm } from '../src/roots/orm.ts';
 import { createLogger } from '../src/app/logger.ts';
 import { verifyLedger } from '../src/modules/clues/ledger.verify.ts';
 import { base64Lines, encodedWord, fakeExe, rawMessage } from './email/mime.ts';

@@ -7,7 +7,8 @@
  * without naming it here.
  */
 import pg from 'pg';
-import { type DbConfig, createOrm, migrate } from '../../src/app/db.ts';
+import { type DbConfig, migrate } from '../../src/app/db.ts';
+import { createOrm } from '../../src/roots/orm.ts';
 import { DERIVED_CLUE_CONCLUSION } from '../../migrations/Migration20261204400000_statistics.ts';
 import { createLogger } from '../../src/app/logger.ts';
 import { cpuBetween, pgBackendCpu } from '../lib/pg-cpu.ts';

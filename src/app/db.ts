@@ -1,23 +1,28 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type EntityManager, MikroORM } from '@mikro-orm/core';
+import { type EntityClass, type EntityManager, type EntitySchema, MikroORM } from '@mikro-orm/core';
 import { Migrator } from '@mikro-orm/migrations';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import type { SqlEntityManager } from '@mikro-orm/sql';
 import { CompiledQuery } from 'kysely';
 import { migrationsList } from '../../migrations/index.ts';
 import type { Config } from './config.ts';
-import { entities } from '../roots/entities.ts';
 import type { Logger } from './logger.ts';
 import { CONNECTION_WAIT_TIMEOUT, lockedPgliteDriver } from './pglite.ts';
 
 export type Orm = MikroORM;
 export type Em = EntityManager;
+/** The entity classes MikroORM maps (src/roots/entities.ts), in MikroORM's own default type (the one `Orm` has). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type EntityList = (string | EntityClass<Partial<any>> | EntitySchema<any, never>)[];
 
 export type DbConfig = Pick<Config, 'DATABASE_URL' | 'DATABASE_POOL_MAX' | 'DATABASE_ACQUIRE_TIMEOUT_MS' | 'DATA_DIR'>;
 
-/** PostgreSQL when DATABASE_URL is set, else embedded PGlite under DATA_DIR/pglite: same dialect, same migrations. */
-export async function createOrm(config: DbConfig, logger: Logger): Promise<Orm> {
+/**
+ * PostgreSQL when DATABASE_URL is set, else embedded PGlite under DATA_DIR/pglite: same dialect, same migrations.
+ * The entity list comes from the roots (`createOrm` in src/roots/orm.ts): infrastructure names no feature.
+ */
+export async function openOrm(config: DbConfig, logger: Logger, entities: EntityList): Promise<Orm> {
   const common = {
     entities,
     extensions: [Migrator],

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Config } from '../app/config.ts';
-import { createOrm, sql } from '../app/db.ts';
+import { sql } from '../app/db.ts';
+import { createOrm } from './orm.ts';
 import { exportPublicKey, generateLedgerSigningKey, keyIdOf, resolveKeys, verificationKeys } from '../app/keys.ts';
 import type { Logger } from '../app/logger.ts';
 import { createPrivateKey, createPublicKey } from 'node:crypto';

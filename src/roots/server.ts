@@ -5,7 +5,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import { bodyLimit } from '../app/body-limit.ts';
 import { routePath } from 'hono/route';
 import { staffClueRoutes } from '../modules/clues/clues.routes.ts';
-import type { Principal } from '../modules/staff/access.ts';
+import type { AppEnv } from '../modules/staff/http-env.ts';
 import { staffRoutes } from '../modules/staff/staff.routes.ts';
 import { totpEnrolmentNeeded } from '../modules/staff/staff.errors.ts';
 import { staffMessageRoutes } from '../modules/messages/messages.routes.ts';
@@ -26,8 +26,6 @@ import { AppError, createErrorFactory, databaseBusy, isAppError } from '../app/e
 import { ApiDocs } from '../app/openapi.ts';
 import { isDatabaseUnavailable, isPoolTimeout, sql } from '../app/db.ts';
 import { MAX_REQUEST_BYTES } from '../modules/attachments/uploads.ts';
-
-export type AppEnv = { Variables: { principal?: Principal; token?: string } };
 
 const bodyTooLarge = createErrorFactory({
   code: 'request.too_large',

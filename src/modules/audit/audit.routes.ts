@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { readQuery } from '../../app/http.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
-import type { AppEnv } from '../../roots/server.ts';
+import type { AppEnv } from '../staff/http-env.ts';
 import { auditListQuery } from './audit.schemas.ts';
 import type { AuditUseCases } from './audit.usecases.ts';
 

@@ -3,7 +3,7 @@ import { forbidden } from '../../app/errors.ts';
 import { decodeCursor, idParam, readJson, readQuery } from '../../app/http.ts';
 import type { Metrics } from '../../app/metrics.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
-import type { AppEnv } from '../../roots/server.ts';
+import type { AppEnv } from '../staff/http-env.ts';
 import { can } from '../staff/access.ts';
 import { addAccusedBody, linkAccusedBody, listQuery, registerClueBody, removeAccusedBody, revealBody, summaryBody, transitionBody, unlinkAccusedBody } from './clues.schemas.ts';
 import type { ClueUseCases } from './clues.usecases.ts';

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { forbidden } from '../../app/errors.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
-import type { AppEnv } from '../../roots/server.ts';
+import type { AppEnv } from '../staff/http-env.ts';
 import { formatDigest, type LedgerWitness } from './ledger.witness.ts';
 
 /** The ledger's digest for staff who file or check reports, and sending it to the witnesses on demand. */

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { idParam, readJson, readQuery } from '../../app/http.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
-import type { AppEnv } from '../../roots/server.ts';
+import type { AppEnv } from '../staff/http-env.ts';
 import type { ClueUseCases } from '../clues/clues.usecases.ts';
 import { visibleClues } from '../visibility/visibility.ts';
 import { deadlineNotFound } from './deadlines.errors.ts';

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { idParam, readJson } from '../../app/http.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
-import type { AppEnv } from '../../roots/server.ts';
+import type { AppEnv } from '../staff/http-env.ts';
 import { quarantineNotFound, type EmailUseCases } from './email.usecases.ts';
 
 const releaseBody = z.object({ narrative: z.string().trim().min(5, 'summarise what the mail reports').max(20_000) });

@@ -4,7 +4,7 @@ import { validationFailed } from '../../app/errors.ts';
 import { idParam, readJson, readQuery } from '../../app/http.ts';
 import type { Clock } from '../../app/clock.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
-import type { AppEnv } from '../../roots/server.ts';
+import type { AppEnv } from '../staff/http-env.ts';
 import type { CallbackUseCases } from './callbacks.usecases.ts';
 import { callbackResults } from './voice.entity.ts';
 

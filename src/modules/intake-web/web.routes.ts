@@ -10,7 +10,7 @@ import { cleanForm } from '../../app/text.ts';
 import type { Metrics } from '../../app/metrics.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
 import { enforce, RateLimiter, rateLimited } from '../../app/rate-limit.ts';
-import type { AppEnv } from '../../roots/server.ts';
+import type { AppEnv } from '../staff/http-env.ts';
 import type { Throttle } from '../../app/throttle.ts';
 import type { Locale } from '../../app/templates.ts';
 import { reportNotFound } from '../clues/clues.errors.ts';

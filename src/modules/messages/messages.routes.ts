@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { idParam, readJson } from '../../app/http.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
-import type { AppEnv } from '../../roots/server.ts';
+import type { AppEnv } from '../staff/http-env.ts';
 import { forbidden } from '../../app/errors.ts';
 import { clueNotFound } from '../clues/clues.errors.ts';
 import type { ClueUseCases } from '../clues/clues.usecases.ts';

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { isAppError } from '../../app/errors.ts';
 import { idParam, parseWith, readJson } from '../../app/http.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
-import type { AppEnv } from '../../roots/server.ts';
+import type { AppEnv } from '../staff/http-env.ts';
 import type { Principal } from '../staff/access.ts';
 import { clueNotFound } from '../clues/clues.errors.ts';
 import { bodyKinds, dispositions, dispositionText } from './referral.entity.ts';

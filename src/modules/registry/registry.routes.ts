@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from '../../app/body-limit.ts';
 import { decodeCursor, idParam, readJson, readQuery } from '../../app/http.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
-import type { AppEnv } from '../../roots/server.ts';
+import type { AppEnv } from '../staff/http-env.ts';
 import { importTooLarge, importUnsupportedType } from './registry.errors.ts';
 import { importQuery, listQuery, registerBody } from './registry.schemas.ts';
 import { MAX_IMPORT_BYTES, type RegistryUseCases } from './registry.usecases.ts';

@@ -7,7 +7,7 @@ import type { Csrf } from '../../app/csrf.ts';
 import { type AppError, forbidden, isAppError } from '../../app/errors.ts';
 import { contentDisposition, idParam } from '../../app/http.ts';
 import type { Metrics } from '../../app/metrics.ts';
-import type { AppEnv } from '../../roots/server.ts';
+import type { AppEnv } from '../staff/http-env.ts';
 import type { Locale } from '../../app/templates.ts';
 import type { AttachmentStorage } from '../attachments/attachments.storage.ts';
 import { categories, type Category, type Channel, channels } from '../clues/clue.entity.ts';

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import type { AppEnv } from '../../roots/server.ts';
+import type { AppEnv } from './http-env.ts';
 import { idParam, readJson } from '../../app/http.ts';
 import { clientAddress } from '../../app/rate-limit.ts';
 import type { LoginGuard } from './login.guard.ts';

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { Hono } from 'hono';
 import { contentDisposition, readQuery } from '../../app/http.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
-import type { AppEnv } from '../../roots/server.ts';
+import type { AppEnv } from '../staff/http-env.ts';
 import { clueExportQuery, selfInspectionQuery } from './statistics.schemas.ts';
 import type { StatisticsUseCases } from './statistics.usecases.ts';
 

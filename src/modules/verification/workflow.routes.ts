@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { idParam, readJson } from '../../app/http.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
-import type { AppEnv } from '../../roots/server.ts';
+import type { AppEnv } from '../staff/http-env.ts';
 import { categories } from '../clues/clue.entity.ts';
 import { clueNotFound } from '../clues/clues.errors.ts';
 import { outcomeFields } from '../clues/clues.schemas.ts';
