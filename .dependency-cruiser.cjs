@@ -14,11 +14,6 @@ module.exports = {
   knownModuleBackEdges: [
     'staff → clues', // staff.usecases.ts appends to the audit chain (clues/ledger.ts)
     'staff → visibility', // staff.usecases.ts recomputes a moved person's exclusions
-    'attachments → clues', // uploads.ts types its caller by clues.usecases.ts
-    'clues → deadlines',
-    'clues → messages',
-    'clues → registry', // clues.usecases.ts keys accused names with registry/vocabulary.ts
-    'messages → intake-web',
   ],
   forbidden: [
     {

@@ -45,3 +45,11 @@ export function controlPath(value: unknown, path: (string | number)[] = []): str
   }
   return null;
 }
+
+/** A person's name for matching: NFKC, no spaces or middle dots (阿卜杜·热合曼), lower case. */
+export function nameKey(raw: string): string {
+  return raw
+    .normalize('NFKC')
+    .replace(/[\s·•・‧.]/g, '')
+    .toLowerCase();
+}

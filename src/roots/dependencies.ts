@@ -10,6 +10,7 @@ import { createReportUseCases } from '../modules/intake-web/reports.usecases.ts'
 import { createFollowUpSessions } from '../modules/intake-web/follow-up.session.ts';
 import { createHotline } from '../modules/intake-voice/hotline.ts';
 import { createMessageUseCases } from '../modules/messages/messages.usecases.ts';
+import { tellReporterOfDecision } from '../modules/messages/messages.decision.ts';
 import { sealClearNames } from '../modules/attachments/attachments.names.ts';
 import { DEFAULT_CALENDAR_DATA_DIR, loadCalendar } from '../modules/deadlines/calendar/calendar.ts';
 import { createDeadlineScheduler } from '../modules/deadlines/deadlines.scheduler.ts';
@@ -37,12 +38,14 @@ import { createLogger, type Logger } from '../app/logger.ts';
 import { createMetrics } from '../app/metrics.ts';
 import { createThrottle } from '../app/throttle.ts';
 import { createLoginGuard } from '../modules/staff/login.guard.ts';
+import { registerLedgerHooks } from './ledger-hooks.ts';
 
 /** The typed bag every composition root (serve, work, tests, bench) builds the app from. */
 export async function createDependencies(
   config: Config,
   overrides: { logger?: Logger; clock?: Clock; keys?: Keys; orm?: Orm; mailTransport?: MailTransport } = {},
 ) {
+  registerLedgerHooks();
   const logger = overrides.logger ?? createLogger(config.LOG_LEVEL);
   const clock = overrides.clock ?? systemClock;
   const keys = overrides.keys ?? resolveKeys(config, logger);
@@ -92,6 +95,7 @@ export async function createDependencies(
       perCaller: { free: config.PIN_FREE_ATTEMPTS * 2, maxDelaySeconds: config.PIN_MAX_DELAY_SECONDS, windowMs: 3600_000 },
     },
     deadlines,
+    tellReporterOfDecision,
     onDeadlinesChanged: () => deadlineScheduler.kick(),
     deadlineHorizonMs: config.DEADLINE_HORIZON_HOURS * 3600_000,
     onAccepted: (clueId) => {

@@ -1,8 +1,16 @@
 import { createErrorFactory } from '../../app/errors.ts';
 import type { Locale } from '../../app/templates.ts';
-import type { StoredAttachment } from '../clues/clues.usecases.ts';
 import { ATTACHMENT_POLICY_DESCRIPTION, checkUploadBatch, inspectUpload, MAX_TOTAL_BYTES } from './attachments.policy.ts';
 import type { AttachmentStorage } from './attachments.storage.ts';
+
+/** A checked file, stored (content-addressed) before the transaction that attaches it to a clue or message. */
+export interface StoredAttachment {
+  filename: string;
+  contentType: string;
+  size: number;
+  sha256: string;
+  storageKey: string;
+}
 
 /** Whole request: the files plus form fields, or base64 (4/3) in JSON. */
 export const MAX_REQUEST_BYTES = Math.ceil(MAX_TOTAL_BYTES * 1.4) + 1024 * 1024;

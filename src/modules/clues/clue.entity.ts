@@ -114,7 +114,7 @@ const AccusedSchema = defineEntity({
     id: p.uuid().primary(),
     clue: () => p.manyToOne(Clue).mapToPk().index(),
     name: p.string().length(200),
-    /** `nameKey(name)` (registry/vocabulary.ts): what staff names and the registry are matched on. */
+    /** `nameKey(name)` (app/text.ts): what staff names and the registry are matched on. */
     nameKey: p.string().length(200).index(),
     role: p.enum(accusedRoles),
     unit: () => p.manyToOne(Unit).mapToPk().nullable().index(),

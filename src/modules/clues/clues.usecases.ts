@@ -1,18 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
 import type { QueueName } from '../../../queues/names.ts';
-import type { DeadlineUseCases } from '../deadlines/deadlines.usecases.ts';
+import type { DeadlinePlanning, TellReporterOfDecision } from './clues.ports.ts';
 import type { Clock } from '../../app/clock.ts';
 import { type Em, type Orm, sql, sqlBound } from '../../app/db.ts';
 import { forbidden } from '../../app/errors.ts';
 import type { Keys } from '../../app/keys.ts';
 import { labelled, openName, sealName, withoutNames } from '../attachments/attachments.names.ts';
+import type { StoredAttachment } from '../attachments/uploads.ts';
 import type { Logger } from '../../app/logger.ts';
 import { seal, unseal } from '../../app/seal.ts';
 import { can, type Principal } from '../staff/access.ts';
 import { canSeeClue, recomputeExclusions, visibleClueIds, visibleClues } from '../visibility/visibility.ts';
 import { AccusedLink, type AccusedLinkKind } from '../visibility/exclusion.entity.ts';
-import { nameKey } from '../registry/vocabulary.ts';
+import { nameKey } from '../../app/text.ts';
 import { Unit } from '../staff/unit.entity.ts';
 import {
   Accused,
@@ -38,10 +39,7 @@ import { type Actor, appendEvent, GENESIS_HASH, nextEvent, pgTextArray, sha256He
 import { LedgerEvent } from './ledger.entity.ts';
 import { generatePin, generateWebSecret, hashSecret, secretMatches } from './secrets.ts';
 import type { SlowDownRule, Throttle } from '../../app/throttle.ts';
-import { allowedActions, type ClueAction, type ClueStatus, type DeclineReason, declineReasons, type Finding, nextStatus, transitions } from './status-machine.ts';
-import { Message } from '../messages/message.entity.ts';
-import { automaticMessage } from '../messages/messages.automatic.ts';
-import { enqueueInTransaction } from '../outbox/outbox.ts';
+import { allowedActions, type ClueAction, type ClueStatus, type DeclineReason, type Finding, nextStatus, transitions } from './status-machine.ts';
 import { generateTrackingCode, normalizeTrackingCode } from './tracking-code.ts';
 import { summaryProblem } from './clue-summary.ts';
 import { createGroupCommit } from '../../app/group-commit.ts';
@@ -78,13 +76,8 @@ export interface RegisterClueInput {
   locale?: Locale;
 }
 
-export interface StoredAttachment {
-  filename: string;
-  contentType: string;
-  size: number;
-  sha256: string;
-  storageKey: string;
-}
+/** Defined by the attachments module (uploads.ts); named here too for the intake modules. */
+export type { StoredAttachment };
 
 export interface ClueDeps {
   orm: Orm;
@@ -96,7 +89,9 @@ export interface ClueDeps {
   /** Phone PIN slow-down (throttle.ts): per tracking code across all callers, and per caller. Unset: none (tests of other modules). */
   pinGuard?: { throttle: Throttle; perCode: SlowDownRule; perCaller: SlowDownRule };
   /** Starts and stops deadlines inside the transactions that change a clue. */
-  deadlines: Pick<DeadlineUseCases, 'currentPolicy' | 'planStarts' | 'onEvent'>;
+  deadlines: DeadlinePlanning;
+  /** Tells the reporter of an acceptance or refusal, inside the transition's transaction (the messages module: messages.decision.ts). */
+  tellReporterOfDecision: TellReporterOfDecision;
   /** Called after a commit that created or closed deadlines, so Redis follows soon. */
   onDeadlinesChanged: () => void;
   /** The deadline scheduler's horizon: deadline steps due within it are held in Redis. */
@@ -423,7 +418,7 @@ export function createClueUseCases(deps: ClueDeps) {
       );
       await deps.deadlines.onEvent(tx, clue, `clue.${input.action}`, now);
       await keepConclusion(tx, clue.id, input.action, input.outcome ?? null, now);
-      if (input.action === 'accept' || input.action === 'decline') tellReporterOfDecision(tx, clue, input, principal, now);
+      if (input.action === 'accept' || input.action === 'decline') deps.tellReporterOfDecision(tx, clue, input, principal, now);
       return clue;
     });
     deps.onDeadlinesChanged();
@@ -448,36 +443,6 @@ export function createClueUseCases(deps: ClueDeps) {
       );
     } else if (action === 'review' || action === 're_review') {
       await sql(tx, 'delete from clue_conclusion where clue_id = ?', [clueId]);
-    }
-  }
-
-  /**
-   * The reporter is told of acceptance or refusal through their channel: a message on the
-   * follow-up thread (web, email and anonymous reporters all see it there) and, for a named
-   * reporter with an email address, an email sent by the notifications job.
-   */
-  function tellReporterOfDecision(
-    tx: Em,
-    clue: Clue,
-    input: { action: ClueAction; reason?: string; reasonCode?: DeclineReason },
-    principal: Principal,
-    now: Date,
-  ) {
-    const reason = input.reasonCode ? declineReasons[input.reasonCode] : null;
-    // In every language; the reporter reads theirs (Message.localized).
-    const text =
-      input.action === 'accept'
-        ? automaticMessage('decision-accepted', () => ({}))
-        : automaticMessage('decision-declined', (l) => ({ reason: l === 'en' ? reason!.en : reason!.zh, explanation: input.reason ?? '' }));
-    const message = tx.create(Message, { id: randomUUID(), clue: clue.id, author: 'staff', staffId: principal.id, ...text, createdAt: now });
-    appendEvent(tx, clue, { type: 'message.posted', actor: `staff:${principal.id}`, data: { messageId: message.id, author: 'staff', reason: `decision:${input.action}` } }, now);
-    if (clue.named) {
-      enqueueInTransaction(tx, now, {
-        queue: 'notifications',
-        name: 'email.reporter_decision',
-        jobId: `decision-${clue.id}-${clue.headSeq}`,
-        payload: { clueId: clue.id, messageId: message.id },
-      });
     }
   }
 

@@ -1,6 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/core';
-import { StaffNotice } from '../deadlines/deadline.entity.ts';
 import { sql, sqlBound } from '../../app/db.ts';
 import { LedgerEvent } from './ledger.entity.ts';
 
@@ -140,6 +139,21 @@ export function pgTextArray(values: readonly string[]): string {
 }
 
 /**
+ * Runs inside the transaction of every event appended to a clue's chain (`appendEvent`), after the
+ * event is hashed: a module that keeps rows of its own about clue events (special supervision's
+ * notices, src/modules/deadlines/supervision.ts) subscribes here instead of the ledger writing them.
+ * Registered by the roots (src/roots/ledger-hooks.ts); synchronous, it adds entities to `em` only.
+ */
+export type ClueEventHook = (em: EntityManager, clue: ChainHead, event: NewEvent, at: Date) => void;
+const clueEventHooks = new Set<ClueEventHook>();
+
+/** Subscribes `hook` to every clue event from now on (once, however often it is called); returns the unsubscribe. */
+export function onClueEvent(hook: ClueEventHook): () => void {
+  clueEventHooks.add(hook);
+  return () => clueEventHooks.delete(hook);
+}
+
+/**
  * Appends one event to a clue's chain and moves the clue's head. The caller runs inside the
  * transaction that makes the change and holds the clue's row lock (or is creating the clue).
  */
@@ -150,23 +164,7 @@ export function appendEvent(
   at: Date,
 ): LedgerEvent {
   const { dataJson: _json, ...fields } = nextEvent(clue, event, at);
-  // Special supervision (督办): the attached supervisor hears of every event on the clue.
-  const supervisor = (clue as { supervisor?: string | null }).supervisor;
-  const unit = (clue as { unit?: string | null }).unit;
-  if (supervisor && unit) {
-    em.create(StaffNotice, {
-      id: randomUUID(),
-      unit,
-      role: null,
-      staffId: supervisor,
-      clue: clue.id,
-      deadline: null,
-      kind: 'supervised',
-      textZh: `督办线索有新动态：${event.type}`,
-      textEn: `Supervised clue: ${event.type}`,
-      createdAt: at,
-    });
-  }
+  for (const hook of clueEventHooks) hook(em, clue, event, at);
   return em.create(LedgerEvent, fields);
 }
 

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { accusedInput, NARRATIVE_MAX, reporterInput } from '../clues/clues.schemas.ts';
 import { categories } from '../clues/clue.entity.ts';
 import { locales } from '../../app/templates.ts';
+import { MESSAGE_MAX } from '../messages/messages.schemas.ts';
 
-export const MESSAGE_MAX = 20_000;
 
 /**
  * A file as standard base64 (RFC 4648, padded), decoded once here. Node's decoder skips characters
@@ -49,5 +49,3 @@ export const messageBody = z.object({
     .max(20)
     .default([]),
 });
-
-export const staffMessageBody = z.object({ body: z.string().trim().min(1).max(MESSAGE_MAX) });

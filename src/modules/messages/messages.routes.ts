@@ -5,7 +5,7 @@ import type { AppEnv } from '../staff/http-env.ts';
 import { forbidden } from '../../app/errors.ts';
 import { clueNotFound } from '../clues/clues.errors.ts';
 import type { ClueUseCases } from '../clues/clues.usecases.ts';
-import { staffMessageBody } from '../intake-web/web.schemas.ts';
+import { staffMessageBody } from './messages.schemas.ts';
 import { can } from '../staff/access.ts';
 import type { MessageUseCases } from './messages.usecases.ts';
 

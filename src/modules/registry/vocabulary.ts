@@ -128,10 +128,5 @@ export function parseDate(raw: string): string | null {
   return date.toISOString().slice(0, 10);
 }
 
-/** A person's name for matching: NFKC, no spaces or middle dots (阿卜杜·热合曼), lower case. */
-export function nameKey(raw: string): string {
-  return raw
-    .normalize('NFKC')
-    .replace(/[\s·•・‧.]/g, '')
-    .toLowerCase();
-}
+/** A person's name for matching (src/app/text.ts: the clues module keys accused names with it too). */
+export { nameKey } from '../../app/text.ts';

@@ -136,7 +136,7 @@ export async function assertStaffMayHandle(em: Em, clueId: string, staffId: stri
   );
 }
 
-/** A person's name key in SQL, as `nameKey` (registry/vocabulary.ts) computes it in JavaScript. */
+/** A person's name key in SQL, as `nameKey` (app/text.ts) computes it in JavaScript. */
 export const sqlNameKey = (expr: string) => `lower(regexp_replace(normalize(${expr}, NFKC), '[[:space:]·•・‧.]', '', 'g'))`;
 
 const list = (xs: readonly string[]) => xs.map((x) => `'${x}'`).join(', ');
