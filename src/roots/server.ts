@@ -223,6 +223,7 @@ export function createServer(deps: Dependencies) {
     if (deps.staff.totpRequired && !principal.secondFactor && !ENROLMENT_PATHS.has(c.req.path)) throw totpEnrolmentNeeded();
     c.set('principal', principal);
     c.set('token', token);
+    c.set('ctx', { actor: `staff:${principal.id}`, principal, em: deps.orm.em.fork(), clock: deps.clock, logger });
     await next();
   });
   app.route('/api/v1/staff', staffRoutes(deps.staff, docs, deps.loginGuard, deps.config.TRUST_PROXY));

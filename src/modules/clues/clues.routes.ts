@@ -58,7 +58,7 @@ export function staffClueRoutes(clues: ClueUseCases, docs: ApiDocs, metrics: Met
   docs.add({ method: 'put', path: '/api/v1/staff/clues/:id/summary', summary: 'Set the clue’s 问题摘要 (≤ 50 characters; exports carry it, never the narrative)', tag, auth: 'staff', body: summaryBody, responses: { 200: 'Set', 422: 'It carries part of the reporter’s name, a phone or ID number, or an email address (the refusal is on the ledger)' } });
   app.put('/:id/summary', async (c) => {
     const { summary } = await readJson(c, summaryBody);
-    return c.json(await clues.setSummary(c.get('principal')!, clueId(c.req.param('id')), summary));
+    return c.json(await clues.setSummary({ ctx: c.get('ctx')!, input: { clueId: clueId(c.req.param('id')), summary } }));
   });
 
   docs.add({ method: 'post', path: '/api/v1/staff/clues/:id/reporter/reveal', summary: 'Open the sealed reporter identity with a stated purpose (recorded on the ledger; operators and supervisors outside the excluded set)', tag, auth: 'staff', body: revealBody, responses: { 200: 'The identity (Cache-Control: no-store)', 403: 'Role may not', 404: 'Anonymous, no such clue, or excluded' } });
@@ -71,21 +71,21 @@ export function staffClueRoutes(clues: ClueUseCases, docs: ApiDocs, metrics: Met
 
   const accusedId = (id: string) => idParam(id, accusedNotFound);
   docs.add({ method: 'post', path: '/api/v1/staff/clues/:id/accused', summary: 'Add a person reported, with a reason (re-evaluates who may see the clue)', tag, auth: 'staff', body: addAccusedBody, responses: { 201: 'Added', 403: 'Role may not', 404: 'No such clue' } });
-  app.post('/:id/accused', async (c) => c.json(await clues.addAccused(c.get('principal')!, clueId(c.req.param('id')), await readJson(c, addAccusedBody)), 201));
+  app.post('/:id/accused', async (c) => c.json(await clues.addAccused({ ctx: c.get('ctx')!, input: { clueId: clueId(c.req.param('id')), ...(await readJson(c, addAccusedBody)) } }), 201));
 
   docs.add({ method: 'post', path: '/api/v1/staff/clues/:id/accused/:accusedId/remove', summary: 'Remove a person reported, with a reason', tag, auth: 'staff', body: removeAccusedBody, responses: { 200: 'Removed', 404: 'No such clue or accused' } });
   app.post('/:id/accused/:accusedId/remove', async (c) =>
-    c.json(await clues.removeAccused(c.get('principal')!, clueId(c.req.param('id')), accusedId(c.req.param('accusedId')), (await readJson(c, removeAccusedBody)).reason)),
+    c.json(await clues.removeAccused({ ctx: c.get('ctx')!, input: { clueId: clueId(c.req.param('id')), accusedId: accusedId(c.req.param('accusedId')), reason: (await readJson(c, removeAccusedBody)).reason } })),
   );
 
   docs.add({ method: 'post', path: '/api/v1/staff/clues/:id/accused/:accusedId/links', summary: 'Say a staff account is (same_person) or is not (not_same_person: a wrong name match) this person reported, with a reason', tag, auth: 'staff', body: linkAccusedBody, responses: { 200: 'Linked', 404: 'No such clue, accused or staff account' } });
   app.post('/:id/accused/:accusedId/links', async (c) =>
-    c.json(await clues.linkAccused(c.get('principal')!, clueId(c.req.param('id')), accusedId(c.req.param('accusedId')), await readJson(c, linkAccusedBody))),
+    c.json(await clues.linkAccused({ ctx: c.get('ctx')!, input: { clueId: clueId(c.req.param('id')), accusedId: accusedId(c.req.param('accusedId')), ...(await readJson(c, linkAccusedBody)) } })),
   );
 
   docs.add({ method: 'post', path: '/api/v1/staff/clues/:id/accused/:accusedId/unlink', summary: 'Withdraw a link between a person reported and a staff account, with a reason', tag, auth: 'staff', body: unlinkAccusedBody, responses: { 200: 'Unlinked', 404: 'No such clue, accused or link' } });
   app.post('/:id/accused/:accusedId/unlink', async (c) =>
-    c.json(await clues.unlinkAccused(c.get('principal')!, clueId(c.req.param('id')), accusedId(c.req.param('accusedId')), await readJson(c, unlinkAccusedBody))),
+    c.json(await clues.unlinkAccused({ ctx: c.get('ctx')!, input: { clueId: clueId(c.req.param('id')), accusedId: accusedId(c.req.param('accusedId')), ...(await readJson(c, unlinkAccusedBody)) } })),
   );
 
   return app;

@@ -10,7 +10,7 @@ import { labelled, openName, sealName, withoutNames } from '../attachments/attac
 import type { StoredAttachment } from '../attachments/uploads.ts';
 import type { Logger } from '../../app/logger.ts';
 import { seal, unseal } from '../../app/seal.ts';
-import { can, type Principal } from '../staff/access.ts';
+import { can, type Principal, type StaffCall, type StaffContext } from '../staff/access.ts';
 import { canSeeClue, recomputeExclusions, visibleClueIds, visibleClues } from '../visibility/visibility.ts';
 import { AccusedLink, type AccusedLinkKind } from '../visibility/exclusion.entity.ts';
 import { nameKey } from '../../app/text.ts';
@@ -470,20 +470,21 @@ export function createClueUseCases(deps: ClueDeps) {
    * Sets the clue's 问题摘要. It is checked against the sealed identity in memory (never shown to the
    * writer); a refusal is itself a ledger event, so probing the identity through refusals is visible.
    */
-  async function setSummary(principal: Principal, clueId: string, summary: string) {
+  async function setSummary({ ctx, input: { clueId, summary } }: StaffCall<{ clueId: string; summary: string }>) {
+    const { principal } = ctx;
     if (!can.handleClues(principal)) throw forbidden();
-    const refused = await orm.em.fork().transactional(async (tx) => {
+    const refused = await ctx.em.transactional(async (tx) => {
       const clue = await loadVisible(tx, principal, clueId, true);
       const sealed = await tx.findOne(SealedReporter, { clue: clue.id });
       const identity = sealed ? (JSON.parse(unseal(keys.reporterKey, Buffer.from(sealed.box), clue.id)) as ReporterIdentity) : null;
       const rule = summaryProblem(summary, identity);
-      const now = clock.now();
+      const now = ctx.clock.now();
       if (rule) {
-        appendEvent(tx, clue, { type: 'clue.summary_refused', actor: `staff:${principal.id}`, data: { rule } }, now);
+        appendEvent(tx, clue, { type: 'clue.summary_refused', actor: ctx.actor, data: { rule } }, now);
         return rule;
       }
       clue.summary = summary;
-      appendEvent(tx, clue, { type: 'clue.summary_set', actor: `staff:${principal.id}`, data: { summary } }, now);
+      appendEvent(tx, clue, { type: 'clue.summary_set', actor: ctx.actor, data: { summary } }, now);
       return null;
     });
     if (refused) throw summaryIdentifiesReporter({ rule: refused === 'reporter_name' || refused === 'reporter_contact' ? 'reporter_identity' : refused });
@@ -541,14 +542,15 @@ export function createClueUseCases(deps: ClueDeps) {
    * Each is a ledger event with its reason, and re-evaluates the clue's excluded set in the same
    * transaction: a principal who falls into it loses the clue at once.
    */
-  async function editAccused(principal: Principal, clueId: string, edit: (tx: Em, clue: Clue, now: Date) => Promise<Record<string, unknown>>) {
+  async function editAccused(ctx: StaffContext, clueId: string, edit: (tx: Em, clue: Clue, now: Date) => Promise<Record<string, unknown>>) {
+    const { principal } = ctx;
     if (!can.registerClues(principal)) throw forbidden();
-    return orm.em.fork().transactional(async (tx) => {
+    return ctx.em.transactional(async (tx) => {
       const clue = await loadVisible(tx, principal, clueId, true);
-      const result = await edit(tx, clue, clock.now());
+      const result = await edit(tx, clue, ctx.clock.now());
       await tx.flush();
       await recomputeExclusions(tx, [clue.id]);
-      logger.info({ clueId, staffId: principal.id, change: result.change }, 'accused changed');
+      ctx.logger.info({ clueId, staffId: principal.id, change: result.change }, 'accused changed');
       return result;
     });
   }
@@ -559,41 +561,41 @@ export function createClueUseCases(deps: ClueDeps) {
     return accused;
   }
 
-  const addAccused = (principal: Principal, clueId: string, input: { name: string; role: AccusedRole; unitId?: string | null; position?: string | null; reason: string }) =>
-    editAccused(principal, clueId, async (tx, clue, now) => {
+  const addAccused = ({ ctx, input: { clueId, ...input } }: StaffCall<{ clueId: string; name: string; role: AccusedRole; unitId?: string | null; position?: string | null; reason: string }>) =>
+    editAccused(ctx, clueId, async (tx, clue, now) => {
       await assertUnitsExist(tx, [input.unitId]);
       const a = tx.create(Accused, { id: randomUUID(), clue: clue.id, name: input.name, nameKey: nameKey(input.name).slice(0, 200), role: input.role, unit: input.unitId ?? null, position: input.position ?? null });
-      appendEvent(tx, clue, { type: 'accused.added', actor: `staff:${principal.id}`, data: { accusedId: a.id, name: a.name, role: a.role, unitId: a.unit, position: a.position, reason: input.reason } }, now);
+      appendEvent(tx, clue, { type: 'accused.added', actor: ctx.actor, data: { accusedId: a.id, name: a.name, role: a.role, unitId: a.unit, position: a.position, reason: input.reason } }, now);
       return { change: 'added', accusedId: a.id };
     });
 
-  const removeAccused = (principal: Principal, clueId: string, accusedId: string, reason: string) =>
-    editAccused(principal, clueId, async (tx, clue, now) => {
+  const removeAccused = ({ ctx, input: { clueId, accusedId, reason } }: StaffCall<{ clueId: string; accusedId: string; reason: string }>) =>
+    editAccused(ctx, clueId, async (tx, clue, now) => {
       const a = await findAccused(tx, clue.id, accusedId);
       await sql(tx, 'delete from accused_link where accused_id = ?', [a.id]);
       await sql(tx, 'delete from clue_exclusion where accused_id = ?', [a.id]);
       tx.remove(a);
-      appendEvent(tx, clue, { type: 'accused.removed', actor: `staff:${principal.id}`, data: { accusedId: a.id, reason } }, now);
+      appendEvent(tx, clue, { type: 'accused.removed', actor: ctx.actor, data: { accusedId: a.id, reason } }, now);
       return { change: 'removed', accusedId: a.id };
     });
 
-  const linkAccused = (principal: Principal, clueId: string, accusedId: string, input: { staffId: string; kind: AccusedLinkKind; reason: string }) =>
-    editAccused(principal, clueId, async (tx, clue, now) => {
+  const linkAccused = ({ ctx, input: { clueId, accusedId, ...input } }: StaffCall<{ clueId: string; accusedId: string; staffId: string; kind: AccusedLinkKind; reason: string }>) =>
+    editAccused(ctx, clueId, async (tx, clue, now) => {
       const a = await findAccused(tx, clue.id, accusedId);
       const [staff] = await sql(tx, 'select id from staff where id = ?', [input.staffId]);
       if (!staff) throw accusedNotFound({ staffId: input.staffId });
       await sql(tx, 'delete from accused_link where accused_id = ? and staff_id = ?', [a.id, input.staffId]);
-      tx.create(AccusedLink, { id: randomUUID(), clue: clue.id, accused: a.id, staff: input.staffId, kind: input.kind, reason: input.reason, createdBy: principal.id, createdAt: now });
-      appendEvent(tx, clue, { type: 'accused.linked', actor: `staff:${principal.id}`, data: { accusedId: a.id, staffId: input.staffId, kind: input.kind, reason: input.reason } }, now);
+      tx.create(AccusedLink, { id: randomUUID(), clue: clue.id, accused: a.id, staff: input.staffId, kind: input.kind, reason: input.reason, createdBy: ctx.principal.id, createdAt: now });
+      appendEvent(tx, clue, { type: 'accused.linked', actor: ctx.actor, data: { accusedId: a.id, staffId: input.staffId, kind: input.kind, reason: input.reason } }, now);
       return { change: 'linked', accusedId: a.id, staffId: input.staffId, kind: input.kind };
     });
 
-  const unlinkAccused = (principal: Principal, clueId: string, accusedId: string, input: { staffId: string; reason: string }) =>
-    editAccused(principal, clueId, async (tx, clue, now) => {
+  const unlinkAccused = ({ ctx, input: { clueId, accusedId, ...input } }: StaffCall<{ clueId: string; accusedId: string; staffId: string; reason: string }>) =>
+    editAccused(ctx, clueId, async (tx, clue, now) => {
       const a = await findAccused(tx, clue.id, accusedId);
       const removed = await sql<{ kind: string }>(tx, 'delete from accused_link where accused_id = ? and staff_id = ? returning kind', [a.id, input.staffId]);
       if (!removed.length) throw accusedNotFound({ staffId: input.staffId });
-      appendEvent(tx, clue, { type: 'accused.unlinked', actor: `staff:${principal.id}`, data: { accusedId: a.id, staffId: input.staffId, kind: removed[0]!.kind, reason: input.reason } }, now);
+      appendEvent(tx, clue, { type: 'accused.unlinked', actor: ctx.actor, data: { accusedId: a.id, staffId: input.staffId, kind: removed[0]!.kind, reason: input.reason } }, now);
       return { change: 'unlinked', accusedId: a.id, staffId: input.staffId };
     });
 

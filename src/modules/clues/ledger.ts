@@ -5,8 +5,9 @@ import { LedgerEvent } from './ledger.entity.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** Who did it: a staff user, the reporter, a webhook or a job. */
-export type Actor = `staff:${string}` | 'reporter' | 'twilio' | 'email' | `system:${string}` | `discipline:${string}`;
+/** Who did it (src/app/usecase.ts): named here too, where the ledger's writers look for it. */
+export type { Actor } from '../../app/usecase.ts';
+import type { Actor } from '../../app/usecase.ts';
 
 /** JSON with sorted keys and no undefined: the same bytes before and after a jsonb round trip. */
 export function canonicalJson(value: unknown): string {

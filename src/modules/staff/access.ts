@@ -1,3 +1,4 @@
+import type { UseCaseCall, UseCaseContext } from '../../app/usecase.ts';
 import type { StaffRole } from './staff.entity.ts';
 
 /** The signed-in staff member, as every staff use case sees them. */
@@ -15,6 +16,11 @@ export interface Principal {
   /** The account has confirmed a second factor (TOTP). */
   secondFactor?: boolean;
 }
+
+/** A staff use case's context (`verb({ ctx, input })`, src/app/usecase.ts): built per request by the roots (src/roots/server.ts). */
+export type StaffContext = UseCaseContext<Principal>;
+/** A staff use case's argument. */
+export type StaffCall<I> = UseCaseCall<Principal, I>;
 
 /** Roles that see every clue regardless of unit (DESIGN.md invariant 5: "except roles granted more"). */
 const seesAllUnits: ReadonlySet<StaffRole> = new Set(['admin']);
