@@ -7,16 +7,7 @@ import type { ClueUseCases } from '../clues/clues.usecases.ts';
 import { visibleClues } from '../visibility/visibility.ts';
 import { deadlineNotFound } from './deadlines.errors.ts';
 import type { DeadlineUseCases } from './deadlines.usecases.ts';
-import { deadlineKinds } from './policy.ts';
-
-const listQuery = z.object({
-  view: z.enum(['due_soon', 'missed', 'open']).default('due_soon'),
-  withinHours: z.coerce.number().positive().max(24 * 365).default(72),
-  unitId: z.uuid().optional(),
-  kind: z.enum(deadlineKinds).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
-});
-const reasonBody = z.object({ reason: z.string().trim().min(2, 'give a reason').max(500) });
+import { listQuery, reasonBody } from './deadlines.schemas.ts';
 
 export function deadlineRoutes(deadlines: DeadlineUseCases, clues: ClueUseCases, docs: ApiDocs) {
   const app = new Hono<AppEnv>();

@@ -1,12 +1,10 @@
 import { Hono } from 'hono';
-import { z } from 'zod';
 import { idParam, readJson } from '../../app/http.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
 import type { AppEnv } from '../staff/http-env.ts';
-import { quarantineNotFound, type EmailUseCases } from './email.usecases.ts';
-
-const releaseBody = z.object({ narrative: z.string().trim().min(5, 'summarise what the mail reports').max(20_000) });
-const discardBody = z.object({ reason: z.string().trim().min(2).max(1000) });
+import { quarantineNotFound } from './email.errors.ts';
+import type { EmailUseCases } from './email.usecases.ts';
+import { discardBody, releaseBody } from './email.schemas.ts';
 
 export function quarantineRoutes(email: EmailUseCases, docs: ApiDocs) {
   const app = new Hono<AppEnv>();

@@ -17,11 +17,8 @@ import { createHotlineUnit } from '../staff/hotline-unit.ts';
 import { QuarantinedMail } from './email.entity.ts';
 import { type EmailAttachment, type ParsedEmail, parseReport, readForStaff } from './email.parse.ts';
 import { logIdOf, scanMessageId } from './email.privacy.ts';
-import { createErrorFactory } from '../../app/errors.ts';
+import { quarantineNotFound, quarantineResolved } from './email.errors.ts';
 import { LockMode } from '@mikro-orm/core';
-
-export const quarantineNotFound = createErrorFactory({ code: 'quarantine.not_found', message: '未找到该隔离邮件 / No such quarantined mail.', statusCode: 404 });
-export const quarantineResolved = createErrorFactory({ code: 'quarantine.resolved', message: '该邮件已处理 / This mail was already released or discarded.', statusCode: 409 });
 
 const OUR_ACK = /^<ack-([0-9a-f-]{36})@dibao-hotline>$/;
 /** Our decision and reply-notice mails are named by the thread message they are about. */

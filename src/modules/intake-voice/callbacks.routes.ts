@@ -1,26 +1,11 @@
 import { Hono } from 'hono';
-import { z } from 'zod';
 import { validationFailed } from '../../app/errors.ts';
 import { idParam, readJson, readQuery } from '../../app/http.ts';
 import type { Clock } from '../../app/clock.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
 import type { AppEnv } from '../staff/http-env.ts';
 import type { CallbackUseCases } from './callbacks.usecases.ts';
-import { callbackResults } from './voice.entity.ts';
-
-const listQuery = z.object({
-  state: z.enum(['open', 'done', 'all']).default('open'),
-  overdue: z.enum(['true', 'false']).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
-});
-export const doneBody = z.object({
-  result: z.enum(callbackResults).default('reached'),
-  note: z.string().trim().max(500).optional(),
-});
-const statsQuery = z.object({
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
-});
+import { doneBody, listQuery, statsQuery } from './callbacks.schemas.ts';
 
 /** Staff side of the hotline: the call-backs owed, and the figures. Mounted under /api/v1/staff. */
 export function callbackRoutes(callbacks: CallbackUseCases, clock: Clock, docs: ApiDocs) {

@@ -2,37 +2,16 @@ import { createHash } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { html } from 'hono/html';
 import { cleanForm } from '../../app/text.ts';
-import { z } from 'zod';
 import { isAppError } from '../../app/errors.ts';
 import { idParam, parseWith, readJson } from '../../app/http.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
 import type { AppEnv } from '../staff/http-env.ts';
 import type { Principal } from '../staff/access.ts';
 import { clueNotFound } from '../clues/clues.errors.ts';
-import { bodyKinds, dispositions, dispositionText } from './referral.entity.ts';
+import { dispositions, dispositionText } from './referral.entity.ts';
 import { referralNotFound } from './referrals.errors.ts';
 import type { ReferralUseCases } from './referrals.usecases.ts';
-
-const bodyInput = z.object({
-  name: z.string().trim().min(2).max(200),
-  nameEn: z.string().trim().max(200).optional(),
-  kind: z.enum(bodyKinds),
-  email: z.email(),
-  authority: z.object({
-    accusedRoles: z.array(z.enum(['official', 'caseworker', 'cadre'])).min(1),
-    unitIds: z.array(z.uuid()).default([]),
-  }),
-});
-const referBody = z.object({
-  bodyId: z.uuid().optional(),
-  /** To a body whose authority does not cover the persons reported: a supervisor, with a reason (on the ledger). */
-  override: z.object({ reason: z.string().trim().min(5).max(1000) }).optional(),
-});
-const officerAction = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('acknowledge') }),
-  z.object({ kind: z.literal('request_info'), text: z.string().trim().min(2).max(5000) }),
-  z.object({ kind: z.literal('report'), disposition: z.enum(dispositions), result: z.string().trim().min(2).max(20_000) }),
-]);
+import { bodyInput, officerAction, referBody } from './referrals.schemas.ts';
 
 /** Staff side: bodies, proposal, confirmation. */
 export function staffReferralRoutes(referrals: ReferralUseCases, docs: ApiDocs) {

@@ -1,30 +1,11 @@
 import { Hono } from 'hono';
-import { z } from 'zod';
 import { idParam, readJson } from '../../app/http.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
 import type { AppEnv } from '../staff/http-env.ts';
-import { categories } from '../clues/clue.entity.ts';
 import { clueNotFound } from '../clues/clues.errors.ts';
-import { outcomeFields } from '../clues/clues.schemas.ts';
-import { findings } from '../clues/status-machine.ts';
-import { taskTypes } from './task.entity.ts';
 import { taskNotFound } from './workflow.errors.ts';
-import { majorReasons, type WorkflowUseCases } from './workflow.usecases.ts';
-
-const triageBody = z.object({
-  categories: z.array(z.enum(categories)).max(categories.length).optional(),
-  priority: z.enum(['normal', 'major']).optional(),
-  majorReasons: z.array(z.enum(majorReasons)).max(3).optional(),
-});
-const assignBody = z.object({ unitId: z.uuid() });
-const superviseBody = z.object({ supervisorId: z.uuid().optional() });
-const taskBody = z.object({ type: z.enum(taskTypes), assigneeUnitId: z.uuid(), assigneeStaffId: z.uuid().optional() });
-const completeBody = z.object({
-  findings: z.string().trim().min(2).max(20_000),
-  checklistDone: z.array(z.string().max(64)).max(20).default([]),
-  finding: z.enum(findings).optional(),
-  outcome: outcomeFields.omit({ byType: true }).partial().optional(),
-});
+import type { WorkflowUseCases } from './workflow.usecases.ts';
+import { assignBody, completeBody, superviseBody, taskBody, triageBody } from './workflow.schemas.ts';
 
 export function workflowRoutes(workflow: WorkflowUseCases, docs: ApiDocs) {
   const app = new Hono<AppEnv>();
