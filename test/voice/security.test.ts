@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/app/logger.ts';
-import { twilioSignature } from '../../src/modules/intake-voice/voice.routes.ts';
+import { twilioSignature } from '../../src/modules/intake-voice/voice.signature.ts';
 import { captureLogs, createTestApp, seedTree, type TestEnv } from '../helpers.ts';
 import { type FakeTwilio, startFakeTwilio } from './fake-twilio.ts';
 import { ACCOUNT_SID, AUTH_TOKEN, SimCall, sid, twilioClient, twilioEnv } from './twilio-sim.ts';

@@ -1,4 +1,4 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
 import type { Clock } from '../../app/clock.ts';
 import type { Config } from '../../app/config.ts';
@@ -8,7 +8,6 @@ import { validationFailed } from '../../app/errors.ts';
 import type { Keys } from '../../app/keys.ts';
 import type { Logger } from '../../app/logger.ts';
 import type { Metrics } from '../../app/metrics.ts';
-import { seal, unseal } from '../../app/seal.ts';
 import type { Locale } from '../../app/templates.ts';
 import type { AttachmentStorage } from '../attachments/attachments.storage.ts';
 import { Clue } from '../clues/clue.entity.ts';
@@ -21,6 +20,7 @@ import type { DeadlineUseCases } from '../deadlines/deadlines.usecases.ts';
 import { enqueueInTransaction } from '../outbox/outbox.ts';
 import { type CallbackRules, DEFAULT_CALLBACK_RULES, nextStepAt } from './callbacks.steps.ts';
 import { type CallUpsert, type CallUpsertRow, callUpsertStatement } from './calls.repository.ts';
+import { createHotlineHashing } from './hotline.hashing.ts';
 import { createTwilioRestClient, type TwilioHttpClient } from './twilio.client.ts';
 import { Call, Callback, type CallOutcome, type IvrState, SmsMessage } from './voice.entity.ts';
 
@@ -64,16 +64,8 @@ export function createHotlineContext(deps: HotlineDeps) {
   const locale: Locale = config.VOICE_LOCALE;
   let rest: ReturnType<typeof createTwilioRestClient> | null = null;
 
-  const hmac = (text: string) => createHmac('sha256', keys.secretHmacKey).update(text).digest('hex');
-
-  /** Provider ids kept only as keyed hashes: unique and idempotent, not joinable to the provider's logs. */
-  const sidHash = (kind: 'call' | 'sms', sid: string) => hmac(`twilio-${kind}:${sid}`);
-  const callerHash = (number: string) => hmac(`caller:${number.replace(/[^\d+]/g, '')}`);
-  /** A PIN entry held between "enter" and "enter again", bound to the call (its CallSid's keyed hash). */
-  const pinEntryHash = (callSidHash: string, pin: string) => hmac(`pin-entry:${callSidHash}:${pin}`);
-
-  const sealText = (text: string, aad: string) => seal(keys.reporterKey, text, aad);
-  const unsealText = (box: Uint8Array, aad: string) => unseal(keys.reporterKey, Buffer.from(box), aad);
+  // Keyed hashes of provider ids and numbers, sealed texts (hotline.hashing.ts).
+  const { sidHash, callerHash, pinEntryHash, sealText, unsealText } = createHotlineHashing(keys);
 
   function formatDateTime(at: Date) {
     return dateTimeFormat(config.TIME_ZONE, locale).format(at);
