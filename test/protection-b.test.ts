@@ -229,13 +229,13 @@ describe('4: call-back numbers belong to the hotline unit', () => {
 
 let ip = 0;
 /** A web report about a committee A cadre, with a file named after the reporter; accepted by the hotline operator. */
-async function acceptedReport(opts: { consent: boolean }) {
+async function acceptedReport(opts: { consent: boolean; accused?: string[] }) {
   const res = await t.call('POST', '/api/v1/reports', {
     headers: { 'x-forwarded-for': `10.9.0.${++ip}` },
     body: {
       narrative: '长风一村居委会主任把不符合条件的亲属纳入低保。',
       unitId: tree.committeeA.id,
-      accused: [{ name: '赵主任', role: 'cadre', unitId: tree.committeeA.id }],
+      accused: (opts.accused ?? ['赵主任']).map((name) => ({ name, role: 'cadre', unitId: tree.committeeA.id })),
       reporter: { name: CANARY_NAME, email: CANARY_WEB_MAIL, consentToShare: opts.consent },
       attachments: [{ filename: CANARY_FILE_PDF, contentBase64: tinyPdf().toString('base64') }],
     },
@@ -377,6 +377,36 @@ describe('6, 7: referrals only within authority; the packet link', () => {
     expect((await t.call('POST', `/api/v1/staff/clues/${clue}/referrals`, { token: tok.supD, body: {} })).status).toBe(201);
     const mails = await until(async () => packetsTo('jgw-a@jw.example.cn'), (m) => m.length === 2);
     expect((await simpleParser(mails[1]!.raw)).text).toContain(CANARY_FILE_PDF);
+  });
+
+  it('an officer who is an accused of the clue never opens its packet; a body whose every officer is accused is refused', async () => {
+    const res = await t.call('POST', '/api/v1/staff/discipline-bodies', { token: tok.admin, body: { name: '长风街道纪工委第二组', kind: 'town_commission', email: 'jgw-c@jw.example.cn', authority: { accusedRoles: ['cadre'], unitIds: [tree.streetA.id] } } });
+    expect(res.status).toBe(201);
+    const bodyC = res.json.id as string;
+    await t.deps.staff.createStaff({ username: 'officerC1', displayName: '钱纪检', password: 'officer-c1-password', role: 'discipline_officer', unitId: tree.streetA.id, disciplineBodyId: bodyC });
+    await t.deps.staff.createStaff({ username: 'officerC2', displayName: '孙纪检', password: 'officer-c2-password', role: 'discipline_officer', unitId: tree.streetA.id, disciplineBodyId: bodyC });
+    const c1 = (await t.deps.staff.login({ username: 'officerC1', password: 'officer-c1-password' })).token;
+    const c2 = (await t.deps.staff.login({ username: 'officerC2', password: 'officer-c2-password' })).token;
+
+    // Both officers accused: the packet would reach only the persons it is about.
+    const both = await acceptedReport({ consent: false, accused: ['钱纪检', '孙纪检'] });
+    const refused = await t.call('POST', `/api/v1/staff/clues/${both}/referrals`, { token: tok.supD, body: { bodyId: bodyC } });
+    expect(refused.status).toBe(422);
+    expect(refused.json.error.code).toBe('referral.body_recused');
+    expect(await t.db.query('select 1 from referral where clue_id = $1', [both])).toHaveLength(0);
+
+    // One accused: sent; the accused officer gets what an officer of another body gets, the other reads it.
+    const one = await acceptedReport({ consent: false, accused: ['钱纪检'] });
+    const sent = await t.call('POST', `/api/v1/staff/clues/${one}/referrals`, { token: tok.supD, body: { bodyId: bodyC } });
+    expect(sent.status).toBe(201);
+    const [mail] = await until(async () => packetsTo('jgw-c@jw.example.cn'), (m) => m.length === 1);
+    const link = await linkIn(mail!.raw);
+    expect((await t.app.request(link, { headers: { authorization: `Bearer ${c1}` } })).status).toBe(403);
+    expect((await t.call('GET', `/api/v1/staff/referrals/${sent.json.id}/packet`, { token: c1 })).status).toBe(404);
+    expect((await t.app.request(link, { headers: { authorization: `Bearer ${c2}` } })).status).toBe(200);
+    expect((await t.call('GET', `/api/v1/staff/referrals/${sent.json.id}/packet`, { token: c2 })).status).toBe(200);
+    const views = await t.db.query<{ actor: string }>(`select actor from ledger_event where clue_id = $1 and type = 'referral.viewed'`, [one]);
+    expect(views).toHaveLength(2);
   });
 
   it('nothing of the canary reached the logs', () => {

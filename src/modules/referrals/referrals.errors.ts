@@ -40,3 +40,8 @@ export const officerSignInRequired = createErrorFactory({
   message: '请以该纪检监察机关工作人员身份登录后打开 / Sign in as an officer of this discipline body to open the referral.',
   statusCode: 403,
 });
+export const bodyRecused = createErrorFactory({
+  code: 'referral.body_recused',
+  message: '该纪检监察机关的工作人员均在本线索的回避范围内，请移交其上级机关 / Every officer of this discipline body is recused for this clue; refer it to the body above.',
+  statusCode: 422,
+});

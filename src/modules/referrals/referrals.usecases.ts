@@ -1,7 +1,7 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
 import type { Clock } from '../../app/clock.ts';
-import type { Em, Orm } from '../../app/db.ts';
+import { type Em, type Orm, sql } from '../../app/db.ts';
 import { forbidden } from '../../app/errors.ts';
 import type { Keys } from '../../app/keys.ts';
 import type { Logger } from '../../app/logger.ts';
@@ -21,11 +21,12 @@ import { enqueueInTransaction } from '../outbox/outbox.ts';
 import type { Principal } from '../staff/access.ts';
 import { Staff } from '../staff/staff.entity.ts';
 import { Unit } from '../staff/unit.entity.ts';
+import { isStaffExcluded } from '../visibility/visibility.ts';
 import { attachmentLabel } from '../attachments/attachments.label.ts';
 import { openName } from '../attachments/attachments.names.ts';
 import { VerificationTask } from '../verification/task.entity.ts';
 import { type BodyAuthority, bodyKinds, DisciplineBody, type dispositions, dispositionText, Referral } from './referral.entity.ts';
-import { bodyLacksAuthority, linkInvalid, noBodyFound, notReferable, officerSignInRequired, overrideNeedsSupervisor, referralNotFound, referralState } from './referrals.errors.ts';
+import { bodyLacksAuthority, bodyRecused, linkInvalid, noBodyFound, notReferable, officerSignInRequired, overrideNeedsSupervisor, referralNotFound, referralState } from './referrals.errors.ts';
 
 const REFERABLE_ROLES = ['official', 'caseworker', 'cadre'];
 /** A body whose officers sign in: its link still needs the sign-in, so it may live this long. */
@@ -106,6 +107,21 @@ export function createReferralUseCases(deps: ReferralDeps) {
     return (await em.count(Staff, { disciplineBody: bodyId, role: 'discipline_officer', active: true })) > 0;
   }
 
+  /**
+   * A body whose every active officer is in the clue's excluded set (an accused, or registered as an
+   * accused's near relative): its packet would reach only the persons it is about, so it is not sent.
+   */
+  async function allOfficersRecused(em: Em, clueId: string, bodyId: string): Promise<boolean> {
+    const [row] = await sql<{ officers: number; free: number }>(
+      em,
+      `select count(*)::int as officers,
+              count(*) filter (where not exists (select 1 from clue_exclusion x where x.clue_id = ? and x.staff_id = s.id))::int as free
+         from staff s where s.discipline_body = ? and s.role = 'discipline_officer' and s.active`,
+      [clueId, bodyId],
+    );
+    return !!row && row.officers > 0 && row.free === 0;
+  }
+
   async function proposal(principal: Principal, clueId: string) {
     await deps.clues.assertVisible(principal, clueId);
     const p = await propose(orm.em.fork(), clueId);
@@ -131,6 +147,7 @@ export function createReferralUseCases(deps: ReferralDeps) {
       const covered = await covers(tx, clueId, chosenBody);
       if (!covered && !override) throw bodyLacksAuthority();
       if (!covered && principal.role !== 'supervisor') throw overrideNeedsSupervisor();
+      if (await allOfficersRecused(tx, clueId, chosen)) throw bodyRecused();
       const to = nextStatus(clue.status, 'refer');
       if (!to) throw illegalTransition({ from: clue.status, action: 'refer' });
       const now = clock.now();
@@ -258,6 +275,8 @@ export function createReferralUseCases(deps: ReferralDeps) {
     if (await hasOfficers(em, referral.body)) {
       if (!viewer) throw officerSignInRequired();
       if (viewer.role !== 'discipline_officer' || viewer.disciplineBodyId !== referral.body) throw officerSignInRequired();
+      // An officer in the clue's excluded set gets what any officer of another body gets.
+      if (await isStaffExcluded(em, referral.clue, viewer.id)) throw officerSignInRequired();
     }
     return { em, referral };
   }
@@ -273,6 +292,7 @@ export function createReferralUseCases(deps: ReferralDeps) {
     const em = orm.em.fork();
     const referral = await em.findOne(Referral, { id: referralId });
     if (!referral || principal.role !== 'discipline_officer' || principal.disciplineBodyId !== referral.body) throw referralNotFound();
+    if (await isStaffExcluded(em, referral.clue, principal.id)) throw referralNotFound();
     const { vars } = await viewed(em, referral, principal);
     const { link: _link, linkExpires: _expires, ...rest } = vars;
     return { referral: view(referral), packet: rest };
