@@ -20,6 +20,8 @@ import { Migration20261204200000_staff_security } from './Migration2026120420000
 import { Migration20261204300000_durable_jobs } from './Migration20261204300000_durable_jobs.ts';
 import { Migration20261204400000_statistics } from './Migration20261204400000_statistics.ts';
 import { Migration20261204410000_staff_name_key_index } from './Migration20261204410000_staff_name_key_index.ts';
+import { Migration20261204420000_fresh_exclusions_function } from './Migration20261204420000_fresh_exclusions_function.ts';
+import { Migration20261204430000_session_principal_function } from './Migration20261204430000_session_principal_function.ts';
 
 /** Applied in order at start and by `npm run migrate`. Append new migrations; never edit one that shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -44,4 +46,6 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261204300000_durable_jobs', class: Migration20261204300000_durable_jobs },
   { name: 'Migration20261204400000_statistics', class: Migration20261204400000_statistics },
   { name: 'Migration20261204410000_staff_name_key_index', class: Migration20261204410000_staff_name_key_index },
+  { name: 'Migration20261204420000_fresh_exclusions_function', class: Migration20261204420000_fresh_exclusions_function },
+  { name: 'Migration20261204430000_session_principal_function', class: Migration20261204430000_session_principal_function },
 ];

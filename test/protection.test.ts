@@ -11,6 +11,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorkers } from '../src/roots/worker.ts';
 import { createOrm } from '../src/roots/orm.ts';
+import { FRESH_EXCLUSIONS_FUNCTION } from '../src/modules/visibility/visibility.ts';
 import { createLogger } from '../src/app/logger.ts';
 import { createTestApp, createTestDatabase, seedTree, type TestEnv, until } from './helpers.ts';
 import { makeId } from './registry/fixtures.ts';
@@ -434,6 +435,17 @@ describe('the excluded set follows changes', () => {
 });
 
 describe('the migration', () => {
+  it('the registration’s excluded-set function is the rule of visibility.ts, planned once (a change of the rule needs a migration)', async () => {
+    const body = (sqlText: string) => sqlText.slice(sqlText.indexOf('$fn$') + 4, sqlText.lastIndexOf('$fn$')).replace(/\s+/g, ' ').trim();
+    const [fn] = await t.db.query<{ prosrc: string; proconfig: string[] | null; provolatile: string }>(
+      `select prosrc, proconfig, provolatile from pg_proc where proname = 'clue_exclusions_fresh'`,
+    );
+    expect(fn).toBeDefined();
+    expect(body(`$fn$${fn!.prosrc}$fn$`)).toBe(body(FRESH_EXCLUSIONS_FUNCTION));
+    expect(fn!.proconfig).toEqual(['plan_cache_mode=force_generic_plan']);
+    expect(fn!.provolatile).toBe('s');
+  });
+
   it('computes the excluded sets of the clues registered before it', async () => {
     // A database of its own, migrated step by step (on either leg); the rows below stand for an
     // earlier version's data, written by hand.

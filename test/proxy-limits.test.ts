@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProducerConnection } from '../queues/connection.ts';
 import { createServer } from '../src/roots/server.ts';
+import { RateLimiter } from '../src/app/rate-limit.ts';
 import { createThrottle } from '../src/app/throttle.ts';
 import { createTestApp, freePort, type TestEnv, until } from './helpers.ts';
 
@@ -60,5 +61,29 @@ describe('client address and shared citizen limits', () => {
     expect((await submit()).status).toBe(201);
     expect((await submit()).status).toBe(201);
     expect((await submit()).status).toBe(429);
+  });
+});
+
+describe('several limits of one request in one Redis round trip', () => {
+  it('counted in order, the first refusal ends the count: a burst refusal does not use up the hour', async () => {
+    const { redis } = otherProcess();
+    await until(async () => redis.status, (s) => s === 'ready');
+    const throttle = createThrottle({ redis, prefix: `{${t.config.QUEUE_PREFIX}}:stages`, key: t.deps.keys.secretHmacKey, clock: t.clock, logger: t.deps.logger });
+    const burst = new RateLimiter({ max: 2, windowMs: 60_000 }, { max: 100, windowMs: 60_000 }, t.clock, { name: 'burst', throttle });
+    const hour = new RateLimiter({ max: 3, windowMs: 3600_000 }, { max: 100, windowMs: 3600_000 }, t.clock, { name: 'hour', throttle });
+    const commands: string[] = [];
+    const monitor = (cmd: string) => commands.push(cmd);
+    const sendCommand = redis.sendCommand.bind(redis);
+    redis.sendCommand = ((command: { name: string }) => (monitor(command.name), sendCommand(command as never))) as typeof redis.sendCommand;
+    const waits: number[] = [];
+    for (let i = 0; i < 4; i++) waits.push(await RateLimiter.hitInOrder([burst, hour], '198.51.100.40'));
+    expect(waits.map((w) => w > 0)).toEqual([false, false, true, true]);
+    expect(commands).toEqual(['eval', 'eval', 'eval', 'eval']);
+    redis.sendCommand = sendCommand;
+    // The hour was counted only for the two that passed the burst limit: one more fits in it.
+    expect(await hour.hit('198.51.100.40')).toBe(0);
+    expect(await hour.hit('198.51.100.40')).toBeGreaterThan(0);
+    // Another address is not held by this one.
+    expect(await RateLimiter.hitInOrder([burst, hour], '198.51.100.41')).toBe(0);
   });
 });

@@ -44,11 +44,16 @@ export async function alternate<T>(
   return { median: sorted[Math.floor((sorted.length - 1) / 2)]!, all };
 }
 
+/** CPU per request, main thread + PostgreSQL (ms): steadier than throughput on a shared machine. */
+function cpuPerRequest(r: LoadResult): string {
+  return `${r.mainThreadCpuMsPerRequest} + ${r.postgresCpuMsPerRequest}`;
+}
+
 /** One line per round for the notes. */
 export function roundSummary(r: Round<unknown>) {
   return {
-    baseline: { rps: r.baseline.requestsPerSecond, p99: r.baseline.latencyMs.p99 },
-    app: { rps: r.app.requestsPerSecond, p99: r.app.latencyMs.p99 },
+    baseline: { rps: r.baseline.requestsPerSecond, p99: r.baseline.latencyMs.p99, cpuMs: cpuPerRequest(r.baseline) },
+    app: { rps: r.app.requestsPerSecond, p99: r.app.latencyMs.p99, cpuMs: cpuPerRequest(r.app) },
     ratio: Math.round(r.ratio * 1000) / 1000,
   };
 }

@@ -40,6 +40,41 @@ export class RateLimiter {
     this.#throttle = shared?.throttle ?? null;
   }
 
+  /**
+   * Counts one attempt against each limiter in order, stopping at the first that refuses (the
+   * later ones are not counted), as `hit` on each in turn would; limiters sharing one Throttle
+   * are counted in one Redis round trip. Returns the seconds to wait, else 0.
+   */
+  static async hitInOrder(limiters: RateLimiter[], client: string): Promise<number> {
+    const throttle = limiters.length ? limiters[0]!.#throttle : null;
+    if (!throttle || limiters.some((l) => l.#throttle !== throttle)) {
+      for (const l of limiters) {
+        const wait = await l.hit(client);
+        if (wait > 0) return wait;
+      }
+      return 0;
+    }
+    const now = limiters[0]!.#clock.now().getTime();
+    const stages = limiters.map((l) => {
+      const windowMs = l.#global.windowMs;
+      const start = now - (now % windowMs);
+      return {
+        start,
+        windowMs,
+        counters: [
+          { name: `rl:${l.#name}`, id: client, max: l.#perClient.max },
+          { name: `rl:${l.#name}:all`, id: '*', max: l.#global.max },
+        ],
+      };
+    });
+    const counted = await throttle.countStages(stages);
+    for (const [i, [n = 0, g = 0] = []] of counted.entries()) {
+      const st = stages[i]!;
+      if (n > st.counters[0]!.max || g > st.counters[1]!.max) return Math.ceil((st.start + st.windowMs - now) / 1000);
+    }
+    return 0;
+  }
+
   /** Counts one attempt; returns the seconds to wait when over a limit, else 0. */
   async hit(client: string): Promise<number> {
     const now = this.#clock.now().getTime();
@@ -91,8 +126,10 @@ export function clientAddress(c: Context, trustedProxies: number): string {
   }
 }
 
-export async function enforce(limiter: RateLimiter, c: Context, trustedProxies: number): Promise<void> {
-  const wait = await limiter.hit(clientAddress(c, trustedProxies));
+/** Refuses the request (429 with Retry-After) when over a limit; several limiters are counted in order, in one Redis round trip. */
+export async function enforce(limiter: RateLimiter | RateLimiter[], c: Context, trustedProxies: number): Promise<void> {
+  const client = clientAddress(c, trustedProxies);
+  const wait = Array.isArray(limiter) ? await RateLimiter.hitInOrder(limiter, client) : await limiter.hit(client);
   if (wait > 0) {
     c.header('Retry-After', String(wait));
     throw rateLimited({ retryAfterSeconds: wait });

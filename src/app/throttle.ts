@@ -35,6 +35,30 @@ redis.call('HSET', KEYS[1], 'last', now)
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 0`;
 
+/**
+ * `countStages`: ARGV[1] stages; then per stage its number of keys, the keys' TTL (ms) and each
+ * key's maximum. KEYS: every stage's keys in order. Returns the counts of the stages counted.
+ */
+const STAGES_SCRIPT = `
+local out = {}
+local k = 1
+local a = 2
+for s = 1, tonumber(ARGV[1]) do
+  local n = tonumber(ARGV[a])
+  local ttl = ARGV[a + 1]
+  local over = false
+  for i = 1, n do
+    local c = redis.call('INCR', KEYS[k])
+    redis.call('PEXPIRE', KEYS[k], ttl)
+    out[#out + 1] = c
+    if c > tonumber(ARGV[a + 1 + i]) then over = true end
+    k = k + 1
+  end
+  if over then return out end
+  a = a + 2 + n
+end
+return out`;
+
 const waitMs = (n: number, last: number, now: number, rule: SlowDownRule) => {
   if (n < rule.free) return 0;
   const d = Math.min(2 ** (n - rule.free), rule.maxDelaySeconds) * 1000;
@@ -43,7 +67,15 @@ const waitMs = (n: number, last: number, now: number, rule: SlowDownRule) => {
 
 export function createThrottle(deps: { redis: Redis | null; prefix: string; key: KeyObject; clock: Clock; logger: Logger }) {
   const hmacKey = createHmac('sha256', deps.key).update('throttle-key').digest();
-  const keyOf = (name: string, id: string) => `${deps.prefix}:throttle:${name}:${createHmac('sha256', hmacKey).update(`${name}\0${id}`).digest('base64url').slice(0, 32)}`;
+  const hashedKey = (name: string, id: string) => `${deps.prefix}:throttle:${name}:${createHmac('sha256', hmacKey).update(`${name}\0${id}`).digest('base64url').slice(0, 32)}`;
+  // The counters of everyone together ('*') are hashed once: they name no one. Never those of an address or account.
+  const everyone = new Map<string, string>();
+  const keyOf = (name: string, id: string) => {
+    if (id !== '*') return hashedKey(name, id);
+    let key = everyone.get(name);
+    if (!key) everyone.set(name, (key = hashedKey(name, id)));
+    return key;
+  };
   const memory = new Map<string, { n: number; last: number; until: number }>();
   let warned = false;
 
@@ -114,6 +146,41 @@ export function createThrottle(deps: { redis: Redis | null; prefix: string; key:
     });
   }
 
+  /**
+   * Several fixed-window stages counted in order in one Redis round trip (a script): each stage
+   * adds one to each of its counters; the first stage with a counter over its maximum ends the
+   * count, and the stages after it are not counted — as if each had been counted in its own trip
+   * and the caller had stopped at the first refusal. Returns each counted stage's counts.
+   */
+  async function countStages(stages: { counters: { name: string; id: string; max: number }[]; start: number; windowMs: number }[]): Promise<number[][]> {
+    const keyed = stages.map((st) => st.counters.map(({ name, id }) => `${keyOf(name, id)}:${st.start}`));
+    if (live()) {
+      try {
+        const args: (string | number)[] = [stages.length];
+        for (const st of stages) args.push(st.counters.length, st.windowMs + 1000, ...st.counters.map((c) => c.max));
+        const flat = (await deps.redis!.eval(STAGES_SCRIPT, keyed.flat().length, ...keyed.flat(), ...args)) as number[];
+        warned = false;
+        const out: number[][] = [];
+        let at = 0;
+        for (const keys of keyed) {
+          if (at >= flat.length) break;
+          out.push(flat.slice(at, at + keys.length).map(Number));
+          at += keys.length;
+        }
+        return out;
+      } catch (err) {
+        fallback(err);
+      }
+    } else fallback();
+    const out: number[][] = [];
+    for (const st of stages) {
+      const counts = await countWindows(st.counters, st.start, st.windowMs);
+      out.push(counts);
+      if (counts.some((n, j) => n > st.counters[j]!.max)) break;
+    }
+    return out;
+  }
+
   /** Forgets `id` (a successful sign-in clears its account's count). */
   async function clear(name: string, id: string): Promise<void> {
     const key = keyOf(name, id);
@@ -121,7 +188,7 @@ export function createThrottle(deps: { redis: Redis | null; prefix: string; key:
     if (live()) await deps.redis!.del(key).catch(() => undefined);
   }
 
-  return { attempt, clear, countWindow, countWindows };
+  return { attempt, clear, countWindow, countWindows, countStages };
 }
 
 export type Throttle = ReturnType<typeof createThrottle>;

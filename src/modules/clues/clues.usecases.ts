@@ -114,12 +114,14 @@ export function createClueUseCases(deps: ClueDeps) {
 
   // Registrations arriving together are written together (registration.repository.ts). Two
   // batches in flight let the database work on one while the next fills.
+  // Raw SQL only (no entities, no transaction): one fork for every batch instead of one each.
+  const registrationWrites = orm.em.fork();
   const registrations = createGroupCommit<RegistrationRows>({
     maxBatch: 64,
     maxInFlight: 2,
     write: async (batch) => {
       const { text, params } = registrationStatement(batch);
-      await sqlBound(orm.em.fork(), text, params);
+      await sqlBound(registrationWrites, text, params);
     },
   });
 

@@ -4,7 +4,7 @@
  * the group commit in clues.usecases.ts.
  */
 import { valuesList } from '../../app/db.ts';
-import { exclusionInsert } from '../visibility/visibility.ts';
+import { freshExclusionsInsert } from '../visibility/visibility.ts';
 
 /** Values in the column order of the table specs below. */
 export type Row = unknown[];
@@ -87,12 +87,15 @@ export function registrationStatement(batch: RegistrationRows[]): { text: string
     ctes.push(`${key} as (insert into ${spec.table} (${names}) values ${values})`);
   }
   // The clue's excluded set (visibility module), from the accused as given: the rows the CTEs above
-  // write are not visible to the other parts of the same statement.
+  // write are not visible to the other parts of the same statement. One array per column, so the
+  // function computing it keeps one plan whatever the size of the group.
   const sources = batch.flatMap((r) => r.exclusionSources);
   if (sources.length) {
-    const values = valuesList(params, sources, ['::uuid', '::uuid', '::text', '::uuid', '::text', '::uuid']);
-    ctes.push(`acc (accused_id, clue_id, role, unit_id, name_key, clue_unit_id) as (values ${values})`);
-    ctes.push(`exclusions as (${exclusionInsert({ fresh: true })})`);
+    const placeholders = Array.from({ length: 6 }, (_, column) => {
+      params.push(sources.map((row) => row[column]));
+      return `$${params.length}`;
+    });
+    ctes.push(`exclusions as (${freshExclusionsInsert(placeholders)})`);
   }
   return { text: `with ${ctes.join(',\n')} select 1`, params };
 }

@@ -55,10 +55,11 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
   let cached: { policy: DeadlinePolicy; until: number } | null = null;
 
   /** The policy new deadlines get: the newest admin version, else the shipped defaults. Inside a transaction pass its `em`. */
-  async function currentPolicy(em: Em = orm.em.fork()): Promise<DeadlinePolicy> {
+  async function currentPolicy(em?: Em): Promise<DeadlinePolicy> {
     const now = clock.now().getTime();
     if (cached && cached.until > now) return cached.policy;
-    const [latest] = await em.find(DeadlinePolicyVersion, {}, { orderBy: { id: 'desc' }, limit: 1 });
+    // Forked only when the cache is stale: a fork per call was most of this function's cost on every registration.
+    const [latest] = await (em ?? orm.em.fork()).find(DeadlinePolicyVersion, {}, { orderBy: { id: 'desc' }, limit: 1 });
     const policy = latest ? policySchema.parse(latest.policy) : deps.basePolicy;
     cached = { policy, until: now + POLICY_CACHE_MS };
     return policy;

@@ -140,8 +140,7 @@ export function webRoutes(deps: WebDeps, docs: ApiDocs) {
     const rerender = async (errors: FieldError[], status: 400 | 422 | 429) =>
       c.html(reportPage(locale, { csrf: deps.csrf.issue(c), units: await units(), contact: await deps.contact.current(), values, errors }), status);
     try {
-      await enforce(limits.submitBurst, c, trust);
-      await enforce(limits.submit, c, trust);
+      await enforce([limits.submitBurst, limits.submit], c, trust);
     } catch {
       return rerender([{ field: 'narrative', message: t(locale, 'tooMany') }], 429);
     }
@@ -252,8 +251,7 @@ export function webRoutes(deps: WebDeps, docs: ApiDocs) {
   const tag = 'reports';
   docs.add({ method: 'post', path: '/api/v1/reports', summary: 'Submit a report (JSON with base64 files, or multipart: field `report` + `files`)', tag, body: reportBody, responses: { 201: '{ trackingCode, secret, status }; the secret is shown only here', 400: 'Invalid input', 413: 'Too large', 422: 'Unknown unit or a file refused', 429: 'Rate limited' } });
   app.post('/api/v1/reports', big, async (c) => {
-    await enforce(limits.submitBurst, c, trust);
-    await enforce(limits.submit, c, trust);
+    await enforce([limits.submitBurst, limits.submit], c, trust);
     const { input, files } = await readReport(c);
     const result = await deps.reports.submit(input, files);
     deps.metrics.cluesRegistered.inc({ channel: 'web' });

@@ -148,9 +148,15 @@ const list = (xs: readonly string[]) => xs.map((x) => `'${x}'`).join(', ');
  * by the same statement and not yet visible to it).
  */
 export function exclusionInsert(opts: { fresh?: boolean } = {}): string {
+  return `insert into clue_exclusion (id, clue_id, accused_id, unit_id, staff_id, reason)
+  ${exclusionSelect(opts)} on conflict (id) do nothing`;
+}
+
+/** The rows of the excluded set (id, clue_id, accused_id, unit_id, staff_id, reason) from the relation `acc`. */
+function exclusionSelect(opts: { fresh?: boolean }): string {
   // A registration's accused are new: no operator has linked them to an account yet, so the link
   // branch and the "marked not the same person" tests can only come up empty — left out, which
-  // saves planning and running them in every registration statement.
+  // saves planning and running them in every registration.
   const notMarkedWrong = (staff: string) =>
     opts.fresh ? '' : `and not exists (select 1 from accused_link l where l.accused_id = acc.accused_id and l.staff_id = ${staff} and l.kind = 'not_same_person')`;
   const linked = opts.fresh
@@ -158,8 +164,7 @@ export function exclusionInsert(opts: { fresh?: boolean } = {}): string {
     : `union all
     select acc.clue_id, acc.accused_id, null::uuid, l.staff_id, 'accused_linked'
       from acc join accused_link l on l.accused_id = acc.accused_id and l.kind = 'same_person'`;
-  return `insert into clue_exclusion (id, clue_id, accused_id, unit_id, staff_id, reason)
-  select md5(e.clue_id::text || e.accused_id::text || e.reason || coalesce(e.unit_id, e.staff_id)::text)::uuid,
+  return `select md5(e.clue_id::text || e.accused_id::text || e.reason || coalesce(e.unit_id, e.staff_id)::text)::uuid,
          e.clue_id, e.accused_id, e.unit_id, e.staff_id, e.reason from (
     select acc.clue_id, acc.accused_id, acc.unit_id, null::uuid as staff_id, 'accused_unit' as reason
       from acc where acc.unit_id is not null and acc.role in (${list(UNIT_EXCLUDING_ROLES)})
@@ -186,7 +191,38 @@ export function exclusionInsert(opts: { fresh?: boolean } = {}): string {
       join staff s on s.id = n.registrant_staff_id
         or (n.registrant_staff_id is null and s.unit_id = n.registrant_unit_id and ${sqlNameKey('s.display_name')} = n.registrant_name_key)
       where acc.name_key <> ''
-  ) e on conflict (id) do nothing`;
+  ) e`;
+}
+
+/**
+ * A registration's excluded set, as a function of the accused it names (ids, clue ids, roles, unit
+ * ids, name keys, the clues' unit ids: parallel arrays). The registration statement inserts what
+ * it returns. In a PL/pgSQL function its query is planned once per connection and the plan kept
+ * (generic plan forced: the arrays make every call look alike), where inline in the registration
+ * statement — whose text changes with the size of each group — it was planned again every time,
+ * and that planning cost more than everything else the statement does (bench/README "register").
+ * STABLE: it reads with the calling statement's snapshot, as the inline version did. The
+ * migration `Migration20261204420000_fresh_exclusions_function` creates it with this very text (a
+ * test holds the two together: a change of the rule needs a new migration).
+ */
+export const FRESH_EXCLUSIONS_FUNCTION = `create or replace function clue_exclusions_fresh(
+    p_accused_id uuid[], p_clue_id uuid[], p_role text[], p_unit_id uuid[], p_name_key text[], p_clue_unit_id uuid[])
+  returns table (x_id uuid, x_clue_id uuid, x_accused_id uuid, x_unit_id uuid, x_staff_id uuid, x_reason text)
+  language plpgsql stable set plan_cache_mode = force_generic_plan as $fn$
+begin
+  return query with acc as (
+    select * from unnest(p_accused_id, p_clue_id, p_role, p_unit_id, p_name_key, p_clue_unit_id)
+      as acc (accused_id, clue_id, role, unit_id, name_key, clue_unit_id))
+  ${exclusionSelect({ fresh: true })};
+end
+$fn$`;
+
+/** The registration statement's insert of the excluded set; `$n` placeholders of the six arrays. */
+export function freshExclusionsInsert(placeholders: string[]): string {
+  const [accused, clue, role, unit, nameKey, clueUnit] = placeholders;
+  return `insert into clue_exclusion (id, clue_id, accused_id, unit_id, staff_id, reason)
+  select * from clue_exclusions_fresh(${accused}::uuid[], ${clue}::uuid[], ${role}::text[], ${unit}::uuid[], ${nameKey}::text[], ${clueUnit}::uuid[])
+  on conflict (id) do nothing`;
 }
 
 /** The `acc` relation over the accused table for the clues in `$1` (uuid[]). */
