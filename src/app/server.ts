@@ -244,7 +244,7 @@ export function createServer(deps: Dependencies) {
   app.route('/staff', consoleRoutes({
     config: deps.config, clock: deps.clock, csrf: deps.csrf, metrics, staff: deps.staff, clues: deps.clues, workflow: deps.workflow,
     messages: deps.messages, deadlines: deps.deadlines, callbacks: deps.hotline.callbacks, email: deps.email, storage: deps.storage,
-    loginGuard: deps.loginGuard,
+    loginGuard: deps.loginGuard, referrals: deps.referrals, registry: deps.registry,
   }));
   app.route('/api/v1/staff', callbackRoutes(deps.hotline.callbacks, deps.clock, docs));
   app.route('/', voiceRoutes(deps.hotline, logger, docs));
