@@ -5,6 +5,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import { bodyLimit } from './body-limit.ts';
 import { routePath } from 'hono/route';
 import { staffClueRoutes } from '../modules/clues/clues.routes.ts';
+import { createUploads } from '../modules/attachments/uploads.ts';
 import type { Principal } from '../modules/staff/access.ts';
 import { staffRoutes } from '../modules/staff/staff.routes.ts';
 import { totpEnrolmentNeeded } from '../modules/staff/staff.errors.ts';
@@ -40,7 +41,7 @@ export const STAFF_BODY_MAX = 1024 * 1024;
 /** Citizen forms without files, referral officers' answers, Twilio webhooks. */
 export const PUBLIC_BODY_MAX = 256 * 1024;
 /** The routes that take files, bounded by the upload limits (attachments/uploads.ts). */
-const UPLOAD_PATHS = [/^\/report$/, /^\/follow-up\/messages$/, /^\/api\/v1\/reports$/, /^\/api\/v1\/reports\/[^/]+\/messages$/];
+const UPLOAD_PATHS = [/^\/report$/, /^\/follow-up\/messages$/, /^\/api\/v1\/reports$/, /^\/api\/v1\/reports\/[^/]+\/messages$/, /^\/api\/v1\/staff\/clues$/, /^\/staff\/clues\/new$/];
 
 /** A request from this machine; one made in process (`app.request`, tests and commands) has no socket and is local too. */
 function isLoopback(c: Context): boolean {
@@ -60,6 +61,8 @@ export function createServer(deps: Dependencies) {
   const { logger, metrics } = deps;
   const app = new Hono<AppEnv>();
   const docs = new ApiDocs();
+  // Staff registration takes scans and photos of a letter, checked as a web report's files are.
+  const uploads = createUploads(deps.storage);
 
   // Headers on every response (README "Account security and limits"): no inline script or style
   // anywhere (the pages load /assets/site.<hash>.js and their stylesheets), no framing, no sniffing,
@@ -228,7 +231,7 @@ export function createServer(deps: Dependencies) {
     await next();
   });
   app.route('/api/v1/staff', staffRoutes(deps.staff, docs, deps.loginGuard, deps.config.TRUST_PROXY));
-  app.route('/api/v1/staff/clues', staffClueRoutes(deps.clues, docs, metrics));
+  app.route('/api/v1/staff/clues', staffClueRoutes(deps.clues, uploads, docs, metrics));
   app.route('/api/v1/staff/clues', staffMessageRoutes(deps.clues, deps.messages, docs));
   app.route('/api/v1/staff', deadlineRoutes(deps.deadlines, deps.clues, docs));
   app.route('/api/v1/staff', workflowRoutes(deps.workflow, docs));
@@ -244,7 +247,7 @@ export function createServer(deps: Dependencies) {
   app.route('/staff', consoleRoutes({
     config: deps.config, clock: deps.clock, csrf: deps.csrf, metrics, staff: deps.staff, clues: deps.clues, workflow: deps.workflow,
     messages: deps.messages, deadlines: deps.deadlines, callbacks: deps.hotline.callbacks, email: deps.email, storage: deps.storage,
-    loginGuard: deps.loginGuard, referrals: deps.referrals, registry: deps.registry,
+    loginGuard: deps.loginGuard, referrals: deps.referrals, registry: deps.registry, uploads,
   }));
   app.route('/api/v1/staff', callbackRoutes(deps.hotline.callbacks, deps.clock, docs));
   app.route('/', voiceRoutes(deps.hotline, logger, docs));

@@ -774,6 +774,118 @@ describe('the clue page: merge, special supervision, referral, near-relative mat
   });
 });
 
+describe('registering a letter with its scans and photos', () => {
+  const stored = async (clueId: string) =>
+    t.db.query<{ filename: string | null; filename_box: Buffer | null; content_type: string; storage_key: string; source: string }>('select filename, filename_box, content_type, storage_key, source from attachment where clue_id = $1 order by created_at, id', [clueId]);
+  const bytesOf = (key: string) => t.deps.storage.get(key);
+
+  it('the staff registration API takes attachments: checked by content, metadata stripped, names sealed; a refused file registers nothing', async () => {
+    const token = (await t.deps.staff.login({ username: 'op1', password })).token;
+    const ok = await t.call('POST', '/api/v1/staff/clues', {
+      token,
+      body: { channel: 'letter', narrative: 'API 来信：附有照片一张。', unitId: tree.committeeA.id, attachments: [{ filename: '王五家门口.png', contentBase64: pngWithMetadata().toString('base64') }] },
+    });
+    expect(ok.status, ok.text).toBe(201);
+    const [a] = await stored(ok.json.id);
+    expect(a).toMatchObject({ filename: null, content_type: 'image/png' });
+    expect(a!.filename_box).not.toBeNull();
+    const bytes = Buffer.from(await bytesOf(a!.storage_key));
+    expect(bytes.includes(Buffer.from('GPS 31.2304'))).toBe(false);
+    expect(bytes.includes(Buffer.from('eXIf'))).toBe(false);
+    // The staff view names it by a label only.
+    const detail = (await t.call('GET', `/api/v1/staff/clues/${ok.json.id}`, { token })).json;
+    expect(JSON.stringify(detail)).not.toContain('王五家门口');
+    const before = (await t.db.query('select count(*)::int as n from clue'))[0] as { n: number };
+    const bad = await t.call('POST', '/api/v1/staff/clues', {
+      token,
+      body: { channel: 'letter', narrative: 'API 来信：附件是程序。', unitId: tree.committeeA.id, attachments: [{ filename: 'scan.jpg', contentBase64: fakeExe().toString('base64') }] },
+    });
+    expect(bad.status).toBe(422);
+    expect(bad.json.error.code).toBe('attachment.rejected');
+    expect(((await t.db.query('select count(*)::int as n from clue'))[0] as { n: number }).n).toBe(before.n);
+  });
+
+  it('with script on: the files go up with a progress bar (htmx, no full page load) and the receipt counts them', { timeout: 60_000 }, async () => {
+    const page = await newPage();
+    await signIn(page);
+    await page.goto(`${base}/staff/clues/new`);
+    await page.evaluate(() => {
+      const w = window as unknown as { marker: number; progress: string[] };
+      w.marker = 7;
+      w.progress = [];
+      new MutationObserver(() => w.progress.push(document.getElementById('upload-progress-text')?.textContent ?? '')).observe(document.getElementById('upload-progress-text')!, { childList: true, characterData: true, subtree: true });
+    });
+    await page.locator('#channel-letter').check();
+    await page.locator('#narrative').fill('来信反映：居委会干部为亲戚办低保，附来信扫描件。');
+    await page.locator('#unitId').selectOption(tree.committeeA.id);
+    // A large enough scan that the upload takes more than one progress event.
+    const big = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.alloc(3 * 1024 * 1024, 0x20), Buffer.from('\n%%EOF\n')]);
+    await page.locator('#files').setInputFiles([
+      { name: '来信第1页.png', mimeType: 'image/png', buffer: pngWithMetadata() },
+      { name: '来信第2页.pdf', mimeType: 'application/pdf', buffer: big },
+    ]);
+    await page.locator('#register-form button[type=submit]').click();
+    await page.waitForSelector('#receipt');
+    expect(await page.locator('#receipt-files').textContent()).toBe('2 个文件');
+    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(7);
+    const seen = await page.evaluate(() => (window as unknown as { progress: string[] }).progress);
+    expect(seen).toContain('100%');
+    await page.screenshot({ path: `${SHOTS}/receipt-files-1366.png`, fullPage: true });
+    const code = (await page.locator('#receipt-code').textContent())!.replace(/\s/g, '');
+    const [clue] = await t.db.query<{ id: string }>('select id from clue where tracking_code = $1', [code]);
+    expect((await stored(clue!.id)).map((a) => a.content_type)).toEqual(['image/png', 'application/pdf']);
+    // On the clue page: the image shown, the PDF downloadable, both by label.
+    await page.goto(`${base}/staff/clues/${clue!.id}`);
+    expect(await page.locator('#attachments img').count()).toBe(1);
+    expect(await page.locator('#attachments a[download]').count()).toBe(2);
+    expect(await page.content()).not.toContain('来信第1页');
+    await page.context().close();
+  });
+
+  it('with script off: a plain multipart post; a form error says the files were not kept, a refused file is named beside the field, and what was typed stays', { timeout: 60_000 }, async () => {
+    const page = await newPage({ ...desktop, javaScriptEnabled: false });
+    await signIn(page);
+    await page.goto(`${base}/staff/clues/new`);
+    await page.locator('#files').setInputFiles([{ name: 'photo.png', mimeType: 'image/png', buffer: pngWithMetadata() }]);
+    await page.locator('#occurredWhen').fill('去年冬天');
+    await page.locator('#register-form button[type=submit]').click();
+    await page.waitForSelector('#files-error');
+    expect(await page.locator('#files-error').textContent()).toContain('所选文件没有保存');
+    expect(await page.locator('#narrative-error').count()).toBe(1);
+    expect(await page.locator('#occurredWhen').inputValue()).toBe('去年冬天');
+    await page.screenshot({ path: `${SHOTS}/register-files-error-1366.png`, fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: `${SHOTS}/register-files-error-390.png`, fullPage: true });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBeLessThanOrEqual(0);
+    await page.setViewportSize({ width: 1366, height: 768 });
+    await page.locator('#narrative').fill('来信反映：低保金被冒领，附程序文件。');
+    await page.locator('#files').setInputFiles([{ name: 'scan.jpg', mimeType: 'image/jpeg', buffer: fakeExe() }]);
+    const refused = page.waitForResponse((r) => r.url().endsWith('/staff/clues/new') && r.request().method() === 'POST');
+    await page.locator('#register-form button[type=submit]').click();
+    expect((await refused).status()).toBe(422);
+    expect(await page.locator('#files-error').textContent()).toContain('scan.jpg');
+    expect(await page.locator('#narrative').inputValue()).toBe('来信反映：低保金被冒领，附程序文件。');
+    await page.locator('#files').setInputFiles([{ name: 'photo.png', mimeType: 'image/png', buffer: pngWithMetadata() }]);
+    const done = page.waitForResponse((r) => r.url().endsWith('/staff/clues/new') && r.request().method() === 'POST');
+    await page.locator('#register-form button[type=submit]').click();
+    expect((await done).status()).toBe(201);
+    expect(await page.locator('#receipt-files').textContent()).toBe('1 个文件');
+    await page.context().close();
+  });
+
+  it('axe-core: the registration form with a file error and the receipt with files', { timeout: 60_000 }, async () => {
+    const page = await newPage({ ...desktop, bypassCSP: true });
+    await signIn(page);
+    await page.goto(`${base}/staff/clues/new`);
+    await page.locator('#files').setInputFiles([{ name: 'scan.jpg', mimeType: 'image/jpeg', buffer: fakeExe() }]);
+    await page.locator('#narrative').fill('无障碍检查：附件被拒。');
+    await page.locator('#register-form button[type=submit]').click();
+    await page.waitForSelector('#files-error');
+    expect(await axeSerious(page), 'register with a refused file').toEqual([]);
+    await page.context().close();
+  });
+});
+
 describe('two-factor enrolment in the console', () => {
   it('an operator turns it on from the account page (QR code, key, code), gets ten recovery codes once, and from then on signs in with a code or a recovery code', { timeout: 90_000 }, async () => {
     await t.deps.staff.createStaff({ username: 'tf2', displayName: '双因素乙', password, role: 'operator', unitId: tree.district.id });

@@ -6,6 +6,7 @@ import type { ClueUseCases } from '../clues/clues.usecases.ts';
 import { type ClueAction, clueStatuses, declineReasons, type Finding, findings } from '../clues/status-machine.ts';
 import { formatTrackingCode } from '../clues/tracking-code.ts';
 import { accusedRoleLabels, categoryLabels } from '../intake-web/web.i18n.ts';
+import { uploadLimitsText } from '../attachments/uploads.ts';
 import { consoleAssetUrl } from './console.assets.ts';
 import {
   actionLabels,
@@ -583,13 +584,15 @@ export function registerPage(s: Shell, ctx: { units: UnitOption[]; values?: Regi
   const label = (k: Parameters<typeof ct>[1]) => ct(locale, k);
   const narrative = fieldError(errors, 'narrative');
   const unit = fieldError(errors, 'unitId');
+  const files = fieldError(errors, 'files');
   const rows = [0, 1, 2].map((i) => v.accused?.[i] ?? {});
   const named = v.identity === 'named';
   return layout(
     s,
     label('registerTitle'),
     html`<h1>${label('registerTitle')}</h1>${errorSummary(locale, errors)}
-<form method="post" action="/staff/clues/new" id="register-form" novalidate><input type="hidden" name="_csrf" value="${s.csrf}">
+<form method="post" action="/staff/clues/new" id="register-form" enctype="multipart/form-data" novalidate data-upload-progress
+ hx-post="/staff/clues/new" hx-encoding="multipart/form-data" hx-target="#main" hx-select="#main" hx-swap="outerHTML"><input type="hidden" name="_csrf" value="${s.csrf}">
 <div class="form-grid">
 <div>
 <fieldset><legend>${label('channel')}</legend>${registerChannels.map(
@@ -619,12 +622,15 @@ ${input(errors, { id: `accused-${i}-name`, name: `accused[${i}][name]`, label: `
 <div class="field"><label for="accused-${i}-unit">${label('accusedUnit')} ${i + 1}</label><select id="accused-${i}-unit" name="accused[${i}][unitId]">${unitOptions(locale, ctx.units, a.unitId, label('noUnit'))}</select></div></fieldset>`,
     )}</fieldset>
 </div></div>
+<div class="${files.cls}"><label for="files">${label('files')}</label><p class="hint" id="files-hint">${label('filesHint')} ${uploadLimitsText(locale)}</p>${files.message}
+<input type="file" id="files" name="files" multiple accept="image/jpeg,image/png,image/gif,image/webp,application/pdf,.doc,.docx,.xls,.xlsx,.ppt,.pptx,.txt,audio/*" aria-describedby="files-hint${errors.files ? ' files-error' : ''}"${errors.files ? html` aria-invalid="true"` : ''}></div>
+<div class="progress" id="upload-progress-box" hidden><label for="upload-progress">${label('uploading')}</label> <progress id="upload-progress" max="100" value="0"></progress> <span id="upload-progress-text" role="status"></span></div>
 <button type="submit">${label('register')}</button></form>`,
     { hasErrors: Object.keys(errors).length > 0 },
   );
 }
 
-export function receiptPage(s: Shell, ctx: { clueId: string; code: string; secret: string | null; channel: string; receivedAt: Date }) {
+export function receiptPage(s: Shell, ctx: { clueId: string; code: string; secret: string | null; channel: string; receivedAt: Date; files?: number }) {
   const { locale } = s;
   const label = (k: Parameters<typeof ct>[1]) => ct(locale, k);
   return layout(
@@ -637,6 +643,7 @@ export function receiptPage(s: Shell, ctx: { clueId: string; code: string; secre
 ${ctx.secret ? html`<div><dt>${label('secret')}</dt><dd class="code" id="receipt-secret">${ctx.secret}</dd></div>` : ''}
 <div><dt>${label('channel')}</dt><dd>${pick(locale, channelLabels[ctx.channel as keyof typeof channelLabels] ?? { zh: ctx.channel, en: ctx.channel })}</dd></div>
 <div><dt>${label('received')}</dt><dd>${dateTime(ctx.receivedAt, locale)}</dd></div>
+${ctx.files ? html`<div><dt>${label('filesStored')}</dt><dd id="receipt-files">${label('filesCount').replace('{n}', String(ctx.files))}</dd></div>` : ''}
 </dl></div>
 <p class="no-print hint">${label('printHint')}</p>
 <p class="no-print"><button type="button" class="js-only" id="print-button" hidden>${label('print')}</button> <a class="button secondary" href="/staff/clues/${ctx.clueId}">${label('openClue')}</a></p>`,

@@ -12,7 +12,9 @@ import type { Locale } from '../../app/templates.ts';
 import type { AttachmentStorage } from '../attachments/attachments.storage.ts';
 import { categories, type Category, type Channel, channels } from '../clues/clue.entity.ts';
 import { clueNotFound } from '../clues/clues.errors.ts';
-import { clueCursor } from '../clues/clues.routes.ts';
+import { clueCursor, registerStaffClue } from '../clues/clues.routes.ts';
+import type { Uploads } from '../attachments/uploads.ts';
+import { fileList, toUploaded } from '../intake-web/web.routes.ts';
 import { registerClueBody } from '../clues/clues.schemas.ts';
 import type { ClueUseCases } from '../clues/clues.usecases.ts';
 import { type ClueAction, clueActions, type ClueStatus, clueStatuses, type DeclineReason, declineReasons, type Finding, findings } from '../clues/status-machine.ts';
@@ -74,6 +76,8 @@ export interface ConsoleDeps {
   storage: AttachmentStorage;
   referrals: ReferralUseCases;
   registry: RegistryUseCases;
+  /** The web form's file checks (type by content, metadata stripped, names sealed) for scans of a letter. */
+  uploads: Uploads;
   /** The API sign-in's slow-down (per account and address), so the form is no easier to guess through. */
   loginGuard: LoginGuard;
 }
@@ -339,6 +343,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
       accused: [0, 1, 2].map((i) => ({ name: str(form[`accused[${i}][name]`])?.trim(), role: str(form[`accused[${i}][role]`]), unitId: str(form[`accused[${i}][unitId]`]) || undefined })),
     };
     const named = v.identity === 'named';
+    const files = await toUploaded(fileList(form.files));
     const parsed = registerClueBody.safeParse({
       channel: v.channel,
       categories: v.categories,
@@ -366,19 +371,21 @@ export function consoleRoutes(deps: ConsoleDeps) {
           : field === 'name' ? ct(locale, 'nameRequired')
           : issue.message;
       }
+      // A browser cannot be given its files back: say so beside the file field rather than lose them silently.
+      if (files.length) errors.files = ct(locale, 'filesNotKept');
       return c.html(registerPage(s, { units: await units(), values: v, errors }), 400);
     }
     try {
-      const body = parsed.data;
-      const result = await deps.clues.registerClue(`staff:${principal.id}`, { ...body, receivedAt: undefined });
+      const result = await registerStaffClue(deps.clues, deps.uploads, principal, { ...parsed.data, receivedAt: undefined }, files, locale);
       deps.metrics.cluesRegistered.inc({ channel: result.clue.channel });
       return c.html(
-        receiptPage(s, { clueId: result.clue.id, code: formatTrackingCode(result.trackingCode), secret: result.secret, channel: result.clue.channel, receivedAt: result.clue.receivedAt }),
+        receiptPage(s, { clueId: result.clue.id, code: formatTrackingCode(result.trackingCode), secret: result.secret, channel: result.clue.channel, receivedAt: result.clue.receivedAt, files: files.length }),
         201,
       );
     } catch (err) {
-      if (isAppError(err) && err.code === 'clue.unknown_unit') {
-        return c.html(registerPage(s, { units: await units(), values: v, errors: { unitId: bilingual(locale, err.message) } }), 422);
+      if (isAppError(err) && (err.code === 'clue.unknown_unit' || err.code.startsWith('attachment.'))) {
+        const field = err.code === 'clue.unknown_unit' ? 'unitId' : 'files';
+        return c.html(registerPage(s, { units: await units(), values: v, errors: { [field]: bilingual(locale, err.message), ...(field === 'unitId' && files.length ? { files: ct(locale, 'filesNotKept') } : {}) } }), 422);
       }
       throw err;
     }
