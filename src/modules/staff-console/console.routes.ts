@@ -126,8 +126,9 @@ export function consoleRoutes(deps: ConsoleDeps) {
 
   async function newNoticeCount(c: Context<AppEnv>, p: Principal) {
     const seen = Date.parse(getCookie(c, SEEN) ?? '');
-    const items = await deps.deadlines.notices(p, 50);
-    return items.filter((n) => Number.isNaN(seen) || n.createdAt.getTime() > seen).length;
+    // Only the notices newer than the newest seen are read: the badge is on every page.
+    const items = await deps.deadlines.notices(p, 50, Number.isNaN(seen) ? undefined : new Date(seen + 1));
+    return items.length;
   }
 
   async function shell(c: Context<AppEnv>, path: string): Promise<Shell> {
