@@ -16,6 +16,7 @@ import pg from 'pg';
 import { TestClock } from '../src/app/clock.ts';
 import { sql } from '../src/app/db.ts';
 import { formatTrackingCode } from '../src/modules/clues/tracking-code.ts';
+import { visibleClues } from '../src/modules/visibility/visibility.ts';
 import { preflight } from './lib/checks.ts';
 import { type LoadResult, type LoadSpec, runLoad } from './lib/load.ts';
 import { checkpoint } from './lib/rounds.ts';
@@ -47,15 +48,15 @@ async function login(url: string, username: string): Promise<string> {
   return body.token;
 }
 
-async function pagesFor(app: Awaited<ReturnType<typeof startFullApp>>, persona: 'operator' | 'caseworker'): Promise<Page[]> {
+async function pagesFor(app: Awaited<ReturnType<typeof startFullApp>>, token: string): Promise<Page[]> {
   const em = app.deps.orm.em.fork();
-  const [street] = await sql<{ id: string; path: string }>(em, `select id, path from unit where code = 'street1'`);
-  const subtree = persona === 'operator' ? '/%' : `${street!.path}%`;
-  // Clues it may see, spread over the whole history (every 97th of its units' clues, newest first).
+  // Clues it may see (the visibility rule itself: its units, less its excluded set), spread over the
+  // whole history (every 97th, newest first).
+  const vis = visibleClues(await app.deps.staff.authenticate(token));
   const sample = await sql<{ id: string; tracking_code: string }>(
     em,
-    `select id, tracking_code from (select c.id, c.tracking_code, row_number() over (order by c.received_at desc) as n from clue c join unit u on u.id = c.unit_id where u.path like ?) s where n % 97 = 1 limit 300`,
-    [subtree],
+    `select id, tracking_code from (select c.id, c.tracking_code, row_number() over (order by c.received_at desc) as n from clue c where ${vis.where}) s where n % 97 = 1 limit 300`,
+    vis.params,
   );
   return [
     { name: 'queue', paths: ['/staff'], status: 200, target: true },
@@ -95,7 +96,7 @@ export const consoleBenchmark: Benchmark = {
         for (const persona of ['operator', 'caseworker'] as const) {
           const username = persona === 'operator' ? 'district.operator.1' : 'street1.caseworker.1';
           const token = await login(app.url, username);
-          const pages = await pagesFor(app, persona);
+          const pages = await pagesFor(app, token);
           const specs = pages.map((p) => {
             const spec: LoadSpec = {
               url: `${app.url}${p.paths[0]}`,
