@@ -834,7 +834,7 @@ describe('registering a letter with its scans and photos', () => {
     await page.screenshot({ path: `${SHOTS}/receipt-files-1366.png`, fullPage: true });
     const code = (await page.locator('#receipt-code').textContent())!.replace(/\s/g, '');
     const [clue] = await t.db.query<{ id: string }>('select id from clue where tracking_code = $1', [code]);
-    expect((await stored(clue!.id)).map((a) => a.content_type)).toEqual(['image/png', 'application/pdf']);
+    expect((await stored(clue!.id)).map((a) => a.content_type).sort()).toEqual(['application/pdf', 'image/png']);
     // On the clue page: the image shown, the PDF downloadable, both by label.
     await page.goto(`${base}/staff/clues/${clue!.id}`);
     expect(await page.locator('#attachments img').count()).toBe(1);
