@@ -16,7 +16,7 @@ export default tseslint.config(
     files: ['src/modules/intake-web/assets/*.js', 'src/modules/staff-console/assets/*.js'],
     languageOptions: {
       sourceType: 'script',
-      globals: { document: 'readonly', window: 'readonly', XMLHttpRequest: 'readonly', HTMLFormElement: 'readonly', FormData: 'readonly' },
+      globals: { document: 'readonly', window: 'readonly', XMLHttpRequest: 'readonly', HTMLFormElement: 'readonly', FormData: 'readonly', Headers: 'readonly', Response: 'readonly', DOMException: 'readonly' },
     },
   },
   {

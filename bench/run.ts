@@ -16,13 +16,14 @@ import { reportsBenchmark } from './reports.bench.ts';
 import { reportBenchmark } from './report.bench.ts';
 import { smtpBenchmark } from './smtp.bench.ts';
 import { staffReadsBenchmark } from './staff-reads.bench.ts';
+import { consoleBenchmark } from './console.bench.ts';
 import { voiceBenchmark } from './voice.bench.ts';
 
 /** Aborted on Ctrl-C / SIGTERM (see `main`). */
 const interrupt = new AbortController();
 
 /** Add new benchmarks here. */
-const benchmarks: Benchmark[] = [registerBenchmark, reportBenchmark, voiceBenchmark, smtpBenchmark, deadlinesBenchmark, staffReadsBenchmark, exclusionBenchmark, reportsBenchmark];
+const benchmarks: Benchmark[] = [registerBenchmark, reportBenchmark, voiceBenchmark, smtpBenchmark, deadlinesBenchmark, staffReadsBenchmark, exclusionBenchmark, reportsBenchmark, consoleBenchmark];
 
 async function main(names: string[]) {
   const unknown = names.filter((n) => !benchmarks.some((b) => b.name === n));

@@ -188,6 +188,54 @@ describe('the protection matrix', () => {
     expect(leaks).toEqual([]);
   });
 
+  it('every console form on a clue × every principal who may not see it: the page a missing clue gets, and nothing changes', async () => {
+    // A CSRF pair (cookie and field) from the sign-in page; the session cookie beside it.
+    const login = await t.app.request('/staff/login');
+    const csrfCookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(await login.text())![1]!;
+    const [accused] = await t.db.query<{ id: string }>('select id from accused where clue_id = $1 order by name limit 1', [clue.id]);
+    const [body] = await t.db.query<{ id: string }>('select id from discipline_body limit 1');
+    const forms: [string, Record<string, string>][] = [
+      ['/status', { action: 'start_verification' }],
+      ['/assign', { unitId: tree.streetB.id }],
+      ['/tasks', { type: 'interview', assigneeUnitId: tree.streetB.id }],
+      ['/messages', { body: '请问您还了解哪些情况？' }],
+      ['/reveal', { purpose: '核实需要' }],
+      ['/merge', { target: formatTrackingCode(clue.trackingCode), reason: '重复' }],
+      ['/supervise', {}],
+      ['/referral', { bodyId: body?.id ?? '', overrideReason: '确需移送的理由说明' }],
+      ['/registry-matches', {}],
+      [`/accused/${accused!.id}/links`, { staffId: ids['op-rel']!, kind: 'not_same_person', reason: '同名不同人', field: 'link-00000000-00000000' }],
+    ];
+    const post = (clueId: string, path: string, form: Record<string, string>, key: string) =>
+      t.app.request(`/staff/clues/${clueId}${path}`, {
+        method: 'POST',
+        headers: { cookie: `${csrfCookie}; staff_session=${tok[key]}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ _csrf: csrf, ...form }),
+      });
+    const plain = (html: string) => html.replace(/name="_csrf" value="[^"]*"/g, '');
+    const head = async () => (await t.db.query<{ head_seq: number }>('select head_seq from clue where id = $1', [clue.id]))[0]!.head_seq;
+    const audits = async () => (await t.db.query('select 1 from registry_audit where clue_id = $1', [clue.id])).length;
+    const [before, auditsBefore] = [await head(), await audits()];
+    const missing = randomUUID();
+    const leaks: string[] = [];
+    let attempts = 0;
+    for (const p of principals.filter((x) => !x.sees)) {
+      for (const [path, form] of forms) {
+        attempts++;
+        const real = await post(clue.id, path, form, p.key);
+        const fake = await post(missing, path, form, p.key);
+        const [a, b] = [await real.text(), await fake.text()];
+        if (real.status !== fake.status || plain(a).replaceAll(clue.id, missing) !== plain(b)) leaks.push(`${p.key} POST ${path}: ${real.status} vs ${fake.status}`);
+        for (const x of [...canaryStrings, clue.trackingCode, formatTrackingCode(clue.trackingCode)]) if (a.includes(x)) leaks.push(`${p.key} POST ${path}: ${x}`);
+      }
+    }
+    console.info(`protection matrix: ${forms.length} console forms × ${principals.filter((x) => !x.sees).length} principals who may not see the clue, ${attempts} attempts, ${leaks.length} leaks`);
+    expect(leaks).toEqual([]);
+    expect(await head()).toBe(before);
+    expect(await audits()).toBe(auditsBefore);
+  });
+
   it('every staff POST route on a clue × every principal who may not see it: the answer a missing clue gets, and nothing changes', async () => {
     const spec = (await t.call('GET', '/openapi.json')).json as { paths: Record<string, Record<string, unknown>> };
     // A body each route accepts, so that the answer comes from the rule and not from validation.

@@ -6,6 +6,7 @@ import { bodyLimit } from '../app/body-limit.ts';
 import { routePath } from 'hono/route';
 import { staffClueRoutes } from '../modules/clues/clues.routes.ts';
 import type { AppEnv } from '../modules/staff/http-env.ts';
+import { createUploads } from '../modules/attachments/uploads.ts';
 import { staffRoutes } from '../modules/staff/staff.routes.ts';
 import { totpEnrolmentNeeded } from '../modules/staff/staff.errors.ts';
 import { staffMessageRoutes } from '../modules/messages/messages.routes.ts';
@@ -38,7 +39,7 @@ export const STAFF_BODY_MAX = 1024 * 1024;
 /** Citizen forms without files, referral officers' answers, Twilio webhooks. */
 export const PUBLIC_BODY_MAX = 256 * 1024;
 /** The routes that take files, bounded by the upload limits (attachments/uploads.ts). */
-const UPLOAD_PATHS = [/^\/report$/, /^\/follow-up\/messages$/, /^\/api\/v1\/reports$/, /^\/api\/v1\/reports\/[^/]+\/messages$/];
+const UPLOAD_PATHS = [/^\/report$/, /^\/follow-up\/messages$/, /^\/api\/v1\/reports$/, /^\/api\/v1\/reports\/[^/]+\/messages$/, /^\/api\/v1\/staff\/clues$/, /^\/staff\/clues\/new$/];
 
 /** A request from this machine; one made in process (`app.request`, tests and commands) has no socket and is local too. */
 function isLoopback(c: Context): boolean {
@@ -58,6 +59,8 @@ export function createServer(deps: Dependencies) {
   const { logger, metrics } = deps;
   const app = new Hono<AppEnv>();
   const docs = new ApiDocs();
+  // Staff registration takes scans and photos of a letter, checked as a web report's files are.
+  const uploads = createUploads(deps.storage);
 
   // Headers on every response (README "Account security and limits"): no inline script or style
   // anywhere (the pages load /assets/site.<hash>.js and their stylesheets), no framing, no sniffing,
@@ -227,7 +230,7 @@ export function createServer(deps: Dependencies) {
     await next();
   });
   app.route('/api/v1/staff', staffRoutes(deps.staff, docs, deps.loginGuard, deps.config.TRUST_PROXY));
-  app.route('/api/v1/staff/clues', staffClueRoutes(deps.clues, docs, metrics));
+  app.route('/api/v1/staff/clues', staffClueRoutes(deps.clues, uploads, docs, metrics));
   app.route('/api/v1/staff/clues', staffMessageRoutes(deps.clues, deps.messages, docs));
   app.route('/api/v1/staff', deadlineRoutes(deps.deadlines, deps.clues, docs));
   app.route('/api/v1/staff', workflowRoutes(deps.workflow, docs));
@@ -241,9 +244,10 @@ export function createServer(deps: Dependencies) {
   app.route('/', webRoutes({ config: deps.config, clock: deps.clock, reports: deps.reports, staff: deps.staff, csrf: deps.csrf, metrics, contact: deps.contact, sessions: deps.followUpSessions, throttle: deps.throttle }, docs));
   // The staff console's pages (issue 17): the same use cases as the JSON API, signed in by cookie.
   app.route('/staff', consoleRoutes({
+    context: (principal) => ({ actor: `staff:${principal.id}`, principal, em: deps.orm.em.fork(), clock: deps.clock, logger }),
     config: deps.config, clock: deps.clock, csrf: deps.csrf, metrics, staff: deps.staff, clues: deps.clues, workflow: deps.workflow,
     messages: deps.messages, deadlines: deps.deadlines, callbacks: deps.hotline.callbacks, email: deps.email, storage: deps.storage,
-    loginGuard: deps.loginGuard,
+    loginGuard: deps.loginGuard, referrals: deps.referrals, registry: deps.registry, uploads,
   }));
   app.route('/api/v1/staff', callbackRoutes(deps.hotline.callbacks, deps.clock, docs));
   app.route('/', voiceRoutes(deps.hotline, logger, docs));

@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { z } from 'zod';
 import { forbidden } from '../../app/errors.ts';
 import { decodeCursor, idParam, readJson, readQuery } from '../../app/http.ts';
 import type { Metrics } from '../../app/metrics.ts';
@@ -6,7 +7,11 @@ import type { ApiDocs } from '../../app/openapi.ts';
 import type { AppEnv } from '../staff/http-env.ts';
 import { can } from '../staff/access.ts';
 import { addAccusedBody, linkAccusedBody, listQuery, registerClueBody, removeAccusedBody, revealBody, summaryBody, transitionBody, unlinkAccusedBody } from './clues.schemas.ts';
-import type { ClueUseCases } from './clues.usecases.ts';
+import type { ClueUseCases, RegisterClueInput } from './clues.usecases.ts';
+import type { Locale } from '../../app/templates.ts';
+import type { UploadedFile, Uploads } from '../attachments/uploads.ts';
+import { base64File } from '../attachments/attachments.schemas.ts';
+import type { Principal } from '../staff/access.ts';
 import { formatTrackingCode } from './tracking-code.ts';
 import { accusedNotFound, clueNotFound } from './clues.errors.ts';
 
@@ -18,19 +23,36 @@ export function clueCursor(raw: string | undefined) {
   return cursor && { receivedAt: cursor.at, id: cursor.id };
 }
 
-export function staffClueRoutes(clues: ClueUseCases, docs: ApiDocs, metrics: Metrics) {
+/** The staff registration body with scans or photos of the letter as base64 (as `POST /api/v1/reports` takes them). */
+export const registerWithFilesBody = registerClueBody.extend({
+  attachments: z
+    .array(z.object({ filename: z.string().trim().min(1).max(255), contentBase64: base64File }))
+    .max(20)
+    .default([]),
+});
+
+/**
+ * A letter, visit or call registered by staff, with its files (the API's and the console's one path):
+ * units are checked, then every file (type by content, metadata stripped, names sealed with the
+ * clue), and only then anything is stored, so a refused registration leaves nothing behind.
+ */
+export async function registerStaffClue(clues: ClueUseCases, uploads: Uploads, principal: Principal, input: Omit<RegisterClueInput, 'attachments' | 'secret'>, files: UploadedFile[], locale: Locale) {
+  if (files.length) await clues.checkUnits([input.unitId, ...input.accused.map((a) => a.unitId)]);
+  const attachments = await uploads.accept(files, locale);
+  return clues.registerClue(`staff:${principal.id}`, { ...input, attachments });
+}
+
+export function staffClueRoutes(clues: ClueUseCases, uploads: Uploads, docs: ApiDocs, metrics: Metrics) {
   const app = new Hono<AppEnv>();
   const tag = 'clues';
 
-  docs.add({ method: 'post', path: '/api/v1/staff/clues', summary: 'Register a clue taken by letter, visit or phone', tag, auth: 'staff', body: registerClueBody, responses: { 201: 'Registered; the secret is shown only here', 403: 'Role may not register', 422: 'Unknown unit' } });
+  docs.add({ method: 'post', path: '/api/v1/staff/clues', summary: 'Register a clue taken by letter, visit or phone, with scans or photos of the letter as base64 (the same checks as a web report’s files)', tag, auth: 'staff', body: registerWithFilesBody, responses: { 201: 'Registered; the secret is shown only here', 403: 'Role may not register', 422: 'Unknown unit, or a file refused (attachment.rejected)' } });
   app.post('/', async (c) => {
     const principal = c.get('principal')!;
     if (!can.registerClues(principal)) throw forbidden();
-    const body = await readJson(c, registerClueBody);
-    const { clue, trackingCode, secret } = await clues.registerClue(`staff:${principal.id}`, {
-      ...body,
-      receivedAt: body.receivedAt ? new Date(body.receivedAt) : undefined,
-    });
+    const { attachments, ...body } = await readJson(c, registerWithFilesBody);
+    const files = attachments.map((a) => ({ name: a.filename, bytes: a.contentBase64 }));
+    const { clue, trackingCode, secret } = await registerStaffClue(clues, uploads, principal, { ...body, receivedAt: body.receivedAt ? new Date(body.receivedAt) : undefined }, files, body.locale);
     metrics.cluesRegistered.inc({ channel: clue.channel });
     return c.json({ ...clues.publicView(clue), trackingCodeDisplay: formatTrackingCode(trackingCode), secret }, 201);
   });

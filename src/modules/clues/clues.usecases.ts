@@ -132,6 +132,9 @@ export function createClueUseCases(deps: ClueDeps) {
    * the intake hot path, so it bypasses the unit of work. Unknown units fail the foreign keys.
    * Resolves only after the commit.
    */
+  /** `attachment.source` (32 characters): who brought the file; a staff member as `staff` (the event names them). */
+  const attachmentSource = (actor: Actor) => (actor.startsWith('staff:') ? 'staff' : actor).slice(0, 32);
+
   async function registerClue(actor: Actor, input: RegisterClueInput) {
     const kind: SecretKind = input.secret?.kind ?? 'web';
     const secret = input.secret && 'pin' in input.secret ? input.secret.pin : kind === 'pin' ? generatePin() : generateWebSecret();
@@ -210,7 +213,7 @@ export function createClueUseCases(deps: ClueDeps) {
         ]),
         intakeKeys: input.intakeKey ? [[input.intakeKey, id, now]] : [],
         reporters: box ? [[id, box, now]] : [],
-        attachments: files.map((f) => [f.id, id, sealName(keys.reporterKey, f.id, f.filename), f.contentType, f.size, f.sha256, f.storageKey, actor === 'reporter' ? 'reporter' : actor, now]),
+        attachments: files.map((f) => [f.id, id, sealName(keys.reporterKey, f.id, f.filename), f.contentType, f.size, f.sha256, f.storageKey, attachmentSource(actor), now]),
       };
       try {
         await registrations.submit(rows);

@@ -70,12 +70,13 @@ function localeOf(c: Context): Locale {
   return c.req.query('lang') === 'en' ? 'en' : 'zh-CN';
 }
 
-function fileList(value: unknown): File[] {
+/** The files of a multipart field (an empty file input sends one nameless empty part: left out). */
+export function fileList(value: unknown): File[] {
   const list = Array.isArray(value) ? value : value === undefined ? [] : [value];
   return list.filter((f): f is File => f instanceof File && f.size > 0);
 }
 
-async function toUploaded(files: File[]): Promise<UploadedFile[]> {
+export async function toUploaded(files: File[]): Promise<UploadedFile[]> {
   return Promise.all(files.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })));
 }
 

@@ -6,6 +6,7 @@ import type { ClueUseCases } from '../clues/clues.usecases.ts';
 import { type ClueAction, clueStatuses, declineReasons, type Finding, findings } from '../clues/status-machine.ts';
 import { formatTrackingCode } from '../clues/tracking-code.ts';
 import { accusedRoleLabels, categoryLabels } from '../intake-web/web.i18n.ts';
+import { uploadLimitsText } from '../attachments/uploads.ts';
 import { consoleAssetUrl } from './console.assets.ts';
 import {
   actionLabels,
@@ -16,6 +17,8 @@ import {
   eventLabels,
   findingLabels,
   pick,
+  referralStatusLabels,
+  relationLabels,
   statusLabels,
   taskTypeLabels,
 } from './console.i18n.ts';
@@ -267,9 +270,38 @@ export interface CluePageCtx {
   recusal?: { unitId: string; unitName: string | null } | null;
   /** The signed-in staff member's id (their own ledger entries are named). */
   me?: string;
+  /** Special supervision (督办): whether a supervisor is attached, and whether the viewer may attach themself. */
+  supervision?: { by: 'me' | 'other' | null; canSupervise: boolean };
+  /** Referral: the clue's referrals, and (while the status allows one) the proposal and the bodies to choose from. */
+  referral?: {
+    items: { id: string; bodyId: string; status: string; createdAt: Date }[];
+    bodies: { id: string; name: string; nameEn?: string | null }[];
+    proposal: { bodyId: string | null; bodyName: string | null } | null;
+    open: boolean;
+    canRefer: boolean;
+  };
+  /** Near-relative registry: whether the clue is flagged, whether the viewer may open the details, and the details once opened. */
+  registry?: { flagged: boolean; canOpen: boolean; matches?: RegistryMatches };
+  /** The tracking code of the clue this one was merged into (when the viewer may see it). */
+  mergedIntoCode?: string | null;
 }
 
-const actionOrder: ClueAction[] = ['accept', 'decline', 'start_verification', 'refer', 'resume_verification', 'conclude', 'reply', 'close', 'review', 're_review'];
+export interface RegistryMatches {
+  items: {
+    id: string;
+    registrantName: string;
+    registrantStaffId: string | null;
+    registrantUnitName: string;
+    relativeName: string;
+    relation: string;
+    idNumberMasked: string;
+    accused: { id: string; name: string; matchedAs: 'relative' | 'registrant' }[];
+  }[];
+  withheld: number;
+}
+
+// 'refer' is the referral form below (to a body within its authority), never a bare status change.
+const actionOrder: ClueAction[] = ['accept', 'decline', 'merge', 'start_verification', 'resume_verification', 'conclude', 'reply', 'close', 'review', 're_review'];
 
 export function cluePage(s: Shell, ctx: CluePageCtx) {
   const { locale } = s;
@@ -290,6 +322,14 @@ export function cluePage(s: Shell, ctx: CluePageCtx) {
 <div class="${rc.cls}"><label for="decline-reasonCode">${label('reasonCode')}</label>${rc.message}<select id="decline-reasonCode" name="reasonCode"${rc.attrs}>${options(Object.keys(declineReasons) as (keyof typeof declineReasons)[], (k) => pick(locale, declineReasons[k]), v.reasonCode)}</select></div>
 <div class="${r.cls}"><label for="decline-reason">${label('reason')}</label>${r.message}<textarea id="decline-reason" name="reason" class="short" maxlength="2000" required${r.attrs}>${v.action === 'decline' ? (v.reason ?? '') : ''}</textarea></div>
 <button type="submit" class="danger">${pick(locale, actionLabels.decline)}</button></form>`;
+    }
+    if (a === 'merge') {
+      const t = fieldError(errors, 'merge-target');
+      return html`<form method="post" action="/staff/clues/${c.id}/merge" class="action-form" id="form-merge" novalidate><input type="hidden" name="_csrf" value="${s.csrf}">
+<h3>${label('mergeTitle')}</h3><p class="hint" id="merge-target-hint">${label('mergeHint')}</p>
+<div class="${t.cls}"><label for="merge-target">${label('mergeTarget')}</label>${t.message}<input type="text" id="merge-target" name="target" inputmode="numeric" autocomplete="off" maxlength="40" value="${v.target ?? ''}" aria-describedby="merge-target-hint${errors['merge-target'] ? ' merge-target-error' : ''}"${errors['merge-target'] ? html` aria-invalid="true"` : ''}></div>
+<div class="field"><label for="merge-reason">${label('mergeReason')}</label><input type="text" id="merge-reason" name="reason" maxlength="2000" value="${v.mergeReason ?? ''}"></div>
+<button type="submit">${pick(locale, actionLabels.merge)}</button></form>`;
     }
     if (a === 'conclude') {
       const fe = fieldError(errors, 'conclude-finding');
@@ -323,6 +363,7 @@ ${ctx.notice ? html`<p class="notice" role="status" id="notice">${ctx.notice}</p
 <div class="clue-main">
 <dl class="facts">
 <div><dt>${label('status')}</dt><dd><span class="status status-${c.status}" id="clue-status">${pick(locale, statusLabels[c.status])}</span>${c.finding ? html` · ${pick(locale, findingLabels[c.finding as Finding])}` : ''}</dd></div>
+${c.mergedInto ? html`<div><dt>${label('mergedInto')}</dt><dd><a href="/staff/clues/${c.mergedInto}" id="merged-into">${ctx.mergedIntoCode ?? label('theClue')}</a></dd></div>` : ''}
 <div><dt>${label('channel')}</dt><dd>${pick(locale, channelLabels[c.channel])}</dd></div>
 <div><dt>${label('received')}</dt><dd>${dateTime(c.receivedAt, locale)}</dd></div>
 <div><dt>${label('unit')}</dt><dd>${c.unitId ? unitName(locale, byId.get(c.unitId)) : label('noUnit')}</dd></div>
@@ -376,6 +417,9 @@ ${ctx.recusal
 <p>${label('recusalOffer')}<strong>${ctx.recusal.unitName ?? unitName(locale, byId.get(ctx.recusal.unitId))}</strong></p><button type="submit">${label('assignSuggested')} ${ctx.recusal.unitName ?? unitName(locale, byId.get(ctx.recusal.unitId))}</button></form>`
   : ''}`
       : ''}
+${supervisionSection(s, ctx)}
+${referralSection(s, ctx)}
+${registrySection(s, ctx)}
 <h2>${label('tasks')}</h2>${ctx.tasks.length
       ? html`<ul class="plain" id="tasks">${ctx.tasks.map((t) => html`<li><strong>${taskTypeLabels[t.type] ? pick(locale, taskTypeLabels[t.type]!) : t.type}</strong> · ${unitName(locale, byId.get(t.assigneeUnitId))} · ${t.status}${t.dueAt ? html`<br><span class="meta">${label('due')}: ${dateTime(t.dueAt, locale)}</span>` : ''}</li>`)}</ul>`
       : html`<p>${label('noTasks')}</p>`}
@@ -398,6 +442,89 @@ ${ctx.canReveal && c.named
   );
 }
 
+/** 督办: who supervises, and the one-button form for a supervisor (or admin) to take it on. */
+function supervisionSection(s: Shell, ctx: CluePageCtx) {
+  const sup = ctx.supervision;
+  if (!sup) return '';
+  const { locale } = s;
+  const e = fieldError(ctx.errors ?? {}, 'supervise');
+  const state = sup.by === 'me' ? ct(locale, 'supervisedByMe') : sup.by === 'other' ? ct(locale, 'supervisedByOther') : ct(locale, 'notSupervised');
+  return html`<h2>${ct(locale, 'supervision')}</h2><p id="supervision-state">${state}</p>
+${sup.canSupervise && sup.by !== 'me'
+    ? html`<form method="post" action="/staff/clues/${ctx.clue.id}/supervise" id="supervise-form" class="${e.cls}"><input type="hidden" name="_csrf" value="${s.csrf}">
+<p class="hint" id="supervise-hint">${ct(locale, 'superviseHint')}</p>${e.message}
+<button type="submit" id="supervise" aria-describedby="supervise-hint${ctx.errors?.supervise ? ' supervise-error' : ''}">${ct(locale, 'superviseButton')}</button></form>`
+    : ''}`;
+}
+
+/** 移送: the referrals made, and (while the status allows) the proposal with the form a supervisor confirms. */
+function referralSection(s: Shell, ctx: CluePageCtx) {
+  const r = ctx.referral;
+  if (!r || (!r.items.length && !r.open)) return '';
+  const { locale } = s;
+  const errors = ctx.errors ?? {};
+  const v = ctx.values ?? {};
+  const label = (k: Parameters<typeof ct>[1]) => ct(locale, k);
+  const bodyName = (id: string | null) => {
+    const b = r.bodies.find((x) => x.id === id);
+    return b ? (locale === 'en' && b.nameEn ? b.nameEn : b.name) : '';
+  };
+  const be = fieldError(errors, 'refer-body');
+  const oe = fieldError(errors, 'refer-override');
+  const chosen = v.bodyId ?? r.proposal?.bodyId ?? '';
+  const form = r.open && r.proposal
+    ? html`${r.proposal.bodyId ? html`<p id="referral-proposal">${label('referralProposed')}<strong>${bodyName(r.proposal.bodyId) || r.proposal.bodyName}</strong></p>` : html`<p id="referral-proposal">${label('referralNoBody')}</p>`}
+${r.canRefer && r.bodies.length
+  ? html`<form method="post" action="/staff/clues/${ctx.clue.id}/referral" id="referral-form" novalidate><input type="hidden" name="_csrf" value="${s.csrf}">
+<div class="${be.cls}"><label for="refer-body">${label('referralBody')}</label>${be.message}<select id="refer-body" name="bodyId"${be.attrs}>${r.bodies.map(
+      (b) => html`<option value="${b.id}" ${chosen === b.id ? 'selected' : ''}>${locale === 'en' && b.nameEn ? b.nameEn : b.name}${b.id === r.proposal?.bodyId ? label('referralProposedOption') : ''}</option>`,
+    )}</select></div>
+<div class="${oe.cls}"><label for="refer-override">${label('referralOverride')}</label><p class="hint" id="refer-override-hint">${label('referralOverrideHint')}</p>${oe.message}<textarea id="refer-override" name="overrideReason" class="short" maxlength="1000" aria-describedby="refer-override-hint${errors['refer-override'] ? ' refer-override-error' : ''}"${errors['refer-override'] ? html` aria-invalid="true"` : ''}>${v.overrideReason ?? ''}</textarea></div>
+<button type="submit">${label('referButton')}</button></form>`
+  : html`<p class="hint">${label('referralOnlySupervisor')}</p>`}`
+    : '';
+  return html`<h2>${label('referrals')}</h2>
+${r.items.length
+    ? html`<ul class="plain" id="referrals">${r.items.map((x) => html`<li><strong>${bodyName(x.bodyId)}</strong> · ${pick(locale, referralStatusLabels[x.status] ?? { zh: x.status, en: x.status })}<br><span class="meta">${dateTime(x.createdAt, locale)}</span></li>`)}</ul>`
+    : html`<p>${label('noReferrals')}</p>`}
+${form}`;
+}
+
+/** 近亲属备案比对: the flag, the audited "show the matches" form, and each match with what may be done about it. */
+function registrySection(s: Shell, ctx: CluePageCtx) {
+  const reg = ctx.registry;
+  if (!reg || !reg.flagged) return '';
+  const { locale } = s;
+  const errors = ctx.errors ?? {};
+  const v = ctx.values ?? {};
+  const label = (k: Parameters<typeof ct>[1]) => ct(locale, k);
+  const me = fieldError(errors, 'registry-open');
+  const m = reg.matches;
+  const matches = m
+    ? html`<ul class="cards" id="registry-matches">${m.items.map(
+        (item) => html`<li class="card" id="match-${item.id}">
+<dl class="facts"><div><dt>${label('registrant')}</dt><dd>${item.registrantName} · ${item.registrantUnitName}</dd></div>
+<div><dt>${label('relative')}</dt><dd>${item.relativeName} · ${pick(locale, relationLabels[item.relation] ?? { zh: item.relation, en: item.relation })}</dd></div>
+<div><dt>${label('idNumber')}</dt><dd>${item.idNumberMasked}</dd></div></dl>
+${item.accused.map((a) => {
+          if (a.matchedAs === 'relative' || !item.registrantStaffId) return html`<p><strong>${a.name}</strong>: ${label(a.matchedAs === 'relative' ? 'matchedAsRelative' : 'matchedAsRegistrant')}</p>`;
+          const id = `link-${item.id.slice(0, 8)}-${a.id.slice(0, 8)}`;
+          const e = fieldError(errors, id);
+          return html`<form method="post" action="/staff/clues/${ctx.clue.id}/accused/${a.id}/links" class="link-form" id="${id}-form" novalidate><input type="hidden" name="_csrf" value="${s.csrf}"><input type="hidden" name="staffId" value="${item.registrantStaffId}"><input type="hidden" name="field" value="${id}">
+<p><strong>${a.name}</strong>: ${label('matchedAsRegistrant')}</p>
+<div class="${e.cls}"><label for="${id}">${label('linkReason')}</label>${e.message}<input type="text" id="${id}" name="reason" maxlength="500" value="${v.field === id ? (v.reason ?? '') : ''}"${e.attrs}></div>
+<div class="button-row"><button type="submit" name="kind" value="same_person">${label('linkSame')}</button> <button type="submit" name="kind" value="not_same_person" class="secondary">${label('linkNotSame')}</button></div></form>`;
+        })}</li>`,
+      )}</ul>${m.items.length === 0 ? html`<p>${label('registryNone')}</p>` : ''}${m.withheld ? html`<p class="hint" id="registry-withheld">${label('registryWithheld').replace('{n}', String(m.withheld))}</p>` : ''}`
+    : '';
+  return html`<h2>${label('registryTitle')}</h2><p id="registry-flag">⚠ ${label('registryFlag')}</p>
+${m
+    ? matches
+    : reg.canOpen
+      ? html`<form method="post" action="/staff/clues/${ctx.clue.id}/registry-matches" id="registry-open-form" class="${me.cls}"><input type="hidden" name="_csrf" value="${s.csrf}">${me.message}<button type="submit" id="registry-open" aria-describedby="registry-open-hint">${label('registryOpen')}</button> <span class="hint" id="registry-open-hint">${label('registryOpenHint')}</span></form>`
+      : html`<p class="hint">${label('registryOnlySupervisor')}</p>`}`;
+}
+
 /** Who wrote a ledger event, in words: the reporter, the system, me, or a staff member. */
 function actorLabel(locale: Locale, actor: string, username: string | undefined, me: string | undefined) {
   if (actor === 'reporter') return ct(locale, 'reporter');
@@ -414,6 +541,7 @@ function eventDetail(locale: Locale, e: { type: string; data: Record<string, unk
     return html`: ${from ? pick(locale, from) : d.from} → ${to ? pick(locale, to) : d.to}${typeof d.reason === 'string' ? html` (${d.reason})` : ''}`;
   }
   if (e.type === 'reporter.viewed' && typeof d.purpose === 'string') return html`: ${d.purpose}`;
+  if (e.type === 'accused.linked' && (d.kind === 'same_person' || d.kind === 'not_same_person')) return html`: ${ct(locale, d.kind === 'same_person' ? 'linkSame' : 'linkNotSame')}${typeof d.reason === 'string' ? html` (${d.reason})` : ''}`;
   return '';
 }
 
@@ -456,13 +584,15 @@ export function registerPage(s: Shell, ctx: { units: UnitOption[]; values?: Regi
   const label = (k: Parameters<typeof ct>[1]) => ct(locale, k);
   const narrative = fieldError(errors, 'narrative');
   const unit = fieldError(errors, 'unitId');
+  const files = fieldError(errors, 'files');
   const rows = [0, 1, 2].map((i) => v.accused?.[i] ?? {});
   const named = v.identity === 'named';
   return layout(
     s,
     label('registerTitle'),
     html`<h1>${label('registerTitle')}</h1>${errorSummary(locale, errors)}
-<form method="post" action="/staff/clues/new" id="register-form" novalidate><input type="hidden" name="_csrf" value="${s.csrf}">
+<form method="post" action="/staff/clues/new" id="register-form" enctype="multipart/form-data" novalidate data-upload-progress
+ hx-post="/staff/clues/new" hx-encoding="multipart/form-data" hx-target="#main" hx-select="#main" hx-swap="outerHTML"><input type="hidden" name="_csrf" value="${s.csrf}">
 <div class="form-grid">
 <div>
 <fieldset><legend>${label('channel')}</legend>${registerChannels.map(
@@ -492,12 +622,15 @@ ${input(errors, { id: `accused-${i}-name`, name: `accused[${i}][name]`, label: `
 <div class="field"><label for="accused-${i}-unit">${label('accusedUnit')} ${i + 1}</label><select id="accused-${i}-unit" name="accused[${i}][unitId]">${unitOptions(locale, ctx.units, a.unitId, label('noUnit'))}</select></div></fieldset>`,
     )}</fieldset>
 </div></div>
+<div class="${files.cls}"><label for="files">${label('files')}</label><p class="hint" id="files-hint">${label('filesHint')} ${uploadLimitsText(locale)}</p>${files.message}
+<input type="file" id="files" name="files" multiple accept="image/jpeg,image/png,image/gif,image/webp,application/pdf,.doc,.docx,.xls,.xlsx,.ppt,.pptx,.txt,audio/*" aria-describedby="files-hint${errors.files ? ' files-error' : ''}"${errors.files ? html` aria-invalid="true"` : ''}></div>
+<div class="progress" id="upload-progress-box" hidden><label for="upload-progress">${label('uploading')}</label> <progress id="upload-progress" max="100" value="0"></progress> <span id="upload-progress-text" role="status"></span></div>
 <button type="submit">${label('register')}</button></form>`,
     { hasErrors: Object.keys(errors).length > 0 },
   );
 }
 
-export function receiptPage(s: Shell, ctx: { clueId: string; code: string; secret: string | null; channel: string; receivedAt: Date }) {
+export function receiptPage(s: Shell, ctx: { clueId: string; code: string; secret: string | null; channel: string; receivedAt: Date; files?: number }) {
   const { locale } = s;
   const label = (k: Parameters<typeof ct>[1]) => ct(locale, k);
   return layout(
@@ -510,6 +643,7 @@ export function receiptPage(s: Shell, ctx: { clueId: string; code: string; secre
 ${ctx.secret ? html`<div><dt>${label('secret')}</dt><dd class="code" id="receipt-secret">${ctx.secret}</dd></div>` : ''}
 <div><dt>${label('channel')}</dt><dd>${pick(locale, channelLabels[ctx.channel as keyof typeof channelLabels] ?? { zh: ctx.channel, en: ctx.channel })}</dd></div>
 <div><dt>${label('received')}</dt><dd>${dateTime(ctx.receivedAt, locale)}</dd></div>
+${ctx.files ? html`<div><dt>${label('filesStored')}</dt><dd id="receipt-files">${label('filesCount').replace('{n}', String(ctx.files))}</dd></div>` : ''}
 </dl></div>
 <p class="no-print hint">${label('printHint')}</p>
 <p class="no-print"><button type="button" class="js-only" id="print-button" hidden>${label('print')}</button> <a class="button secondary" href="/staff/clues/${ctx.clueId}">${label('openClue')}</a></p>`,

@@ -1,3 +1,4 @@
+import type { UseCaseContext } from '../../app/usecase.ts';
 import { Hono } from 'hono';
 import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
@@ -12,7 +13,9 @@ import type { Locale } from '../../app/templates.ts';
 import type { AttachmentStorage } from '../attachments/attachments.storage.ts';
 import { categories, type Category, type Channel, channels } from '../clues/clue.entity.ts';
 import { clueNotFound } from '../clues/clues.errors.ts';
-import { clueCursor } from '../clues/clues.routes.ts';
+import { clueCursor, registerStaffClue } from '../clues/clues.routes.ts';
+import type { Uploads } from '../attachments/uploads.ts';
+import { fileList, toUploaded } from '../intake-web/web.routes.ts';
 import { registerClueBody } from '../clues/clues.schemas.ts';
 import type { ClueUseCases } from '../clues/clues.usecases.ts';
 import { type ClueAction, clueActions, type ClueStatus, clueStatuses, type DeclineReason, declineReasons, type Finding, findings } from '../clues/status-machine.ts';
@@ -26,11 +29,13 @@ import { can, type Principal } from '../staff/access.ts';
 import type { StaffUseCases } from '../staff/staff.usecases.ts';
 import type { LoginGuard } from '../staff/login.guard.ts';
 import { clientAddress } from '../../app/rate-limit.ts';
+import type { ReferralUseCases } from '../referrals/referrals.usecases.ts';
+import { NEAR_RELATIVE_FLAG, type RegistryUseCases } from '../registry/registry.usecases.ts';
 import { taskTypes } from '../verification/task.entity.ts';
 import type { WorkflowUseCases } from '../verification/workflow.usecases.ts';
 import { consoleAssetResponse } from './console.assets.ts';
 import QRCode from 'qrcode';
-import { actionLabels, ct, pick } from './console.i18n.ts';
+import { actionLabels, type ConsoleKey, ct, pick } from './console.i18n.ts';
 import {
   callbacksPage,
   accountPage,
@@ -52,6 +57,7 @@ import {
   registerPage,
   type RegisterValues,
   revealedPage,
+  type RegistryMatches,
   type Shell,
   type UnitOption,
 } from './console.pages.ts';
@@ -69,8 +75,14 @@ export interface ConsoleDeps {
   callbacks: CallbackUseCases;
   email: EmailUseCases;
   storage: AttachmentStorage;
+  referrals: ReferralUseCases;
+  registry: RegistryUseCases;
+  /** The web form's file checks (type by content, metadata stripped, names sealed) for scans of a letter. */
+  uploads: Uploads;
   /** The API sign-in's slow-down (per account and address), so the form is no easier to guess through. */
   loginGuard: LoginGuard;
+  /** The use cases' context for a signed-in principal (src/app/usecase.ts), as the API builds it. */
+  context: (principal: Principal) => UseCaseContext<Principal>;
 }
 
 /** What an account without a required second factor may still open. */
@@ -117,8 +129,9 @@ export function consoleRoutes(deps: ConsoleDeps) {
 
   async function newNoticeCount(c: Context<AppEnv>, p: Principal) {
     const seen = Date.parse(getCookie(c, SEEN) ?? '');
-    const items = await deps.deadlines.notices(p, 50);
-    return items.filter((n) => Number.isNaN(seen) || n.createdAt.getTime() > seen).length;
+    // Only the notices newer than the newest seen are read: the badge is on every page.
+    const items = await deps.deadlines.notices(p, 50, Number.isNaN(seen) ? undefined : new Date(seen + 1));
+    return items.length;
   }
 
   async function shell(c: Context<AppEnv>, path: string): Promise<Shell> {
@@ -334,6 +347,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
       accused: [0, 1, 2].map((i) => ({ name: str(form[`accused[${i}][name]`])?.trim(), role: str(form[`accused[${i}][role]`]), unitId: str(form[`accused[${i}][unitId]`]) || undefined })),
     };
     const named = v.identity === 'named';
+    const files = await toUploaded(fileList(form.files));
     const parsed = registerClueBody.safeParse({
       channel: v.channel,
       categories: v.categories,
@@ -361,19 +375,21 @@ export function consoleRoutes(deps: ConsoleDeps) {
           : field === 'name' ? ct(locale, 'nameRequired')
           : issue.message;
       }
+      // A browser cannot be given its files back: say so beside the file field rather than lose them silently.
+      if (files.length) errors.files = ct(locale, 'filesNotKept');
       return c.html(registerPage(s, { units: await units(), values: v, errors }), 400);
     }
     try {
-      const body = parsed.data;
-      const result = await deps.clues.registerClue(`staff:${principal.id}`, { ...body, receivedAt: undefined });
+      const result = await registerStaffClue(deps.clues, deps.uploads, principal, { ...parsed.data, receivedAt: undefined }, files, locale);
       deps.metrics.cluesRegistered.inc({ channel: result.clue.channel });
       return c.html(
-        receiptPage(s, { clueId: result.clue.id, code: formatTrackingCode(result.trackingCode), secret: result.secret, channel: result.clue.channel, receivedAt: result.clue.receivedAt }),
+        receiptPage(s, { clueId: result.clue.id, code: formatTrackingCode(result.trackingCode), secret: result.secret, channel: result.clue.channel, receivedAt: result.clue.receivedAt, files: files.length }),
         201,
       );
     } catch (err) {
-      if (isAppError(err) && err.code === 'clue.unknown_unit') {
-        return c.html(registerPage(s, { units: await units(), values: v, errors: { unitId: bilingual(locale, err.message) } }), 422);
+      if (isAppError(err) && (err.code === 'clue.unknown_unit' || err.code.startsWith('attachment.'))) {
+        const field = err.code === 'clue.unknown_unit' ? 'unitId' : 'files';
+        return c.html(registerPage(s, { units: await units(), values: v, errors: { [field]: bilingual(locale, err.message), ...(field === 'unitId' && files.length ? { files: ct(locale, 'filesNotKept') } : {}) } }), 422);
       }
       throw err;
     }
@@ -382,18 +398,29 @@ export function consoleRoutes(deps: ConsoleDeps) {
   // ---- the clue page ----
   const clueIdOf = (c: Context) => idParam(c.req.param('id') ?? '', clueNotFound);
 
+  const supervisorRoles = new Set(['supervisor', 'admin']);
+  const doneLabels: Record<string, ConsoleKey> = { sent: 'send', assigned: 'assign', task: 'createTask', supervised: 'supervision', referred: 'referralSent', linked: 'linkReason' };
+
   async function renderClue(c: Context<AppEnv>, id: string, extra: Partial<CluePageCtx> = {}, status: 200 | 400 | 403 | 404 | 409 | 422 = 200) {
     const principal = principalOf(c);
     const clue = await deps.clues.getClue(principal, id);
-    const [deadlines, tasks, messages, unitList] = await Promise.all([
+    const referable = clue.allowedActions.includes('refer');
+    const [deadlines, tasks, messages, unitList, referrals, proposal, mergedInto] = await Promise.all([
       deps.deadlines.forClues([id]) as Promise<DeadlineView[]>,
       deps.workflow.listTasks(principal, id),
       deps.messages.listMessages(id),
       units(),
+      deps.referrals.listForClue(principal, id),
+      // Only while the status allows a referral, and only for a clue about an official, caseworker or cadre.
+      referable ? deps.referrals.proposal(principal, id).catch((err) => (isAppError(err) && err.code === 'referral.not_referable' ? null : Promise.reject(err))) : null,
+      clue.mergedInto ? deps.clues.getClue(principal, clue.mergedInto).then((t) => formatTrackingCode(t.trackingCode), () => null) : null,
     ]);
+    const bodies = referrals.length || proposal ? await deps.referrals.listBodies() : [];
+    const supervisorId = clue.events.filter((e) => e.type === 'clue.supervised').map((e) => e.data?.supervisorId).at(-1);
     const s = await shell(c, `/staff/clues/${id}`);
     const done = c.req.query('done');
-    const notice = extra.notice ?? (done ? `${ct(s.locale, 'done')}${oneOf(clueActions, done) ? pick(s.locale, actionLabels[done as ClueAction]) : done === 'sent' ? ct(s.locale, 'send') : done === 'assigned' ? ct(s.locale, 'assign') : done === 'task' ? ct(s.locale, 'createTask') : ''}` : undefined);
+    const doneText = done ? (oneOf(clueActions, done) ? pick(s.locale, actionLabels[done as ClueAction]) : doneLabels[done] ? ct(s.locale, doneLabels[done]) : '') : '';
+    const notice = extra.notice ?? (done ? `${ct(s.locale, 'done')}${doneText}` : undefined);
     noStore(c);
     return c.html(
       cluePage(s, {
@@ -407,6 +434,16 @@ export function consoleRoutes(deps: ConsoleDeps) {
         canHandle: can.handleClues(principal),
         canRegister: can.registerClues(principal),
         me: principal.id,
+        supervision: { by: supervisorId ? (supervisorId === principal.id ? 'me' : 'other') : null, canSupervise: supervisorRoles.has(principal.role) },
+        referral: {
+          items: referrals,
+          bodies: bodies.map((b) => ({ id: b.id, name: b.name, nameEn: b.nameEn })),
+          proposal: proposal ? { bodyId: proposal.bodyId, bodyName: proposal.bodyName } : null,
+          open: referable && !!proposal,
+          canRefer: supervisorRoles.has(principal.role),
+        },
+        registry: { flagged: clue.flags.includes(NEAR_RELATIVE_FLAG), canOpen: supervisorRoles.has(principal.role) },
+        mergedIntoCode: mergedInto,
         ...extra,
         notice,
       }),
@@ -485,6 +522,130 @@ export function consoleRoutes(deps: ConsoleDeps) {
       throw err;
     }
     return c.redirect(`/staff/clues/${id}?done=task`, 303);
+  });
+
+  /**
+   * The clue's own forms below check first that the principal may see the clue (as the page does),
+   * so that one they may not see answers exactly as a missing clue, whatever the form holds.
+   */
+  const clueForm = async (c: Context<AppEnv>) => {
+    const id = clueIdOf(c);
+    const form = await c.req.parseBody();
+    deps.csrf.verify(c, form._csrf);
+    await deps.clues.assertVisible(principalOf(c), id);
+    return { id, form, locale: localeOf(c) };
+  };
+  const expected = (err: unknown): err is AppError => isAppError(err) && err.statusCode < 500 && err.code !== 'clue.not_found';
+
+  // 合并: into the clue a tracking code names (as read out), if the principal may see it.
+  app.post('/clues/:id/merge', async (c) => {
+    const { id, form, locale } = await clueForm(c);
+    const target = str(form.target)?.trim() ?? '';
+    const reason = str(form.reason)?.trim() || undefined;
+    const values = { target, mergeReason: reason ?? '' };
+    const fail = (message: string, status: 400 | 404 | 409 | 422) => renderClue(c, id, { errors: { 'merge-target': message }, values }, status);
+    if (!normalizeTrackingCode(target)) return fail(ct(locale, 'codeInvalid'), 400);
+    let targetId: string;
+    try {
+      targetId = (await deps.clues.findByTrackingCode(principalOf(c), target)).id;
+    } catch (err) {
+      if (isAppError(err) && err.code === 'clue.not_found') return fail(ct(locale, 'codeNotFound'), 404);
+      throw err;
+    }
+    if (targetId === id) return fail(ct(locale, 'mergeSelf'), 422);
+    try {
+      await deps.clues.changeStatus(principalOf(c), id, { action: 'merge', mergedInto: targetId, reason: reason && reason.length >= 2 ? reason.slice(0, 2000) : undefined });
+    } catch (err) {
+      if (isAppError(err) && err.code === 'clue.not_found') return fail(ct(locale, 'codeNotFound'), 404);
+      if (expected(err)) return fail(formError(locale, err), err.statusCode as 409);
+      throw err;
+    }
+    return c.redirect(`/staff/clues/${id}?done=merge`, 303);
+  });
+
+  // 督办: the signed-in supervisor (or admin) attaches themself; the recusal rule may refuse them.
+  app.post('/clues/:id/supervise', async (c) => {
+    const { id, locale } = await clueForm(c);
+    try {
+      await deps.workflow.supervise(principalOf(c), id);
+    } catch (err) {
+      if (expected(err)) return renderClue(c, id, { errors: { supervise: formError(locale, err) } }, err.statusCode as 403);
+      throw err;
+    }
+    return c.redirect(`/staff/clues/${id}?done=supervised`, 303);
+  });
+
+  // 移送: to the body chosen (the proposed one by default); outside its authority only with a supervisor's reason.
+  app.post('/clues/:id/referral', async (c) => {
+    const { id, form, locale } = await clueForm(c);
+    const bodyId = str(form.bodyId) ?? '';
+    const overrideReason = str(form.overrideReason)?.trim() ?? '';
+    const values = { bodyId, overrideReason };
+    if (bodyId && !UUID.test(bodyId)) return renderClue(c, id, { errors: { 'refer-body': ct(locale, 'referralBody') }, values }, 400);
+    if (overrideReason && overrideReason.length < 5) return renderClue(c, id, { errors: { 'refer-override': ct(locale, 'referralOverrideShort') }, values }, 400);
+    try {
+      await deps.referrals.refer(principalOf(c), id, bodyId || undefined, overrideReason ? { reason: overrideReason.slice(0, 1000) } : undefined);
+    } catch (err) {
+      if (expected(err)) {
+        const field = err.code === 'referral.body_lacks_authority' || err.code === 'referral.override_needs_supervisor' ? 'refer-override' : 'refer-body';
+        return renderClue(c, id, { errors: { [field]: formError(locale, err) }, values }, err.statusCode as 422);
+      }
+      throw err;
+    }
+    return c.redirect(`/staff/clues/${id}?done=referred`, 303);
+  });
+
+  // Near-relative matches: each opening is recorded (registry_audit), so it is a form, never a plain GET.
+  const openMatches = async (c: Context<AppEnv>, id: string): Promise<RegistryMatches> => {
+    const found = await deps.registry.getMatchDetails(principalOf(c), id);
+    return {
+      withheld: found.withheld,
+      items: found.items.map((m) => ({
+        id: m.id,
+        registrantName: m.registrantName,
+        registrantStaffId: m.registrantStaffId,
+        registrantUnitName: m.registrantUnitName,
+        relativeName: m.relativeName,
+        relation: m.relation,
+        idNumberMasked: m.idNumberMasked,
+        accused: m.accused.map((a) => ({ id: a.id, name: a.name, matchedAs: a.matchedAs })),
+      })),
+    };
+  };
+  const withMatches = (flagged: boolean, matches: RegistryMatches) => ({ registry: { flagged, canOpen: true, matches } });
+
+  app.post('/clues/:id/registry-matches', async (c) => {
+    const { id, locale } = await clueForm(c);
+    noStore(c);
+    try {
+      return await renderClue(c, id, withMatches(true, await openMatches(c, id)));
+    } catch (err) {
+      if (expected(err)) return renderClue(c, id, { errors: { 'registry-open': formError(locale, err) } }, err.statusCode as 403);
+      throw err;
+    }
+  });
+
+  // A match's registrant is, or is not, the person reported: the API's link, with its reason on the ledger.
+  app.post('/clues/:id/accused/:accusedId/links', async (c) => {
+    const { id, form, locale } = await clueForm(c);
+    const accusedId = idParam(c.req.param('accusedId'), clueNotFound);
+    const staffId = str(form.staffId) ?? '';
+    const kind = str(form.kind) === 'not_same_person' ? 'not_same_person' : str(form.kind) === 'same_person' ? 'same_person' : undefined;
+    const reason = str(form.reason)?.trim() ?? '';
+    const field = /^link-[0-9a-f]{8}-[0-9a-f]{8}$/.test(str(form.field) ?? '') ? str(form.field)! : 'registry-open';
+    const again = async (message: string, status: 400 | 403 | 404 | 409) => {
+      const matches = await openMatches(c, id).catch(() => ({ items: [], withheld: 0 }));
+      return renderClue(c, id, { ...withMatches(true, matches), errors: { [field]: message }, values: { field, reason } }, status);
+    };
+    if (!UUID.test(staffId) || !kind) return again(ct(locale, 'errorPageTitle'), 400);
+    if (reason.length < 2) return again(ct(locale, 'reasonRequired'), 400);
+    try {
+      await deps.clues.linkAccused({ ctx: deps.context(principalOf(c)), input: { clueId: id, accusedId, staffId, kind, reason: reason.slice(0, 500) } });
+    } catch (err) {
+      if (expected(err)) return again(formError(locale, err), err.statusCode as 404);
+      throw err;
+    }
+    return c.redirect(`/staff/clues/${id}?done=linked`, 303);
   });
 
   app.post('/clues/:id/messages', async (c) => {
