@@ -20,6 +20,7 @@ import { Migration20261204200000_staff_security } from './Migration2026120420000
 import { Migration20261204300000_durable_jobs } from './Migration20261204300000_durable_jobs.ts';
 import { Migration20261204400000_statistics } from './Migration20261204400000_statistics.ts';
 import { Migration20261204410000_staff_name_key_index } from './Migration20261204410000_staff_name_key_index.ts';
+import { Migration20261204520000_hotline_day } from './Migration20261204520000_hotline_day.ts';
 
 /** Applied in order at start and by `npm run migrate`. Append new migrations; never edit one that shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -44,4 +45,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261204300000_durable_jobs', class: Migration20261204300000_durable_jobs },
   { name: 'Migration20261204400000_statistics', class: Migration20261204400000_statistics },
   { name: 'Migration20261204410000_staff_name_key_index', class: Migration20261204410000_staff_name_key_index },
+  { name: 'Migration20261204520000_hotline_day', class: Migration20261204520000_hotline_day },
 ];
