@@ -185,4 +185,20 @@ async function runSql(url: string, text: string) {
   }
 }
 
-const dropClone = (name: string) => runSql(PG_ADMIN_URL, `drop database if exists ${name} with (force)`);
+/**
+ * Drops a clone, giving up after two minutes with the name to drop by hand: DROP DATABASE waits
+ * until every backend of the cluster has absorbed a barrier, and a backend waiting inside a COPY
+ * FROM STDIN (a data set loader before bench/data/copy.ts ended idle COPYs) holds it for as long.
+ */
+async function dropClone(name: string) {
+  const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await c.connect();
+  try {
+    await c.query(`set statement_timeout = '120s'`);
+    await c.query(`drop database if exists ${name} with (force)`);
+  } catch (err) {
+    process.stderr.write(`[staff-reads] could not drop the clone ${name} (${err instanceof Error ? err.message : String(err)}): drop it by hand (DROP DATABASE ${name})\n`);
+  } finally {
+    await c.end();
+  }
+}

@@ -22,6 +22,7 @@ import { Migration20261204400000_statistics } from './Migration20261204400000_st
 import { Migration20261204410000_staff_name_key_index } from './Migration20261204410000_staff_name_key_index.ts';
 import { Migration20261204420000_fresh_exclusions_function } from './Migration20261204420000_fresh_exclusions_function.ts';
 import { Migration20261204430000_session_principal_function } from './Migration20261204430000_session_principal_function.ts';
+import { Migration20261204520000_hotline_day } from './Migration20261204520000_hotline_day.ts';
 
 /** Applied in order at start and by `npm run migrate`. Append new migrations; never edit one that shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -48,4 +49,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261204410000_staff_name_key_index', class: Migration20261204410000_staff_name_key_index },
   { name: 'Migration20261204420000_fresh_exclusions_function', class: Migration20261204420000_fresh_exclusions_function },
   { name: 'Migration20261204430000_session_principal_function', class: Migration20261204430000_session_principal_function },
+  { name: 'Migration20261204520000_hotline_day', class: Migration20261204520000_hotline_day },
 ];

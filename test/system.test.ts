@@ -99,6 +99,9 @@ describe('migrations', () => {
       /"staff_name_key_index"/,
       /trigger if exists "ledger_event_append_only"/,
       /function if exists "ledger_event_ledger_event_append_only_fn"/,
+      // The hotline figures' roll-up is dropped by triggers when a counted call or call-back changes late.
+      /trigger if exists "hotline_day_(call|callback)_(late|deleted)"/,
+      /function if exists "(call|callback)_hotline_day_(call|callback)_(late|deleted)_fn"/,
     ];
     const unexpected = diff
       .split('\n')

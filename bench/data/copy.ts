@@ -1,7 +1,16 @@
 /**
- * Streaming rows into PostgreSQL with COPY (pg-copy-streams): one COPY per table, each on its own
- * connection, all open at once while the generator runs, so the database ingests while Node
- * generates. Writes wait for the stream to drain, so memory stays bounded whatever the size.
+ * Streaming rows into PostgreSQL with COPY (pg-copy-streams): one connection and one transaction per
+ * table, all open at once while the generator runs, so the database ingests while Node generates.
+ * Writes wait for the stream to drain, so memory stays bounded whatever the size.
+ *
+ * A table's rows go in as a series of `COPY … FROM STDIN` statements in that one transaction: a COPY
+ * is ended once its table has had nothing to send for a second, and the next chunk opens another.
+ * A backend inside COPY FROM STDIN that waits for data does not absorb a ProcSignalBarrier, and
+ * every DROP DATABASE of the cluster waits for all backends to absorb one (PostgreSQL 15+): one COPY
+ * per table kept open for the whole build — the unit or staff tables, written in the first second
+ * and then idle for an hour at 10⁶ — held every DROP DATABASE of the cluster for that hour. Between
+ * statements the backend is idle in its transaction and absorbs it at once. The one transaction
+ * keeps what it gives: `FREEZE` (the table was emptied in it) and, at `wal_level = minimal`, no WAL.
  */
 import { once } from 'node:events';
 import pg from 'pg';
@@ -36,10 +45,13 @@ export function encodeRow(values: readonly CopyValue[]): string {
   return `${line}\n`;
 }
 
+/** A table's COPY is ended when it has had nothing to send for this long (see the top). */
+const IDLE_MS = 1000;
+
 /**
- * An open `COPY table (columns) FROM STDIN` on its own connection, in its own transaction. Lines are
- * buffered into ~256 KiB chunks (one write per chunk, not per row); `write` resolves at once unless
- * the stream is full, then when it has drained.
+ * An open load of `table (columns)` on its own connection, in its own transaction, as COPY
+ * statements (see the top). Lines are buffered into ~256 KiB chunks (one write per chunk, not per
+ * row); `write` resolves at once unless the stream is full, then when it has drained.
  */
 export async function openCopy(url: string, table: string, columns: readonly string[], opts: { freeze?: boolean } = {}) {
   const client = new pg.Client({ connectionString: url });
@@ -49,20 +61,49 @@ export async function openCopy(url: string, table: string, columns: readonly str
   // needs the table emptied in this very transaction.
   // (The table's own triggers are off for the truncate: the ledger's refuses truncation, rightly.)
   if (opts.freeze) await client.query(`alter table ${table} disable trigger user; truncate ${table}; alter table ${table} enable trigger user`);
-  const stream = client.query(copyFrom(`copy ${table} (${columns.join(', ')}) from stdin${opts.freeze ? ' with (freeze)' : ''}`));
+  const statement = `copy ${table} (${columns.join(', ')}) from stdin${opts.freeze ? ' with (freeze)' : ''}`;
+  let stream: ReturnType<typeof copyFrom> | null = null;
   let failed: Error | null = null;
-  stream.on('error', (err: Error) => (failed = err));
   let chunk = '';
   let rows = 0;
+  let lastSent = 0;
   const CHUNK = 256 * 1024;
+
+  // Sending a chunk and ending an idle COPY never overlap: each waits for the one before.
+  let busy: Promise<void> = Promise.resolve();
+  const serial = (fn: () => Promise<void>): Promise<void> => {
+    const run = busy.then(fn);
+    busy = run.catch(() => undefined);
+    return run;
+  };
 
   async function flush() {
     if (!chunk) return;
-    const ok = stream.write(chunk);
+    if (!stream) {
+      stream = client.query(copyFrom(statement));
+      stream.on('error', (err: Error) => (failed ??= err));
+    }
+    const s = stream;
+    const ok = s.write(chunk);
     chunk = '';
-    if (!ok) await Promise.race([once(stream, 'drain'), once(stream, 'error')]);
+    lastSent = Date.now();
+    if (!ok) await Promise.race([once(s, 'drain'), once(s, 'error')]);
     if (failed) throw failed;
   }
+
+  async function endCopy() {
+    if (!stream) return;
+    const s = stream;
+    stream = null;
+    s.end();
+    await Promise.race([once(s, 'finish'), once(s, 'error')]);
+    if (failed) throw failed;
+  }
+
+  const idle = setInterval(() => {
+    if (stream && Date.now() - lastSent >= IDLE_MS) serial(endCopy).catch((err: Error) => (failed ??= err));
+  }, IDLE_MS);
+  idle.unref();
 
   return {
     table,
@@ -73,13 +114,15 @@ export async function openCopy(url: string, table: string, columns: readonly str
     async write(line: string) {
       chunk += line;
       rows++;
-      if (chunk.length >= CHUNK) await flush();
+      if (chunk.length >= CHUNK) await serial(flush);
     },
     async end() {
+      clearInterval(idle);
       try {
-        await flush();
-        stream.end();
-        await Promise.race([once(stream, 'finish'), once(stream, 'error')]);
+        await serial(async () => {
+          await flush();
+          await endCopy();
+        });
         if (failed) throw failed;
         await client.query('commit');
       } finally {
@@ -87,7 +130,8 @@ export async function openCopy(url: string, table: string, columns: readonly str
       }
     },
     async abort() {
-      stream.destroy();
+      clearInterval(idle);
+      stream?.destroy();
       await client.end().catch(() => undefined);
     },
   };

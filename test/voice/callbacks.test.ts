@@ -266,4 +266,66 @@ describe('never unanswered: call-backs', () => {
     expect(friday.text).toMatch(/hotline_calls_last_24h\{figure="calls"\} 1/);
     expect(friday.text).toMatch(/hotline_calls_last_24h\{figure="abandoned"\} 1/);
   });
+
+  it('a settled day is counted once into hotline_day, and a late change to a call or a call-back it counted drops it', async () => {
+    const from = at('2026-03-01T00:00:00');
+    const to = at('2026-03-10T00:00:00');
+    const url = `/api/v1/staff/hotline-stats?from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}`;
+    // The figures as the rows give them (the query before the roll-up), to hold the roll-up to.
+    const fromRows = async () => {
+      const [c] = await t.db.query<Record<string, number>>(
+        `select count(*)::int as calls, count(*) filter (where outcome in ('report', 'status'))::int as "answeredByIvr",
+           count(*) filter (where outcome = 'operator')::int as "reachedOperator", count(*) filter (where outcome = 'callback')::int as "callbackRequested",
+           count(*) filter (where outcome in ('abandoned', 'no_answer', 'busy', 'failed'))::int as abandoned,
+           count(*) filter (where ended_at is null)::int as "inProgress", count(*) filter (where clue_id is not null)::int as reports
+         from "call" where started_at >= $1 and started_at < $2`,
+        [from, to],
+      );
+      const [k] = await t.db.query<Record<string, number>>(
+        `select count(*) filter (where state <> 'cancelled')::int as "callbacksCreated", count(*) filter (where state = 'done')::int as "calledBack",
+           round((percentile_cont(0.5) within group (order by extract(epoch from done_at - created_at)) filter (where state = 'done'))::numeric)::int as "medianTimeToCallbackSeconds",
+           (select count(*)::int from callback where state = 'open') as "callbacksOpen"
+         from callback where created_at >= $1 and created_at < $2`,
+        [from, to],
+      );
+      return { ...c, ...k };
+    };
+    const days = () => t.db.query<{ day: Date; calls: number; computed_at: Date }>('select day, calls, computed_at from hotline_day order by day');
+
+    t.clock.set(at('2026-03-20T10:00:00'));
+    const before = await fromRows();
+    expect(before).toMatchObject({ calls: 11, callbacksCreated: 4, calledBack: 1, callbacksOpen: 3 });
+    const first = await t.call('GET', url, { token: tokens.sup });
+    expect(first.status).toBe(200);
+    expect(first.json).toMatchObject(before);
+    // Every Shanghai day of the window is settled by 20 March: nine rows, the calls all in them.
+    const rolled = await days();
+    expect(rolled.map((d) => d.day.toISOString())).toEqual(Array.from({ length: 9 }, (_, i) => at(`2026-03-0${i + 1}T00:00:00`).toISOString()));
+    expect(rolled.reduce((n, d) => n + d.calls, 0)).toBe(11);
+    expect((await t.call('GET', url, { token: tokens.sup })).json).toMatchObject(before);
+
+    // A call-back of 2 March (or 6 March) done on 20 March: its day's row goes, and is counted again.
+    const [open] = await t.db.query<{ id: string; created_at: Date }>(`select id, created_at from callback where state = 'open' order by created_at limit 1`);
+    expect((await t.call('POST', `/api/v1/staff/callbacks/${open!.id}/done`, { token: tokens.op })).status).toBe(200);
+    const afterDone = await fromRows();
+    expect(afterDone).toMatchObject({ calledBack: 2, callbacksOpen: 2, callbacksCreated: 4 });
+    expect(afterDone.medianTimeToCallbackSeconds).not.toBe(before.medianTimeToCallbackSeconds);
+    expect((await t.call('GET', url, { token: tokens.sup })).json).toMatchObject(afterDone);
+
+    // A late change to a call (what a status callback days late would write): its day is recounted.
+    const [late] = await t.db.query<{ id: string; started_at: Date }>(`select id, started_at from "call" where outcome = 'abandoned' order by started_at limit 1`);
+    const dayOf = rolled.find((d) => d.day <= late!.started_at && late!.started_at.getTime() < d.day.getTime() + 86_400_000)!;
+    await t.db.query(`update "call" set outcome = 'operator', updated_at = $2 where id = $1`, [late!.id, t.clock.now()]);
+    expect((await days()).some((d) => d.day.getTime() === dayOf.day.getTime())).toBe(false);
+    const afterCall = await fromRows();
+    expect(afterCall.reachedOperator).toBe(before.reachedOperator! + 1);
+    expect((await t.call('GET', url, { token: tokens.sup })).json).toMatchObject(afterCall);
+    expect((await days()).length).toBe(9);
+
+    // A window with only part of a day settled reads the rows for the rest: the same figures.
+    const partial = `/api/v1/staff/hotline-stats?from=${encodeURIComponent(at('2026-03-02T10:21:00').toISOString())}&to=${encodeURIComponent(at('2026-03-20T09:00:00').toISOString())}`;
+    const wide = await t.call('GET', partial, { token: tokens.sup });
+    const [n] = await t.db.query<{ calls: number }>('select count(*)::int as calls from "call" where started_at >= $1 and started_at < $2', [at('2026-03-02T10:21:00'), at('2026-03-20T09:00:00')]);
+    expect(wide.json.calls).toBe(n!.calls);
+  });
 });

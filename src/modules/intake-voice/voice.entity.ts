@@ -160,4 +160,30 @@ const SmsMessageSchema = defineEntity({
 export class SmsMessage extends SmsMessageSchema.class {}
 SmsMessageSchema.setClass(SmsMessage);
 
-export const hotlineEntities = [Call, Callback, CallbackEvent, SmsMessage];
+/**
+ * The hotline figures of one settled day (a Shanghai day that ended two days before it was counted):
+ * the calls that started that day and the closed call-backs created that day, with the done ones'
+ * seconds to call-back (for the median). Filled on read by the figures (callbacks.usecases.ts) and
+ * dropped by triggers when something it counted changes late (migration 20261204520000).
+ */
+const HotlineDaySchema = defineEntity({
+  name: 'HotlineDay',
+  tableName: 'hotline_day',
+  properties: {
+    day: p.datetime().primary(),
+    calls: p.integer(),
+    answeredByIvr: p.integer(),
+    reachedOperator: p.integer(),
+    callbackRequested: p.integer(),
+    abandoned: p.integer(),
+    inProgress: p.integer(),
+    reports: p.integer(),
+    calledBack: p.integer(),
+    callbackSeconds: p.type('double precision[]').columnType('double precision[]'),
+    computedAt: p.datetime(),
+  },
+});
+export class HotlineDay extends HotlineDaySchema.class {}
+HotlineDaySchema.setClass(HotlineDay);
+
+export const hotlineEntities = [Call, Callback, CallbackEvent, SmsMessage, HotlineDay];
