@@ -21,8 +21,8 @@ import { preflight } from './lib/checks.ts';
 import { type LoadResult, type LoadSpec, runLoad } from './lib/load.ts';
 import { checkpoint } from './lib/rounds.ts';
 import { type Benchmark, PG_ADMIN_URL, startFullApp } from './lib/setup.ts';
-import { cloneDataset } from './data/cache.ts';
-import { ANCHOR, BENCH_PASSWORD, parseClues } from './data/shape.ts';
+import { cloneDataset, sizeLabel as label, sizesFromEnv } from './data/cache.ts';
+import { ANCHOR, BENCH_PASSWORD } from './data/shape.ts';
 import { datasetKeys } from './data/world.ts';
 
 const MAX_P95_MS = 100;
@@ -68,11 +68,7 @@ async function pagesFor(app: Awaited<ReturnType<typeof startFullApp>>, token: st
   ];
 }
 
-function sizesFromEnv(): number[] {
-  return (process.env.BENCH_DATA_CLUES ?? '1e5,1e6').split(',').map((s) => parseClues(s.trim()));
-}
 
-const label = (clues: number) => (clues >= 1e6 && clues % 1e6 === 0 ? `${clues / 1e6}e6` : clues >= 1e5 && clues % 1e5 === 0 ? `${clues / 1e5}e5` : String(clues));
 
 export const consoleBenchmark: Benchmark = {
   name: 'console',

@@ -16,8 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkpoint } from './lib/rounds.ts';
 import { type Benchmark, PG_ADMIN_URL, REDIS_URL } from './lib/setup.ts';
-import { cloneDataset } from './data/cache.ts';
-import { ANCHOR, BENCH_PASSWORD, parseClues } from './data/shape.ts';
+import { cloneDataset, sizeLabel as label, sizesFromEnv } from './data/cache.ts';
+import { ANCHOR, BENCH_PASSWORD } from './data/shape.ts';
 import { datasetKeys } from './data/world.ts';
 import pg from 'pg';
 
@@ -29,7 +29,6 @@ const XLSX_MIN_ROWS_PER_S = 5_000;
 const RSS_MAX_MB = 300;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
-const label = (clues: number) => (clues >= 1e6 && clues % 1e6 === 0 ? `${clues / 1e6}e6` : clues >= 1e5 && clues % 1e5 === 0 ? `${clues / 1e5}e5` : String(clues));
 
 async function timed(url: string, token: string): Promise<{ ms: number; status: number; bytes: number; lines: number }> {
   const t0 = performance.now();
@@ -127,7 +126,7 @@ export const reportsBenchmark: Benchmark = {
     const derived: Record<string, number> = {};
     const targets: { name: string; ok: boolean; detail: string }[] = [];
     const notes: Record<string, unknown> = {};
-    for (const clues of (process.env.BENCH_DATA_CLUES ?? '1e5,1e6').split(',').map((s) => parseClues(s.trim()))) {
+    for (const clues of sizesFromEnv()) {
       const name = `bench_${randomUUID().replace(/-/g, '').slice(0, 20)}`;
       const clone = await cloneDataset(PG_ADMIN_URL, name, { clues, seed: SEED });
       notes[`dataset ${label(clues)}`] = { template: clone.template, cloneSeconds: clone.cloneSeconds, built: clone.built ? { seconds: clone.built.seconds, bytes: clone.built.bytes } : 'cached' };

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
 import { adminUrlFor, buildDataset, type BuildResult } from './build.ts';
-import { GENERATOR_VERSION } from './shape.ts';
+import { GENERATOR_VERSION, parseClues } from './shape.ts';
 
 const log = (msg: string) => process.stderr.write(`[bench:data] ${msg}\n`);
 
@@ -97,3 +97,9 @@ export async function cloneDataset(adminUrl: string, target: string, opts: { clu
 }
 
 export { adminUrlFor };
+
+/** The data-scale benchmarks' sizes: BENCH_DATA_CLUES, default both presets. */
+export const sizesFromEnv = (): number[] => (process.env.BENCH_DATA_CLUES ?? '1e5,1e6').split(',').map((s) => parseClues(s.trim()));
+
+/** A size as its preset name where it is one (`1e5`, `2e6`), for notes and figure names. */
+export const sizeLabel = (clues: number) => (clues >= 1e6 && clues % 1e6 === 0 ? `${clues / 1e6}e6` : clues >= 1e5 && clues % 1e5 === 0 ? `${clues / 1e5}e5` : String(clues));
