@@ -94,6 +94,7 @@ export async function createDependencies(
       perCode: { free: config.PIN_FREE_ATTEMPTS, maxDelaySeconds: config.PIN_MAX_DELAY_SECONDS, windowMs: 3600_000 },
       perCaller: { free: config.PIN_FREE_ATTEMPTS * 2, maxDelaySeconds: config.PIN_MAX_DELAY_SECONDS, windowMs: 3600_000 },
     },
+    pinLength: config.PHONE_PIN_LENGTH,
     deadlines,
     tellReporterOfDecision,
     onDeadlinesChanged: () => deadlineScheduler.kick(),

@@ -174,3 +174,26 @@ describe('a phone report, end to end, as Twilio drives it', () => {
     expect((await t.deps.clues.authenticateReporter(trackingCode, pin))?.id).toBe(clueId);
   });
 });
+
+describe('a letter registered by staff for a reporter who follows up by phone', () => {
+  it('gets a phone PIN instead of the web secret; the hotline’s status query and the web follow-up both take it', async () => {
+    const res = await t.call('POST', '/api/v1/staff/clues', {
+      token: opToken,
+      body: { channel: 'letter', narrative: '来信反映：村委会干部为亲属办理低保。', unitId: tree.committeeA.id, followUp: 'phone' },
+    });
+    expect(res.status).toBe(201);
+    const { trackingCode: code, secret } = res.json as { trackingCode: string; secret: string };
+    expect(secret).toMatch(/^\d{6}$/);
+    const call = new SimCall(t, '+8613700000002');
+    await call.dial();
+    await call.press('2');
+    await call.press(code);
+    await call.press(secret);
+    expect(call.heard.join('\n')).toContain('已登记，等待受理');
+    await call.hangup();
+    expect((await t.call('GET', `/api/v1/reports/${code}`, { headers: { 'x-report-secret': secret } })).status).toBe(200);
+    // The default stays the web secret.
+    const web = await t.call('POST', '/api/v1/staff/clues', { token: opToken, body: { channel: 'letter', narrative: '来信反映：村委会干部为亲属办理低保。', unitId: tree.committeeA.id } });
+    expect((web.json as { secret: string }).secret).toMatch(/^[0-9A-Z]{5}(-[0-9A-Z]{5}){3}$/);
+  });
+});

@@ -36,10 +36,17 @@ export const registerWithFilesBody = registerClueBody.extend({
  * units are checked, then every file (type by content, metadata stripped, names sealed with the
  * clue), and only then anything is stored, so a refused registration leaves nothing behind.
  */
-export async function registerStaffClue(clues: ClueUseCases, uploads: Uploads, principal: Principal, input: Omit<RegisterClueInput, 'attachments' | 'secret'>, files: UploadedFile[], locale: Locale) {
+export async function registerStaffClue(
+  clues: ClueUseCases,
+  uploads: Uploads,
+  principal: Principal,
+  { followUp, ...input }: Omit<RegisterClueInput, 'attachments' | 'secret'> & { followUp?: 'web' | 'phone' },
+  files: UploadedFile[],
+  locale: Locale,
+) {
   if (files.length) await clues.checkUnits([input.unitId, ...input.accused.map((a) => a.unitId)]);
   const attachments = await uploads.accept(files, locale);
-  return clues.registerClue(`staff:${principal.id}`, { ...input, attachments });
+  return clues.registerClue(`staff:${principal.id}`, { ...input, attachments, ...(followUp === 'phone' ? { secret: { kind: 'pin' as const } } : {}) });
 }
 
 export function staffClueRoutes(clues: ClueUseCases, uploads: Uploads, docs: ApiDocs, metrics: Metrics) {

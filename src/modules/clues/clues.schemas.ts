@@ -39,6 +39,11 @@ export const registerClueBody = z.object({
   reporter: reporterInput.nullish(),
   /** The reporter's language: automatic messages and mail to them use it. */
   locale: z.enum(locales).default('zh-CN'),
+  /**
+   * How the reporter will follow up: `web` (default) gives the 20-symbol web secret; `phone` gives a
+   * 6-digit PIN instead, which the hotline's status query takes and the web follow-up page too.
+   */
+  followUp: z.enum(['web', 'phone']).default('web'),
 });
 
 const count = z.number().int().min(0).max(1_000_000);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, eventHash, GENESIS_HASH, nextEvent, nextQuarantineEvent } from './ledger.ts';
-import { generatePin, generateWebSecret, hashSecret, secretMatches } from './secrets.ts';
+import { generatePin, generateWebSecret, hashSecret, pinIsWeak, secretMatches } from './secrets.ts';
 import { allowedActions, clueStatuses, nextStatus, transitions } from './status-machine.ts';
 import { dammDigit, formatTrackingCode, generateTrackingCode, normalizeTrackingCode } from './tracking-code.ts';
 
@@ -47,6 +47,14 @@ describe('report secrets', () => {
     expect(secretMatches(key, '123456789013', secret, stored)).toBe(false);
     expect(secretMatches(Buffer.alloc(32, 8), '123456789012', secret, stored)).toBe(false);
     expect(generatePin()).toMatch(/^\d{6}$/);
+    expect(generatePin(4)).toMatch(/^\d{4}$/);
+  });
+
+  it('never generates a weak PIN (one digit repeated, or a run up or down)', () => {
+    expect(['111111', '123456', '987654', '890123'].every(pinIsWeak)).toBe(true);
+    expect(pinIsWeak('358149')).toBe(false);
+    // 2 000 four-digit PINs: of 10 000 there are 10 repeated and 20 runs, so some would be weak by chance.
+    for (let i = 0; i < 2000; i++) expect(pinIsWeak(generatePin(4))).toBe(false);
   });
 });
 

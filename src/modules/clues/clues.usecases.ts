@@ -88,6 +88,8 @@ export interface ClueDeps {
   onOutboxWritten: () => void;
   /** Phone PIN slow-down (throttle.ts): per tracking code across all callers, and per caller. Unset: none (tests of other modules). */
   pinGuard?: { throttle: Throttle; perCode: SlowDownRule; perCaller: SlowDownRule };
+  /** Digits of a generated phone PIN (PHONE_PIN_LENGTH, as the hotline's status query asks for); default 6. */
+  pinLength?: number;
   /** Starts and stops deadlines inside the transactions that change a clue. */
   deadlines: DeadlinePlanning;
   /** Tells the reporter of an acceptance or refusal, inside the transition's transaction (the messages module: messages.decision.ts). */
@@ -137,7 +139,7 @@ export function createClueUseCases(deps: ClueDeps) {
 
   async function registerClue(actor: Actor, input: RegisterClueInput) {
     const kind: SecretKind = input.secret?.kind ?? 'web';
-    const secret = input.secret && 'pin' in input.secret ? input.secret.pin : kind === 'pin' ? generatePin() : generateWebSecret();
+    const secret = input.secret && 'pin' in input.secret ? input.secret.pin : kind === 'pin' ? generatePin(deps.pinLength) : generateWebSecret();
 
     for (let attempt = 1; ; attempt++) {
       const trackingCode = generateTrackingCode();

@@ -17,10 +17,20 @@ export function generateWebSecret(bytes: Uint8Array = secureRandomBytes(20)): st
   return out;
 }
 
+/** A PIN people can keep but not one anyone guesses first: not all one digit, not a run like 123456. */
+export function pinIsWeak(pin: string): boolean {
+  if (/^(\d)\1+$/.test(pin)) return true;
+  const steps = [...pin].slice(1).map((d, i) => (Number(d) - Number(pin[i]) + 10) % 10);
+  return steps.every((s) => s === 1) || steps.every((s) => s === 9);
+}
+
+/** A random PIN of `length` digits, never a weak one (`pinIsWeak`). */
 export function generatePin(length = 6): string {
-  let pin = '';
-  for (let i = 0; i < length; i++) pin += String(randomInt(10));
-  return pin;
+  for (;;) {
+    let pin = '';
+    for (let i = 0; i < length; i++) pin += String(randomInt(10));
+    if (!pinIsWeak(pin)) return pin;
+  }
 }
 
 export function normalizeSecret(input: string): string {

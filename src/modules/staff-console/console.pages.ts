@@ -573,6 +573,7 @@ export interface RegisterValues {
   narrative?: string;
   occurredWhen?: string;
   accused?: { name?: string; role?: string; unitId?: string }[];
+  followUp?: 'web' | 'phone';
 }
 
 export const registerChannels = ['letter', 'visit', 'phone'] as const;
@@ -615,6 +616,10 @@ ${input(errors, { id: 'phone', label: label('phone'), type: 'tel', value: v.phon
 ${input(errors, { id: 'email', label: label('email'), type: 'email', value: v.email, extra: 'maxlength="254"' })}
 ${input(errors, { id: 'address', label: label('address'), value: v.address, extra: 'maxlength="500"' })}
 </fieldset>
+<fieldset><legend>${label('followUp')}</legend>
+<label class="choice"><input type="radio" name="followUp" value="web" id="follow-up-web" ${v.followUp === 'phone' ? '' : 'checked'}><span>${label('followUpWeb')}</span></label>
+<label class="choice"><input type="radio" name="followUp" value="phone" id="follow-up-phone" ${v.followUp === 'phone' ? 'checked' : ''}><span>${label('followUpPhone')}</span></label>
+</fieldset>
 <fieldset><legend>${label('accused')}</legend>${rows.map(
       (a, i) => html`<fieldset class="person"><legend>${label('accusedPerson').replace('{n}', String(i + 1))}</legend>
 ${input(errors, { id: `accused-${i}-name`, name: `accused[${i}][name]`, label: `${label('accusedName')} ${i + 1}`, value: a.name, extra: 'maxlength="200"' })}
@@ -633,6 +638,8 @@ ${input(errors, { id: `accused-${i}-name`, name: `accused[${i}][name]`, label: `
 export function receiptPage(s: Shell, ctx: { clueId: string; code: string; secret: string | null; channel: string; receivedAt: Date; files?: number }) {
   const { locale } = s;
   const label = (k: Parameters<typeof ct>[1]) => ct(locale, k);
+  // A phone PIN is all digits; the web secret never is (Crockford base32 in groups with hyphens).
+  const pin = !!ctx.secret && /^\d+$/.test(ctx.secret);
   return layout(
     s,
     label('receiptTitle'),
@@ -640,7 +647,8 @@ export function receiptPage(s: Shell, ctx: { clueId: string; code: string; secre
 <p>${label('receiptIntro')}</p>
 <dl class="facts big">
 <div><dt>${label('trackingCode')}</dt><dd class="code" id="receipt-code">${ctx.code}</dd></div>
-${ctx.secret ? html`<div><dt>${label('secret')}</dt><dd class="code" id="receipt-secret">${ctx.secret}</dd></div>` : ''}
+${ctx.secret ? html`<div><dt>${label(pin ? 'phonePin' : 'secret')}</dt><dd class="code" id="receipt-${pin ? 'pin' : 'secret'}">${ctx.secret}</dd></div>` : ''}
+${pin ? html`<div><dt>${label('phonePinUse')}</dt><dd id="receipt-pin-use">${label('phonePinHow')}</dd></div>` : ''}
 <div><dt>${label('channel')}</dt><dd>${pick(locale, channelLabels[ctx.channel as keyof typeof channelLabels] ?? { zh: ctx.channel, en: ctx.channel })}</dd></div>
 <div><dt>${label('received')}</dt><dd>${dateTime(ctx.receivedAt, locale)}</dd></div>
 ${ctx.files ? html`<div><dt>${label('filesStored')}</dt><dd id="receipt-files">${label('filesCount').replace('{n}', String(ctx.files))}</dd></div>` : ''}

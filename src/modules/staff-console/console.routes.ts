@@ -345,6 +345,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
       narrative: str(form.narrative) ?? '',
       occurredWhen: str(form.occurredWhen)?.trim(),
       accused: [0, 1, 2].map((i) => ({ name: str(form[`accused[${i}][name]`])?.trim(), role: str(form[`accused[${i}][role]`]), unitId: str(form[`accused[${i}][unitId]`]) || undefined })),
+      followUp: str(form.followUp) === 'phone' ? 'phone' : 'web',
     };
     const named = v.identity === 'named';
     const files = await toUploaded(fileList(form.files));
@@ -357,6 +358,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
       accused: v.accused!.filter((a) => a.name).map((a) => ({ name: a.name, role: a.role ?? 'unknown', unitId: a.unitId ?? null })),
       reporter: named ? { name: v.name ?? '', ...(v.phone ? { phone: v.phone } : {}), ...(v.email ? { email: v.email } : {}), ...(v.address ? { address: v.address } : {}) } : null,
       locale,
+      followUp: v.followUp,
     });
     const errors: Errors = {};
     if (!parsed.success) {
