@@ -534,6 +534,33 @@ describe('the staff console', () => {
     await page.context().close();
   });
 
+  it('the queue: clues still being handled by default (every status on request), overdue first in the due-first panel, and a count capped at 1 000', { timeout: 60_000 }, async () => {
+    const late = await webReport('优先测试：低保审批迟迟没有结果。', tree.committeeA.id);
+    const other = await webReport('优先测试：另一封没有超期的来信。', tree.committeeA.id);
+    const closed = await webReport('优先测试：已不予受理的来信。', tree.committeeA.id);
+    const token = (await t.deps.staff.login({ username: 'op1', password })).token;
+    const op = await t.deps.staff.authenticate(token);
+    await t.deps.clues.changeStatus(op, closed.id, { action: 'decline', reason: '不属于本系统受理范围的事项。', reasonCode: 'not_dibao_matter' });
+    // Make one clue's first deadline overdue: it leads the panel, before clues due later.
+    await t.db.query(`update deadline set due_at = now() - interval '2 days', starts_at = now() - interval '5 days' where clue_id = $1 and closed_at is null`, [late.id]);
+    const page = await newPage({ ...desktop, javaScriptEnabled: false });
+    await signIn(page);
+    const due = await page.locator('tr[data-due-clue]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-due-clue')!));
+    expect(due[0]).toBe(late.id);
+    expect(await page.locator(`tr[data-due-clue="${late.id}"] .clock`).getAttribute('class')).toBe('clock red');
+    expect(await rowOf(page, other.id).count()).toBe(1);
+    // A declined clue is not in the default view, and is with "every status".
+    expect(await rowOf(page, closed.id).count()).toBe(0);
+    const [{ n }] = (await t.db.query<{ n: number }>(`select count(*)::int as n from clue where status in ('registered', 'accepted', 'verifying', 'referred', 'concluded')`)) as [{ n: number }];
+    expect(await page.locator('#queue-count').textContent()).toBe(`共 ${n} 条`);
+    await page.goto(`${base}/staff?status=all`);
+    expect(await rowOf(page, closed.id).count()).toBe(1);
+    // The count stops at its cap.
+    expect(await t.deps.clues.countClues(op, {}, 2)).toEqual({ count: 2, capped: true });
+    expect(await t.deps.clues.countClues(op, { ids: [late.id] }, 2)).toEqual({ count: 1, capped: false });
+    await page.context().close();
+  });
+
   it('keyset paging: 25 a page, the next page by its cursor, no clue twice; a date filter', { timeout: 60_000 }, async () => {
     const registered = await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
@@ -590,6 +617,7 @@ describe('the clue page: merge, special supervision, referral, near-relative mat
   let regId = '';
   beforeAll(async () => {
     await t.deps.staff.createStaff({ username: 'sup1', displayName: '督办员甲', password, role: 'supervisor', unitId: tree.district.id });
+    await t.deps.staff.createStaff({ username: 'sup2', displayName: '督办员乙', password, role: 'supervisor', unitId: tree.district.id });
     await t.deps.staff.createStaff({ username: 'adm1', displayName: '管理员甲', password, role: 'admin', unitId: tree.district.id });
     const admin = (await t.deps.staff.login({ username: 'adm1', password })).token;
     const mk = async (b: unknown) => (await t.call('POST', '/api/v1/staff/discipline-bodies', { token: admin, body: b })).json.id as string;
@@ -635,13 +663,26 @@ describe('the clue page: merge, special supervision, referral, near-relative mat
 
     // 督办.
     expect(await page.locator('#supervision-state').textContent()).toBe('未督办。');
-    await page.locator('#supervise-form button').click();
+    await page.locator('#supervise').click();
     await page.waitForSelector('#notice');
     expect(await page.locator('#supervision-state').textContent()).toBe('由您督办。');
     const [sup] = await t.db.query<{ supervisor: string }>('select supervisor from clue where id = $1', [id]);
     const supId = (await t.call('GET', '/api/v1/staff/me', { token: (await t.deps.staff.login({ username: 'sup1', password })).token })).json.id;
     expect(sup!.supervisor).toBe(supId);
     expect(await page.locator('#timeline').textContent()).toContain('督办');
+    // Name another supervisor instead: only those who may handle the clue are offered.
+    const offered = await page.locator('#supervisor-id option').allTextContents();
+    expect(offered).toContain('督办员乙');
+    expect(offered).not.toContain('督办员甲');
+    await page.locator('#supervisor-id').selectOption({ label: '督办员乙' });
+    await page.locator('#supervise-other').click();
+    await page.waitForSelector('#notice');
+    expect(await page.locator('#supervision-state').textContent()).toBe('由督办员乙督办。');
+    const [sup2] = await t.db.query<{ supervisor: string; username: string }>('select s.username from clue c join staff s on s.id = c.supervisor where c.id = $1', [id]);
+    expect(sup2!.username).toBe('sup2');
+    // Back to sup1 for the rest of this walk.
+    await page.locator('#supervise').click();
+    await page.waitForSelector('#notice');
 
     // Registry matches: shown only once asked for, and the asking is recorded.
     expect(await page.locator('#registry-flag').count()).toBe(1);

@@ -79,6 +79,20 @@ export interface RegisterClueInput {
 /** Defined by the attachments module (uploads.ts); named here too for the intake modules. */
 export type { StoredAttachment };
 
+/** The clue list's filters, as SQL on `clue c` behind the visibility rule (the list and its count share them). */
+export interface ClueListFilter {
+  status?: ClueStatus;
+  /** Any of these statuses (the console's default: the clues still being handled). */
+  statuses?: readonly ClueStatus[];
+  /** Only these clues (the console's due-first panel, from the deadline list). */
+  ids?: readonly string[];
+  channel?: Channel;
+  category?: Category;
+  unitId?: string;
+  receivedFrom?: Date;
+  receivedTo?: Date;
+}
+
 export interface ClueDeps {
   orm: Orm;
   clock: Clock;
@@ -327,20 +341,7 @@ export function createClueUseCases(deps: ClueDeps) {
     };
   }
 
-  async function listClues(
-    principal: Principal,
-    filter: {
-      status?: ClueStatus;
-      channel?: Channel;
-      category?: Category;
-      unitId?: string;
-      receivedFrom?: Date;
-      receivedTo?: Date;
-      limit: number;
-      cursor?: { receivedAt: Date; id: string };
-    },
-  ) {
-    const em = orm.em.fork();
+  async function filterWhere(em: Em, principal: Principal, filter: ClueListFilter) {
     const vis = visibleClues(principal);
     const where = [vis.where];
     const params: unknown[] = [...vis.params];
@@ -349,6 +350,8 @@ export function createClueUseCases(deps: ClueDeps) {
       params.push(...values);
     };
     if (filter.status) add('c.status = ?', filter.status);
+    if (filter.statuses) add(filter.statuses.length ? 'c.status in (?)' : 'false', ...(filter.statuses.length ? [filter.statuses] : []));
+    if (filter.ids) add(filter.ids.length ? 'c.id in (?)' : 'false', ...(filter.ids.length ? [filter.ids] : []));
     if (filter.channel) add('c.channel = ?', filter.channel);
     if (filter.category) add('? = any(c.categories)', filter.category);
     if (filter.unitId) {
@@ -361,6 +364,24 @@ export function createClueUseCases(deps: ClueDeps) {
     }
     if (filter.receivedFrom) add('c.received_at >= ?', filter.receivedFrom);
     if (filter.receivedTo) add('c.received_at < ?', filter.receivedTo);
+    return { where, params, add };
+  }
+
+  /**
+   * How many clues a filter keeps, counted up to `cap` (the console shows "1 000+" beyond it): an
+   * exact count of a district's years of clues would read them all; this stops after `cap` + 1.
+   */
+  async function countClues(principal: Principal, filter: ClueListFilter, cap = 1000): Promise<{ count: number; capped: boolean }> {
+    const em = orm.em.fork();
+    const { where, params } = await filterWhere(em, principal, filter);
+    const [row] = await sql<{ n: number }>(em, `select count(*)::int as n from (select 1 from clue c where ${where.join(' and ')} limit ?) t`, [...params, cap + 1]);
+    const n = row?.n ?? 0;
+    return n > cap ? { count: cap, capped: true } : { count: n, capped: false };
+  }
+
+  async function listClues(principal: Principal, filter: ClueListFilter & { limit: number; cursor?: { receivedAt: Date; id: string } }) {
+    const em = orm.em.fork();
+    const { where, params, add } = await filterWhere(em, principal, filter);
     if (filter.cursor) add('(c.received_at, c.id) < (?, ?)', filter.cursor.receivedAt, filter.cursor.id);
     const rows = await sql<{ id: string }>(
       em,
@@ -635,7 +656,7 @@ export function createClueUseCases(deps: ClueDeps) {
     await assertUnitsExist(orm.em.fork(), ids);
   }
 
-  return { checkUnits, registerClue, addAccused, removeAccused, linkAccused, unlinkAccused, registrationStats: registrations.stats, getClue, listClues, findByTrackingCode, attachmentOf, changeStatus, setSummary, revealReporter, authenticateReporter, publicView, assertVisible };
+  return { checkUnits, registerClue, addAccused, removeAccused, linkAccused, unlinkAccused, registrationStats: registrations.stats, getClue, listClues, countClues, findByTrackingCode, attachmentOf, changeStatus, setSummary, revealReporter, authenticateReporter, publicView, assertVisible };
 }
 
 export type ClueUseCases = ReturnType<typeof createClueUseCases>;

@@ -10,6 +10,8 @@ export const clueStatuses = [
   'merged',
 ] as const;
 export type ClueStatus = (typeof clueStatuses)[number];
+/** Still being handled (the staff queue's default view): not declined, replied, closed or merged. */
+export const openStatuses = ['registered', 'accepted', 'verifying', 'referred', 'concluded'] as const satisfies readonly ClueStatus[];
 
 export const findings = ['substantiated', 'partly_substantiated', 'unsubstantiated'] as const;
 export type Finding = (typeof findings)[number];

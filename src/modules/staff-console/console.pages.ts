@@ -3,7 +3,7 @@ import type { HtmlEscapedString } from 'hono/utils/html';
 import type { Locale } from '../../app/templates.ts';
 import { accusedRoles, categories, type Category, channels } from '../clues/clue.entity.ts';
 import type { ClueUseCases } from '../clues/clues.usecases.ts';
-import { type ClueAction, clueStatuses, declineReasons, type Finding, findings } from '../clues/status-machine.ts';
+import { type ClueAction, type ClueStatus, clueStatuses, declineReasons, type Finding, findings } from '../clues/status-machine.ts';
 import { formatTrackingCode } from '../clues/tracking-code.ts';
 import { accusedRoleLabels, categoryLabels } from '../intake-web/web.i18n.ts';
 import { uploadLimitsText } from '../attachments/uploads.ts';
@@ -200,7 +200,20 @@ export interface QueueFilter {
 
 export function queuePage(
   s: Shell,
-  ctx: { items: ClueSummary[]; nextCursor: string | null; filter: QueueFilter; units: UnitOption[]; clocks: Map<string, DeadlineView>; now: Date; errors?: Errors; paged: boolean },
+  ctx: {
+    items: ClueSummary[];
+    /** How many clues the filter keeps, exact up to a cap. */
+    total?: { count: number; capped: boolean };
+    /** Overdue and nearly-due clues, soonest deadline first (first page only). */
+    dueFirst?: ClueSummary[];
+    nextCursor: string | null;
+    filter: QueueFilter;
+    units: UnitOption[];
+    clocks: Map<string, DeadlineView>;
+    now: Date;
+    errors?: Errors;
+    paged: boolean;
+  },
 ) {
   const { locale } = s;
   const f = ctx.filter;
@@ -209,6 +222,17 @@ export function queuePage(
   const filterQuery = new URLSearchParams(Object.entries(f).filter(([k, v]) => v && k !== 'code') as [string, string][]);
   const next = ctx.nextCursor ? `/staff?${new URLSearchParams([...filterQuery, ['cursor', ctx.nextCursor]]).toString()}` : null;
   const label = (k: Parameters<typeof ct>[1]) => ct(locale, k);
+  const head = html`<thead><tr>
+<th scope="col">${label('trackingCode')}</th><th scope="col">${label('received')}</th><th scope="col">${label('channel')}</th><th scope="col">${label('categories')}</th><th scope="col">${label('unit')}</th><th scope="col">${label('status')}</th><th scope="col">${label('deadline')}</th></tr></thead>`;
+  // The due-first panel repeats clues of the list below: its rows are marked apart (data-due-clue).
+  const row = (c: ClueSummary, due = false) => html`<tr ${due ? 'data-due-clue' : 'data-clue'}="${c.id}">
+<td data-label="${label('trackingCode')}"><a href="/staff/clues/${c.id}" class="code-link">${formatTrackingCode(c.trackingCode)}</a></td>
+<td data-label="${label('received')}">${dateTime(c.receivedAt, locale)}</td>
+<td data-label="${label('channel')}">${pick(locale, channelLabels[c.channel])}</td>
+<td data-label="${label('categories')}">${c.categories.length ? c.categories.map((k) => html`<span class="tag">${pick(locale, categoryLabels[k as Category])}</span>`) : '—'}</td>
+<td data-label="${label('unit')}">${c.unitId ? unitName(locale, byId.get(c.unitId)) : label('noUnit')}</td>
+<td data-label="${label('status')}"><span class="status status-${c.status}">${pick(locale, statusLabels[c.status])}</span></td>
+<td data-label="${label('deadline')}">${clock(locale, ctx.clocks.get(c.id), ctx.now)}</td></tr>`;
   return layout(
     s,
     label('queueTitle'),
@@ -221,7 +245,7 @@ ${input(errors, { id: 'code', label: label('search'), hint: label('searchHint'),
 <form method="get" action="/staff" class="filters" id="filters" hx-get="/staff" hx-target="#queue" hx-select="#queue" hx-swap="outerHTML" hx-push-url="true" hx-trigger="change, submit">
 <fieldset><legend>${label('filters')}</legend><div class="filter-grid">
 <div class="field"><label for="f-channel">${label('channel')}</label><select id="f-channel" name="channel">${options(channels, (v) => pick(locale, channelLabels[v]), f.channel, label('any'))}</select></div>
-<div class="field"><label for="f-status">${label('status')}</label><select id="f-status" name="status">${options(clueStatuses, (v) => pick(locale, statusLabels[v]), f.status, label('any'))}</select></div>
+<div class="field"><label for="f-status">${label('status')}</label><select id="f-status" name="status">${options(['all', ...clueStatuses], (v) => (v === 'all' ? label('allStatuses') : pick(locale, statusLabels[v as ClueStatus])), f.status, label('openStatuses'))}</select></div>
 <div class="field"><label for="f-category">${label('category')}</label><select id="f-category" name="category">${options(categories, (v) => pick(locale, categoryLabels[v]), f.category, label('any'))}</select></div>
 <div class="field"><label for="f-unit">${label('unit')}</label><select id="f-unit" name="unitId">${unitOptions(locale, ctx.units, f.unitId, label('any'))}</select></div>
 <div class="field"><label for="f-from">${label('from')}</label><input type="date" id="f-from" name="from" value="${f.from ?? ''}"></div>
@@ -230,20 +254,14 @@ ${input(errors, { id: 'code', label: label('search'), hint: label('searchHint'),
 <div class="button-row"><button type="submit">${label('apply')}</button> <a class="button secondary" href="/staff">${label('clear')}</a></div></fieldset></form>
 </div>
 <section id="queue" aria-label="${label('filterResultsLabel')}">
+${ctx.dueFirst?.length
+  ? html`<h2 id="due-first-title">${label('dueFirst')}</h2><div class="table-wrap"><table class="queue" id="due-first" aria-labelledby="due-first-title">${head}<tbody>${ctx.dueFirst.map((c) => row(c, true))}</tbody></table></div>
+<h2 id="all-title">${label('allInFilter')}</h2>`
+  : ''}
+${ctx.total ? html`<p id="queue-count" role="status">${label(ctx.total.capped ? 'countCapped' : 'countExact').replace('{n}', ctx.total.count.toLocaleString(locale === 'en' ? 'en' : 'zh-CN').replace(/,/g, ' '))}</p>` : ''}
 ${ctx.items.length === 0
   ? html`<p id="no-clues">${label('noClues')}</p>`
-  : html`<div class="table-wrap"><table class="queue"><thead><tr>
-<th scope="col">${label('trackingCode')}</th><th scope="col">${label('received')}</th><th scope="col">${label('channel')}</th><th scope="col">${label('categories')}</th><th scope="col">${label('unit')}</th><th scope="col">${label('status')}</th><th scope="col">${label('deadline')}</th></tr></thead>
-<tbody>${ctx.items.map(
-      (c) => html`<tr data-clue="${c.id}">
-<td data-label="${label('trackingCode')}"><a href="/staff/clues/${c.id}" class="code-link">${formatTrackingCode(c.trackingCode)}</a></td>
-<td data-label="${label('received')}">${dateTime(c.receivedAt, locale)}</td>
-<td data-label="${label('channel')}">${pick(locale, channelLabels[c.channel])}</td>
-<td data-label="${label('categories')}">${c.categories.length ? c.categories.map((k) => html`<span class="tag">${pick(locale, categoryLabels[k as Category])}</span>`) : '—'}</td>
-<td data-label="${label('unit')}">${c.unitId ? unitName(locale, byId.get(c.unitId)) : label('noUnit')}</td>
-<td data-label="${label('status')}"><span class="status status-${c.status}">${pick(locale, statusLabels[c.status])}</span></td>
-<td data-label="${label('deadline')}">${clock(locale, ctx.clocks.get(c.id), ctx.now)}</td></tr>`,
-    )}</tbody></table></div>`}
+  : html`<div class="table-wrap"><table class="queue" id="queue-list">${head}<tbody>${ctx.items.map((c) => row(c))}</tbody></table></div>`}
 <p class="paging">${ctx.paged ? html`<a href="/staff?${filterQuery.toString()}">${label('firstPage')}</a> ` : ''}${next ? html`<a href="${next}" rel="next" id="next-page">${label('nextPage')}</a>` : ''}</p>
 </section>`,
     { hasErrors: Object.keys(errors).length > 0 },
@@ -271,7 +289,7 @@ export interface CluePageCtx {
   /** The signed-in staff member's id (their own ledger entries are named). */
   me?: string;
   /** Special supervision (督办): whether a supervisor is attached, and whether the viewer may attach themself. */
-  supervision?: { by: 'me' | 'other' | null; canSupervise: boolean };
+  supervision?: { by: 'me' | 'other' | null; byName?: string | null; canSupervise: boolean; choices?: { id: string; name: string }[] };
   /** Referral: the clue's referrals, and (while the status allows one) the proposal and the bodies to choose from. */
   referral?: {
     items: { id: string; bodyId: string; status: string; createdAt: Date }[];
@@ -442,18 +460,30 @@ ${ctx.canReveal && c.named
   );
 }
 
-/** 督办: who supervises, and the one-button form for a supervisor (or admin) to take it on. */
+/**
+ * 督办: who supervises, and the form for a supervisor (or admin) to take it on or name another
+ * supervisor; the choices are only those who may handle the clue (outside its excluded set).
+ */
 function supervisionSection(s: Shell, ctx: CluePageCtx) {
   const sup = ctx.supervision;
   if (!sup) return '';
   const { locale } = s;
   const e = fieldError(ctx.errors ?? {}, 'supervise');
-  const state = sup.by === 'me' ? ct(locale, 'supervisedByMe') : sup.by === 'other' ? ct(locale, 'supervisedByOther') : ct(locale, 'notSupervised');
+  const state =
+    sup.by === 'me' ? ct(locale, 'supervisedByMe')
+    : sup.by === 'other' ? (sup.byName ? ct(locale, 'supervisedByNamed').replace('{name}', sup.byName) : ct(locale, 'supervisedByOther'))
+    : ct(locale, 'notSupervised');
+  const others = (sup.choices ?? []).filter((x) => x.id !== ctx.me);
+  const describedBy = `supervise-hint${ctx.errors?.supervise ? ' supervise-error' : ''}`;
   return html`<h2>${ct(locale, 'supervision')}</h2><p id="supervision-state">${state}</p>
-${sup.canSupervise && sup.by !== 'me'
+${sup.canSupervise
     ? html`<form method="post" action="/staff/clues/${ctx.clue.id}/supervise" id="supervise-form" class="${e.cls}"><input type="hidden" name="_csrf" value="${s.csrf}">
 <p class="hint" id="supervise-hint">${ct(locale, 'superviseHint')}</p>${e.message}
-<button type="submit" id="supervise" aria-describedby="supervise-hint${ctx.errors?.supervise ? ' supervise-error' : ''}">${ct(locale, 'superviseButton')}</button></form>`
+${sup.by !== 'me' ? html`<p><button type="submit" id="supervise" aria-describedby="${describedBy}">${ct(locale, 'superviseButton')}</button></p>` : ''}
+${others.length
+  ? html`<div class="field"><label for="supervisor-id">${ct(locale, 'superviseOther')}</label><select id="supervisor-id" name="otherSupervisorId" aria-describedby="${describedBy}">${others.map((x) => html`<option value="${x.id}">${x.name}</option>`)}</select></div>
+<button type="submit" class="secondary" id="supervise-other" name="other" value="1">${ct(locale, 'superviseOtherButton')}</button>`
+  : ''}</form>`
     : ''}`;
 }
 

@@ -18,7 +18,7 @@ import type { Uploads } from '../attachments/uploads.ts';
 import { fileList, toUploaded } from '../intake-web/web.routes.ts';
 import { registerClueBody } from '../clues/clues.schemas.ts';
 import type { ClueUseCases } from '../clues/clues.usecases.ts';
-import { type ClueAction, clueActions, type ClueStatus, clueStatuses, type DeclineReason, declineReasons, type Finding, findings } from '../clues/status-machine.ts';
+import { type ClueAction, clueActions, type ClueStatus, clueStatuses, type DeclineReason, declineReasons, type Finding, findings, openStatuses } from '../clues/status-machine.ts';
 import { formatTrackingCode, normalizeTrackingCode } from '../clues/tracking-code.ts';
 import type { DeadlineUseCases } from '../deadlines/deadlines.usecases.ts';
 import type { EmailUseCases } from '../intake-email/email.usecases.ts';
@@ -33,10 +33,12 @@ import type { ReferralUseCases } from '../referrals/referrals.usecases.ts';
 import { NEAR_RELATIVE_FLAG, type RegistryUseCases } from '../registry/registry.usecases.ts';
 import { taskTypes } from '../verification/task.entity.ts';
 import type { WorkflowUseCases } from '../verification/workflow.usecases.ts';
+import { visibleClues } from '../visibility/visibility.ts';
 import { consoleAssetResponse } from './console.assets.ts';
 import QRCode from 'qrcode';
 import { actionLabels, type ConsoleKey, ct, pick } from './console.i18n.ts';
 import {
+  type ClueSummary,
   callbacksPage,
   accountPage,
   type CluePageCtx,
@@ -266,35 +268,59 @@ export function consoleRoutes(deps: ConsoleDeps) {
 
   const dayStart = (day: string) => new Date(`${day}T00:00:00+08:00`); // the desk's day (Asia/Shanghai, no DST)
 
+  /** The due-first panel: the clues of the soonest-due open deadlines (overdue first), at most this many. */
+  const DUE_FIRST = 8;
+  /** The filter's count is exact up to this many, then shown as "1 000+" (an exact count would read every clue). */
+  const COUNT_CAP = 1000;
+
   async function renderQueue(c: Context<AppEnv>, extra: { code?: string; errors?: Errors } = {}, status: 200 | 400 | 404 = 200) {
     const q = c.req.query();
+    const principal = principalOf(c);
     const filter: QueueFilter = {
       channel: oneOf(channels, q.channel),
-      status: oneOf(clueStatuses, q.status),
+      // No status chosen: the clues still being handled; `all` for every status.
+      status: q.status === 'all' ? 'all' : oneOf(clueStatuses, q.status),
       category: oneOf(categories, q.category),
       unitId: q.unitId && UUID.test(q.unitId) ? q.unitId : undefined,
       from: q.from && DAY.test(q.from) ? q.from : undefined,
       to: q.to && DAY.test(q.to) ? q.to : undefined,
       code: extra.code,
     };
-    const page = await deps.clues.listClues(principalOf(c), {
+    const common = {
       channel: filter.channel as Channel | undefined,
-      status: filter.status as ClueStatus | undefined,
+      status: filter.status && filter.status !== 'all' ? (filter.status as ClueStatus) : undefined,
+      statuses: filter.status ? undefined : openStatuses,
       category: filter.category as Category | undefined,
       unitId: filter.unitId,
       receivedFrom: filter.from ? dayStart(filter.from) : undefined,
       receivedTo: filter.to ? new Date(dayStart(filter.to).getTime() + 86_400_000) : undefined,
-      limit: PAGE_SIZE,
-      cursor: clueCursor(q.cursor || undefined),
-    });
+    };
+    const [page, total] = await Promise.all([
+      deps.clues.listClues(principal, { ...common, limit: PAGE_SIZE, cursor: clueCursor(q.cursor || undefined) }),
+      deps.clues.countClues(principal, common, COUNT_CAP),
+    ]);
+    // On the first page, overdue and nearly-due clues come first, in the order their deadlines fall due
+    // (the deadline list walks its open-deadline index in due order; the clue filters then apply).
+    let dueFirst: ClueSummary[] = [];
+    if (!q.cursor) {
+      const soonest = await deps.deadlines.list(principal, { view: 'open', withinHours: 0, limit: DUE_FIRST * 5 }, visibleClues(principal));
+      const order = [...new Set(soonest.filter((d) => !d.paused).map((d) => d.clueId))].slice(0, DUE_FIRST * 2);
+      if (order.length) {
+        const found = await deps.clues.listClues(principal, { ...common, ids: order, limit: order.length });
+        const byId = new Map(found.items.map((i) => [i.id, i]));
+        dueFirst = order.map((id) => byId.get(id)).filter((i): i is ClueSummary => !!i).slice(0, DUE_FIRST);
+      }
+    }
     const s = await shell(c, '/staff');
     return c.html(
       queuePage(s, {
         items: page.items,
+        total,
+        dueFirst,
         nextCursor: page.nextCursor,
         filter,
         units: await units(),
-        clocks: await clocksFor(page.items.map((i) => i.id)),
+        clocks: await clocksFor([...new Set([...dueFirst, ...page.items].map((i) => i.id))]),
         now: deps.clock.now(),
         errors: extra.errors,
         paged: !!q.cursor,
@@ -407,7 +433,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const principal = principalOf(c);
     const clue = await deps.clues.getClue(principal, id);
     const referable = clue.allowedActions.includes('refer');
-    const [deadlines, tasks, messages, unitList, referrals, proposal, mergedInto] = await Promise.all([
+    const [deadlines, tasks, messages, unitList, referrals, proposal, mergedInto, supervisors] = await Promise.all([
       deps.deadlines.forClues([id]) as Promise<DeadlineView[]>,
       deps.workflow.listTasks(principal, id),
       deps.messages.listMessages(id),
@@ -416,6 +442,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
       // Only while the status allows a referral, and only for a clue about an official, caseworker or cadre.
       referable ? deps.referrals.proposal(principal, id).catch((err) => (isAppError(err) && err.code === 'referral.not_referable' ? null : Promise.reject(err))) : null,
       clue.mergedInto ? deps.clues.getClue(principal, clue.mergedInto).then((t) => formatTrackingCode(t.trackingCode), () => null) : null,
+      supervisorRoles.has(principal.role) ? deps.workflow.supervisorChoices(principal, id) : [],
     ]);
     const bodies = referrals.length || proposal ? await deps.referrals.listBodies() : [];
     const supervisorId = clue.events.filter((e) => e.type === 'clue.supervised').map((e) => e.data?.supervisorId).at(-1);
@@ -436,7 +463,12 @@ export function consoleRoutes(deps: ConsoleDeps) {
         canHandle: can.handleClues(principal),
         canRegister: can.registerClues(principal),
         me: principal.id,
-        supervision: { by: supervisorId ? (supervisorId === principal.id ? 'me' : 'other') : null, canSupervise: supervisorRoles.has(principal.role) },
+        supervision: {
+          by: supervisorId ? (supervisorId === principal.id ? 'me' : 'other') : null,
+          byName: supervisors.find((x) => x.id === supervisorId)?.name ?? null,
+          canSupervise: supervisorRoles.has(principal.role),
+          choices: supervisors,
+        },
         referral: {
           items: referrals,
           bodies: bodies.map((b) => ({ id: b.id, name: b.name, nameEn: b.nameEn })),
@@ -567,9 +599,11 @@ export function consoleRoutes(deps: ConsoleDeps) {
 
   // 督办: the signed-in supervisor (or admin) attaches themself; the recusal rule may refuse them.
   app.post('/clues/:id/supervise', async (c) => {
-    const { id, locale } = await clueForm(c);
+    const { id, form, locale } = await clueForm(c);
     try {
-      await deps.workflow.supervise(principalOf(c), id);
+      // Two buttons in one form: 由我督办 (no name sent) or 指定督办 (other=1 with the chosen supervisor).
+      const chosen = str(form.other) === '1' ? str(form.otherSupervisorId) : undefined;
+      await deps.workflow.supervise(principalOf(c), id, chosen && UUID.test(chosen) ? chosen : undefined);
     } catch (err) {
       if (expected(err)) return renderClue(c, id, { errors: { supervise: formError(locale, err) } }, err.statusCode as 403);
       throw err;

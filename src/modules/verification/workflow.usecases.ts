@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
 import type { Clock } from '../../app/clock.ts';
-import type { Em, Orm } from '../../app/db.ts';
-import { forbidden } from '../../app/errors.ts';
+import { type Em, type Orm, sql } from '../../app/db.ts';
+import { forbidden, isAppError } from '../../app/errors.ts';
 import type { Logger } from '../../app/logger.ts';
 import { type Category, Clue } from '../clues/clue.entity.ts';
 import type { ClueUseCases } from '../clues/clues.usecases.ts';
@@ -76,6 +76,35 @@ export function createWorkflowUseCases(deps: WorkflowDeps) {
       appendEvent(tx, clue, { type: 'clue.supervised', actor: `staff:${principal.id}`, data: { supervisorId: who } }, clock.now());
       return { ...clues.publicView(clue), supervisorId: who };
     });
+  }
+
+  /**
+   * Who may be named supervisor (督办人) of a clue: active supervisors and admins outside its
+   * excluded set whose unit may handle it (the same test `supervise` applies). Asked only by a
+   * supervisor or admin who may see the clue; at most 100, by name.
+   */
+  async function supervisorChoices(principal: Principal, clueId: string): Promise<{ id: string; name: string }[]> {
+    if (principal.role !== 'supervisor' && principal.role !== 'admin') return [];
+    const em = orm.em.fork();
+    await clues.assertVisible(principal, clueId, em);
+    const rows = await sql<{ id: string; display_name: string }>(
+      em,
+      `select id, display_name from staff where active and role in ('supervisor', 'admin')
+        and not exists (select 1 from clue_exclusion x where x.clue_id = ? and x.staff_id = staff.id)
+        order by display_name, id limit 300`,
+      [clueId],
+    );
+    const out: { id: string; name: string }[] = [];
+    for (const r of rows) {
+      if (out.length >= 100) break;
+      try {
+        await assertStaffMayHandle(em, clueId, r.id);
+        out.push({ id: r.id, name: r.display_name });
+      } catch (err) {
+        if (!isAppError(err)) throw err;
+      }
+    }
+    return out;
   }
 
   async function createTask(
@@ -218,7 +247,7 @@ export function createWorkflowUseCases(deps: WorkflowDeps) {
     return null;
   }
 
-  return { triage, assign, supervise, createTask, completeTask, listTasks, ensureHomeVisit };
+  return { triage, assign, supervise, supervisorChoices, createTask, completeTask, listTasks, ensureHomeVisit };
 }
 
 export type WorkflowUseCases = ReturnType<typeof createWorkflowUseCases>;
