@@ -20,7 +20,7 @@ import type { DeadlineUseCases } from '../deadlines/deadlines.usecases.ts';
 import { enqueueInTransaction } from '../outbox/outbox.ts';
 import { type CallbackRules, DEFAULT_CALLBACK_RULES, nextStepAt } from './callbacks.steps.ts';
 import { type CallUpsert, type CallUpsertRow, callUpsertStatement } from './calls.repository.ts';
-import { createHotlineHashing } from './hotline.hashing.ts';
+import { callerAad, createHotlineHashing } from './hotline.hashing.ts';
 import { createTwilioRestClient, type TwilioHttpClient } from './twilio.client.ts';
 import { Call, Callback, type CallOutcome, type IvrState, SmsMessage } from './voice.entity.ts';
 
@@ -65,7 +65,7 @@ export function createHotlineContext(deps: HotlineDeps) {
   let rest: ReturnType<typeof createTwilioRestClient> | null = null;
 
   // Keyed hashes of provider ids and numbers, sealed texts (hotline.hashing.ts).
-  const { sidHash, callerHash, pinEntryHash, sealText, unsealText } = createHotlineHashing(keys);
+  const { sidHash, callerHash, pinEntryHash, sealText, unsealText, openCallerBox } = createHotlineHashing(keys);
 
   function formatDateTime(at: Date) {
     return dateTimeFormat(config.TIME_ZONE, locale).format(at);
@@ -147,18 +147,6 @@ export function createHotlineContext(deps: HotlineDeps) {
       const call = tx.map(Call, row!);
       return fn(tx, call);
     });
-  }
-
-  /** The sealed caller ID is bound to its call (additional data: the CallSid's keyed hash). */
-  const callerAad = (hash: string) => `call-sid:${hash}`;
-
-  /** Opens a call's sealed caller ID (boxes sealed before the binding moved to the sid hash: bound to the row id). */
-  function openCallerBox(call: { id: string; sidHash: string; callerBox: Uint8Array }): string {
-    try {
-      return unsealText(call.callerBox, callerAad(call.sidHash));
-    } catch {
-      return unsealText(call.callerBox, `call:${call.id}`);
-    }
   }
 
   /** Sets a clue's PIN (the caller chose it, or SMS recovery made a new one); on the ledger without the PIN. */
