@@ -8,8 +8,9 @@ import { publicStatusText } from '../clues/status-machine.ts';
 import { normalizeTrackingCode } from '../clues/tracking-code.ts';
 import { enqueueInTransaction } from '../outbox/outbox.ts';
 import { type RecordingCallRow, type RecordingLink, recordingCallsRead, recordingLinkStatement } from './calls.repository.ts';
-import { type HotlineContext, isWithheld, NAMED_PHONE_REPORTER, type TwilioParams } from './hotline.shared.ts';
+import type { HotlineContext } from './hotline.shared.ts';
 import { Call, type CallOutcome, type IvrState, unansweredOutcomes } from './voice.entity.ts';
+import { isWithheld, type TwilioParams } from './voice.schemas.ts';
 
 /** Categories a caller can choose by keypad (the spoken list is templates/<locale>/voice/report-category.txt). */
 export const phoneCategories: Record<string, Category> = {
@@ -25,6 +26,8 @@ export const phoneCategories: Record<string, Category> = {
 };
 
 const FINAL_CALL_STATUSES = new Set(['completed', 'busy', 'no-answer', 'failed', 'canceled']);
+/** Reporter name recorded for a named phone report (the caller says their name in the recording). */
+const NAMED_PHONE_REPORTER = '电话实名举报人（姓名见录音）';
 const NARRATIVE = '电话录音举报，内容见录音附件。/ Report by phone: see the recorded audio.';
 
 /** The IVR handed out a <Record>: a recording callback may come, even after the call has ended. */

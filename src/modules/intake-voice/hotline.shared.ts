@@ -23,6 +23,7 @@ import { type CallUpsert, type CallUpsertRow, callUpsertStatement } from './call
 import { callerAad, createHotlineHashing } from './hotline.hashing.ts';
 import { createTwilioRestClient, type TwilioHttpClient } from './twilio.client.ts';
 import { Call, Callback, type CallOutcome, type IvrState, SmsMessage } from './voice.entity.ts';
+import { isWithheld, type TwilioParams } from './voice.schemas.ts';
 
 export interface HotlineDeps {
   orm: Orm;
@@ -40,20 +41,6 @@ export interface HotlineDeps {
   /** Replaces the HTTP client of the twilio REST client (tests); else TWILIO_API_BASE or the real API. */
   twilioHttpClient?: TwilioHttpClient;
 }
-
-/** The form fields Twilio posts; every handler reads only what it needs. */
-export type TwilioParams = Record<string, string>;
-
-/** Caller IDs Twilio uses when the number is withheld (anonymous, restricted, unavailable, blocked). */
-const WITHHELD = new Set(['', 'anonymous', 'restricted', 'unknown', 'private', 'unavailable', '+266696687', '+86282452253', '+7378742833', '+2562533']);
-
-export function isWithheld(from: string | undefined): boolean {
-  return WITHHELD.has((from ?? '').trim().toLowerCase());
-}
-
-/** Reporter name recorded for a named phone or SMS report (the caller says their name in the recording). */
-export const NAMED_PHONE_REPORTER = '电话实名举报人（姓名见录音）';
-export const NAMED_SMS_REPORTER = '短信实名举报人';
 
 const dateTimeFormat = (timeZone: string, locale: Locale) =>
   new Intl.DateTimeFormat(locale, { timeZone, month: 'long', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });

@@ -9,11 +9,14 @@ import { appendEvent } from '../clues/ledger.ts';
 import { generatePin } from '../clues/secrets.ts';
 import { formatTrackingCode } from '../clues/tracking-code.ts';
 import { enqueueInTransaction } from '../outbox/outbox.ts';
-import { type HotlineContext, isWithheld, NAMED_SMS_REPORTER, type TwilioParams } from './hotline.shared.ts';
+import type { HotlineContext } from './hotline.shared.ts';
 import { providerError } from './twilio.client.ts';
 import { completeIntent } from '../outbox/outbox.relay.ts';
 import { Callback, SmsMessage } from './voice.entity.ts';
+import { isWithheld, type TwilioParams } from './voice.schemas.ts';
 
+/** Reporter name recorded for a named SMS report. */
+const NAMED_SMS_REPORTER = '短信实名举报人';
 /** Fewer characters than this is not a report (a reply to our own SMS, "你好"): the sender gets the help text. */
 export const SMS_MIN_CHARS = 8;
 const MAX_NARRATIVE = 5000;

@@ -7,7 +7,7 @@ import type { ApiDocs } from '../../app/openapi.ts';
 import type { Locale } from '../../app/templates.ts';
 import { pinIsWeak, type StreetUnit } from './calls.usecases.ts';
 import type { Hotline } from './hotline.ts';
-import type { TwilioParams } from './hotline.shared.ts';
+import type { TwilioParams } from './voice.schemas.ts';
 import { twilioSignature, type TwilioEnv } from './voice.signature.ts';
 import { digitsForSpeech, menuChoice, prompt, sayLanguage, twimlResponse, type VoiceResponse } from './voice.twiml.ts';
 

@@ -3,7 +3,7 @@ import twilio from 'twilio';
 import type { Config } from '../../app/config.ts';
 import type { Logger } from '../../app/logger.ts';
 import { stripControls } from '../../app/text.ts';
-import type { TwilioParams } from './hotline.shared.ts';
+import type { TwilioParams } from './voice.schemas.ts';
 
 /** The Hono environment of the Twilio webhooks: the checked form fields, control characters removed. */
 export type TwilioEnv = { Variables: { twilio: TwilioParams } };
