@@ -1,12 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
-import { type Em, sql } from '../../app/db.ts';
+import type { Clock } from '../../app/clock.ts';
+import type { Config } from '../../app/config.ts';
+import { type Em, type Orm, sql } from '../../app/db.ts';
 import { forbidden } from '../../app/errors.ts';
+import type { Logger } from '../../app/logger.ts';
+import type { Metrics } from '../../app/metrics.ts';
 import { StaffNotice } from '../deadlines/deadline.entity.ts';
 import type { Principal } from '../staff/access.ts';
 import { createHotlineUnit } from '../staff/hotline-unit.ts';
 import { type CallbackRules, dueSteps, nextStepAt } from './callbacks.steps.ts';
-import type { HotlineContext } from './hotline.shared.ts';
+import type { OwedCallbacks } from './callbacks.rules.ts';
+import type { HotlineHashing } from './hotline.hashing.ts';
 import { callbackClosed, callbackNoNumber, callbackNotFound } from './voice.errors.ts';
 import { Callback, CallbackEvent, type callbackResults } from './voice.entity.ts';
 
@@ -88,8 +93,17 @@ const FILL_DAYS = `insert into hotline_day (day, calls, answered_by_ivr, reached
   on conflict (day) do nothing`;
 
 /** Call-backs for the operators, and the hotline figures (computed from the call and call-back rows). */
-export function createCallbackUseCases(ctx: HotlineContext) {
-  const { deps } = ctx;
+export interface CallbackUseCasesDeps {
+  orm: Orm;
+  clock: Clock;
+  logger: Logger;
+  config: Pick<Config, 'HOTLINE_UNIT_CODE' | 'TIME_ZONE'>;
+  metrics: Pick<Metrics, 'hotlineCalls' | 'hotlineCallbacks' | 'hotlineCallbackMedianSeconds'>;
+  hashing: Pick<HotlineHashing, 'unsealText'>;
+  owed: Pick<OwedCallbacks, 'callbackRules'>;
+}
+
+export function createCallbackUseCases(deps: CallbackUseCasesDeps) {
   const { orm, clock, logger } = deps;
   // Call-backs and their numbers belong to the hotline unit: its operators and supervisors, and admins.
   const hotlineUnit = createHotlineUnit(() => orm.em.fork(), deps.config.HOTLINE_UNIT_CODE);
@@ -177,7 +191,7 @@ export function createCallbackUseCases(ctx: HotlineContext) {
   async function sendDueNotices(batch = 200) {
     const now = clock.now();
     const em = orm.em.fork();
-    const rules = await ctx.callbackRules();
+    const rules = await deps.owed.callbackRules();
     const chains = await operatorChains(em);
     const maxLevel = Math.max(0, ...chains.map((c) => c.length - 1));
     let callbacks = 0;
@@ -217,7 +231,7 @@ export function createCallbackUseCases(ctx: HotlineContext) {
       if (!cb.numberBox || cb.state !== 'open') throw callbackNoNumber();
       tx.create(CallbackEvent, { id: randomUUID(), callback: cb.id, staffId: principal.id, action: 'number_viewed', at: clock.now() });
       logger.info({ callbackId: cb.id, staffId: principal.id }, 'call-back number viewed');
-      return { number: ctx.unsealText(cb.numberBox, cb.id) };
+      return { number: deps.hashing.unsealText(cb.numberBox, cb.id) };
     });
   }
 

@@ -1,14 +1,25 @@
 import { timingSafeEqual } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
-import { type Em, sql, sqlBound } from '../../app/db.ts';
+import { type Em, type Orm, sql, sqlBound } from '../../app/db.ts';
 import { createGroupCommit } from '../../app/group-commit.ts';
 import type { Category } from '../clues/clue.entity.ts';
 import { generatePin } from '../clues/secrets.ts';
 import { publicStatusText } from '../clues/status-machine.ts';
 import { normalizeTrackingCode } from '../clues/tracking-code.ts';
 import { enqueueInTransaction } from '../outbox/outbox.ts';
-import { type RecordingCallRow, type RecordingLink, recordingCallsRead, recordingLinkStatement } from './calls.repository.ts';
-import type { HotlineContext } from './hotline.shared.ts';
+import { type CallsRepository, type RecordingCallRow, type RecordingLink, recordingCallsRead, recordingLinkStatement } from './calls.repository.ts';
+import type { Clock } from '../../app/clock.ts';
+import type { Config } from '../../app/config.ts';
+import type { Keys } from '../../app/keys.ts';
+import type { Logger } from '../../app/logger.ts';
+import type { Metrics } from '../../app/metrics.ts';
+import type { ClueUseCases } from '../clues/clues.usecases.ts';
+import type { WorkingCalendar } from '../deadlines/calendar/calendar.ts';
+import type { DeadlineUseCases } from '../deadlines/deadlines.usecases.ts';
+import type { OwedCallbacks } from './callbacks.rules.ts';
+import type { HotlineDates } from './hotline.dates.ts';
+import type { HotlineHashing } from './hotline.hashing.ts';
+import { setPin } from './hotline.pin.ts';
 import { Call, type CallOutcome, type IvrState, unansweredOutcomes } from './voice.entity.ts';
 import { isWithheld, type TwilioParams } from './voice.schemas.ts';
 
@@ -47,13 +58,31 @@ export function pinIsWeak(pin: string): boolean {
   return steps.every((s) => s === 1) || steps.every((s) => s === 9);
 }
 
+export interface CallUseCasesDeps {
+  orm: Orm;
+  clock: Clock;
+  keys: Pick<Keys, 'secretHmacKey'>;
+  logger: Logger;
+  config: Config;
+  clues: Pick<ClueUseCases, 'registerClue' | 'authenticateReporter'>;
+  deadlines: Pick<DeadlineUseCases, 'currentPolicy' | 'forReporter'>;
+  calendar: WorkingCalendar;
+  metrics: Pick<Metrics, 'cluesRegistered'>;
+  /** Called after a commit that wrote outbox rows. */
+  onOutboxWritten: () => void;
+  callRows: CallsRepository;
+  hashing: HotlineHashing;
+  owed: OwedCallbacks;
+  dates: HotlineDates;
+}
+
 /**
  * The IVR's memory and the phone report. Steps that only record a choice are one upsert each
- * (`ctx.upsertCall`); steps that decide from the call's state hold its row lock (`withCall`).
+ * (`callRows.upsertCall`); steps that decide from the call's state hold its row lock (`withCall`).
  */
-export function createCallUseCases(ctx: HotlineContext) {
-  const { deps, withCall } = ctx;
-  const { clock, config, logger } = deps;
+export function createCallUseCases(deps: CallUseCasesDeps) {
+  const { clock, config, logger, callRows, hashing, owed, dates } = deps;
+  const { withCall } = callRows;
 
   const patch = (state: IvrState, change: IvrState): IvrState => ({ ...state, ...change });
 
@@ -62,13 +91,13 @@ export function createCallUseCases(ctx: HotlineContext) {
    * One statement, shared with the other calls starting at the same moment (group commit).
    */
   async function start(p: TwilioParams) {
-    const row = await ctx.upsertCall(p);
+    const row = await callRows.upsertCall(p);
     return { callId: row.id, withheld: row.withheld };
   }
 
   /** Named: the caller ID is sealed on the call until the clue's sealed reporter record takes it. Anonymous: nothing is kept. */
   async function chooseIdentity(p: TwilioParams, named: boolean) {
-    const row = await ctx.upsertCall(p, { identity: { named } });
+    const row = await callRows.upsertCall(p, { identity: { named } });
     return { named, withheld: row.withheld };
   }
 
@@ -77,7 +106,7 @@ export function createCallUseCases(ctx: HotlineContext) {
     const category = digit ? (phoneCategories[digit] ?? null) : null;
     const units = await streetUnits();
     const recordNext = units.length === 0;
-    const row = await ctx.upsertCall(p, { ivr: recordNext ? { category, ...RECORDING_ISSUED } : { category } });
+    const row = await callRows.upsertCall(p, { ivr: recordNext ? { category, ...RECORDING_ISSUED } : { category } });
     return { category, units, named: !!row.named };
   }
 
@@ -90,7 +119,7 @@ export function createCallUseCases(ctx: HotlineContext) {
   function streetUnits(): Promise<StreetUnit[]> {
     const now = performance.now();
     if (!units || now - units.at > UNITS_TTL_MS) {
-      const list = sql<StreetUnit>(ctx.pooled(), `select id, name from unit where kind in ('street', 'town') order by code limit 99`);
+      const list = sql<StreetUnit>(callRows.pooled(), `select id, name from unit where kind in ('street', 'town') order by code limit 99`);
       units = { at: now, list };
       // A failed read is not kept: the next step asks again.
       list.catch(() => {
@@ -105,13 +134,13 @@ export function createCallUseCases(ctx: HotlineContext) {
     const list = await streetUnits();
     const n = digits ? Number(digits) : 0;
     const unit = Number.isInteger(n) && n >= 1 ? (list[n - 1] ?? null) : null;
-    const row = await ctx.upsertCall(p, { ivr: { unitId: unit?.id ?? null, ...RECORDING_ISSUED } });
+    const row = await callRows.upsertCall(p, { ivr: { unitId: unit?.id ?? null, ...RECORDING_ISSUED } });
     return { unit, named: !!row.named };
   }
 
   /** The caller is about to record: from here a recording callback may arrive even after hang-up. */
   async function recordingIssued(p: TwilioParams) {
-    const row = await ctx.upsertCall(p, { ivr: RECORDING_ISSUED });
+    const row = await callRows.upsertCall(p, { ivr: RECORDING_ISSUED });
     return { named: !!row.named };
   }
 
@@ -122,7 +151,7 @@ export function createCallUseCases(ctx: HotlineContext) {
     maxInFlight: 1,
     write: async (items) => {
       const { text, params } = recordingCallsRead([...new Set(items.map((i) => i.hash))]);
-      const rows = new Map((await sqlBound<RecordingCallRow>(ctx.pooled(), text, params)).map((r) => [r.sid_hash, r]));
+      const rows = new Map((await sqlBound<RecordingCallRow>(callRows.pooled(), text, params)).map((r) => [r.sid_hash, r]));
       for (const item of items) item.row = rows.get(item.hash);
     },
   });
@@ -131,7 +160,7 @@ export function createCallUseCases(ctx: HotlineContext) {
     maxInFlight: 1,
     write: async (items) => {
       const { text, params } = recordingLinkStatement(items);
-      const linked = new Set((await sqlBound<{ sid_hash: string }>(ctx.pooled(), text, params)).map((r) => r.sid_hash));
+      const linked = new Set((await sqlBound<{ sid_hash: string }>(callRows.pooled(), text, params)).map((r) => r.sid_hash));
       // One item per linked call says it linked (another of the same call finds it linked).
       for (const item of items) {
         item.linked = linked.delete(item.hash);
@@ -157,12 +186,12 @@ export function createCallUseCases(ctx: HotlineContext) {
    * Answers only after the link has committed.
    */
   async function recordingArrived(p: TwilioParams): Promise<{ clueId: string; trackingCode: string } | null> {
-    const hash = ctx.requireSid(p);
+    const hash = callRows.requireSid(p);
     const read: { hash: string; row?: RecordingCallRow } = { hash };
     await recordingReads.submit(read);
     const call = read.row;
     if (call?.clue_id) {
-      const [linked] = await sqlBound<{ tracking_code: string }>(ctx.pooled(), 'select tracking_code from clue where id = $1', [call.clue_id]);
+      const [linked] = await sqlBound<{ tracking_code: string }>(callRows.pooled(), 'select tracking_code from clue where id = $1', [call.clue_id]);
       if (linked) return { clueId: call.clue_id, trackingCode: linked.tracking_code };
     }
     if (!p.RecordingUrl || !p.RecordingSid) return null;
@@ -170,7 +199,7 @@ export function createCallUseCases(ctx: HotlineContext) {
     // Later than RECORDING_WAIT_MINUTES: the call was counted unanswered and a named caller's number
     // moved to a call-back, which this report now answers (withdrawn when linking).
     const gaveUp = !!call?.ended_at && !!call.outcome && unansweredOutcomes.includes(call.outcome as CallOutcome) && !!call.callback_id;
-    const sealed = ivr.named && call?.caller_box ? ctx.openCallerBox({ id: call.id, sidHash: call.sid_hash, callerBox: call.caller_box }) : null;
+    const sealed = ivr.named && call?.caller_box ? hashing.openCallerBox({ id: call.id, sidHash: call.sid_hash, callerBox: call.caller_box }) : null;
     const phone = sealed ?? (ivr.named && gaveUp ? await callbackNumberNow(call!.callback_id!) : null) ?? undefined;
     const { clue, trackingCode, duplicate } = await deps.clues.registerClue('twilio', {
       channel: 'phone',
@@ -205,7 +234,7 @@ export function createCallUseCases(ctx: HotlineContext) {
         row.recordingUrl = recordingUrl;
         row.ivr = patch(row.ivr, { recordingIssued: true });
         if (row.endedAt && row.outcome !== 'report') row.outcome = 'report';
-        if (late) await ctx.withdrawCallback(tx, row);
+        if (late) await owed.withdrawCallback(tx, row);
         enqueueInTransaction(tx, clock.now(), { queue: 'hotline', name: 'recording.fetch', jobId: `rec-${row.id}`, payload: { callId: row.id } });
         return { linked: true, clueId: clue.id };
       });
@@ -222,8 +251,8 @@ export function createCallUseCases(ctx: HotlineContext) {
 
   /** The number on an open call-back (read without a lock: the link decides under the call's lock). */
   async function callbackNumberNow(callbackId: string): Promise<string | null> {
-    const [cb] = await sqlBound<{ id: string; state: string; number_box: Buffer | null }>(ctx.pooled(), 'select id, state, number_box from callback where id = $1', [callbackId]);
-    return cb?.state === 'open' && cb.number_box ? ctx.unsealText(cb.number_box, cb.id) : null;
+    const [cb] = await sqlBound<{ id: string; state: string; number_box: Buffer | null }>(callRows.pooled(), 'select id, state, number_box from callback where id = $1', [callbackId]);
+    return cb?.state === 'open' && cb.number_box ? hashing.unsealText(cb.number_box, cb.id) : null;
   }
 
   /**
@@ -250,8 +279,8 @@ export function createCallUseCases(ctx: HotlineContext) {
     call.outcome = 'abandoned';
     let queued = false;
     if (call.callerBox && !call.choseAnonymous) {
-      const number = ctx.openCallerBox({ id: call.id, sidHash: call.sidHash, callerBox: call.callerBox });
-      queued = !!(await ctx.owedCallback(tx, call, number, 'abandoned'))?.created;
+      const number = hashing.openCallerBox({ id: call.id, sidHash: call.sidHash, callerBox: call.callerBox });
+      queued = !!(await owed.owedCallback(tx, call, number, 'abandoned'))?.created;
     }
     call.callerBox = null;
     return queued;
@@ -299,14 +328,14 @@ export function createCallUseCases(ctx: HotlineContext) {
    * is kept only for a call that registered a clue whose PIN is not set yet; else a read says why not.
    */
   async function pinEntered(p: TwilioParams, pin: string) {
-    const hash = ctx.requireSid(p);
+    const hash = callRows.requireSid(p);
     const kept = await sqlBound(
-      ctx.pooled(),
+      callRows.pooled(),
       `update "call" set ivr = ivr || $2::jsonb, updated_at = $3 where sid_hash = $1 and clue_id is not null and pin_set_at is null returning id`,
-      [hash, JSON.stringify({ pinFirst: ctx.pinEntryHash(hash, pin) } satisfies IvrState), clock.now()],
+      [hash, JSON.stringify({ pinFirst: hashing.pinEntryHash(hash, pin) } satisfies IvrState), clock.now()],
     );
     if (kept.length === 1) return 'ok' as const;
-    const [row] = await sqlBound<{ clue_id: string | null }>(ctx.pooled(), 'select clue_id from "call" where sid_hash = $1', [hash]);
+    const [row] = await sqlBound<{ clue_id: string | null }>(callRows.pooled(), 'select clue_id from "call" where sid_hash = $1', [hash]);
     return row?.clue_id ? ('already' as const) : ('no_clue' as const);
   }
 
@@ -318,12 +347,12 @@ export function createCallUseCases(ctx: HotlineContext) {
       const first = call.ivr.pinFirst;
       const tries = (call.ivr.pinTries ?? 0) + 1;
       // (An entry kept before the entry's binding moved from the row id to the sid hash still counts.)
-      const same = !!first && (hexEqual(first, ctx.pinEntryHash(call.sidHash, pin)) || hexEqual(first, ctx.pinEntryHash(call.id, pin)));
+      const same = !!first && (hexEqual(first, hashing.pinEntryHash(call.sidHash, pin)) || hexEqual(first, hashing.pinEntryHash(call.id, pin)));
       if (!same) {
         call.ivr = patch(call.ivr, { pinFirst: null, pinTries: tries });
         return tries >= config.VOICE_MAX_WRONG_ENTRIES ? ('too_many' as const) : ('mismatch' as const);
       }
-      await ctx.setPin(tx, call.clue, pin, 'twilio', 'phone');
+      await setPin(tx, deps, call.clue, pin, 'twilio', 'phone');
       call.pinSetAt = clock.now();
       call.ivr = patch(call.ivr, { pinFirst: null, pinTries: tries });
       return 'set' as const;
@@ -365,8 +394,8 @@ export function createCallUseCases(ctx: HotlineContext) {
       const text = publicStatusText[clue.status];
       return {
         result: 'ok' as const,
-        status: ctx.locale === 'en' ? text.en : text.zh,
-        due: open[0] ? ctx.formatDate(open[0].due) : null,
+        status: config.VOICE_LOCALE === 'en' ? text.en : text.zh,
+        due: open[0] ? dates.formatDate(open[0].due) : null,
       };
     });
   }
@@ -386,7 +415,7 @@ export function createCallUseCases(ctx: HotlineContext) {
     const reached = p.DialCallStatus === 'completed' || p.DialCallStatus === 'answered';
     // Unanswered: nothing to decide; the row only has to exist.
     if (!reached) {
-      await ctx.upsertCall(p);
+      await callRows.upsertCall(p);
       return reached;
     }
     await withCall(p, async (tx, call) => {
@@ -394,7 +423,7 @@ export function createCallUseCases(ctx: HotlineContext) {
       // The caller hung up while talking to the operator and the status callback came first: not unanswered after all.
       if (call.endedAt && call.outcome && unansweredOutcomes.includes(call.outcome)) {
         call.outcome = 'operator';
-        if (call.callbackId) await ctx.withdrawCallback(tx, call);
+        if (call.callbackId) await owed.withdrawCallback(tx, call);
       }
     });
     return reached;
@@ -403,14 +432,14 @@ export function createCallUseCases(ctx: HotlineContext) {
   /** The caller asked for a call-back: the task exists before they hang up. */
   async function requestCallback(p: TwilioParams) {
     if (isWithheld(p.From)) return { result: 'withheld' as const };
-    const owed = await withCall(p, async (tx, call) => {
+    const booked = await withCall(p, async (tx, call) => {
       // Asking to be called back is consent to keep the number for that.
       call.choseAnonymous = false;
-      return ctx.owedCallback(tx, call, p.From!, 'requested');
+      return owed.owedCallback(tx, call, p.From!, 'requested');
     });
-    if (owed?.created) deps.onOutboxWritten();
-    const dueAt = owed?.dueAt ?? (await ctx.callbackDue(clock.now()));
-    return { result: 'ok' as const, due: ctx.formatDateTime(dueAt) };
+    if (booked?.created) deps.onOutboxWritten();
+    const dueAt = booked?.dueAt ?? (await owed.callbackDue(clock.now()));
+    return { result: 'ok' as const, due: dates.formatDateTime(dueAt) };
   }
 
   /**
@@ -433,7 +462,7 @@ export function createCallUseCases(ctx: HotlineContext) {
       else if (call.callbackId) outcome = 'callback';
       else outcome = status === 'busy' ? 'busy' : status === 'no-answer' ? 'no_answer' : status === 'failed' ? 'failed' : 'abandoned';
       call.outcome = outcome;
-      if (unansweredOutcomes.includes(outcome)) queued = !!(await ctx.owedCallback(tx, call, p.From ?? '', outcome))?.created;
+      if (unansweredOutcomes.includes(outcome)) queued = !!(await owed.owedCallback(tx, call, p.From ?? '', outcome))?.created;
       // A named caller's sealed number waits only for a recording still to come.
       if (!recordingPending) call.callerBox = null;
       call.ivr = patch(call.ivr, { pinFirst: null, queryCode: null });
