@@ -6,11 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../app/clock.ts';
 import { type Em, type Orm, sqlBound, valuesList } from '../../app/db.ts';
-import { validationFailed } from '../../app/errors.ts';
 import { createGroupCommit } from '../../app/group-commit.ts';
 import { callerAad, type HotlineHashing } from './hotline.hashing.ts';
 import { Call, type IvrState, unansweredOutcomes } from './voice.entity.ts';
-import { isWithheld, type TwilioParams } from './voice.schemas.ts';
+import { type CallRef, isWithheld } from './voice.schemas.ts';
 
 /** One step's change to a call row, and (after the write) what the row then says. */
 export interface CallUpsert {
@@ -151,13 +150,13 @@ export function createCallsRepository(deps: { orm: Orm; clock: Clock; hashing: P
   const { sidHash, sealText } = deps.hashing;
 
   /** The insert half of every call-row upsert: a call we hear of for the first time starts now. */
-  function newCallValues(p: TwilioParams, hash: string, now: Date) {
-    return { id: randomUUID(), hash, now, withheld: isWithheld(p.From), hotline: (p.To ?? '').slice(0, 32) || null };
+  function newCallValues(call: CallRef, hash: string, now: Date) {
+    return { id: randomUUID(), hash, now, withheld: isWithheld(call.from), hotline: (call.to ?? '').slice(0, 32) || null };
   }
 
-  function requireSid(p: TwilioParams): string {
-    if (!p.CallSid) throw validationFailed({ issues: [{ path: 'CallSid', message: 'missing' }] });
-    return sidHash('call', p.CallSid);
+  /** The call's keyed CallSid hash, the row's key (voice.schemas.ts `callFields` refuses a request without a CallSid). */
+  function callHash(call: CallRef): string {
+    return sidHash('call', call.sid);
   }
 
   /**
@@ -180,15 +179,15 @@ export function createCallsRepository(deps: { orm: Orm; clock: Clock; hashing: P
     },
   });
 
-  async function upsertCall(p: TwilioParams, change: { ivr?: IvrState; identity?: { named: boolean } } = {}): Promise<CallUpsertRow> {
-    const hash = requireSid(p);
-    const v = newCallValues(p, hash, clock.now());
+  async function upsertCall(call: CallRef, change: { ivr?: IvrState; identity?: { named: boolean } } = {}): Promise<CallUpsertRow> {
+    const hash = callHash(call);
+    const v = newCallValues(call, hash, clock.now());
     let box: Buffer | null = null;
     const ivr: IvrState = { ...change.ivr };
     if (change.identity) {
       ivr.named = change.identity.named;
       // Named, number shown: the caller ID is sealed, bound to this call, until the clue takes it.
-      if (change.identity.named && !v.withheld) box = sealText(p.From!, callerAad(hash));
+      if (change.identity.named && !v.withheld) box = sealText(call.from!, callerAad(hash));
     }
     const item: CallUpsert = { ...v, ivr: JSON.stringify(ivr), anonymous: change.identity ? !change.identity.named : false, box };
     await callWrites.submit(item);
@@ -202,9 +201,9 @@ export function createCallsRepository(deps: { orm: Orm; clock: Clock; hashing: P
    * both creates the row on first sight and locks it (`on conflict do update … returning`), so the
    * transaction is begin, that statement, what `fn` does, one update if `fn` changed the row, commit.
    */
-  async function withCall<T>(p: TwilioParams, fn: (tx: Em, call: Call) => Promise<T>): Promise<T> {
-    const hash = requireSid(p);
-    const v = newCallValues(p, hash, clock.now());
+  async function withCall<T>(ref: CallRef, fn: (tx: Em, call: Call) => Promise<T>): Promise<T> {
+    const hash = callHash(ref);
+    const v = newCallValues(ref, hash, clock.now());
     return orm.em.fork().transactional(async (tx) => {
       const [row] = await sqlBound<Record<string, unknown>>(
         tx,
@@ -224,7 +223,7 @@ export function createCallsRepository(deps: { orm: Orm; clock: Clock; hashing: P
     return orm.em.fork();
   }
 
-  return { pooled, requireSid, upsertCall, withCall, callWritesStats: callWrites.stats };
+  return { pooled, callHash, upsertCall, withCall, callWritesStats: callWrites.stats };
 }
 
 export type CallsRepository = ReturnType<typeof createCallsRepository>;

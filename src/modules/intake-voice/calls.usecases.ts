@@ -21,7 +21,7 @@ import type { HotlineDates } from './hotline.dates.ts';
 import type { HotlineHashing } from './hotline.hashing.ts';
 import { setPin } from './hotline.pin.ts';
 import { Call, type CallOutcome, type IvrState, unansweredOutcomes } from './voice.entity.ts';
-import { isWithheld, type TwilioParams } from './voice.schemas.ts';
+import { type CallRef, isWithheld, type RecordingInput } from './voice.schemas.ts';
 
 /** Categories a caller can choose by keypad (the spoken list is templates/<locale>/voice/report-category.txt). */
 export const phoneCategories: Record<string, Category> = {
@@ -90,23 +90,23 @@ export function createCallUseCases(deps: CallUseCasesDeps) {
    * First request of a call: the row exists from here on (started_at, the figures' "in progress").
    * One statement, shared with the other calls starting at the same moment (group commit).
    */
-  async function start(p: TwilioParams) {
-    const row = await callRows.upsertCall(p);
+  async function start(ref: CallRef) {
+    const row = await callRows.upsertCall(ref);
     return { callId: row.id, withheld: row.withheld };
   }
 
   /** Named: the caller ID is sealed on the call until the clue's sealed reporter record takes it. Anonymous: nothing is kept. */
-  async function chooseIdentity(p: TwilioParams, named: boolean) {
-    const row = await callRows.upsertCall(p, { identity: { named } });
+  async function chooseIdentity(ref: CallRef, named: boolean) {
+    const row = await callRows.upsertCall(ref, { identity: { named } });
     return { named, withheld: row.withheld };
   }
 
   /** The category; if there is no street to choose, the next step is the recording (recorded in the same statement). */
-  async function chooseCategory(p: TwilioParams, digit: string | null) {
+  async function chooseCategory(ref: CallRef, digit: string | null) {
     const category = digit ? (phoneCategories[digit] ?? null) : null;
     const units = await streetUnits();
     const recordNext = units.length === 0;
-    const row = await callRows.upsertCall(p, { ivr: recordNext ? { category, ...RECORDING_ISSUED } : { category } });
+    const row = await callRows.upsertCall(ref, { ivr: recordNext ? { category, ...RECORDING_ISSUED } : { category } });
     return { category, units, named: !!row.named };
   }
 
@@ -130,17 +130,17 @@ export function createCallUseCases(deps: CallUseCasesDeps) {
   }
 
   /** The street/town; the next step is always the recording, so that is recorded in the same statement. */
-  async function chooseUnit(p: TwilioParams, digits: string | null) {
+  async function chooseUnit(ref: CallRef, digits: string | null) {
     const list = await streetUnits();
     const n = digits ? Number(digits) : 0;
     const unit = Number.isInteger(n) && n >= 1 ? (list[n - 1] ?? null) : null;
-    const row = await callRows.upsertCall(p, { ivr: { unitId: unit?.id ?? null, ...RECORDING_ISSUED } });
+    const row = await callRows.upsertCall(ref, { ivr: { unitId: unit?.id ?? null, ...RECORDING_ISSUED } });
     return { unit, named: !!row.named };
   }
 
   /** The caller is about to record: from here a recording callback may arrive even after hang-up. */
-  async function recordingIssued(p: TwilioParams) {
-    const row = await callRows.upsertCall(p, { ivr: RECORDING_ISSUED });
+  async function recordingIssued(ref: CallRef) {
+    const row = await callRows.upsertCall(ref, { ivr: RECORDING_ISSUED });
     return { named: !!row.named };
   }
 
@@ -185,8 +185,8 @@ export function createCallUseCases(deps: CallUseCasesDeps) {
    * report now answers; a concurrent callback that linked first) take the call's lock instead.
    * Answers only after the link has committed.
    */
-  async function recordingArrived(p: TwilioParams): Promise<{ clueId: string; trackingCode: string } | null> {
-    const hash = callRows.requireSid(p);
+  async function recordingArrived({ call: ref, recording }: RecordingInput): Promise<{ clueId: string; trackingCode: string } | null> {
+    const hash = callRows.callHash(ref);
     const read: { hash: string; row?: RecordingCallRow } = { hash };
     await recordingReads.submit(read);
     const call = read.row;
@@ -194,7 +194,7 @@ export function createCallUseCases(deps: CallUseCasesDeps) {
       const [linked] = await sqlBound<{ tracking_code: string }>(callRows.pooled(), 'select tracking_code from clue where id = $1', [call.clue_id]);
       if (linked) return { clueId: call.clue_id, trackingCode: linked.tracking_code };
     }
-    if (!p.RecordingUrl || !p.RecordingSid) return null;
+    if (!recording) return null;
     const ivr = call?.ivr ?? {};
     // Later than RECORDING_WAIT_MINUTES: the call was counted unanswered and a named caller's number
     // moved to a call-back, which this report now answers (withdrawn when linking).
@@ -213,8 +213,8 @@ export function createCallUseCases(deps: CallUseCasesDeps) {
       intakeKey: `phone:${hash}`,
     });
     if (!duplicate) deps.metrics.cluesRegistered.inc({ channel: 'phone' });
-    const recordingSid = p.RecordingSid.slice(0, 64);
-    const recordingUrl = p.RecordingUrl.slice(0, 500);
+    const recordingSid = recording.sid.slice(0, 64);
+    const recordingUrl = recording.url.slice(0, 500);
 
     let linked = false;
     if (call && !gaveUp) {
@@ -223,7 +223,7 @@ export function createCallUseCases(deps: CallUseCasesDeps) {
       linked = !!link.linked;
     }
     if (!linked) {
-      const result = await withCall(p, async (tx, row) => {
+      const result = await withCall(ref, async (tx, row) => {
         // Linked meanwhile by a concurrent callback of this call: the same clue (same intake key).
         if (row.clue) return { linked: false, clueId: row.clue };
         const late = !!row.endedAt && !!row.outcome && unansweredOutcomes.includes(row.outcome) && !!row.callbackId;
@@ -259,9 +259,9 @@ export function createCallUseCases(deps: CallUseCasesDeps) {
    * The recording callback says there is no audio. If the call is already over, it now counts as
    * unanswered: a named caller is owed a call-back (from the sealed number); an anonymous one is not.
    */
-  async function recordingAbsent(p: TwilioParams) {
+  async function recordingAbsent(ref: CallRef) {
     let queued = false;
-    await withCall(p, async (tx, call) => {
+    await withCall(ref, async (tx, call) => {
       if (call.clue) return;
       call.ivr = patch(call.ivr, { recordingAbsent: true });
       if (!call.endedAt || call.outcome !== 'report') return;
@@ -327,8 +327,8 @@ export function createCallUseCases(deps: CallUseCasesDeps) {
    * First PIN entry: only its keyed hash is kept, until the second entry. One statement: the entry
    * is kept only for a call that registered a clue whose PIN is not set yet; else a read says why not.
    */
-  async function pinEntered(p: TwilioParams, pin: string) {
-    const hash = callRows.requireSid(p);
+  async function pinEntered(ref: CallRef, pin: string) {
+    const hash = callRows.callHash(ref);
     const kept = await sqlBound(
       callRows.pooled(),
       `update "call" set ivr = ivr || $2::jsonb, updated_at = $3 where sid_hash = $1 and clue_id is not null and pin_set_at is null returning id`,
@@ -340,8 +340,8 @@ export function createCallUseCases(deps: CallUseCasesDeps) {
   }
 
   /** `setPhonePin`: once per clue, only from the call that registered it, on the ledger without the PIN. */
-  async function pinConfirmed(p: TwilioParams, pin: string) {
-    return withCall(p, async (tx, call) => {
+  async function pinConfirmed(ref: CallRef, pin: string) {
+    return withCall(ref, async (tx, call) => {
       if (!call.clue) return 'no_clue' as const;
       if (call.pinSetAt) return 'already' as const;
       const first = call.ivr.pinFirst;
@@ -360,8 +360,8 @@ export function createCallUseCases(deps: CallUseCasesDeps) {
   }
 
   /** Status query, step 1: the tracking code (12 digits with a check digit). */
-  async function queryCode(p: TwilioParams, digits: string) {
-    return withCall(p, async (_tx, call) => {
+  async function queryCode(ref: CallRef, digits: string) {
+    return withCall(ref, async (_tx, call) => {
       const wrong = call.ivr.wrongEntries ?? 0;
       if (wrong >= config.VOICE_MAX_WRONG_ENTRIES) return 'too_many' as const;
       const code = normalizeTrackingCode(digits);
@@ -378,13 +378,13 @@ export function createCallUseCases(deps: CallUseCasesDeps) {
    * Status query, step 2: code + PIN through the reporter's own key (the PIN slow-down per code
    * and per calling number applies), at most `VOICE_MAX_WRONG_ENTRIES` wrong entries per call. The code is forgotten here.
    */
-  async function queryPin(p: TwilioParams, pin: string): Promise<{ result: 'too_many' | 'wrong' } | { result: 'ok'; status: string; due: string | null }> {
-    return withCall(p, async (tx, call) => {
+  async function queryPin(ref: CallRef, pin: string): Promise<{ result: 'too_many' | 'wrong' } | { result: 'ok'; status: string; due: string | null }> {
+    return withCall(ref, async (tx, call) => {
       const wrong = call.ivr.wrongEntries ?? 0;
       const code = call.ivr.queryCode;
       call.ivr = patch(call.ivr, { queryCode: null });
       if (wrong >= config.VOICE_MAX_WRONG_ENTRIES) return { result: 'too_many' as const };
-      const clue = code ? await deps.clues.authenticateReporter(code, pin, tx, { caller: p.From }) : null;
+      const clue = code ? await deps.clues.authenticateReporter(code, pin, tx, { caller: ref.from }) : null;
       if (!clue) {
         call.ivr = patch(call.ivr, { wrongEntries: wrong + 1 });
         return { result: wrong + 1 >= config.VOICE_MAX_WRONG_ENTRIES ? ('too_many' as const) : ('wrong' as const) };
@@ -411,14 +411,14 @@ export function createCallUseCases(deps: CallUseCasesDeps) {
   }
 
   /** The <Dial> ended: an answered dial means the caller reached an operator. */
-  async function dialEnded(p: TwilioParams) {
-    const reached = p.DialCallStatus === 'completed' || p.DialCallStatus === 'answered';
+  async function dialEnded(ref: CallRef, dialStatus: string | undefined) {
+    const reached = dialStatus === 'completed' || dialStatus === 'answered';
     // Unanswered: nothing to decide; the row only has to exist.
     if (!reached) {
-      await callRows.upsertCall(p);
+      await callRows.upsertCall(ref);
       return reached;
     }
-    await withCall(p, async (tx, call) => {
+    await withCall(ref, async (tx, call) => {
       call.operatorReachedAt ??= clock.now();
       // The caller hung up while talking to the operator and the status callback came first: not unanswered after all.
       if (call.endedAt && call.outcome && unansweredOutcomes.includes(call.outcome)) {
@@ -430,12 +430,12 @@ export function createCallUseCases(deps: CallUseCasesDeps) {
   }
 
   /** The caller asked for a call-back: the task exists before they hang up. */
-  async function requestCallback(p: TwilioParams) {
-    if (isWithheld(p.From)) return { result: 'withheld' as const };
-    const booked = await withCall(p, async (tx, call) => {
+  async function requestCallback(ref: CallRef) {
+    if (isWithheld(ref.from)) return { result: 'withheld' as const };
+    const booked = await withCall(ref, async (tx, call) => {
       // Asking to be called back is consent to keep the number for that.
       call.choseAnonymous = false;
-      return owed.owedCallback(tx, call, p.From!, 'requested');
+      return owed.owedCallback(tx, call, ref.from!, 'requested');
     });
     if (booked?.created) deps.onOutboxWritten();
     const dueAt = booked?.dueAt ?? (await owed.callbackDue(clock.now()));
@@ -447,10 +447,10 @@ export function createCallUseCases(deps: CallUseCasesDeps) {
    * outcome; a call that ended with no report, answer, operator or call-back request is owed a
    * call-back unless the caller withheld their number or chose anonymity.
    */
-  async function callStatus(p: TwilioParams) {
+  async function callStatus(ref: CallRef, providerStatus: string) {
     let queued = false;
-    const outcome = await withCall(p, async (tx, call) => {
-      const status = (p.CallStatus ?? '').slice(0, 32);
+    const outcome = await withCall(ref, async (tx, call) => {
+      const status = providerStatus.slice(0, 32);
       if (!call.endedAt) call.providerStatus = status || call.providerStatus;
       if (!FINAL_CALL_STATUSES.has(status) || call.endedAt) return call.outcome;
       call.endedAt = clock.now();
@@ -462,7 +462,7 @@ export function createCallUseCases(deps: CallUseCasesDeps) {
       else if (call.callbackId) outcome = 'callback';
       else outcome = status === 'busy' ? 'busy' : status === 'no-answer' ? 'no_answer' : status === 'failed' ? 'failed' : 'abandoned';
       call.outcome = outcome;
-      if (unansweredOutcomes.includes(outcome)) queued = !!(await owed.owedCallback(tx, call, p.From ?? '', outcome))?.created;
+      if (unansweredOutcomes.includes(outcome)) queued = !!(await owed.owedCallback(tx, call, ref.from ?? '', outcome))?.created;
       // A named caller's sealed number waits only for a recording still to come.
       if (!recordingPending) call.callerBox = null;
       call.ivr = patch(call.ivr, { pinFirst: null, queryCode: null });

@@ -1,6 +1,8 @@
 import { Hono } from 'hono';
+import { parseWith } from '../../app/http.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
 import type { CallUseCases } from './calls.usecases.ts';
+import { callFields, recordingFields, recordingStatusFields } from './voice.schemas.ts';
 import type { TwilioEnv } from './voice.signature.ts';
 
 /**
@@ -15,8 +17,9 @@ export function recordingRoutes(calls: Pick<CallUseCases, 'recordingArrived' | '
   docs.add({ method: 'post', path: '/twilio/voice/recording', summary: 'Recording status callback: registers the phone report (once per call) and queues the download', tag, auth: 'twilio-signature', responses: { 204: 'Recorded', 403: 'Missing or wrong X-Twilio-Signature' } });
   app.post('/twilio/voice/recording', async (c) => {
     const p = c.get('twilio');
-    if (p.RecordingStatus === 'completed') await calls.recordingArrived(p);
-    else if (p.RecordingStatus === 'absent' || p.RecordingStatus === 'failed') await calls.recordingAbsent(p);
+    const status = parseWith(recordingStatusFields, p);
+    if (status === 'completed') await calls.recordingArrived(parseWith(recordingFields, p));
+    else if (status === 'absent' || status === 'failed') await calls.recordingAbsent(parseWith(callFields, p));
     return c.body(null, 204);
   });
 

@@ -20,7 +20,7 @@ import { setPin } from './hotline.pin.ts';
 import { providerError, type TwilioRest } from './twilio.client.ts';
 import { completeIntent } from '../outbox/outbox.relay.ts';
 import { Callback, SmsMessage } from './voice.entity.ts';
-import { isWithheld, type TwilioParams } from './voice.schemas.ts';
+import { isWithheld, type SmsInput } from './voice.schemas.ts';
 
 /** Reporter name recorded for a named SMS report. */
 const NAMED_SMS_REPORTER = '短信实名举报人';
@@ -66,17 +66,17 @@ export function createSmsUseCases(deps: SmsUseCasesDeps) {
    * gives it a new PIN (the first was never sent) and links it. Concurrent deliveries of one
    * MessageSid meet at the SMS row's lock: the first to link sends the reply, the others are repeats.
    */
-  async function receive(p: TwilioParams): Promise<{ result: 'registered' | 'repeat' | 'too_short' }> {
-    const text = (p.Body ?? '').trim().slice(0, MAX_NARRATIVE);
+  async function receive(input: SmsInput): Promise<{ result: 'registered' | 'repeat' | 'too_short' }> {
+    const text = input.body.trim().slice(0, MAX_NARRATIVE);
     if ([...text].length < SMS_MIN_CHARS) return { result: 'too_short' };
-    if (!p.MessageSid) throw validationFailed({ issues: [{ path: 'MessageSid', message: 'missing' }] });
-    const hash = hashing.sidHash('sms', p.MessageSid);
+    if (!input.sid) throw validationFailed({ issues: [{ path: 'MessageSid', message: 'missing' }] });
+    const hash = hashing.sidHash('sms', input.sid);
     const now = clock.now();
     // A repeat of a linked message costs one read, and registers nothing.
     const seen = await orm.em.fork().findOne(SmsMessage, { sidHash: hash }, { fields: ['clue'] });
     if (seen?.clue) return { result: 'repeat' };
 
-    const withheld = isWithheld(p.From);
+    const withheld = isWithheld(input.from);
     const named = NAMED_PREFIX.test(text) && !withheld;
     const pin = generatePin(config.PHONE_PIN_LENGTH);
     const { clue, trackingCode, duplicate } = await deps.clues.registerClue('twilio', {
@@ -86,7 +86,7 @@ export function createSmsUseCases(deps: SmsUseCasesDeps) {
       narrative: text,
       unitId: null,
       accused: [],
-      reporter: named ? { name: NAMED_SMS_REPORTER, phone: p.From! } : null,
+      reporter: named ? { name: NAMED_SMS_REPORTER, phone: input.from! } : null,
       secret: { kind: 'pin', pin },
       intakeKey: `sms:${hash}`,
     });
@@ -97,7 +97,7 @@ export function createSmsUseCases(deps: SmsUseCasesDeps) {
         tx,
         `insert into sms_message (id, direction, sid_hash, purpose, hotline_number, status, created_at) values (?, 'in', ?, 'report', ?, 'received', ?)
          on conflict (sid_hash) do nothing`,
-        [randomUUID(), hash, (p.To ?? '').slice(0, 32) || null, now],
+        [randomUUID(), hash, (input.to ?? '').slice(0, 32) || null, now],
       );
       const row = await tx.findOneOrFail(SmsMessage, { sidHash: hash }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (row.clue) return 'repeat' as const;
@@ -115,7 +115,7 @@ export function createSmsUseCases(deps: SmsUseCasesDeps) {
           clue: clue.id,
           status: 'queued',
           // A named reporter's number is in the sealed reporter record; an anonymous texter's only here, until sent.
-          toBox: named ? null : hashing.sealText(p.From!, `sms:${id}:to`),
+          toBox: named ? null : hashing.sealText(input.from!, `sms:${id}:to`),
           bodyBox: hashing.sealText(reply, `sms:${id}:body`),
           createdAt: now,
         });

@@ -1,10 +1,11 @@
 import { type Context, Hono } from 'hono';
 import { isDatabaseUnavailable } from '../../app/db.ts';
+import { parseWith } from '../../app/http.ts';
 import type { Logger } from '../../app/logger.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
 import { pinIsWeak } from './calls.usecases.ts';
 import type { Hotline } from './hotline.ts';
-import type { TwilioParams } from './voice.schemas.ts';
+import { callFields, callStatusFields, dialFields, keypadFields, recordingFields, type TwilioParams } from './voice.schemas.ts';
 import type { TwilioEnv } from './voice.signature.ts';
 import { createIvrTwiml, digitsForSpeech, menuChoice, twimlResponse, type VoiceResponse } from './voice.twiml.ts';
 
@@ -29,6 +30,9 @@ export function voiceRoutes(hotline: Pick<Hotline, 'config' | 'locale' | 'calls'
 
   const xml = (c: C, vr: { toString(): string }) => c.body(vr.toString(), 200, { 'content-type': 'text/xml; charset=utf-8' });
   const n = (c: C) => Math.max(1, Math.min(9, Number(c.req.query('n') ?? '1') || 1));
+  // Form fields → typed inputs (voice.schemas.ts), read just before the use case that needs them.
+  const callOf = (p: TwilioParams) => parseWith(callFields, p);
+  const digitsOf = (p: TwilioParams) => parseWith(keypadFields, p);
 
   /**
    * A step that fails still answers (`stepFailed`: an apology, then the operators if any). A
@@ -53,7 +57,7 @@ export function voiceRoutes(hotline: Pick<Hotline, 'config' | 'locale' | 'calls'
   }
 
   async function callback(vr: VoiceResponse, p: TwilioParams) {
-    const r = await calls.requestCallback(p);
+    const r = await calls.requestCallback(callOf(p));
     if (r.result === 'withheld') {
       say(vr, 'callback-withheld');
       return askIdentity(vr, 1);
@@ -66,7 +70,7 @@ export function voiceRoutes(hotline: Pick<Hotline, 'config' | 'locale' | 'calls'
   app.post(
     '/twilio/voice',
     step(async (_c, _vr, p) => {
-      await calls.start(p);
+      await calls.start(callOf(p));
       return fixed('greeting', (vr) => {
         say(vr, 'greeting');
         menu(vr, 1);
@@ -116,7 +120,7 @@ export function voiceRoutes(hotline: Pick<Hotline, 'config' | 'locale' | 'calls'
       }
       // No clear answer twice: anonymous, the choice that exposes nobody.
       const named = choice === '1';
-      const r = await calls.chooseIdentity(p, named);
+      const r = await calls.chooseIdentity(callOf(p), named);
       const said = named ? (r.withheld ? 'report-named-withheld' : 'report-named') : 'report-anonymous';
       return fixed(said, (v) => {
         say(v, said);
@@ -128,7 +132,7 @@ export function voiceRoutes(hotline: Pick<Hotline, 'config' | 'locale' | 'calls'
   app.post(
     '/twilio/voice/report/category',
     step(async (_c, _vr, p) => {
-      const r = await calls.chooseCategory(p, (p.Digits ?? '').trim() || null);
+      const r = await calls.chooseCategory(callOf(p), digitsOf(p) || null);
       // No street to choose: the recording is next (chooseCategory recorded that).
       return r.units.length === 0 ? record(r.named) : askUnit(r.units);
     }),
@@ -137,22 +141,22 @@ export function voiceRoutes(hotline: Pick<Hotline, 'config' | 'locale' | 'calls'
   app.post(
     '/twilio/voice/report/unit',
     step(async (_c, _vr, p) => {
-      const r = await calls.chooseUnit(p, (p.Digits ?? '').trim() || null);
+      const r = await calls.chooseUnit(callOf(p), digitsOf(p) || null);
       return record(r.named);
     }),
   );
 
   app.post(
     '/twilio/voice/report/record',
-    step(async (_c, _vr, p) => record((await calls.recordingIssued(p)).named)),
+    step(async (_c, _vr, p) => record((await calls.recordingIssued(callOf(p))).named)),
   );
 
   app.post(
     '/twilio/voice/report/recorded',
     step(async (_c, vr, p) => {
-      const registered = await calls.recordingArrived(p);
+      const registered = await calls.recordingArrived(parseWith(recordingFields, p));
       if (!registered) {
-        const { named } = await calls.recordingIssued(p);
+        const { named } = await calls.recordingIssued(callOf(p));
         return fixed(`record-again:${named}`, (v) => {
           say(v, 'record-empty');
           recordInto(v, named);
@@ -169,7 +173,7 @@ export function voiceRoutes(hotline: Pick<Hotline, 'config' | 'locale' | 'calls'
     '/twilio/voice/report/pin',
     step(async (c, vr, p) => {
       const attempt = n(c);
-      const pin = (p.Digits ?? '').trim();
+      const pin = digitsOf(p);
       const valid = new RegExp(`^\\d{${config.PHONE_PIN_LENGTH}}$`).test(pin);
       if (!valid || pinIsWeak(pin)) {
         if (attempt >= config.VOICE_MAX_WRONG_ENTRIES) {
@@ -179,7 +183,7 @@ export function voiceRoutes(hotline: Pick<Hotline, 'config' | 'locale' | 'calls'
         say(vr, valid ? 'pin-weak' : 'pin-invalid', { length: String(config.PHONE_PIN_LENGTH) });
         return askPin(vr, attempt + 1);
       }
-      const r = await calls.pinEntered(p, pin);
+      const r = await calls.pinEntered(callOf(p), pin);
       if (r !== 'ok') {
         say(vr, r === 'already' ? 'pin-already' : 'error');
         return goodbye(vr);
@@ -191,7 +195,7 @@ export function voiceRoutes(hotline: Pick<Hotline, 'config' | 'locale' | 'calls'
   app.post(
     '/twilio/voice/report/pin-confirm',
     step(async (c, vr, p) => {
-      const r = await calls.pinConfirmed(p, (p.Digits ?? '').trim());
+      const r = await calls.pinConfirmed(callOf(p), digitsOf(p));
       if (r === 'set') {
         say(vr, 'pin-set');
         return goodbye(vr);
@@ -213,7 +217,7 @@ export function voiceRoutes(hotline: Pick<Hotline, 'config' | 'locale' | 'calls'
   app.post(
     '/twilio/voice/query/code',
     step(async (_c, vr, p) => {
-      const r = await calls.queryCode(p, (p.Digits ?? '').trim());
+      const r = await calls.queryCode(callOf(p), digitsOf(p));
       if (r === 'too_many') {
         say(vr, 'query-too-many');
         return goodbye(vr);
@@ -229,7 +233,7 @@ export function voiceRoutes(hotline: Pick<Hotline, 'config' | 'locale' | 'calls'
   app.post(
     '/twilio/voice/query/pin',
     step(async (_c, vr, p) => {
-      const r = await calls.queryPin(p, (p.Digits ?? '').trim());
+      const r = await calls.queryPin(callOf(p), digitsOf(p));
       if (r.result === 'too_many') {
         say(vr, 'query-too-many');
         return goodbye(vr);
@@ -252,7 +256,8 @@ export function voiceRoutes(hotline: Pick<Hotline, 'config' | 'locale' | 'calls'
   app.post(
     '/twilio/voice/operator/done',
     step(async (_c, vr, p) => {
-      if (await calls.dialEnded(p)) return void vr.hangup();
+      const { call, dialStatus } = parseWith(dialFields, p);
+      if (await calls.dialEnded(call, dialStatus)) return void vr.hangup();
       say(vr, 'operator-unanswered');
       offer(vr, 1);
     }),
@@ -277,7 +282,8 @@ export function voiceRoutes(hotline: Pick<Hotline, 'config' | 'locale' | 'calls'
 
   docs.add({ method: 'post', path: '/twilio/status', summary: 'Call status callback: ends the call once, sets its outcome, owes a call-back for an unanswered caller', tag, auth: 'twilio-signature', responses: { 204: 'Recorded', 403: 'Missing or wrong X-Twilio-Signature' } });
   app.post('/twilio/status', async (c) => {
-    await calls.callStatus(c.get('twilio'));
+    const { call, status } = parseWith(callStatusFields, c.get('twilio'));
+    await calls.callStatus(call, status);
     return c.body(null, 204);
   });
 
