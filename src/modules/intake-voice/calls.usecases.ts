@@ -1,27 +1,21 @@
 import { timingSafeEqual } from 'node:crypto';
-import { LockMode } from '@mikro-orm/core';
-import { type Em, type Orm, sql, sqlBound } from '../../app/db.ts';
-import { createGroupCommit } from '../../app/group-commit.ts';
-import type { Category } from '../clues/clue.entity.ts';
-import { generatePin } from '../clues/secrets.ts';
-import { publicStatusText } from '../clues/status-machine.ts';
-import { normalizeTrackingCode } from '../clues/tracking-code.ts';
-import { enqueueInTransaction } from '../outbox/outbox.ts';
-import { type CallsRepository, type RecordingCallRow, type RecordingLink, recordingCallsRead, recordingLinkStatement } from './calls.repository.ts';
 import type { Clock } from '../../app/clock.ts';
 import type { Config } from '../../app/config.ts';
+import { sql, sqlBound } from '../../app/db.ts';
 import type { Keys } from '../../app/keys.ts';
-import type { Logger } from '../../app/logger.ts';
-import type { Metrics } from '../../app/metrics.ts';
+import type { Category } from '../clues/clue.entity.ts';
 import type { ClueUseCases } from '../clues/clues.usecases.ts';
+import { publicStatusText } from '../clues/status-machine.ts';
+import { normalizeTrackingCode } from '../clues/tracking-code.ts';
 import type { WorkingCalendar } from '../deadlines/calendar/calendar.ts';
 import type { DeadlineUseCases } from '../deadlines/deadlines.usecases.ts';
 import type { OwedCallbacks } from './callbacks.rules.ts';
+import type { CallsRepository } from './calls.repository.ts';
 import type { HotlineDates } from './hotline.dates.ts';
 import type { HotlineHashing } from './hotline.hashing.ts';
 import { setPin } from './hotline.pin.ts';
-import { Call, type CallOutcome, type IvrState, unansweredOutcomes } from './voice.entity.ts';
-import { type CallRef, isWithheld, type RecordingInput } from './voice.schemas.ts';
+import { type CallOutcome, type IvrState, unansweredOutcomes } from './voice.entity.ts';
+import { type CallRef, isWithheld } from './voice.schemas.ts';
 
 /** Categories a caller can choose by keypad (the spoken list is templates/<locale>/voice/report-category.txt). */
 export const phoneCategories: Record<string, Category> = {
@@ -37,9 +31,6 @@ export const phoneCategories: Record<string, Category> = {
 };
 
 const FINAL_CALL_STATUSES = new Set(['completed', 'busy', 'no-answer', 'failed', 'canceled']);
-/** Reporter name recorded for a named phone report (the caller says their name in the recording). */
-const NAMED_PHONE_REPORTER = '电话实名举报人（姓名见录音）';
-const NARRATIVE = '电话录音举报，内容见录音附件。/ Report by phone: see the recorded audio.';
 
 /** The IVR handed out a <Record>: a recording callback may come, even after the call has ended. */
 const RECORDING_ISSUED: IvrState = { recordingIssued: true, recordingAbsent: false };
@@ -59,29 +50,28 @@ export function pinIsWeak(pin: string): boolean {
 }
 
 export interface CallUseCasesDeps {
-  orm: Orm;
   clock: Clock;
   keys: Pick<Keys, 'secretHmacKey'>;
-  logger: Logger;
-  config: Config;
-  clues: Pick<ClueUseCases, 'registerClue' | 'authenticateReporter'>;
+  config: Pick<Config, 'VOICE_LOCALE' | 'VOICE_MAX_WRONG_ENTRIES' | 'OPERATOR_NUMBERS'>;
+  clues: Pick<ClueUseCases, 'authenticateReporter'>;
   deadlines: Pick<DeadlineUseCases, 'currentPolicy' | 'forReporter'>;
   calendar: WorkingCalendar;
-  metrics: Pick<Metrics, 'cluesRegistered'>;
   /** Called after a commit that wrote outbox rows. */
   onOutboxWritten: () => void;
   callRows: CallsRepository;
-  hashing: HotlineHashing;
+  hashing: Pick<HotlineHashing, 'pinEntryHash'>;
   owed: OwedCallbacks;
   dates: HotlineDates;
 }
 
 /**
- * The IVR's memory and the phone report. Steps that only record a choice are one upsert each
+ * The IVR's memory: its steps up to the <Record>, the PIN, the status query, the operators, the
+ * call-back request and the call status callback (the recording callbacks that register the phone
+ * report are phone-report.usecases.ts). Steps that only record a choice are one upsert each
  * (`callRows.upsertCall`); steps that decide from the call's state hold its row lock (`withCall`).
  */
 export function createCallUseCases(deps: CallUseCasesDeps) {
-  const { clock, config, logger, callRows, hashing, owed, dates } = deps;
+  const { clock, config, callRows, hashing, owed, dates } = deps;
   const { withCall } = callRows;
 
   const patch = (state: IvrState, change: IvrState): IvrState => ({ ...state, ...change });
@@ -142,185 +132,6 @@ export function createCallUseCases(deps: CallUseCasesDeps) {
   async function recordingIssued(ref: CallRef) {
     const row = await callRows.upsertCall(ref, { ivr: RECORDING_ISSUED });
     return { named: !!row.named };
-  }
-
-  // The recording callbacks arriving together read their calls in one statement, and link them in
-  // one (group commit, as registerClue does): one parse, plan and commit for all of them.
-  const recordingReads = createGroupCommit<{ hash: string; row?: RecordingCallRow }>({
-    maxBatch: 64,
-    maxInFlight: 1,
-    write: async (items) => {
-      const { text, params } = recordingCallsRead([...new Set(items.map((i) => i.hash))]);
-      const rows = new Map((await sqlBound<RecordingCallRow>(callRows.pooled(), text, params)).map((r) => [r.sid_hash, r]));
-      for (const item of items) item.row = rows.get(item.hash);
-    },
-  });
-  const recordingLinks = createGroupCommit<RecordingLink>({
-    maxBatch: 64,
-    maxInFlight: 1,
-    write: async (items) => {
-      const { text, params } = recordingLinkStatement(items);
-      const linked = new Set((await sqlBound<{ sid_hash: string }>(callRows.pooled(), text, params)).map((r) => r.sid_hash));
-      // One item per linked call says it linked (another of the same call finds it linked).
-      for (const item of items) {
-        item.linked = linked.delete(item.hash);
-      }
-    },
-  });
-
-  /**
-   * A recording callback (the <Record> action or the recording status callback, whichever comes
-   * first): registers the clue once per call, with a random placeholder PIN nobody knows until the
-   * caller sets theirs, and queues the download. Repeats return the same clue.
-   *
-   * No transaction is held while `registerClue` runs (a group commit on connections of its own):
-   * 1. read the call (no lock; one statement for the callbacks arriving together): a linked call
-   *    answers with its clue at once;
-   * 2. register, idempotent by the intake key `phone:<CallSid hash>`: a retry, or a concurrent
-   *    callback of the same call, gets the same clue back (`duplicate`);
-   * 3. link the call and queue the download in one statement (`recordingLinkStatement`, shared by
-   *    the callbacks arriving together); only the callback that links queues the download. A crash between 2 and 3 loses nothing: Twilio's retry finds
-   *    the clue by its intake key and links it.
-   * The unusual cases (no call row yet; a call already counted unanswered whose call-back this
-   * report now answers; a concurrent callback that linked first) take the call's lock instead.
-   * Answers only after the link has committed.
-   */
-  async function recordingArrived({ call: ref, recording }: RecordingInput): Promise<{ clueId: string; trackingCode: string } | null> {
-    const hash = callRows.callHash(ref);
-    const read: { hash: string; row?: RecordingCallRow } = { hash };
-    await recordingReads.submit(read);
-    const call = read.row;
-    if (call?.clue_id) {
-      const [linked] = await sqlBound<{ tracking_code: string }>(callRows.pooled(), 'select tracking_code from clue where id = $1', [call.clue_id]);
-      if (linked) return { clueId: call.clue_id, trackingCode: linked.tracking_code };
-    }
-    if (!recording) return null;
-    const ivr = call?.ivr ?? {};
-    // Later than RECORDING_WAIT_MINUTES: the call was counted unanswered and a named caller's number
-    // moved to a call-back, which this report now answers (withdrawn when linking).
-    const gaveUp = !!call?.ended_at && !!call.outcome && unansweredOutcomes.includes(call.outcome as CallOutcome) && !!call.callback_id;
-    const sealed = ivr.named && call?.caller_box ? hashing.openCallerBox({ id: call.id, sidHash: call.sid_hash, callerBox: call.caller_box }) : null;
-    const phone = sealed ?? (ivr.named && gaveUp ? await callbackNumberNow(call!.callback_id!) : null) ?? undefined;
-    const { clue, trackingCode, duplicate } = await deps.clues.registerClue('twilio', {
-      channel: 'phone',
-      receivedAt: call ? new Date(call.started_at) : clock.now(),
-      categories: ivr.category ? [ivr.category as Category] : [],
-      narrative: NARRATIVE,
-      unitId: ivr.unitId ?? null,
-      accused: [],
-      reporter: ivr.named ? { name: NAMED_PHONE_REPORTER, ...(phone ? { phone } : {}) } : null,
-      secret: { kind: 'pin', pin: generatePin(config.PHONE_PIN_LENGTH) },
-      intakeKey: `phone:${hash}`,
-    });
-    if (!duplicate) deps.metrics.cluesRegistered.inc({ channel: 'phone' });
-    const recordingSid = recording.sid.slice(0, 64);
-    const recordingUrl = recording.url.slice(0, 500);
-
-    let linked = false;
-    if (call && !gaveUp) {
-      const link: RecordingLink = { hash, clueId: clue.id, recordingSid, recordingUrl, now: clock.now() };
-      await recordingLinks.submit(link);
-      linked = !!link.linked;
-    }
-    if (!linked) {
-      const result = await withCall(ref, async (tx, row) => {
-        // Linked meanwhile by a concurrent callback of this call: the same clue (same intake key).
-        if (row.clue) return { linked: false, clueId: row.clue };
-        const late = !!row.endedAt && !!row.outcome && unansweredOutcomes.includes(row.outcome) && !!row.callbackId;
-        row.clue = clue.id;
-        // The number now lives only in the clue's sealed reporter record.
-        row.callerBox = null;
-        row.recordingSid = recordingSid;
-        row.recordingUrl = recordingUrl;
-        row.ivr = patch(row.ivr, { recordingIssued: true });
-        if (row.endedAt && row.outcome !== 'report') row.outcome = 'report';
-        if (late) await owed.withdrawCallback(tx, row);
-        enqueueInTransaction(tx, clock.now(), { queue: 'hotline', name: 'recording.fetch', jobId: `rec-${row.id}`, payload: { callId: row.id } });
-        return { linked: true, clueId: clue.id };
-      });
-      // Cannot happen while the intake key holds (one clue per call); fail rather than read out a wrong code.
-      if (result.clueId !== clue.id) throw new Error('recording callback: the call is linked to another clue');
-      linked = result.linked;
-    }
-    if (linked) {
-      deps.onOutboxWritten();
-      logger.info({ clueId: clue.id, channel: 'phone' }, 'phone report registered');
-    }
-    return { clueId: clue.id, trackingCode };
-  }
-
-  /** The number on an open call-back (read without a lock: the link decides under the call's lock). */
-  async function callbackNumberNow(callbackId: string): Promise<string | null> {
-    const [cb] = await sqlBound<{ id: string; state: string; number_box: Buffer | null }>(callRows.pooled(), 'select id, state, number_box from callback where id = $1', [callbackId]);
-    return cb?.state === 'open' && cb.number_box ? hashing.unsealText(cb.number_box, cb.id) : null;
-  }
-
-  /**
-   * The recording callback says there is no audio. If the call is already over, it now counts as
-   * unanswered: a named caller is owed a call-back (from the sealed number); an anonymous one is not.
-   */
-  async function recordingAbsent(ref: CallRef) {
-    let queued = false;
-    await withCall(ref, async (tx, call) => {
-      if (call.clue) return;
-      call.ivr = patch(call.ivr, { recordingAbsent: true });
-      if (!call.endedAt || call.outcome !== 'report') return;
-      queued = await endedWithoutReport(tx, call);
-    });
-    if (queued) deps.onOutboxWritten();
-  }
-
-  /**
-   * A call that ended in the recording step turned out to have no report: it is unanswered, and a
-   * named caller (number shown, sealed on the call) is owed a call-back. An anonymous caller's number
-   * was never kept, so there is nothing to call. Returns whether an outbox row was written.
-   */
-  async function endedWithoutReport(tx: Em, call: Call): Promise<boolean> {
-    call.outcome = 'abandoned';
-    let queued = false;
-    if (call.callerBox && !call.choseAnonymous) {
-      const number = hashing.openCallerBox({ id: call.id, sidHash: call.sidHash, callerBox: call.callerBox });
-      queued = !!(await owed.owedCallback(tx, call, number, 'abandoned'))?.created;
-    }
-    call.callerBox = null;
-    return queued;
-  }
-
-  /**
-   * The `hotline.sweep` job: calls that ended waiting for a recording (the caller hung up before
-   * any audio, or Twilio never called back) and heard nothing for RECORDING_WAIT_MINUTES are settled
-   * as unanswered, like an `absent` recording callback. The wait exists because the recording
-   * callbacks routinely arrive after the call's status callback.
-   */
-  async function settleMissingRecordings(batch = 200) {
-    const now = clock.now();
-    const cutoff = new Date(now.getTime() - config.RECORDING_WAIT_MINUTES * 60_000);
-    // Bounded by the start time so the call_started_at index does the work; no call lasts a week.
-    const since = new Date(now.getTime() - 7 * 86_400_000);
-    let settled = 0;
-    let queued = false;
-    for (let round = 0; round < 50; round++) {
-      const rows = await sql<{ id: string }>(
-        deps.orm.em.fork(),
-        `select id from "call" where started_at >= ? and outcome = 'report' and clue_id is null and ended_at <= ? order by ended_at, id limit ?`,
-        [since, cutoff, batch],
-      );
-      for (const { id } of rows) {
-        const done = await deps.orm.em.fork().transactional(async (tx) => {
-          const call = await tx.findOne(Call, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-          if (!call || call.clue || call.outcome !== 'report' || !call.endedAt || call.endedAt > cutoff) return null;
-          const wrote = await endedWithoutReport(tx, call);
-          call.updatedAt = now;
-          logger.info({ callId: call.id, callbackId: call.callbackId ?? undefined }, 'no recording came: call counted unanswered');
-          return wrote;
-        });
-        if (done !== null) settled++;
-        queued ||= !!done;
-      }
-      if (rows.length < batch) break;
-    }
-    if (queued) deps.onOutboxWritten();
-    return { settled };
   }
 
   /**
@@ -479,9 +290,6 @@ export function createCallUseCases(deps: CallUseCasesDeps) {
     streetUnits,
     chooseUnit,
     recordingIssued,
-    recordingArrived,
-    recordingAbsent,
-    settleMissingRecordings,
     pinEntered,
     pinConfirmed,
     queryCode,

@@ -15,6 +15,7 @@ import { createCallsRepository } from './calls.repository.ts';
 import { createCallUseCases } from './calls.usecases.ts';
 import { createHotlineDates } from './hotline.dates.ts';
 import { createHotlineHashing } from './hotline.hashing.ts';
+import { createPhoneReportUseCases } from './phone-report.usecases.ts';
 import { createRecordingUseCases } from './recording.usecases.ts';
 import { createSmsUseCases } from './sms.usecases.ts';
 import { lazyTwilioRest, type TwilioHttpClient } from './twilio.client.ts';
@@ -48,7 +49,8 @@ export function createHotline(deps: HotlineDeps) {
   return {
     config: deps.config,
     locale: deps.config.VOICE_LOCALE as Locale,
-    calls: createCallUseCases(parts),
+    // The IVR's steps and the recording callbacks that register its report, as one `calls`.
+    calls: { ...createCallUseCases(parts), ...createPhoneReportUseCases(parts) },
     recordings: createRecordingUseCases(parts),
     sms: createSmsUseCases(parts),
     callbacks: createCallbackUseCases(parts),

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { parseWith } from '../../app/http.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
-import type { CallUseCases } from './calls.usecases.ts';
+import type { PhoneReportUseCases } from './phone-report.usecases.ts';
 import { callFields, recordingFields, recordingStatusFields } from './voice.schemas.ts';
 import type { TwilioEnv } from './voice.signature.ts';
 
@@ -10,7 +10,7 @@ import type { TwilioEnv } from './voice.signature.ts';
  * it and the <Record> action comes first. Signed like every Twilio webhook (src/roots/server.ts
  * mounts the signature check before it).
  */
-export function recordingRoutes(calls: Pick<CallUseCases, 'recordingArrived' | 'recordingAbsent'>, docs: ApiDocs) {
+export function recordingRoutes(calls: Pick<PhoneReportUseCases, 'recordingArrived' | 'recordingAbsent'>, docs: ApiDocs) {
   const app = new Hono<TwilioEnv>();
   const tag = 'twilio';
 
