@@ -1,7 +1,8 @@
 /**
  * The call row's hot statements, as raw SQL with bound parameters (the IVR's per-step path, so it
  * bypasses the unit of work): the upsert every choice-recording step is, and the two statements of
- * a recording callback around the clue's registration.
+ * a recording callback around the clue's registration; then the writer that sends them
+ * (`createCallsRepository`: the group-committed upsert, and `withCall`, the locked read).
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../app/clock.ts';
