@@ -15,6 +15,7 @@ import { createCallsRepository } from './calls.repository.ts';
 import { createCallUseCases } from './calls.usecases.ts';
 import { createHotlineDates } from './hotline.dates.ts';
 import { createHotlineHashing } from './hotline.hashing.ts';
+import { createHotlineStatsUseCases } from './hotline-stats.usecases.ts';
 import { createPhoneReportUseCases } from './phone-report.usecases.ts';
 import { createRecordingUseCases } from './recording.usecases.ts';
 import { createSmsUseCases } from './sms.usecases.ts';
@@ -53,7 +54,8 @@ export function createHotline(deps: HotlineDeps) {
     calls: { ...createCallUseCases(parts), ...createPhoneReportUseCases(parts) },
     recordings: createRecordingUseCases(parts),
     sms: createSmsUseCases(parts),
-    callbacks: createCallbackUseCases(parts),
+    // The operators' call-backs and the hotline figures, as one `callbacks`.
+    callbacks: { ...createCallbackUseCases(parts), ...createHotlineStatsUseCases(parts) },
     /** Group-commit counters of the call-row upserts (benchmarks). */
     callWriteStats: callRows.callWritesStats,
   };
