@@ -36,7 +36,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import pg from 'pg';
 import twilio from 'twilio';
-import { createHotlineContext } from '../src/modules/intake-voice/hotline.shared.ts';
+import { createHotlineHashing, type HotlineHashing } from '../src/modules/intake-voice/hotline.hashing.ts';
 import { startBaseline } from './lib/baseline.ts';
 import { drainOutbox } from './lib/checks.ts';
 import { type LoadResult, type LoadSpec, runLoad } from './lib/load.ts';
@@ -81,7 +81,7 @@ export const voiceBenchmark: Benchmark = {
       const district = await app.deps.staff.createUnit({ code: 'bench-v-district', name: '普陀区', kind: 'district' });
       const street = await app.deps.staff.createUnit({ code: 'bench-v-street', name: '长风街道', kind: 'street', parentId: district.id });
       await app.deps.staff.createUnit({ code: 'bench-v-committee', name: '长风一村居委会', kind: 'residents_committee', parentId: street.id });
-      const ctx = createHotlineContext({ ...app.deps, onOutboxWritten: () => undefined });
+      const ctx = createHotlineHashing(app.deps.keys);
       const h = helpers(pool, ctx);
 
       /** One signed request, as Twilio sends it (for the scripted calls and the checks). */
@@ -287,7 +287,7 @@ async function closeOrAbandon(app: App): Promise<'closed' | 'abandoned'> {
 }
 
 /** Database-side helpers: preparing calls, counting clues, spotting a pool deadlock. */
-function helpers(pool: pg.Pool, ctx: ReturnType<typeof createHotlineContext>) {
+function helpers(pool: pg.Pool, ctx: HotlineHashing) {
   const count = async (text: string) => (await pool.query<{ n: number }>(text)).rows[0]?.n ?? 0;
   /** App transactions idle for over 2 s: each holds a pooled connection while its request waits for something else. */
   const stuck = () =>

@@ -1,7 +1,7 @@
 /**
  * Hotline calls that are not a report (phone reports come with their clue, clue.ts): status
  * queries, calls put through to an operator, call-backs asked for, and unanswered calls, which owe
- * a call-back (hotline.shared.ts `owedCallback`) with its reminder, overdue and escalation notices
+ * a call-back (callbacks.rules.ts `owedCallback`) with its reminder, overdue and escalation notices
  * as the `hotline.sweep` job sends them (callbacks.steps.ts).
  */
 import { seal } from '../../src/app/seal.ts';

@@ -3,14 +3,13 @@
  * project's own functions that turn events into rows (deadline planning, hashing, sealing).
  */
 import { createHash, createPrivateKey, createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
-import type { Config } from '../../src/app/config.ts';
 import { keyIdOf, type LedgerKeys } from '../../src/app/keys.ts';
 import { systemClock } from '../../src/app/clock.ts';
 import { createLogger } from '../../src/app/logger.ts';
 import { DEFAULT_CALENDAR_DATA_DIR, loadCalendar, type WorkingCalendar } from '../../src/modules/deadlines/calendar/calendar.ts';
 import { createDeadlineUseCases } from '../../src/modules/deadlines/deadlines.usecases.ts';
 import { defaultPolicyPath, type DeadlinePolicy, loadPolicyFile } from '../../src/modules/deadlines/policy.ts';
-import { createHotlineContext, type HotlineDeps } from '../../src/modules/intake-voice/hotline.shared.ts';
+import { createHotlineHashing, type HotlineHashing } from '../../src/modules/intake-voice/hotline.hashing.ts';
 import { buildDistrict, type District } from './district.ts';
 import { Rng } from './random.ts';
 import { ANCHOR } from './shape.ts';
@@ -39,7 +38,7 @@ export interface World {
   policy: DeadlinePolicy;
   calendar: WorkingCalendar;
   planStarts: ReturnType<typeof createDeadlineUseCases>['planStarts'];
-  hotline: Pick<ReturnType<typeof createHotlineContext>, 'sidHash' | 'callerHash'>;
+  hotline: Pick<HotlineHashing, 'sidHash' | 'callerHash'>;
   /** Tracking codes are index × multiplier + offset modulo 10¹¹ (clue.ts trackingBody). */
   trackingMultiplier: bigint;
   trackingOffset: bigint;
@@ -66,9 +65,9 @@ export async function createWorld(seed: number): Promise<World> {
   const policy = loadPolicyFile(defaultPolicyPath);
   // Only the pure planning function is used: it needs no database.
   const deadlines = createDeadlineUseCases({ orm: null as never, clock: systemClock, logger, calendar, basePolicy: policy });
-  // The hotline's keyed hashes (CallSid, caller number), from the hotline module itself; building
-  // its context touches no database or network.
-  const hotline = createHotlineContext({ keys, logger, clock: systemClock, config: { VOICE_LOCALE: 'zh-CN', TIME_ZONE: 'Asia/Shanghai' } as Config } as unknown as HotlineDeps);
+  // The hotline's keyed hashes (CallSid, caller number), from the hotline module itself
+  // (hotline.hashing.ts: no database or network).
+  const hotline = createHotlineHashing(keys);
   return {
     seed,
     anchor: ANCHOR.getTime(),

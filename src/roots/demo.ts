@@ -57,14 +57,14 @@ export async function seedDemo(deps: Dependencies): Promise<string> {
   await clue('phone', '（演示，电话录音）我家老人符合条件，申请了半年没有下文。', { categories: ['missed_enrolment'], accused: [], secret: { kind: 'pin', pin: '246810' } });
   await clue('letter', '（演示，来信）有人冒领去世老人的低保金。', { categories: ['false_claim'], reporter: { name: '李某（演示）', address: '长风一村 3 号' } });
   await clue('visit', '（演示，来访）街道经办人要求送礼才给办理。', { categories: ['extortion'], accused: [{ name: '赵某', role: 'caseworker', unitId: streetA.id }] });
-  await deps.hotline.sms.receive({ MessageSid: `SMdemo${randomBytes(8).toString('hex')}`, From: '+8613900000001', To: '+861012345', Body: '（演示短信）村干部优亲厚友，把低保名额给了亲戚。' });
+  await deps.hotline.sms.receive({ sid: `SMdemo${randomBytes(8).toString('hex')}`, from: '+8613900000001', to: '+861012345', body: '（演示短信）村干部优亲厚友，把低保名额给了亲戚。' });
   const mail = (headers: string, body: string) => Buffer.from(`${headers}\r\nMessage-ID: <${randomUUID()}@demo.invalid>\r\nDate: ${new Date().toUTCString()}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n${body}\r\n`);
   await deps.email.receive(mail('From: 张某 <zhang@demo.invalid>\r\nTo: report@localhost\r\nSubject: =?UTF-8?B?5Li+5oql77ya5L2O5L+d5ZCN6aKd?=', '（演示邮件）我们村的低保名额被村干部的亲戚占了。'));
   await deps.email.receive(mail('From: postmaster@demo.invalid\r\nTo: report@localhost\r\nSubject: Auto-Reply: out of office\r\nAuto-Submitted: auto-replied', '（演示）自动回复：我不在办公室。'));
   // A missed call from a number that was shown: the caller is owed a call-back.
-  const call = { CallSid: `CAdemo${randomBytes(8).toString('hex')}`, From: '+8613900000002', To: '+861012345' };
+  const call = { sid: `CAdemo${randomBytes(8).toString('hex')}`, from: '+8613900000002', to: '+861012345' };
   await deps.hotline.calls.start(call);
-  await deps.hotline.calls.callStatus({ ...call, CallStatus: 'no-answer' });
+  await deps.hotline.calls.callStatus(call, 'no-answer');
 
   lines.push(
     '演示线索：网站、电话、短信、邮件、来信、来访各一条，一个待回电，一封隔离邮件 / demo clues: one per channel (web, phone, SMS, email, letter, visit), a call-back owed, a quarantined automatic reply',

@@ -11,6 +11,9 @@ import { staffRoutes } from '../modules/staff/staff.routes.ts';
 import { totpEnrolmentNeeded } from '../modules/staff/staff.errors.ts';
 import { staffMessageRoutes } from '../modules/messages/messages.routes.ts';
 import { webRoutes } from '../modules/intake-web/web.routes.ts';
+import { recordingRoutes } from '../modules/intake-voice/recording.routes.ts';
+import { smsRoutes } from '../modules/intake-voice/sms.routes.ts';
+import { twilioWebhookGuards } from '../modules/intake-voice/voice.signature.ts';
 import { voiceRoutes } from '../modules/intake-voice/voice.routes.ts';
 import { callbackRoutes } from '../modules/intake-voice/callbacks.routes.ts';
 import { deadlineRoutes } from '../modules/deadlines/deadlines.routes.ts';
@@ -250,7 +253,12 @@ export function createServer(deps: Dependencies) {
     loginGuard: deps.loginGuard, referrals: deps.referrals, registry: deps.registry, uploads,
   }));
   app.route('/api/v1/staff', callbackRoutes(deps.hotline.callbacks, deps.clock, docs));
+  // Twilio's webhooks: the body limit and the signature check first, then the IVR steps with the call
+  // status callback, the recording callback, SMS (src/modules/intake-voice/).
+  app.use('/twilio/*', ...twilioWebhookGuards(deps.config, logger));
   app.route('/', voiceRoutes(deps.hotline, logger, docs));
+  app.route('/', recordingRoutes(deps.hotline.calls, docs));
+  app.route('/', smsRoutes(deps.hotline.sms, docs));
 
   return app;
 }

@@ -6,9 +6,10 @@ import type { ApiDocs } from '../../app/openapi.ts';
 import type { AppEnv } from '../staff/http-env.ts';
 import type { CallbackUseCases } from './callbacks.usecases.ts';
 import { doneBody, listQuery, statsQuery } from './callbacks.schemas.ts';
+import type { HotlineStatsUseCases } from './hotline-stats.usecases.ts';
 
 /** Staff side of the hotline: the call-backs owed, and the figures. Mounted under /api/v1/staff. */
-export function callbackRoutes(callbacks: CallbackUseCases, clock: Clock, docs: ApiDocs) {
+export function callbackRoutes(callbacks: CallbackUseCases & Pick<HotlineStatsUseCases, 'stats'>, clock: Clock, docs: ApiDocs) {
   const app = new Hono<AppEnv>();
   const tag = 'hotline';
   const id = (raw: string) => idParam(raw);

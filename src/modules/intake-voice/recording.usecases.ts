@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
+import type { Clock } from '../../app/clock.ts';
+import type { Config } from '../../app/config.ts';
+import type { Orm } from '../../app/db.ts';
+import type { Keys } from '../../app/keys.ts';
+import type { Logger } from '../../app/logger.ts';
+import type { AttachmentStorage } from '../attachments/attachments.storage.ts';
 import { Attachment, Clue } from '../clues/clue.entity.ts';
 import { appendEvent } from '../clues/ledger.ts';
 import { sealName } from '../attachments/attachments.names.ts';
-import type { HotlineContext } from './hotline.shared.ts';
-import { providerError, rewriteApiUrl, TWILIO_API_ORIGIN } from './twilio.client.ts';
+import { providerError, rewriteApiUrl, TWILIO_API_ORIGIN, type TwilioRest } from './twilio.client.ts';
 import { RecordingUrlRefused } from './voice.errors.ts';
 import { Call } from './voice.entity.ts';
 
@@ -12,13 +17,22 @@ export const RECORDING_MISSING = 'recording_missing';
 const MAX_RECORDING_BYTES = 100 * 1024 * 1024;
 const ACTOR = 'system:job:hotline' as const;
 
+export interface RecordingUseCasesDeps {
+  orm: Orm;
+  clock: Clock;
+  keys: Pick<Keys, 'reporterKey'>;
+  logger: Logger;
+  config: Config;
+  storage: AttachmentStorage;
+  twilioRest: TwilioRest;
+}
+
 /**
  * Recording retrieval (a job): download with the account credentials, store content-addressed as
  * an attachment with its hash on the ledger, then delete it at the provider if configured. Each
  * step is recorded on the call row, so a retried job resumes where the last one stopped.
  */
-export function createRecordingUseCases(ctx: HotlineContext) {
-  const { deps } = ctx;
+export function createRecordingUseCases(deps: RecordingUseCasesDeps) {
   const { orm, clock, config, logger, storage, keys } = deps;
 
   /** Credentials go only to the provider's API (or its configured stand-in), never to any other host. */
@@ -108,7 +122,7 @@ export function createRecordingUseCases(ctx: HotlineContext) {
     const fresh = await orm.em.fork().findOneOrFail(Call, { id: callId });
     if (config.TWILIO_DELETE_RECORDINGS && fresh.recordingSid && !fresh.recordingDeletedAt) {
       try {
-        await ctx.twilioRest().recordings(fresh.recordingSid).remove();
+        await deps.twilioRest().recordings(fresh.recordingSid).remove();
       } catch (err) {
         if ((err as { status?: number }).status !== 404) throw providerError(err);
       }

@@ -1,33 +1,58 @@
 import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
-import { type Em, sql } from '../../app/db.ts';
+import type { Clock } from '../../app/clock.ts';
+import type { Config } from '../../app/config.ts';
+import { type Em, type Orm, sql } from '../../app/db.ts';
 import { validationFailed } from '../../app/errors.ts';
-import { renderTemplate } from '../../app/templates.ts';
+import type { Keys } from '../../app/keys.ts';
+import type { Logger } from '../../app/logger.ts';
+import type { Metrics } from '../../app/metrics.ts';
+import { type Locale, renderTemplate } from '../../app/templates.ts';
 import { Clue, SealedReporter } from '../clues/clue.entity.ts';
-import type { ReporterIdentity } from '../clues/clues.usecases.ts';
+import type { ClueUseCases, ReporterIdentity } from '../clues/clues.usecases.ts';
 import { appendEvent } from '../clues/ledger.ts';
 import { generatePin } from '../clues/secrets.ts';
 import { formatTrackingCode } from '../clues/tracking-code.ts';
 import { enqueueInTransaction } from '../outbox/outbox.ts';
-import { type HotlineContext, isWithheld, NAMED_SMS_REPORTER, type TwilioParams } from './hotline.shared.ts';
-import { providerError } from './twilio.client.ts';
+import type { HotlineDates } from './hotline.dates.ts';
+import type { HotlineHashing } from './hotline.hashing.ts';
+import { setPin } from './hotline.pin.ts';
+import { providerError, type TwilioRest } from './twilio.client.ts';
 import { completeIntent } from '../outbox/outbox.relay.ts';
 import { Callback, SmsMessage } from './voice.entity.ts';
+import { isWithheld, type SmsInput } from './voice.schemas.ts';
 
+/** Reporter name recorded for a named SMS report. */
+const NAMED_SMS_REPORTER = '短信实名举报人';
 /** Fewer characters than this is not a report (a reply to our own SMS, "你好"): the sender gets the help text. */
 export const SMS_MIN_CHARS = 8;
 const MAX_NARRATIVE = 5000;
 /** A text beginning with 实名 ("named") is a named report; every other text is anonymous. */
 const NAMED_PREFIX = /^\s*(实名|named\b)/i;
 
+export interface SmsUseCasesDeps {
+  orm: Orm;
+  clock: Clock;
+  keys: Pick<Keys, 'secretHmacKey'>;
+  logger: Logger;
+  config: Config;
+  clues: Pick<ClueUseCases, 'registerClue'>;
+  metrics: Pick<Metrics, 'cluesRegistered'>;
+  /** Called after a commit that wrote outbox rows. */
+  onOutboxWritten: () => void;
+  hashing: HotlineHashing;
+  dates: HotlineDates;
+  twilioRest: TwilioRest;
+}
+
 /**
  * SMS intake and every outbound SMS. Outbound rows are queued in the transaction that causes them;
  * the job unseals the number (from the row, the sealed reporter record or the call-back) and the
  * text, sends through the twilio REST client, and erases both.
  */
-export function createSmsUseCases(ctx: HotlineContext) {
-  const { deps } = ctx;
-  const { orm, clock, config, logger } = deps;
+export function createSmsUseCases(deps: SmsUseCasesDeps) {
+  const { orm, clock, config, logger, hashing, dates } = deps;
+  const locale: Locale = config.VOICE_LOCALE;
 
   /**
    * An incoming SMS report, once per MessageSid: registered as a clue (channel `sms`) with a
@@ -41,17 +66,17 @@ export function createSmsUseCases(ctx: HotlineContext) {
    * gives it a new PIN (the first was never sent) and links it. Concurrent deliveries of one
    * MessageSid meet at the SMS row's lock: the first to link sends the reply, the others are repeats.
    */
-  async function receive(p: TwilioParams): Promise<{ result: 'registered' | 'repeat' | 'too_short' }> {
-    const text = (p.Body ?? '').trim().slice(0, MAX_NARRATIVE);
+  async function receive(input: SmsInput): Promise<{ result: 'registered' | 'repeat' | 'too_short' }> {
+    const text = input.body.trim().slice(0, MAX_NARRATIVE);
     if ([...text].length < SMS_MIN_CHARS) return { result: 'too_short' };
-    if (!p.MessageSid) throw validationFailed({ issues: [{ path: 'MessageSid', message: 'missing' }] });
-    const hash = ctx.sidHash('sms', p.MessageSid);
+    if (!input.sid) throw validationFailed({ issues: [{ path: 'MessageSid', message: 'missing' }] });
+    const hash = hashing.sidHash('sms', input.sid);
     const now = clock.now();
     // A repeat of a linked message costs one read, and registers nothing.
     const seen = await orm.em.fork().findOne(SmsMessage, { sidHash: hash }, { fields: ['clue'] });
     if (seen?.clue) return { result: 'repeat' };
 
-    const withheld = isWithheld(p.From);
+    const withheld = isWithheld(input.from);
     const named = NAMED_PREFIX.test(text) && !withheld;
     const pin = generatePin(config.PHONE_PIN_LENGTH);
     const { clue, trackingCode, duplicate } = await deps.clues.registerClue('twilio', {
@@ -61,7 +86,7 @@ export function createSmsUseCases(ctx: HotlineContext) {
       narrative: text,
       unitId: null,
       accused: [],
-      reporter: named ? { name: NAMED_SMS_REPORTER, phone: p.From! } : null,
+      reporter: named ? { name: NAMED_SMS_REPORTER, phone: input.from! } : null,
       secret: { kind: 'pin', pin },
       intakeKey: `sms:${hash}`,
     });
@@ -72,16 +97,16 @@ export function createSmsUseCases(ctx: HotlineContext) {
         tx,
         `insert into sms_message (id, direction, sid_hash, purpose, hotline_number, status, created_at) values (?, 'in', ?, 'report', ?, 'received', ?)
          on conflict (sid_hash) do nothing`,
-        [randomUUID(), hash, (p.To ?? '').slice(0, 32) || null, now],
+        [randomUUID(), hash, (input.to ?? '').slice(0, 32) || null, now],
       );
       const row = await tx.findOneOrFail(SmsMessage, { sidHash: hash }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (row.clue) return 'repeat' as const;
       // Registered by an earlier or concurrent delivery whose PIN was never sent: a new one is set.
-      if (duplicate) await ctx.setPin(tx, clue.id, pin, 'system:hotline', 'sms');
+      if (duplicate) await setPin(tx, deps, clue.id, pin, 'system:hotline', 'sms');
       row.clue = clue.id;
       if (!withheld) {
         const id = randomUUID();
-        const reply = renderTemplate(ctx.locale, 'sms/report-ack.txt', { trackingCode: formatTrackingCode(trackingCode), pin });
+        const reply = renderTemplate(locale, 'sms/report-ack.txt', { trackingCode: formatTrackingCode(trackingCode), pin });
         tx.create(SmsMessage, {
           id,
           direction: 'out',
@@ -90,8 +115,8 @@ export function createSmsUseCases(ctx: HotlineContext) {
           clue: clue.id,
           status: 'queued',
           // A named reporter's number is in the sealed reporter record; an anonymous texter's only here, until sent.
-          toBox: named ? null : ctx.sealText(p.From!, `sms:${id}:to`),
-          bodyBox: ctx.sealText(reply, `sms:${id}:body`),
+          toBox: named ? null : hashing.sealText(input.from!, `sms:${id}:to`),
+          bodyBox: hashing.sealText(reply, `sms:${id}:body`),
           createdAt: now,
         });
         enqueueInTransaction(tx, now, { queue: 'hotline', name: 'sms.send', jobId: `sms-${id}`, payload: { smsId: id } });
@@ -127,7 +152,7 @@ export function createSmsUseCases(ctx: HotlineContext) {
       clue: input.clueId,
       status: 'queued',
       toBox: null,
-      bodyBox: ctx.sealText(input.text, `sms:${id}:body`),
+      bodyBox: hashing.sealText(input.text, `sms:${id}:body`),
       createdAt: now,
     });
     enqueueInTransaction(tx, now, { queue: 'hotline', name: 'sms.send', jobId: `sms-${id}`, payload: { smsId: id } });
@@ -136,30 +161,30 @@ export function createSmsUseCases(ctx: HotlineContext) {
 
   /** The help text for a message that is no report; returned as TwiML by the webhook, nothing stored. */
   function helpText() {
-    return renderTemplate(ctx.locale, 'sms/help.txt', {});
+    return renderTemplate(locale, 'sms/help.txt', {});
   }
 
   async function recipientOf(row: SmsMessage): Promise<string | null> {
     const em = orm.em.fork();
-    if (row.toBox) return ctx.unsealText(row.toBox, `sms:${row.id}:to`);
+    if (row.toBox) return hashing.unsealText(row.toBox, `sms:${row.id}:to`);
     if (row.callback) {
       const cb = await em.findOne(Callback, { id: row.callback });
-      return cb?.state === 'open' && cb.numberBox ? ctx.unsealText(cb.numberBox, cb.id) : null;
+      return cb?.state === 'open' && cb.numberBox ? hashing.unsealText(cb.numberBox, cb.id) : null;
     }
     if (row.clue) {
       const sealed = await em.findOne(SealedReporter, { clue: row.clue });
       if (!sealed) return null;
-      const identity = JSON.parse(ctx.unsealText(sealed.box, row.clue)) as ReporterIdentity;
+      const identity = JSON.parse(hashing.unsealText(sealed.box, row.clue)) as ReporterIdentity;
       return identity.phone ?? null;
     }
     return null;
   }
 
   async function textOf(row: SmsMessage): Promise<string | null> {
-    if (row.bodyBox) return ctx.unsealText(row.bodyBox, `sms:${row.id}:body`);
+    if (row.bodyBox) return hashing.unsealText(row.bodyBox, `sms:${row.id}:body`);
     if (row.purpose === 'callback_notice' && row.callback) {
       const cb = await orm.em.fork().findOne(Callback, { id: row.callback });
-      return cb ? renderTemplate(ctx.locale, 'sms/callback-notice.txt', { due: ctx.formatDateTime(cb.dueAt) }) : null;
+      return cb ? renderTemplate(locale, 'sms/callback-notice.txt', { due: dates.formatDateTime(cb.dueAt) }) : null;
     }
     return null;
   }
@@ -208,7 +233,7 @@ export function createSmsUseCases(ctx: HotlineContext) {
     const from = config.TWILIO_SMS_FROM || row.hotlineNumber;
     if (!from) throw new Error('no sender number: set TWILIO_SMS_FROM');
     try {
-      await ctx.twilioRest().messages.create({ to, from, body });
+      await deps.twilioRest().messages.create({ to, from, body });
     } catch (err) {
       throw providerError(err);
     }

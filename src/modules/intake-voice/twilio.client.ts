@@ -84,6 +84,14 @@ export function createTwilioRestClient(
   return twilio(config.TWILIO_ACCOUNT_SID, config.TWILIO_AUTH_TOKEN, client ? { httpClient: client as unknown as RequestClient } : {});
 }
 
+/** The twilio REST client, made on first use (building it needs no network): one per hotline. */
+export function lazyTwilioRest(config: Pick<Config, 'TWILIO_ACCOUNT_SID' | 'TWILIO_AUTH_TOKEN' | 'TWILIO_API_BASE'>, httpClient?: TwilioHttpClient): () => TwilioClient {
+  let rest: TwilioClient | null = null;
+  return () => (rest ??= createTwilioRestClient(config, httpClient));
+}
+
+export type TwilioRest = ReturnType<typeof lazyTwilioRest>;
+
 /** A provider failure as a message that names no number (Twilio's own messages often quote the `To`). */
 export function providerError(err: unknown): Error {
   const e = err as { status?: number; code?: number; name?: string };

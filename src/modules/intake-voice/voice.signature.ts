@@ -1,9 +1,10 @@
 import type { MiddlewareHandler } from 'hono';
 import twilio from 'twilio';
+import { bodyLimit } from '../../app/body-limit.ts';
 import type { Config } from '../../app/config.ts';
 import type { Logger } from '../../app/logger.ts';
 import { stripControls } from '../../app/text.ts';
-import type { TwilioParams } from './hotline.shared.ts';
+import type { TwilioParams } from './voice.schemas.ts';
 
 /** The Hono environment of the Twilio webhooks: the checked form fields, control characters removed. */
 export type TwilioEnv = { Variables: { twilio: TwilioParams } };
@@ -50,4 +51,13 @@ export function twilioSignature(config: Pick<Config, 'TWILIO_AUTH_TOKEN' | 'PUBL
     c.set('twilio', Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, stripControls(Array.isArray(v) ? (v[0] ?? '') : v)])));
     await next();
   };
+}
+
+/**
+ * What every Twilio webhook (IVR steps, status and recording callbacks, SMS) passes first, in this
+ * order: a 64 KiB body limit, then the signature check. src/roots/server.ts mounts them on
+ * `/twilio/*` before the routes (voice.routes.ts, recording.routes.ts, sms.routes.ts).
+ */
+export function twilioWebhookGuards(config: Pick<Config, 'TWILIO_AUTH_TOKEN' | 'PUBLIC_BASE_URL'>, logger: Logger): MiddlewareHandler<TwilioEnv>[] {
+  return [bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text('Payload Too Large', 413) }), twilioSignature(config, logger)];
 }
