@@ -1,7 +1,7 @@
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pinIsWeak } from '../../src/modules/intake-voice/calls.usecases.ts';
+import { pinIsWeak } from '../../src/modules/clues/secrets.ts';
 import { digitsForSpeech, menuChoice, prompt, twimlResponse } from '../../src/modules/intake-voice/voice.twiml.ts';
 
 const templates = join(import.meta.dirname, '..', '..', 'templates');

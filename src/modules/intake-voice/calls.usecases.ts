@@ -42,13 +42,6 @@ export interface StreetUnit {
 
 const hexEqual = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));
 
-/** A PIN people can keep but not one anyone guesses first: not all one digit, not a run like 123456. */
-export function pinIsWeak(pin: string): boolean {
-  if (/^(\d)\1+$/.test(pin)) return true;
-  const steps = [...pin].slice(1).map((d, i) => (Number(d) - Number(pin[i]) + 10) % 10);
-  return steps.every((s) => s === 1) || steps.every((s) => s === 9);
-}
-
 export interface CallUseCasesDeps {
   clock: Clock;
   keys: Pick<Keys, 'secretHmacKey'>;

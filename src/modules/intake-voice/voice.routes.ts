@@ -3,7 +3,7 @@ import { isDatabaseUnavailable } from '../../app/db.ts';
 import { parseWith } from '../../app/http.ts';
 import type { Logger } from '../../app/logger.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
-import { pinIsWeak } from './calls.usecases.ts';
+import { pinIsWeak } from '../clues/secrets.ts';
 import type { Hotline } from './hotline.ts';
 import { callFields, callStatusFields, dialFields, keypadFields, recordingFields, type TwilioParams } from './voice.schemas.ts';
 import type { TwilioEnv } from './voice.signature.ts';
