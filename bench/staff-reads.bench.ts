@@ -22,6 +22,8 @@ import { checkpoint } from './lib/rounds.ts';
 import { type Benchmark, PG_ADMIN_URL, startFullApp } from './lib/setup.ts';
 import { cloneDataset, sizeLabel as label, sizesFromEnv } from './data/cache.ts';
 import { ANCHOR, BENCH_PASSWORD } from './data/shape.ts';
+import type { Principal } from '../src/modules/staff/access.ts';
+import { visibleClues } from '../src/modules/visibility/visibility.ts';
 import { datasetKeys } from './data/world.ts';
 
 const MAX_P95_MS = 100;
@@ -45,16 +47,18 @@ async function login(url: string, username: string): Promise<string> {
 }
 
 /** What each persona reads: the same list views, detail of clues it may see, and its own extras. */
-async function endpointsFor(app: Awaited<ReturnType<typeof startFullApp>>, persona: 'operator' | 'caseworker'): Promise<Endpoint[]> {
+async function endpointsFor(app: Awaited<ReturnType<typeof startFullApp>>, persona: 'operator' | 'caseworker', principal: Principal): Promise<Endpoint[]> {
   const em = app.deps.orm.em.fork();
   const [street] = await sql<{ id: string; path: string }>(em, `select id, path from unit where code = 'street1'`);
   const [committee] = await sql<{ id: string }>(em, `select id from unit where code = 'street1-c01'`);
   const subtree = persona === 'operator' ? '/%' : `${street!.path}%`;
-  // Clues it may see, spread over the whole history (every 97th of its units' clues, newest first).
+  // Clues it may see, spread over the whole history (every 97th of its units' clues, newest first),
+  // outside the clues' excluded sets (the visibility rule: a clue naming someone of the persona's unit is not theirs to read).
+  const vis = visibleClues(principal);
   const sample = await sql<{ id: string }>(
     em,
-    `select id from (select c.id, row_number() over (order by c.received_at desc) as n from clue c join unit u on u.id = c.unit_id where u.path like ?) s where n % 97 = 1 limit 300`,
-    [subtree],
+    `select id from (select c.id, row_number() over (order by c.received_at desc) as n from clue c join unit u on u.id = c.unit_id where u.path like ? and ${vis.where}) s where n % 97 = 1 limit 300`,
+    [subtree, ...vis.params],
   );
   const year = new Date(ANCHOR.getTime() - 365 * DAY);
   const month = [new Date(ANCHOR.getTime() - 400 * DAY), new Date(ANCHOR.getTime() - 370 * DAY)];
@@ -115,7 +119,7 @@ export const staffReadsBenchmark: Benchmark = {
         for (const persona of ['operator', 'caseworker'] as const) {
           const username = persona === 'operator' ? 'district.operator.1' : 'street1.caseworker.1';
           const token = await login(app.url, username);
-          const endpoints = await endpointsFor(app, persona);
+          const endpoints = await endpointsFor(app, persona, await app.deps.staff.authenticate(token));
           const specs = endpoints.map((e) => {
             const spec: LoadSpec = {
               url: `${app.url}${e.paths[0]}`,
