@@ -553,6 +553,10 @@ describe('the staff console', () => {
     expect(await rowOf(page, closed.id).count()).toBe(0);
     const [{ n }] = (await t.db.query<{ n: number }>(`select count(*)::int as n from clue where status in ('registered', 'accepted', 'verifying', 'referred', 'concluded')`)) as [{ n: number }];
     expect(await page.locator('#queue-count').textContent()).toBe(`共 ${n} 条`);
+    await page.screenshot({ path: `${SHOTS}/queue-due-first-1366.png`, fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: `${SHOTS}/queue-due-first-390.png`, fullPage: true });
+    await page.setViewportSize({ width: 1366, height: 768 });
     await page.goto(`${base}/staff?status=all`);
     expect(await rowOf(page, closed.id).count()).toBe(1);
     // The count stops at its cap.
