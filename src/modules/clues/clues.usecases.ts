@@ -3,7 +3,7 @@ import { LockMode } from '@mikro-orm/core';
 import type { QueueName } from '../../../queues/names.ts';
 import type { DeadlinePlanning, TellReporterOfDecision } from './clues.ports.ts';
 import type { Clock } from '../../app/clock.ts';
-import { type Em, type Orm, sql, sqlBound } from '../../app/db.ts';
+import type { Em, Orm } from '../../app/db.ts';
 import { forbidden } from '../../app/errors.ts';
 import type { Keys } from '../../app/keys.ts';
 import { labelled, openName, sealName, withoutNames } from '../attachments/attachments.names.ts';
@@ -35,7 +35,7 @@ import {
   transitionRequirementMissing,
   unknownUnit,
 } from './clues.errors.ts';
-import { type Actor, appendEvent, GENESIS_HASH, nextEvent, pgTextArray, sha256Hex } from './ledger.ts';
+import { type Actor, appendEvent, GENESIS_HASH, nextEvent, sha256Hex } from './ledger.ts';
 import { LedgerEvent } from './ledger.entity.ts';
 import { generatePin, generateWebSecret, hashSecret, secretMatches } from './secrets.ts';
 import type { SlowDownRule, Throttle } from '../../app/throttle.ts';
@@ -43,7 +43,8 @@ import { allowedActions, type ClueAction, type ClueStatus, type DeclineReason, t
 import { generateTrackingCode, normalizeTrackingCode } from './tracking-code.ts';
 import { summaryProblem } from './clue-summary.ts';
 import { createGroupCommit } from '../../app/group-commit.ts';
-import { type RegistrationRows, registrationStatement } from './registration.repository.ts';
+import { type Registration, writeRegistrations } from './registration.repository.ts';
+import { type ClueListFilter, clueIdOfIntakeKey, deleteAccusedLink, deleteAccusedRows, keepConclusion, listClueIds, resetFailedAttempts, secretOfTrackingCode, staffExists } from './clues.repository.ts';
 import type { Locale } from '../../app/templates.ts';
 
 export interface ReporterIdentity {
@@ -118,13 +119,10 @@ export function createClueUseCases(deps: ClueDeps) {
   // batches in flight let the database work on one while the next fills.
   // Raw SQL only (no entities, no transaction): one fork for every batch instead of one each.
   const registrationWrites = orm.em.fork();
-  const registrations = createGroupCommit<RegistrationRows>({
+  const registrations = createGroupCommit<Registration>({
     maxBatch: 64,
     maxInFlight: 2,
-    write: async (batch) => {
-      const { text, params } = registrationStatement(batch);
-      await sqlBound(registrationWrites, text, params);
-    },
+    write: (batch) => writeRegistrations(registrationWrites, batch),
   });
 
   /**
@@ -201,31 +199,31 @@ export function createClueUseCases(deps: ClueDeps) {
       // reconcile adds the others as they come within it.
       const syncUntil = now.getTime() + deps.deadlineHorizonMs;
       const syncNow = starts.map(({ row: r }) => !!r.nextFireAt && r.nextFireAt.getTime() <= syncUntil);
-      const rows: RegistrationRows = {
-        clue: [
-          id, trackingCode, input.channel, receivedAt, pgTextArray(input.categories), input.narrative, input.occurredWhen ?? null, clue.unit,
-          clue.named, kind, hashSecret(keys.secretHmacKey, trackingCode, secret), clue.headSeq, clue.headHash, locale, clue.notifyProgress, now, now,
-        ],
-        events: events.map((e) => [id, e.seq, e.type, e.actor, now, e.dataJson, e.prevHash, e.hash]),
-        outbox: jobs.map((j) => [j.queue, j.name, j.jobId, JSON.stringify({ clueId: id }), now]),
-        accused: accused.map((a) => [a.id, id, a.name, nameKey(a.name).slice(0, 200), a.role, a.unitId, a.position]),
-        exclusionSources: accused.map((a) => [a.id, id, a.role, a.unitId, nameKey(a.name).slice(0, 200), clue.unit]),
-        deadlines: starts.map(({ row: r }, i) => [
-          r.id, id, r.kind, r.unit, r.startsAt, r.dueAt, r.dueAt, JSON.stringify(r.policy), r.fireSeq, r.nextFireAt, syncNow[i], now,
-        ]),
-        intakeKeys: input.intakeKey ? [[input.intakeKey, id, now]] : [],
-        reporters: box ? [[id, box, now]] : [],
-        attachments: files.map((f) => [f.id, id, sealName(keys.reporterKey, f.id, f.filename), f.contentType, f.size, f.sha256, f.storageKey, attachmentSource(actor), now]),
+      const registration: Registration = {
+        clue: {
+          id, trackingCode, channel: input.channel, receivedAt, categories: input.categories, narrative: input.narrative, occurredWhen: input.occurredWhen ?? null,
+          unitId: clue.unit, named: clue.named, secretKind: kind, secretHash: hashSecret(keys.secretHmacKey, trackingCode, secret), headSeq: clue.headSeq,
+          headHash: clue.headHash, locale, notifyProgress: clue.notifyProgress, at: now,
+        },
+        events,
+        jobs,
+        accused,
+        deadlines: starts.map(({ row: r }, i) => ({ id: r.id, kind: r.kind, unitId: r.unit, startsAt: r.startsAt, dueAt: r.dueAt, policy: r.policy, fireSeq: r.fireSeq, nextFireAt: r.nextFireAt, syncNeeded: syncNow[i]! })),
+        intakeKey: input.intakeKey ?? null,
+        reporterBox: box,
+        // The file's name is the reporter's text: it goes in sealed only.
+        attachments: files.map((f) => ({
+          id: f.id, filenameBox: sealName(keys.reporterKey, f.id, f.filename), contentType: f.contentType, size: f.size, sha256: f.sha256, storageKey: f.storageKey, source: attachmentSource(actor),
+        })),
       };
       try {
-        await registrations.submit(rows);
+        await registrations.submit(registration);
       } catch (err) {
         // A tracking-code collision is astronomically rare but must not lose the report.
         // Raw driver errors here (the ORM is bypassed): SQLSTATE 23505 unique, 23503 foreign key.
         const { code, constraint } = err as { code?: string; constraint?: string };
         if (code === '23505' && constraint === 'intake_key_pkey' && input.intakeKey) {
-          const [first] = await sql<{ clue_id: string }>(orm.em.fork(), 'select clue_id from intake_key where key = ?', [input.intakeKey]);
-          const existing = await orm.em.fork().findOneOrFail(Clue, { id: first!.clue_id });
+          const existing = await orm.em.fork().findOneOrFail(Clue, { id: (await clueIdOfIntakeKey(orm.em.fork(), input.intakeKey))! });
           return { clue: existing, trackingCode: existing.trackingCode, secret: null, duplicate: true as const };
         }
         if (code === '23505' && attempt < 5) continue;
@@ -329,45 +327,11 @@ export function createClueUseCases(deps: ClueDeps) {
 
   async function listClues(
     principal: Principal,
-    filter: {
-      status?: ClueStatus;
-      channel?: Channel;
-      category?: Category;
-      unitId?: string;
-      receivedFrom?: Date;
-      receivedTo?: Date;
-      limit: number;
-      cursor?: { receivedAt: Date; id: string };
-    },
+    filter: ClueListFilter & { limit: number },
   ) {
     const em = orm.em.fork();
-    const vis = visibleClues(principal);
-    const where = [vis.where];
-    const params: unknown[] = [...vis.params];
-    const add = (cond: string, ...values: unknown[]) => {
-      where.push(cond);
-      params.push(...values);
-    };
-    if (filter.status) add('c.status = ?', filter.status);
-    if (filter.channel) add('c.channel = ?', filter.channel);
-    if (filter.category) add('? = any(c.categories)', filter.category);
-    if (filter.unitId) {
-      // The subtree's unit ids as constants: with them PostgreSQL estimates how many clues the filter
-      // keeps and reads the list in its order; with the subquery it fetched and sorted every clue of
-      // the subtree (bench/README "staff-reads").
-      const units = await sql<{ id: string }>(em, 'select id from unit where path like (select path from unit where id = ?) || ?', [filter.unitId, '%']);
-      if (units.length) add('c.unit_id in (?)', units.map((u) => u.id));
-      else add('false');
-    }
-    if (filter.receivedFrom) add('c.received_at >= ?', filter.receivedFrom);
-    if (filter.receivedTo) add('c.received_at < ?', filter.receivedTo);
-    if (filter.cursor) add('(c.received_at, c.id) < (?, ?)', filter.cursor.receivedAt, filter.cursor.id);
-    const rows = await sql<{ id: string }>(
-      em,
-      `select c.id from clue c where ${where.join(' and ')} order by c.received_at desc, c.id desc limit ?`,
-      [...params, filter.limit + 1],
-    );
-    const ids = rows.slice(0, filter.limit).map((r) => r.id);
+    const rows = await listClueIds(em, visibleClues(principal), filter, filter.limit + 1);
+    const ids = rows.slice(0, filter.limit);
     const clues = ids.length ? await em.find(Clue, { id: { $in: ids } }) : [];
     const byId = new Map(clues.map((c) => [c.id, c]));
     const targets = await visibleClueIds(em, principal, clues.map((c) => c.mergedInto).filter((m): m is string => !!m));
@@ -433,24 +397,6 @@ export function createClueUseCases(deps: ClueDeps) {
     if (input.action === 'accept') deps.onAccepted?.(clueId);
     logger.info({ clueId, action: input.action, to: result.status, staffId: principal.id }, 'clue status changed');
     return publicView(result);
-  }
-
-  /**
-   * `clue_conclusion` follows the ledger: a conclusion replaces the clue's row (a clue concluded,
-   * reopened and concluded again counts once, at its latest conclusion); a review or re-review
-   * removes it until the clue is concluded again.
-   */
-  async function keepConclusion(tx: Em, clueId: string, action: ClueAction, outcome: ClueOutcomeFigures | null, now: Date) {
-    if (action === 'conclude') {
-      await sql(
-        tx,
-        `insert into clue_conclusion (clue_id, concluded_at, outcome) values (?, ?, ?)
-           on conflict (clue_id) do update set concluded_at = excluded.concluded_at, outcome = excluded.outcome`,
-        [clueId, now, outcome ? JSON.stringify(outcome) : null],
-      );
-    } else if (action === 'review' || action === 're_review') {
-      await sql(tx, 'delete from clue_conclusion where clue_id = ?', [clueId]);
-    }
   }
 
   /**
@@ -522,12 +468,12 @@ export function createClueUseCases(deps: ClueDeps) {
     // Same steps whatever is wrong: one small lookup (a malformed code is looked up too, as '',
     // which no clue has) and one HMAC comparison (against a dummy hash for an unknown code); the
     // clue itself is loaded only once the secret matched (test/same-work.test.ts).
-    const [row] = await sql<{ id: string; tracking_code: string; secret_hash: string }>(em, 'select id, tracking_code, secret_hash from clue where tracking_code = ?', [normalized ?? '']);
-    const ok = secretMatches(keys.secretHmacKey, row?.tracking_code ?? normalized ?? '000000000000', secret, row?.secret_hash ?? DUMMY_SECRET_HASH);
+    const row = await secretOfTrackingCode(em, normalized ?? '');
+    const ok = secretMatches(keys.secretHmacKey, row?.trackingCode ?? normalized ?? '000000000000', secret, row?.secretHash ?? DUMMY_SECRET_HASH);
     if (!row) return null;
     if (ok) {
       const clue = await em.findOneOrFail(Clue, { id: row.id });
-      if (clue.failedAttempts > 0) await sql(em, 'update clue set failed_attempts = 0 where id = ?', [clue.id]);
+      if (clue.failedAttempts > 0) await resetFailedAttempts(em, clue.id);
       if (guard) {
         await guard.throttle.clear('pin-code', clue.trackingCode);
         if (opts.caller) await guard.throttle.clear('pin-caller', opts.caller);
@@ -579,8 +525,7 @@ export function createClueUseCases(deps: ClueDeps) {
   const removeAccused = ({ ctx, input: { clueId, accusedId, reason } }: StaffCall<{ clueId: string; accusedId: string; reason: string }>) =>
     editAccused(ctx, clueId, async (tx, clue, now) => {
       const a = await findAccused(tx, clue.id, accusedId);
-      await sql(tx, 'delete from accused_link where accused_id = ?', [a.id]);
-      await sql(tx, 'delete from clue_exclusion where accused_id = ?', [a.id]);
+      await deleteAccusedRows(tx, a.id);
       tx.remove(a);
       appendEvent(tx, clue, { type: 'accused.removed', actor: ctx.actor, data: { accusedId: a.id, reason } }, now);
       return { change: 'removed', accusedId: a.id };
@@ -589,9 +534,8 @@ export function createClueUseCases(deps: ClueDeps) {
   const linkAccused = ({ ctx, input: { clueId, accusedId, ...input } }: StaffCall<{ clueId: string; accusedId: string; staffId: string; kind: AccusedLinkKind; reason: string }>) =>
     editAccused(ctx, clueId, async (tx, clue, now) => {
       const a = await findAccused(tx, clue.id, accusedId);
-      const [staff] = await sql(tx, 'select id from staff where id = ?', [input.staffId]);
-      if (!staff) throw accusedNotFound({ staffId: input.staffId });
-      await sql(tx, 'delete from accused_link where accused_id = ? and staff_id = ?', [a.id, input.staffId]);
+      if (!(await staffExists(tx, input.staffId))) throw accusedNotFound({ staffId: input.staffId });
+      await deleteAccusedLink(tx, a.id, input.staffId);
       tx.create(AccusedLink, { id: randomUUID(), clue: clue.id, accused: a.id, staff: input.staffId, kind: input.kind, reason: input.reason, createdBy: ctx.principal.id, createdAt: now });
       appendEvent(tx, clue, { type: 'accused.linked', actor: ctx.actor, data: { accusedId: a.id, staffId: input.staffId, kind: input.kind, reason: input.reason } }, now);
       return { change: 'linked', accusedId: a.id, staffId: input.staffId, kind: input.kind };
@@ -600,9 +544,9 @@ export function createClueUseCases(deps: ClueDeps) {
   const unlinkAccused = ({ ctx, input: { clueId, accusedId, ...input } }: StaffCall<{ clueId: string; accusedId: string; staffId: string; reason: string }>) =>
     editAccused(ctx, clueId, async (tx, clue, now) => {
       const a = await findAccused(tx, clue.id, accusedId);
-      const removed = await sql<{ kind: string }>(tx, 'delete from accused_link where accused_id = ? and staff_id = ? returning kind', [a.id, input.staffId]);
-      if (!removed.length) throw accusedNotFound({ staffId: input.staffId });
-      appendEvent(tx, clue, { type: 'accused.unlinked', actor: ctx.actor, data: { accusedId: a.id, staffId: input.staffId, kind: removed[0]!.kind, reason: input.reason } }, now);
+      const kind = await deleteAccusedLink(tx, a.id, input.staffId);
+      if (kind === undefined) throw accusedNotFound({ staffId: input.staffId });
+      appendEvent(tx, clue, { type: 'accused.unlinked', actor: ctx.actor, data: { accusedId: a.id, staffId: input.staffId, kind, reason: input.reason } }, now);
       return { change: 'unlinked', accusedId: a.id, staffId: input.staffId };
     });
 
