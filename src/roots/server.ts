@@ -10,7 +10,9 @@ import { createUploads } from '../modules/attachments/uploads.ts';
 import { staffRoutes } from '../modules/staff/staff.routes.ts';
 import { totpEnrolmentNeeded } from '../modules/staff/staff.errors.ts';
 import { staffMessageRoutes } from '../modules/messages/messages.routes.ts';
-import { webRoutes } from '../modules/intake-web/web.routes.ts';
+import { webPageRoutes } from '../modules/intake-web/web.pages.routes.ts';
+import { webApiRoutes } from '../modules/intake-web/web.api.routes.ts';
+import { createLimiters } from '../modules/intake-web/web.limits.ts';
 import { voiceRoutes } from '../modules/intake-voice/voice.routes.ts';
 import { callbackRoutes } from '../modules/intake-voice/callbacks.routes.ts';
 import { deadlineRoutes } from '../modules/deadlines/deadlines.routes.ts';
@@ -241,7 +243,10 @@ export function createServer(deps: Dependencies) {
   app.route('/api/v1/staff', auditRoutes(deps.audit, docs));
   app.route('/api/v1/staff', statisticsRoutes(deps.statistics, docs));
   app.route('/api/v1/staff', ledgerRoutes(deps.ledgerWitness, docs));
-  app.route('/', webRoutes({ config: deps.config, clock: deps.clock, reports: deps.reports, staff: deps.staff, csrf: deps.csrf, metrics, contact: deps.contact, sessions: deps.followUpSessions, throttle: deps.throttle }, docs));
+  // The citizen's form pages and JSON API count against one set of abuse limits.
+  const web = { config: deps.config, clock: deps.clock, reports: deps.reports, staff: deps.staff, csrf: deps.csrf, metrics, contact: deps.contact, sessions: deps.followUpSessions, limits: createLimiters(deps.config, deps.clock, deps.throttle) };
+  app.route('/', webPageRoutes(web));
+  app.route('/', webApiRoutes(web, docs));
   // The staff console's pages (issue 17): the same use cases as the JSON API, signed in by cookie.
   app.route('/staff', consoleRoutes({
     context: (principal) => ({ actor: `staff:${principal.id}`, principal, em: deps.orm.em.fork(), clock: deps.clock, logger }),

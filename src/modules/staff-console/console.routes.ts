@@ -15,7 +15,7 @@ import { categories, type Category, type Channel, channels } from '../clues/clue
 import { clueNotFound } from '../clues/clues.errors.ts';
 import { clueCursor, registerStaffClue } from '../clues/clues.routes.ts';
 import type { Uploads } from '../attachments/uploads.ts';
-import { fileList, toUploaded } from '../intake-web/web.routes.ts';
+import { fileList, toUploaded } from '../intake-web/web.files.ts';
 import { registerClueBody } from '../clues/clues.schemas.ts';
 import type { ClueUseCases } from '../clues/clues.usecases.ts';
 import { type ClueAction, clueActions, type ClueStatus, clueStatuses, type DeclineReason, declineReasons, type Finding, findings } from '../clues/status-machine.ts';
