@@ -6,7 +6,6 @@ import { bodyLimit } from '../app/body-limit.ts';
 import { routePath } from 'hono/route';
 import { staffClueRoutes } from '../modules/clues/clues.routes.ts';
 import type { AppEnv } from '../modules/staff/http-env.ts';
-import { createUploads } from '../modules/attachments/uploads.ts';
 import { staffRoutes } from '../modules/staff/staff.routes.ts';
 import { totpEnrolmentNeeded } from '../modules/staff/staff.errors.ts';
 import { staffMessageRoutes } from '../modules/messages/messages.routes.ts';
@@ -61,8 +60,6 @@ export function createServer(deps: Dependencies) {
   const { logger, metrics } = deps;
   const app = new Hono<AppEnv>();
   const docs = new ApiDocs();
-  // Staff registration takes scans and photos of a letter, checked as a web report's files are.
-  const uploads = createUploads(deps.storage);
 
   // Headers on every response (README "Account security and limits"): no inline script or style
   // anywhere (the pages load /assets/site.<hash>.js and their stylesheets), no framing, no sniffing,
@@ -232,8 +229,8 @@ export function createServer(deps: Dependencies) {
     await next();
   });
   app.route('/api/v1/staff', staffRoutes(deps.staff, docs, deps.loginGuard, deps.config.TRUST_PROXY));
-  app.route('/api/v1/staff/clues', staffClueRoutes(deps.clues, uploads, docs, metrics));
-  app.route('/api/v1/staff/clues', staffMessageRoutes(deps.clues, deps.messages, docs));
+  app.route('/api/v1/staff/clues', staffClueRoutes(deps.clues, docs, metrics));
+  app.route('/api/v1/staff/clues', staffMessageRoutes(deps.messages, docs));
   app.route('/api/v1/staff', deadlineRoutes(deps.deadlines, deps.clues, docs));
   app.route('/api/v1/staff', workflowRoutes(deps.workflow, docs));
   app.route('/api/v1/staff', staffReferralRoutes(deps.referrals, docs));
@@ -252,7 +249,7 @@ export function createServer(deps: Dependencies) {
     context: (principal) => ({ actor: `staff:${principal.id}`, principal, em: deps.orm.em.fork(), clock: deps.clock, logger }),
     config: deps.config, clock: deps.clock, csrf: deps.csrf, metrics, staff: deps.staff, clues: deps.clues, workflow: deps.workflow,
     messages: deps.messages, deadlines: deps.deadlines, callbacks: deps.hotline.callbacks, email: deps.email, storage: deps.storage,
-    loginGuard: deps.loginGuard, referrals: deps.referrals, registry: deps.registry, uploads,
+    loginGuard: deps.loginGuard, referrals: deps.referrals, registry: deps.registry,
   }));
   app.route('/api/v1/staff', callbackRoutes(deps.hotline.callbacks, deps.clock, docs));
   app.route('/', voiceRoutes(deps.hotline, logger, docs));

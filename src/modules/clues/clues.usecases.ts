@@ -7,7 +7,7 @@ import type { Em, Orm } from '../../app/db.ts';
 import { forbidden } from '../../app/errors.ts';
 import type { Keys } from '../../app/keys.ts';
 import { labelled, openName, sealName, withoutNames } from '../attachments/attachments.names.ts';
-import type { StoredAttachment } from '../attachments/uploads.ts';
+import type { StoredAttachment, UploadedFile, Uploads } from '../attachments/uploads.ts';
 import type { Logger } from '../../app/logger.ts';
 import { seal, unseal } from '../../app/seal.ts';
 import { can, type Principal, type StaffCall, type StaffContext } from '../staff/access.ts';
@@ -101,7 +101,16 @@ export interface ClueDeps {
   deadlineHorizonMs: number;
   /** Called after a clue is accepted (e.g. to give registered-relative households a home visit). */
   onAccepted?: (clueId: string) => void;
+  /** Checks and stores the files staff register with a letter (attachments module). Unset: staff registration takes no files. */
+  uploads?: Uploads;
 }
+
+/** A letter, visit or call registered by staff, with its files as uploaded (not yet checked). */
+export type StaffRegistrationInput = Omit<RegisterClueInput, 'attachments' | 'secret' | 'intakeKey'> & {
+  files: UploadedFile[];
+  /** How the reporter will follow up: `phone` gives a numeric PIN (the hotline's status query takes it) instead of the web secret. */
+  followUp?: 'web' | 'phone';
+};
 
 const DUMMY_SECRET_HASH = '0'.repeat(64);
 
@@ -237,6 +246,25 @@ export function createClueUseCases(deps: ClueDeps) {
     }
   }
 
+  /** `forbidden` unless the principal registers clues (the console asks before showing the registration form). */
+  function assertMayRegister({ ctx }: StaffCall<object>) {
+    if (!can.registerClues(ctx.principal)) throw forbidden();
+  }
+
+  /**
+   * A letter, visit or call registered by staff, with its files (the API's and the console's one path):
+   * the principal must be one who registers clues; units are checked, then every file (type by content,
+   * metadata stripped, names sealed with the clue), and only then anything is stored, so a refused
+   * registration leaves nothing behind.
+   */
+  async function registerByStaff({ ctx, input: { files, followUp, ...input } }: StaffCall<StaffRegistrationInput>) {
+    assertMayRegister({ ctx, input: {} });
+    if (files.length) await assertUnitsExist(ctx.em, [input.unitId, ...input.accused.map((a) => a.unitId)]);
+    if (files.length && !deps.uploads) throw new Error('staff registration with files needs the uploads dependency');
+    const attachments = files.length ? await deps.uploads!.accept(files, input.locale ?? 'zh-CN') : [];
+    return registerClue(ctx.actor, { ...input, attachments, ...(followUp === 'phone' ? { secret: { kind: 'pin' as const } } : {}) });
+  }
+
   /**
    * Loads a clue the principal may see, else `clue.not_found`: existence is not revealed, and a
    * principal in the clue's excluded set gets exactly that too (visibility module).
@@ -268,8 +296,8 @@ export function createClueUseCases(deps: ClueDeps) {
     };
   }
 
-  async function getClue(principal: Principal, clueId: string) {
-    const em = orm.em.fork();
+  async function getClue({ ctx, input: { clueId } }: StaffCall<{ clueId: string }>) {
+    const { principal, em } = ctx;
     const clue = await loadVisible(em, principal, clueId);
     const [accused, attachments, events] = await Promise.all([
       em.find(Accused, { clue: clue.id }),
@@ -325,11 +353,8 @@ export function createClueUseCases(deps: ClueDeps) {
     };
   }
 
-  async function listClues(
-    principal: Principal,
-    filter: ClueListFilter & { limit: number },
-  ) {
-    const em = orm.em.fork();
+  async function listClues({ ctx, input: filter }: StaffCall<ClueListFilter & { limit: number }>) {
+    const { principal, em } = ctx;
     const rows = await listClueIds(em, visibleClues(principal), filter, filter.limit + 1);
     const ids = rows.slice(0, filter.limit);
     const clues = ids.length ? await em.find(Clue, { id: { $in: ids } }) : [];
@@ -345,13 +370,13 @@ export function createClueUseCases(deps: ClueDeps) {
     return { items, nextCursor };
   }
 
-  async function changeStatus(
-    principal: Principal,
-    clueId: string,
-    input: { action: ClueAction; reason?: string; reasonCode?: DeclineReason; finding?: Finding; outcome?: ClueOutcomeFigures; mergedInto?: string },
-  ) {
+  async function changeStatus({
+    ctx,
+    input: { clueId, ...input },
+  }: StaffCall<{ clueId: string; action: ClueAction; reason?: string; reasonCode?: DeclineReason; finding?: Finding; outcome?: ClueOutcomeFigures; mergedInto?: string }>) {
+    const { principal } = ctx;
     if (!can.handleClues(principal)) throw forbidden();
-    const result = await orm.em.fork().transactional(async (tx) => {
+    const result = await ctx.em.transactional(async (tx) => {
       const clue = await loadVisible(tx, principal, clueId, true);
       const from = clue.status;
       const to = nextStatus(from, input.action);
@@ -367,13 +392,13 @@ export function createClueUseCases(deps: ClueDeps) {
       clue.status = to;
       if (input.finding) clue.finding = input.finding;
       if (input.action === 'conclude') clue.outcome = input.outcome ?? null;
-      const now = clock.now();
+      const now = ctx.clock.now();
       appendEvent(
         tx,
         clue,
         {
           type: 'clue.status_changed',
-          actor: `staff:${principal.id}`,
+          actor: ctx.actor,
           data: {
             action: input.action,
             from,
@@ -395,7 +420,7 @@ export function createClueUseCases(deps: ClueDeps) {
     deps.onDeadlinesChanged();
     deps.onOutboxWritten();
     if (input.action === 'accept') deps.onAccepted?.(clueId);
-    logger.info({ clueId, action: input.action, to: result.status, staffId: principal.id }, 'clue status changed');
+    ctx.logger.info({ clueId, action: input.action, to: result.status, staffId: principal.id }, 'clue status changed');
     return publicView(result);
   }
 
@@ -405,16 +430,17 @@ export function createClueUseCases(deps: ClueDeps) {
    * below it, an accused person, a registered relative) does not find the clue at all, and every
    * view is itself a ledger event.
    */
-  async function revealReporter(principal: Principal, clueId: string, purpose: string) {
+  async function revealReporter({ ctx, input: { clueId, purpose } }: StaffCall<{ clueId: string; purpose: string }>) {
+    const { principal } = ctx;
     if (!can.revealReporter(principal)) throw forbidden();
-    return orm.em.fork().transactional(async (tx) => {
+    return ctx.em.transactional(async (tx) => {
       const clue = await loadVisible(tx, principal, clueId, true);
       const sealed = await tx.findOne(SealedReporter, { clue: clue.id });
       if (!sealed) throw reporterAnonymous();
       const identity = JSON.parse(unseal(keys.reporterKey, Buffer.from(sealed.box), clue.id)) as ReporterIdentity;
       // The attachments' names are the reporter's text too: shown here, with the identity, under the same event.
       const files = await tx.find(Attachment, { clue: clue.id }, { orderBy: { createdAt: 'asc', id: 'asc' }, populate: ['filenameBox'] });
-      appendEvent(tx, clue, { type: 'reporter.viewed', actor: `staff:${principal.id}`, data: { purpose } }, clock.now());
+      appendEvent(tx, clue, { type: 'reporter.viewed', actor: ctx.actor, data: { purpose } }, ctx.clock.now());
       return { ...identity, attachments: files.map((f, i) => ({ id: f.id, ...labelled(i + 1, f), filename: openName(keys.reporterKey, f) })) };
     });
   }
@@ -554,18 +580,18 @@ export function createClueUseCases(deps: ClueDeps) {
    * The clue a tracking code names, if the principal may see it (else `clue.not_found`): the staff
    * console's search. The code may be typed as read out (spaces, dashes, full-width digits).
    */
-  async function findByTrackingCode(principal: Principal, code: string) {
+  async function findByTrackingCode({ ctx, input: { code } }: StaffCall<{ code: string }>) {
+    const { principal, em } = ctx;
     const normalized = normalizeTrackingCode(code);
     if (!normalized) throw clueNotFound();
-    const em = orm.em.fork();
     const found = await em.findOne(Clue, { trackingCode: normalized }, { fields: ['id'] });
     if (!found) throw clueNotFound();
     return publicView(await loadVisible(em, principal, found.id));
   }
 
   /** One attachment of a clue the principal may see, with its storage key (for the staff download). */
-  async function attachmentOf(principal: Principal, clueId: string, attachmentId: string) {
-    const em = orm.em.fork();
+  async function attachmentOf({ ctx, input: { clueId, attachmentId } }: StaffCall<{ clueId: string; attachmentId: string }>) {
+    const { principal, em } = ctx;
     await loadVisible(em, principal, clueId);
     const a = await em.findOne(Attachment, { id: attachmentId, clue: clueId });
     if (!a) throw clueNotFound();
@@ -579,7 +605,7 @@ export function createClueUseCases(deps: ClueDeps) {
     await assertUnitsExist(orm.em.fork(), ids);
   }
 
-  return { checkUnits, registerClue, addAccused, removeAccused, linkAccused, unlinkAccused, registrationStats: registrations.stats, getClue, listClues, findByTrackingCode, attachmentOf, changeStatus, setSummary, revealReporter, authenticateReporter, publicView, assertVisible };
+  return { checkUnits, registerClue, assertMayRegister, registerByStaff, addAccused, removeAccused, linkAccused, unlinkAccused, registrationStats: registrations.stats, getClue, listClues, findByTrackingCode, attachmentOf, changeStatus, setSummary, revealReporter, authenticateReporter, publicView, assertVisible };
 }
 
 export type ClueUseCases = ReturnType<typeof createClueUseCases>;

@@ -8,7 +8,7 @@ import type { Logger } from '../../app/logger.ts';
 import { seal, unseal } from '../../app/seal.ts';
 import { Accused, Clue } from '../clues/clue.entity.ts';
 import { type Actor, appendEvent } from '../clues/ledger.ts';
-import type { Principal } from '../staff/access.ts';
+import type { Principal, StaffCall } from '../staff/access.ts';
 import { cluesNaming, recomputeExclusions } from '../visibility/visibility.ts';
 import { CsvFatalError, type CsvEncoding, decodeCsv, parseCsv } from './csv.ts';
 import { idNumberHash, idNumberProblem, idProblemReasons, maskIdNumber, normalizeIdNumber } from './id-number.ts';
@@ -62,7 +62,7 @@ export interface RegistryDeps {
   keys: Keys;
   logger: Logger;
   /** `clue.not_found` unless the principal may see the clue (the clue module's own rule). */
-  assertClueVisible: (principal: Principal, clueId: string) => Promise<void>;
+  assertClueVisible: (principal: Principal, clueId: string, em?: Em) => Promise<void>;
   /** Day boundary for "not in the future" checks; defaults to Asia/Shanghai. */
   timeZone?: string;
 }
@@ -199,8 +199,8 @@ export function createRegistryUseCases(deps: RegistryDeps) {
    * Registers one relative. Anyone registers for themselves; supervisors (their units) and admins
    * also for another staff member or for a committee cadre without an account (name + unit).
    */
-  async function register(principal: Principal, input: RegisterInput) {
-    const em = orm.em.fork();
+  async function register({ ctx, input }: StaffCall<RegisterInput>) {
+    const { principal, em } = ctx;
     const forSelf = (!input.registrantStaffId && !input.registrantName && !input.registrantUnitId) || input.registrantStaffId === principal.id;
     if (!forSelf && !mayManage(principal)) throw forbidden();
     const inUnits = subtreeOf(principal);
@@ -241,7 +241,7 @@ export function createRegistryUseCases(deps: RegistryDeps) {
     });
     try {
       await em.transactional(async (tx) => {
-        await insertRegistrations(tx, [row], principal.id, clock.now());
+        await insertRegistrations(tx, [row], principal.id, ctx.clock.now());
         // The clues naming the relative or the registrant: their excluded sets change now.
         await recomputeExclusions(tx, await cluesNaming(tx, [row.relativeNameKey, row.registrantNameKey]));
       });
@@ -251,7 +251,7 @@ export function createRegistryUseCases(deps: RegistryDeps) {
       if (code === '23503') throw registryUnknownUnit();
       throw err;
     }
-    logger.info({ registryId: row.id, staffId: principal.id, forSelf }, 'near relative registered');
+    ctx.logger.info({ registryId: row.id, staffId: principal.id, forSelf }, 'near relative registered');
     const [view] = await registrationsByIds(em, [row.id]);
     return present(view!, false);
   }
@@ -268,21 +268,21 @@ export function createRegistryUseCases(deps: RegistryDeps) {
    * Supervisors see registrations of their unit subtree, admins all, everyone else their own.
    * `reveal` (supervisors and admins only) shows full ID numbers and is recorded in registry_audit.
    */
-  async function list(
-    principal: Principal,
-    q: { unitId?: string; programme?: Programme; limit: number; cursor?: { createdAt: Date; id: string }; reveal?: boolean; purpose?: string },
-  ) {
+  async function list({
+    ctx,
+    input: q,
+  }: StaffCall<{ unitId?: string; programme?: Programme; limit: number; cursor?: { createdAt: Date; id: string }; reveal?: boolean; purpose?: string }>) {
+    const { principal, em } = ctx;
     if (q.reveal && !mayManage(principal)) throw forbidden();
-    const em = orm.em.fork();
     const scope: RegistrationScope =
       principal.role === 'admin' ? { kind: 'all' } : principal.role === 'supervisor' ? { kind: 'subtree', unitPath: principal.unitPath } : { kind: 'own', staffId: principal.id };
     const rows = await listRegistrations(em, { scope, unitId: q.unitId, programme: q.programme, cursor: q.cursor }, q.limit + 1);
     const page = rows.slice(0, q.limit);
     const items = page.map((r) => present(r, !!q.reveal));
     if (q.reveal && items.length) {
-      recordRegistryAudit(em, { staffId: principal.id, action: 'ids_revealed', registryIds: items.map((i) => i.id), rowCount: items.length, purpose: q.purpose, at: clock.now() });
+      recordRegistryAudit(em, { staffId: principal.id, action: 'ids_revealed', registryIds: items.map((i) => i.id), rowCount: items.length, purpose: q.purpose, at: ctx.clock.now() });
       await em.flush();
-      logger.info({ staffId: principal.id, rows: items.length }, 'near-relative ID numbers revealed');
+      ctx.logger.info({ staffId: principal.id, rows: items.length }, 'near-relative ID numbers revealed');
     }
     const last = page.at(-1);
     const nextCursor = rows.length > q.limit && last ? Buffer.from(`${last.createdAt.toISOString()}|${last.id}`).toString('base64url') : null;
@@ -294,7 +294,8 @@ export function createRegistryUseCases(deps: RegistryDeps) {
    * rows reported by line. A fatal problem — not CSV, required columns missing, too large, or the
    * database failing part-way — imports nothing: the rows go in one transaction.
    */
-  async function importCsv(principal: Principal, bytes: Uint8Array, opts: { dryRun?: boolean; charset?: string } = {}): Promise<ImportResult> {
+  async function importCsv({ ctx, input: { bytes, ...opts } }: StaffCall<{ bytes: Uint8Array; dryRun?: boolean; charset?: string }>): Promise<ImportResult> {
+    const { principal, em, logger } = ctx;
     if (!mayManage(principal)) throw forbidden();
     if (bytes.length > MAX_IMPORT_BYTES) throw importTooLarge({ imported: 0 });
     const dryRun = !!opts.dryRun;
@@ -312,14 +313,13 @@ export function createRegistryUseCases(deps: RegistryDeps) {
       throw err;
     }
     const { header, records, encoding } = parsed;
-    const em = orm.em.fork();
     const units = await allUnits(em);
-    const ctx = { today: today(), ...unitIndex(units), mayUseUnit: subtreeOf(principal) };
+    const rowContext = { today: today(), ...unitIndex(units), mayUseUnit: subtreeOf(principal) };
 
     const errors: RowError[] = [];
     const valid: ValidRow[] = [];
     for (const rec of records) {
-      const result = validateRecord(rec, header, ctx);
+      const result = validateRecord(rec, header, rowContext);
       if ('errors' in result) errors.push(...result.errors);
       else valid.push(result.row);
     }
@@ -377,7 +377,7 @@ export function createRegistryUseCases(deps: RegistryDeps) {
         }
       }
       if (!dryRun && toInsert.length) {
-        const now = clock.now();
+        const now = ctx.clock.now();
         await insertRegistrations(tx, toInsert, principal.id, now);
         // Bounded recompute: only the clues naming an imported relative or registrant.
         await recomputeExclusions(tx, await cluesNaming(tx, toInsert.flatMap((r) => [r.relativeNameKey, r.registrantNameKey])));
@@ -441,10 +441,10 @@ export function createRegistryUseCases(deps: RegistryDeps) {
    * the clue. Recusal: matches whose registrant is the viewer or of the viewer's unit are withheld
    * (all withheld → 403). Each view is recorded in registry_audit.
    */
-  async function getMatchDetails(principal: Principal, clueId: string) {
+  async function getMatchDetails({ ctx, input: { clueId } }: StaffCall<{ clueId: string }>) {
+    const { principal, em } = ctx;
     if (!mayManage(principal)) throw forbidden();
-    await deps.assertClueVisible(principal, clueId);
-    const em = orm.em.fork();
+    await deps.assertClueVisible(principal, clueId, em);
     const ids = [...(await recordedMatchIds(em, clueId, MATCH_EVENT))];
     if (ids.length === 0) return { items: [], withheld: 0 };
     const accused = await em.find(Accused, { clue: clueId }, { orderBy: { id: 'asc' } });
@@ -466,9 +466,9 @@ export function createRegistryUseCases(deps: RegistryDeps) {
         })),
       };
     });
-    recordRegistryAudit(em, { staffId: principal.id, action: 'matches_viewed', clueId, registryIds: items.map((i) => i.id), rowCount: items.length, at: clock.now() });
+    recordRegistryAudit(em, { staffId: principal.id, action: 'matches_viewed', clueId, registryIds: items.map((i) => i.id), rowCount: items.length, at: ctx.clock.now() });
     await em.flush();
-    logger.info({ staffId: principal.id, clueId, shown: items.length, withheld }, 'near-relative matches viewed');
+    ctx.logger.info({ staffId: principal.id, clueId, shown: items.length, withheld }, 'near-relative matches viewed');
     return { items, withheld };
   }
 
