@@ -1,3 +1,5 @@
+import { type Job, UnrecoverableError } from 'bullmq';
+import type { Config } from '../src/app/config.ts';
 import type { Logger } from '../src/app/logger.ts';
 import { pollMailbox } from '../src/modules/intake-email/email.imap.ts';
 import type { EmailUseCases } from '../src/modules/intake-email/email.usecases.ts';
@@ -19,4 +21,11 @@ export async function pollConfiguredMailbox(imapUrl: string, email: EmailUseCase
       await email.receive(raw, { receivedAt: meta.receivedAt });
     },
   });
+}
+
+/** The `email` queue (thin): the scheduled IMAP poll, when a mailbox is configured. */
+export async function processEmailJob(deps: { config: Pick<Config, 'IMAP_URL' | 'EMAIL_MAX_BYTES'>; email: EmailUseCases; logger: Logger }, job: Job): Promise<unknown> {
+  if (job.name !== 'email.poll_imap') throw new UnrecoverableError(`unknown email job ${job.name}`);
+  if (!deps.config.IMAP_URL) return { skipped: 'no IMAP_URL' };
+  return pollConfiguredMailbox(deps.config.IMAP_URL, deps.email, deps.config.EMAIL_MAX_BYTES, deps.logger);
 }

@@ -83,7 +83,10 @@ export async function createDependencies(
     horizonMs: config.DEADLINE_HORIZON_HOURS * 3600_000,
     syncMs: config.DEADLINE_SYNC_MS,
   });
+  const storage = new LocalFolderStorage(join(config.DATA_DIR, 'attachments'));
+  const uploads = createUploads(storage);
   const clues = createClueUseCases({
+    uploads,
     orm,
     clock,
     keys,
@@ -103,8 +106,6 @@ export async function createDependencies(
       workflow.ensureHomeVisit(clueId).catch((err: Error) => logger.warn({ clueId, err: err.message }, 'automatic home visit not created'));
     },
   });
-  const storage = new LocalFolderStorage(join(config.DATA_DIR, 'attachments'));
-  const uploads = createUploads(storage);
   const hotline = createHotline({ orm, clock, keys, logger, config, clues, deadlines, calendar, storage, metrics, onOutboxWritten: () => relay.kick() });
   const messages = createMessageUseCases({ orm, clock, logger, reporterKey: keys.reporterKey, onOutboxWritten: () => relay.kick() });
   // Start-up step (idempotent): attachment names kept in clear by earlier versions are sealed (needs the key, so not a

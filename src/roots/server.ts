@@ -6,14 +6,15 @@ import { bodyLimit } from '../app/body-limit.ts';
 import { routePath } from 'hono/route';
 import { staffClueRoutes } from '../modules/clues/clues.routes.ts';
 import type { AppEnv } from '../modules/staff/http-env.ts';
-import { createUploads } from '../modules/attachments/uploads.ts';
 import { staffRoutes } from '../modules/staff/staff.routes.ts';
 import { totpEnrolmentNeeded } from '../modules/staff/staff.errors.ts';
 import { staffMessageRoutes } from '../modules/messages/messages.routes.ts';
-import { webRoutes } from '../modules/intake-web/web.routes.ts';
 import { recordingRoutes } from '../modules/intake-voice/recording.routes.ts';
 import { smsRoutes } from '../modules/intake-voice/sms.routes.ts';
 import { twilioWebhookGuards } from '../modules/intake-voice/voice.signature.ts';
+import { webPageRoutes } from '../modules/intake-web/web.pages.routes.ts';
+import { webApiRoutes } from '../modules/intake-web/web.api.routes.ts';
+import { createLimiters } from '../modules/intake-web/web.limits.ts';
 import { voiceRoutes } from '../modules/intake-voice/voice.routes.ts';
 import { callbackRoutes } from '../modules/intake-voice/callbacks.routes.ts';
 import { deadlineRoutes } from '../modules/deadlines/deadlines.routes.ts';
@@ -62,8 +63,6 @@ export function createServer(deps: Dependencies) {
   const { logger, metrics } = deps;
   const app = new Hono<AppEnv>();
   const docs = new ApiDocs();
-  // Staff registration takes scans and photos of a letter, checked as a web report's files are.
-  const uploads = createUploads(deps.storage);
 
   // Headers on every response (README "Account security and limits"): no inline script or style
   // anywhere (the pages load /assets/site.<hash>.js and their stylesheets), no framing, no sniffing,
@@ -233,8 +232,8 @@ export function createServer(deps: Dependencies) {
     await next();
   });
   app.route('/api/v1/staff', staffRoutes(deps.staff, docs, deps.loginGuard, deps.config.TRUST_PROXY));
-  app.route('/api/v1/staff/clues', staffClueRoutes(deps.clues, uploads, docs, metrics));
-  app.route('/api/v1/staff/clues', staffMessageRoutes(deps.clues, deps.messages, docs));
+  app.route('/api/v1/staff/clues', staffClueRoutes(deps.clues, docs, metrics));
+  app.route('/api/v1/staff/clues', staffMessageRoutes(deps.messages, docs));
   app.route('/api/v1/staff', deadlineRoutes(deps.deadlines, deps.clues, docs));
   app.route('/api/v1/staff', workflowRoutes(deps.workflow, docs));
   app.route('/api/v1/staff', staffReferralRoutes(deps.referrals, docs));
@@ -244,13 +243,16 @@ export function createServer(deps: Dependencies) {
   app.route('/api/v1/staff', auditRoutes(deps.audit, docs));
   app.route('/api/v1/staff', statisticsRoutes(deps.statistics, docs));
   app.route('/api/v1/staff', ledgerRoutes(deps.ledgerWitness, docs));
-  app.route('/', webRoutes({ config: deps.config, clock: deps.clock, reports: deps.reports, staff: deps.staff, csrf: deps.csrf, metrics, contact: deps.contact, sessions: deps.followUpSessions, throttle: deps.throttle }, docs));
+  // The citizen's form pages and JSON API count against one set of abuse limits.
+  const web = { config: deps.config, clock: deps.clock, reports: deps.reports, staff: deps.staff, csrf: deps.csrf, metrics, contact: deps.contact, sessions: deps.followUpSessions, limits: createLimiters(deps.config, deps.clock, deps.throttle) };
+  app.route('/', webPageRoutes(web));
+  app.route('/', webApiRoutes(web, docs));
   // The staff console's pages (issue 17): the same use cases as the JSON API, signed in by cookie.
   app.route('/staff', consoleRoutes({
     context: (principal) => ({ actor: `staff:${principal.id}`, principal, em: deps.orm.em.fork(), clock: deps.clock, logger }),
     config: deps.config, clock: deps.clock, csrf: deps.csrf, metrics, staff: deps.staff, clues: deps.clues, workflow: deps.workflow,
     messages: deps.messages, deadlines: deps.deadlines, callbacks: deps.hotline.callbacks, email: deps.email, storage: deps.storage,
-    loginGuard: deps.loginGuard, referrals: deps.referrals, registry: deps.registry, uploads,
+    loginGuard: deps.loginGuard, referrals: deps.referrals, registry: deps.registry,
   }));
   app.route('/api/v1/staff', callbackRoutes(deps.hotline.callbacks, deps.clock, docs));
   // Twilio's webhooks: the body limit and the signature check first, then the IVR steps with the call

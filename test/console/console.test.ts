@@ -540,7 +540,8 @@ describe('the staff console', () => {
     const closed = await webReport('优先测试：已不予受理的来信。', tree.committeeA.id);
     const token = (await t.deps.staff.login({ username: 'op1', password })).token;
     const op = await t.deps.staff.authenticate(token);
-    await t.deps.clues.changeStatus(op, closed.id, { action: 'decline', reason: '不属于本系统受理范围的事项。', reasonCode: 'not_dibao_matter' });
+    const ctx = () => ({ actor: `staff:${op.id}` as const, principal: op, em: t.deps.orm.em.fork(), clock: t.deps.clock, logger: t.deps.logger });
+    await t.deps.clues.changeStatus({ ctx: ctx(), input: { clueId: closed.id, action: 'decline', reason: '不属于本系统受理范围的事项。', reasonCode: 'not_dibao_matter' } });
     // Make one clue's first deadline overdue: it leads the panel, before clues due later.
     await t.db.query(`update deadline set due_at = now() - interval '2 days', starts_at = now() - interval '5 days' where clue_id = $1 and closed_at is null`, [late.id]);
     const page = await newPage({ ...desktop, javaScriptEnabled: false });
@@ -560,8 +561,8 @@ describe('the staff console', () => {
     await page.goto(`${base}/staff?status=all`);
     expect(await rowOf(page, closed.id).count()).toBe(1);
     // The count stops at its cap.
-    expect(await t.deps.clues.countClues(op, {}, 2)).toEqual({ count: 2, capped: true });
-    expect(await t.deps.clues.countClues(op, { ids: [late.id] }, 2)).toEqual({ count: 1, capped: false });
+    expect(await t.deps.clues.countClues({ ctx: ctx(), input: { cap: 2 } })).toEqual({ count: 2, capped: true });
+    expect(await t.deps.clues.countClues({ ctx: ctx(), input: { ids: [late.id], cap: 2 } })).toEqual({ count: 1, capped: false });
     await page.context().close();
   });
 

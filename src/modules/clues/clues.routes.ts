@@ -1,17 +1,12 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { forbidden } from '../../app/errors.ts';
 import { decodeCursor, idParam, readJson, readQuery } from '../../app/http.ts';
 import type { Metrics } from '../../app/metrics.ts';
 import type { ApiDocs } from '../../app/openapi.ts';
 import type { AppEnv } from '../staff/http-env.ts';
-import { can } from '../staff/access.ts';
 import { addAccusedBody, linkAccusedBody, listQuery, registerClueBody, removeAccusedBody, revealBody, summaryBody, transitionBody, unlinkAccusedBody } from './clues.schemas.ts';
-import type { ClueUseCases, RegisterClueInput } from './clues.usecases.ts';
-import type { Locale } from '../../app/templates.ts';
-import type { UploadedFile, Uploads } from '../attachments/uploads.ts';
+import type { ClueUseCases } from './clues.usecases.ts';
 import { base64File } from '../attachments/attachments.schemas.ts';
-import type { Principal } from '../staff/access.ts';
 import { formatTrackingCode } from './tracking-code.ts';
 import { accusedNotFound, clueNotFound } from './clues.errors.ts';
 
@@ -31,35 +26,15 @@ export const registerWithFilesBody = registerClueBody.extend({
     .default([]),
 });
 
-/**
- * A letter, visit or call registered by staff, with its files (the API's and the console's one path):
- * units are checked, then every file (type by content, metadata stripped, names sealed with the
- * clue), and only then anything is stored, so a refused registration leaves nothing behind.
- */
-export async function registerStaffClue(
-  clues: ClueUseCases,
-  uploads: Uploads,
-  principal: Principal,
-  { followUp, ...input }: Omit<RegisterClueInput, 'attachments' | 'secret'> & { followUp?: 'web' | 'phone' },
-  files: UploadedFile[],
-  locale: Locale,
-) {
-  if (files.length) await clues.checkUnits([input.unitId, ...input.accused.map((a) => a.unitId)]);
-  const attachments = await uploads.accept(files, locale);
-  return clues.registerClue(`staff:${principal.id}`, { ...input, attachments, ...(followUp === 'phone' ? { secret: { kind: 'pin' as const } } : {}) });
-}
-
-export function staffClueRoutes(clues: ClueUseCases, uploads: Uploads, docs: ApiDocs, metrics: Metrics) {
+export function staffClueRoutes(clues: ClueUseCases, docs: ApiDocs, metrics: Metrics) {
   const app = new Hono<AppEnv>();
   const tag = 'clues';
 
   docs.add({ method: 'post', path: '/api/v1/staff/clues', summary: 'Register a clue taken by letter, visit or phone, with scans or photos of the letter as base64 (the same checks as a web report’s files)', tag, auth: 'staff', body: registerWithFilesBody, responses: { 201: 'Registered; the secret is shown only here', 403: 'Role may not register', 422: 'Unknown unit, or a file refused (attachment.rejected)' } });
   app.post('/', async (c) => {
-    const principal = c.get('principal')!;
-    if (!can.registerClues(principal)) throw forbidden();
     const { attachments, ...body } = await readJson(c, registerWithFilesBody);
     const files = attachments.map((a) => ({ name: a.filename, bytes: a.contentBase64 }));
-    const { clue, trackingCode, secret } = await registerStaffClue(clues, uploads, principal, { ...body, receivedAt: body.receivedAt ? new Date(body.receivedAt) : undefined }, files, body.locale);
+    const { clue, trackingCode, secret } = await clues.registerByStaff({ ctx: c.get('ctx')!, input: { ...body, receivedAt: body.receivedAt ? new Date(body.receivedAt) : undefined, files } });
     metrics.cluesRegistered.inc({ channel: clue.channel });
     return c.json({ ...clues.publicView(clue), trackingCodeDisplay: formatTrackingCode(trackingCode), secret }, 201);
   });
@@ -67,21 +42,19 @@ export function staffClueRoutes(clues: ClueUseCases, uploads: Uploads, docs: Api
   docs.add({ method: 'get', path: '/api/v1/staff/clues', summary: 'List clues of my units, newest first', tag, auth: 'staff', query: listQuery, responses: { 200: 'A page of clues and the next cursor' } });
   app.get('/', async (c) => {
     const q = readQuery(c, listQuery);
-    const page = await clues.listClues(c.get('principal')!, {
-      ...q,
-      receivedFrom: q.receivedFrom ? new Date(q.receivedFrom) : undefined,
-      receivedTo: q.receivedTo ? new Date(q.receivedTo) : undefined,
-      cursor: clueCursor(q.cursor),
+    const page = await clues.listClues({
+      ctx: c.get('ctx')!,
+      input: { ...q, receivedFrom: q.receivedFrom ? new Date(q.receivedFrom) : undefined, receivedTo: q.receivedTo ? new Date(q.receivedTo) : undefined, cursor: clueCursor(q.cursor) },
     });
     return c.json(page);
   });
 
   docs.add({ method: 'get', path: '/api/v1/staff/clues/:id', summary: 'One clue with its accused, attachments and ledger events', tag, auth: 'staff', responses: { 200: 'The clue', 404: 'No such clue in my units' } });
-  app.get('/:id', async (c) => c.json(await clues.getClue(c.get('principal')!, clueId(c.req.param('id')))));
+  app.get('/:id', async (c) => c.json(await clues.getClue({ ctx: c.get('ctx')!, input: { clueId: clueId(c.req.param('id')) } })));
 
   docs.add({ method: 'post', path: '/api/v1/staff/clues/:id/transitions', summary: 'Change a clue’s status (accept, decline, conclude, …)', tag, auth: 'staff', body: transitionBody, responses: { 200: 'Changed', 409: 'Not allowed from the current status', 422: 'Missing reason, finding or merge target' } });
   app.post('/:id/transitions', async (c) =>
-    c.json(await clues.changeStatus(c.get('principal')!, clueId(c.req.param('id')), await readJson(c, transitionBody))),
+    c.json(await clues.changeStatus({ ctx: c.get('ctx')!, input: { clueId: clueId(c.req.param('id')), ...(await readJson(c, transitionBody)) } })),
   );
 
   docs.add({ method: 'put', path: '/api/v1/staff/clues/:id/summary', summary: 'Set the clue’s 问题摘要 (≤ 50 characters; exports carry it, never the narrative)', tag, auth: 'staff', body: summaryBody, responses: { 200: 'Set', 422: 'It carries part of the reporter’s name, a phone or ID number, or an email address (the refusal is on the ledger)' } });
@@ -93,7 +66,7 @@ export function staffClueRoutes(clues: ClueUseCases, uploads: Uploads, docs: Api
   docs.add({ method: 'post', path: '/api/v1/staff/clues/:id/reporter/reveal', summary: 'Open the sealed reporter identity with a stated purpose (recorded on the ledger; operators and supervisors outside the excluded set)', tag, auth: 'staff', body: revealBody, responses: { 200: 'The identity (Cache-Control: no-store)', 403: 'Role may not', 404: 'Anonymous, no such clue, or excluded' } });
   app.post('/:id/reporter/reveal', async (c) => {
     const { purpose } = await readJson(c, revealBody);
-    const identity = await clues.revealReporter(c.get('principal')!, clueId(c.req.param('id')), purpose);
+    const identity = await clues.revealReporter({ ctx: c.get('ctx')!, input: { clueId: clueId(c.req.param('id')), purpose } });
     c.header('Cache-Control', 'no-store');
     return c.json(identity);
   });

@@ -3,11 +3,11 @@ import { LockMode } from '@mikro-orm/core';
 import type { QueueName } from '../../../queues/names.ts';
 import type { DeadlinePlanning, TellReporterOfDecision } from './clues.ports.ts';
 import type { Clock } from '../../app/clock.ts';
-import { type Em, type Orm, sql, sqlBound } from '../../app/db.ts';
+import type { Em, Orm } from '../../app/db.ts';
 import { forbidden } from '../../app/errors.ts';
 import type { Keys } from '../../app/keys.ts';
 import { labelled, openName, sealName, withoutNames } from '../attachments/attachments.names.ts';
-import type { StoredAttachment } from '../attachments/uploads.ts';
+import type { StoredAttachment, UploadedFile, Uploads } from '../attachments/uploads.ts';
 import type { Logger } from '../../app/logger.ts';
 import { seal, unseal } from '../../app/seal.ts';
 import { can, type Principal, type StaffCall, type StaffContext } from '../staff/access.ts';
@@ -35,7 +35,7 @@ import {
   transitionRequirementMissing,
   unknownUnit,
 } from './clues.errors.ts';
-import { type Actor, appendEvent, GENESIS_HASH, nextEvent, pgTextArray, sha256Hex } from './ledger.ts';
+import { type Actor, appendEvent, GENESIS_HASH, nextEvent, sha256Hex } from './ledger.ts';
 import { LedgerEvent } from './ledger.entity.ts';
 import { generatePin, generateWebSecret, hashSecret, secretMatches } from './secrets.ts';
 import type { SlowDownRule, Throttle } from '../../app/throttle.ts';
@@ -43,7 +43,8 @@ import { allowedActions, type ClueAction, type ClueStatus, type DeclineReason, t
 import { generateTrackingCode, normalizeTrackingCode } from './tracking-code.ts';
 import { summaryProblem } from './clue-summary.ts';
 import { createGroupCommit } from '../../app/group-commit.ts';
-import { type RegistrationRows, registrationStatement } from './registration.repository.ts';
+import { type Registration, writeRegistrations } from './registration.repository.ts';
+import { type ClueListFilter, clueIdOfIntakeKey, deleteAccusedLink, deleteAccusedRows, countClueRows, keepConclusion, listClueIds, resetFailedAttempts, secretOfTrackingCode, staffExists } from './clues.repository.ts';
 import type { Locale } from '../../app/templates.ts';
 
 export interface ReporterIdentity {
@@ -79,20 +80,6 @@ export interface RegisterClueInput {
 /** Defined by the attachments module (uploads.ts); named here too for the intake modules. */
 export type { StoredAttachment };
 
-/** The clue list's filters, as SQL on `clue c` behind the visibility rule (the list and its count share them). */
-export interface ClueListFilter {
-  status?: ClueStatus;
-  /** Any of these statuses (the console's default: the clues still being handled). */
-  statuses?: readonly ClueStatus[];
-  /** Only these clues (the console's due-first panel, from the deadline list). */
-  ids?: readonly string[];
-  channel?: Channel;
-  category?: Category;
-  unitId?: string;
-  receivedFrom?: Date;
-  receivedTo?: Date;
-}
-
 export interface ClueDeps {
   orm: Orm;
   clock: Clock;
@@ -114,7 +101,16 @@ export interface ClueDeps {
   deadlineHorizonMs: number;
   /** Called after a clue is accepted (e.g. to give registered-relative households a home visit). */
   onAccepted?: (clueId: string) => void;
+  /** Checks and stores the files staff register with a letter (attachments module). Unset: staff registration takes no files. */
+  uploads?: Uploads;
 }
+
+/** A letter, visit or call registered by staff, with its files as uploaded (not yet checked). */
+export type StaffRegistrationInput = Omit<RegisterClueInput, 'attachments' | 'secret' | 'intakeKey'> & {
+  files: UploadedFile[];
+  /** How the reporter will follow up: `phone` gives a numeric PIN (the hotline's status query takes it) instead of the web secret. */
+  followUp?: 'web' | 'phone';
+};
 
 const DUMMY_SECRET_HASH = '0'.repeat(64);
 
@@ -132,13 +128,10 @@ export function createClueUseCases(deps: ClueDeps) {
   // batches in flight let the database work on one while the next fills.
   // Raw SQL only (no entities, no transaction): one fork for every batch instead of one each.
   const registrationWrites = orm.em.fork();
-  const registrations = createGroupCommit<RegistrationRows>({
+  const registrations = createGroupCommit<Registration>({
     maxBatch: 64,
     maxInFlight: 2,
-    write: async (batch) => {
-      const { text, params } = registrationStatement(batch);
-      await sqlBound(registrationWrites, text, params);
-    },
+    write: (batch) => writeRegistrations(registrationWrites, batch),
   });
 
   /**
@@ -215,31 +208,31 @@ export function createClueUseCases(deps: ClueDeps) {
       // reconcile adds the others as they come within it.
       const syncUntil = now.getTime() + deps.deadlineHorizonMs;
       const syncNow = starts.map(({ row: r }) => !!r.nextFireAt && r.nextFireAt.getTime() <= syncUntil);
-      const rows: RegistrationRows = {
-        clue: [
-          id, trackingCode, input.channel, receivedAt, pgTextArray(input.categories), input.narrative, input.occurredWhen ?? null, clue.unit,
-          clue.named, kind, hashSecret(keys.secretHmacKey, trackingCode, secret), clue.headSeq, clue.headHash, locale, clue.notifyProgress, now, now,
-        ],
-        events: events.map((e) => [id, e.seq, e.type, e.actor, now, e.dataJson, e.prevHash, e.hash]),
-        outbox: jobs.map((j) => [j.queue, j.name, j.jobId, JSON.stringify({ clueId: id }), now]),
-        accused: accused.map((a) => [a.id, id, a.name, nameKey(a.name).slice(0, 200), a.role, a.unitId, a.position]),
-        exclusionSources: accused.map((a) => [a.id, id, a.role, a.unitId, nameKey(a.name).slice(0, 200), clue.unit]),
-        deadlines: starts.map(({ row: r }, i) => [
-          r.id, id, r.kind, r.unit, r.startsAt, r.dueAt, r.dueAt, JSON.stringify(r.policy), r.fireSeq, r.nextFireAt, syncNow[i], now,
-        ]),
-        intakeKeys: input.intakeKey ? [[input.intakeKey, id, now]] : [],
-        reporters: box ? [[id, box, now]] : [],
-        attachments: files.map((f) => [f.id, id, sealName(keys.reporterKey, f.id, f.filename), f.contentType, f.size, f.sha256, f.storageKey, attachmentSource(actor), now]),
+      const registration: Registration = {
+        clue: {
+          id, trackingCode, channel: input.channel, receivedAt, categories: input.categories, narrative: input.narrative, occurredWhen: input.occurredWhen ?? null,
+          unitId: clue.unit, named: clue.named, secretKind: kind, secretHash: hashSecret(keys.secretHmacKey, trackingCode, secret), headSeq: clue.headSeq,
+          headHash: clue.headHash, locale, notifyProgress: clue.notifyProgress, at: now,
+        },
+        events,
+        jobs,
+        accused,
+        deadlines: starts.map(({ row: r }, i) => ({ id: r.id, kind: r.kind, unitId: r.unit, startsAt: r.startsAt, dueAt: r.dueAt, policy: r.policy, fireSeq: r.fireSeq, nextFireAt: r.nextFireAt, syncNeeded: syncNow[i]! })),
+        intakeKey: input.intakeKey ?? null,
+        reporterBox: box,
+        // The file's name is the reporter's text: it goes in sealed only.
+        attachments: files.map((f) => ({
+          id: f.id, filenameBox: sealName(keys.reporterKey, f.id, f.filename), contentType: f.contentType, size: f.size, sha256: f.sha256, storageKey: f.storageKey, source: attachmentSource(actor),
+        })),
       };
       try {
-        await registrations.submit(rows);
+        await registrations.submit(registration);
       } catch (err) {
         // A tracking-code collision is astronomically rare but must not lose the report.
         // Raw driver errors here (the ORM is bypassed): SQLSTATE 23505 unique, 23503 foreign key.
         const { code, constraint } = err as { code?: string; constraint?: string };
         if (code === '23505' && constraint === 'intake_key_pkey' && input.intakeKey) {
-          const [first] = await sql<{ clue_id: string }>(orm.em.fork(), 'select clue_id from intake_key where key = ?', [input.intakeKey]);
-          const existing = await orm.em.fork().findOneOrFail(Clue, { id: first!.clue_id });
+          const existing = await orm.em.fork().findOneOrFail(Clue, { id: (await clueIdOfIntakeKey(orm.em.fork(), input.intakeKey))! });
           return { clue: existing, trackingCode: existing.trackingCode, secret: null, duplicate: true as const };
         }
         if (code === '23505' && attempt < 5) continue;
@@ -251,6 +244,25 @@ export function createClueUseCases(deps: ClueDeps) {
       logger.info({ clueId: id, channel: input.channel, named: clue.named }, 'clue registered');
       return { clue, trackingCode, secret: secret as string | null, duplicate: false as const };
     }
+  }
+
+  /** `forbidden` unless the principal registers clues (the console asks before showing the registration form). */
+  function assertMayRegister({ ctx }: StaffCall<object>) {
+    if (!can.registerClues(ctx.principal)) throw forbidden();
+  }
+
+  /**
+   * A letter, visit or call registered by staff, with its files (the API's and the console's one path):
+   * the principal must be one who registers clues; units are checked, then every file (type by content,
+   * metadata stripped, names sealed with the clue), and only then anything is stored, so a refused
+   * registration leaves nothing behind.
+   */
+  async function registerByStaff({ ctx, input: { files, followUp, ...input } }: StaffCall<StaffRegistrationInput>) {
+    assertMayRegister({ ctx, input: {} });
+    if (files.length) await assertUnitsExist(ctx.em, [input.unitId, ...input.accused.map((a) => a.unitId)]);
+    if (files.length && !deps.uploads) throw new Error('staff registration with files needs the uploads dependency');
+    const attachments = files.length ? await deps.uploads!.accept(files, input.locale ?? 'zh-CN') : [];
+    return registerClue(ctx.actor, { ...input, attachments, ...(followUp === 'phone' ? { secret: { kind: 'pin' as const } } : {}) });
   }
 
   /**
@@ -284,8 +296,8 @@ export function createClueUseCases(deps: ClueDeps) {
     };
   }
 
-  async function getClue(principal: Principal, clueId: string) {
-    const em = orm.em.fork();
+  async function getClue({ ctx, input: { clueId } }: StaffCall<{ clueId: string }>) {
+    const { principal, em } = ctx;
     const clue = await loadVisible(em, principal, clueId);
     const [accused, attachments, events] = await Promise.all([
       em.find(Accused, { clue: clue.id }),
@@ -341,54 +353,20 @@ export function createClueUseCases(deps: ClueDeps) {
     };
   }
 
-  async function filterWhere(em: Em, principal: Principal, filter: ClueListFilter) {
-    const vis = visibleClues(principal);
-    const where = [vis.where];
-    const params: unknown[] = [...vis.params];
-    const add = (cond: string, ...values: unknown[]) => {
-      where.push(cond);
-      params.push(...values);
-    };
-    if (filter.status) add('c.status = ?', filter.status);
-    if (filter.statuses) add(filter.statuses.length ? 'c.status in (?)' : 'false', ...(filter.statuses.length ? [filter.statuses] : []));
-    if (filter.ids) add(filter.ids.length ? 'c.id in (?)' : 'false', ...(filter.ids.length ? [filter.ids] : []));
-    if (filter.channel) add('c.channel = ?', filter.channel);
-    if (filter.category) add('? = any(c.categories)', filter.category);
-    if (filter.unitId) {
-      // The subtree's unit ids as constants: with them PostgreSQL estimates how many clues the filter
-      // keeps and reads the list in its order; with the subquery it fetched and sorted every clue of
-      // the subtree (bench/README "staff-reads").
-      const units = await sql<{ id: string }>(em, 'select id from unit where path like (select path from unit where id = ?) || ?', [filter.unitId, '%']);
-      if (units.length) add('c.unit_id in (?)', units.map((u) => u.id));
-      else add('false');
-    }
-    if (filter.receivedFrom) add('c.received_at >= ?', filter.receivedFrom);
-    if (filter.receivedTo) add('c.received_at < ?', filter.receivedTo);
-    return { where, params, add };
-  }
-
   /**
    * How many clues a filter keeps, counted up to `cap` (the console shows "1 000+" beyond it): an
    * exact count of a district's years of clues would read them all; this stops after `cap` + 1.
    */
-  async function countClues(principal: Principal, filter: ClueListFilter, cap = 1000): Promise<{ count: number; capped: boolean }> {
-    const em = orm.em.fork();
-    const { where, params } = await filterWhere(em, principal, filter);
-    const [row] = await sql<{ n: number }>(em, `select count(*)::int as n from (select 1 from clue c where ${where.join(' and ')} limit ?) t`, [...params, cap + 1]);
-    const n = row?.n ?? 0;
+  async function countClues({ ctx, input }: StaffCall<ClueListFilter & { cap?: number }>): Promise<{ count: number; capped: boolean }> {
+    const { cap = 1000, ...filter } = input;
+    const n = await countClueRows(ctx.em, visibleClues(ctx.principal), filter, cap);
     return n > cap ? { count: cap, capped: true } : { count: n, capped: false };
   }
 
-  async function listClues(principal: Principal, filter: ClueListFilter & { limit: number; cursor?: { receivedAt: Date; id: string } }) {
-    const em = orm.em.fork();
-    const { where, params, add } = await filterWhere(em, principal, filter);
-    if (filter.cursor) add('(c.received_at, c.id) < (?, ?)', filter.cursor.receivedAt, filter.cursor.id);
-    const rows = await sql<{ id: string }>(
-      em,
-      `select c.id from clue c where ${where.join(' and ')} order by c.received_at desc, c.id desc limit ?`,
-      [...params, filter.limit + 1],
-    );
-    const ids = rows.slice(0, filter.limit).map((r) => r.id);
+  async function listClues({ ctx, input: filter }: StaffCall<ClueListFilter & { limit: number }>) {
+    const { principal, em } = ctx;
+    const rows = await listClueIds(em, visibleClues(principal), filter, filter.limit + 1);
+    const ids = rows.slice(0, filter.limit);
     const clues = ids.length ? await em.find(Clue, { id: { $in: ids } }) : [];
     const byId = new Map(clues.map((c) => [c.id, c]));
     const targets = await visibleClueIds(em, principal, clues.map((c) => c.mergedInto).filter((m): m is string => !!m));
@@ -402,13 +380,13 @@ export function createClueUseCases(deps: ClueDeps) {
     return { items, nextCursor };
   }
 
-  async function changeStatus(
-    principal: Principal,
-    clueId: string,
-    input: { action: ClueAction; reason?: string; reasonCode?: DeclineReason; finding?: Finding; outcome?: ClueOutcomeFigures; mergedInto?: string },
-  ) {
+  async function changeStatus({
+    ctx,
+    input: { clueId, ...input },
+  }: StaffCall<{ clueId: string; action: ClueAction; reason?: string; reasonCode?: DeclineReason; finding?: Finding; outcome?: ClueOutcomeFigures; mergedInto?: string }>) {
+    const { principal } = ctx;
     if (!can.handleClues(principal)) throw forbidden();
-    const result = await orm.em.fork().transactional(async (tx) => {
+    const result = await ctx.em.transactional(async (tx) => {
       const clue = await loadVisible(tx, principal, clueId, true);
       const from = clue.status;
       const to = nextStatus(from, input.action);
@@ -424,13 +402,13 @@ export function createClueUseCases(deps: ClueDeps) {
       clue.status = to;
       if (input.finding) clue.finding = input.finding;
       if (input.action === 'conclude') clue.outcome = input.outcome ?? null;
-      const now = clock.now();
+      const now = ctx.clock.now();
       appendEvent(
         tx,
         clue,
         {
           type: 'clue.status_changed',
-          actor: `staff:${principal.id}`,
+          actor: ctx.actor,
           data: {
             action: input.action,
             from,
@@ -452,26 +430,8 @@ export function createClueUseCases(deps: ClueDeps) {
     deps.onDeadlinesChanged();
     deps.onOutboxWritten();
     if (input.action === 'accept') deps.onAccepted?.(clueId);
-    logger.info({ clueId, action: input.action, to: result.status, staffId: principal.id }, 'clue status changed');
+    ctx.logger.info({ clueId, action: input.action, to: result.status, staffId: principal.id }, 'clue status changed');
     return publicView(result);
-  }
-
-  /**
-   * `clue_conclusion` follows the ledger: a conclusion replaces the clue's row (a clue concluded,
-   * reopened and concluded again counts once, at its latest conclusion); a review or re-review
-   * removes it until the clue is concluded again.
-   */
-  async function keepConclusion(tx: Em, clueId: string, action: ClueAction, outcome: ClueOutcomeFigures | null, now: Date) {
-    if (action === 'conclude') {
-      await sql(
-        tx,
-        `insert into clue_conclusion (clue_id, concluded_at, outcome) values (?, ?, ?)
-           on conflict (clue_id) do update set concluded_at = excluded.concluded_at, outcome = excluded.outcome`,
-        [clueId, now, outcome ? JSON.stringify(outcome) : null],
-      );
-    } else if (action === 'review' || action === 're_review') {
-      await sql(tx, 'delete from clue_conclusion where clue_id = ?', [clueId]);
-    }
   }
 
   /**
@@ -480,16 +440,17 @@ export function createClueUseCases(deps: ClueDeps) {
    * below it, an accused person, a registered relative) does not find the clue at all, and every
    * view is itself a ledger event.
    */
-  async function revealReporter(principal: Principal, clueId: string, purpose: string) {
+  async function revealReporter({ ctx, input: { clueId, purpose } }: StaffCall<{ clueId: string; purpose: string }>) {
+    const { principal } = ctx;
     if (!can.revealReporter(principal)) throw forbidden();
-    return orm.em.fork().transactional(async (tx) => {
+    return ctx.em.transactional(async (tx) => {
       const clue = await loadVisible(tx, principal, clueId, true);
       const sealed = await tx.findOne(SealedReporter, { clue: clue.id });
       if (!sealed) throw reporterAnonymous();
       const identity = JSON.parse(unseal(keys.reporterKey, Buffer.from(sealed.box), clue.id)) as ReporterIdentity;
       // The attachments' names are the reporter's text too: shown here, with the identity, under the same event.
       const files = await tx.find(Attachment, { clue: clue.id }, { orderBy: { createdAt: 'asc', id: 'asc' }, populate: ['filenameBox'] });
-      appendEvent(tx, clue, { type: 'reporter.viewed', actor: `staff:${principal.id}`, data: { purpose } }, clock.now());
+      appendEvent(tx, clue, { type: 'reporter.viewed', actor: ctx.actor, data: { purpose } }, ctx.clock.now());
       return { ...identity, attachments: files.map((f, i) => ({ id: f.id, ...labelled(i + 1, f), filename: openName(keys.reporterKey, f) })) };
     });
   }
@@ -543,12 +504,12 @@ export function createClueUseCases(deps: ClueDeps) {
     // Same steps whatever is wrong: one small lookup (a malformed code is looked up too, as '',
     // which no clue has) and one HMAC comparison (against a dummy hash for an unknown code); the
     // clue itself is loaded only once the secret matched (test/same-work.test.ts).
-    const [row] = await sql<{ id: string; tracking_code: string; secret_hash: string }>(em, 'select id, tracking_code, secret_hash from clue where tracking_code = ?', [normalized ?? '']);
-    const ok = secretMatches(keys.secretHmacKey, row?.tracking_code ?? normalized ?? '000000000000', secret, row?.secret_hash ?? DUMMY_SECRET_HASH);
+    const row = await secretOfTrackingCode(em, normalized ?? '');
+    const ok = secretMatches(keys.secretHmacKey, row?.trackingCode ?? normalized ?? '000000000000', secret, row?.secretHash ?? DUMMY_SECRET_HASH);
     if (!row) return null;
     if (ok) {
       const clue = await em.findOneOrFail(Clue, { id: row.id });
-      if (clue.failedAttempts > 0) await sql(em, 'update clue set failed_attempts = 0 where id = ?', [clue.id]);
+      if (clue.failedAttempts > 0) await resetFailedAttempts(em, clue.id);
       if (guard) {
         await guard.throttle.clear('pin-code', clue.trackingCode);
         if (opts.caller) await guard.throttle.clear('pin-caller', opts.caller);
@@ -600,8 +561,7 @@ export function createClueUseCases(deps: ClueDeps) {
   const removeAccused = ({ ctx, input: { clueId, accusedId, reason } }: StaffCall<{ clueId: string; accusedId: string; reason: string }>) =>
     editAccused(ctx, clueId, async (tx, clue, now) => {
       const a = await findAccused(tx, clue.id, accusedId);
-      await sql(tx, 'delete from accused_link where accused_id = ?', [a.id]);
-      await sql(tx, 'delete from clue_exclusion where accused_id = ?', [a.id]);
+      await deleteAccusedRows(tx, a.id);
       tx.remove(a);
       appendEvent(tx, clue, { type: 'accused.removed', actor: ctx.actor, data: { accusedId: a.id, reason } }, now);
       return { change: 'removed', accusedId: a.id };
@@ -610,9 +570,8 @@ export function createClueUseCases(deps: ClueDeps) {
   const linkAccused = ({ ctx, input: { clueId, accusedId, ...input } }: StaffCall<{ clueId: string; accusedId: string; staffId: string; kind: AccusedLinkKind; reason: string }>) =>
     editAccused(ctx, clueId, async (tx, clue, now) => {
       const a = await findAccused(tx, clue.id, accusedId);
-      const [staff] = await sql(tx, 'select id from staff where id = ?', [input.staffId]);
-      if (!staff) throw accusedNotFound({ staffId: input.staffId });
-      await sql(tx, 'delete from accused_link where accused_id = ? and staff_id = ?', [a.id, input.staffId]);
+      if (!(await staffExists(tx, input.staffId))) throw accusedNotFound({ staffId: input.staffId });
+      await deleteAccusedLink(tx, a.id, input.staffId);
       tx.create(AccusedLink, { id: randomUUID(), clue: clue.id, accused: a.id, staff: input.staffId, kind: input.kind, reason: input.reason, createdBy: ctx.principal.id, createdAt: now });
       appendEvent(tx, clue, { type: 'accused.linked', actor: ctx.actor, data: { accusedId: a.id, staffId: input.staffId, kind: input.kind, reason: input.reason } }, now);
       return { change: 'linked', accusedId: a.id, staffId: input.staffId, kind: input.kind };
@@ -621,9 +580,9 @@ export function createClueUseCases(deps: ClueDeps) {
   const unlinkAccused = ({ ctx, input: { clueId, accusedId, ...input } }: StaffCall<{ clueId: string; accusedId: string; staffId: string; reason: string }>) =>
     editAccused(ctx, clueId, async (tx, clue, now) => {
       const a = await findAccused(tx, clue.id, accusedId);
-      const removed = await sql<{ kind: string }>(tx, 'delete from accused_link where accused_id = ? and staff_id = ? returning kind', [a.id, input.staffId]);
-      if (!removed.length) throw accusedNotFound({ staffId: input.staffId });
-      appendEvent(tx, clue, { type: 'accused.unlinked', actor: ctx.actor, data: { accusedId: a.id, staffId: input.staffId, kind: removed[0]!.kind, reason: input.reason } }, now);
+      const kind = await deleteAccusedLink(tx, a.id, input.staffId);
+      if (kind === undefined) throw accusedNotFound({ staffId: input.staffId });
+      appendEvent(tx, clue, { type: 'accused.unlinked', actor: ctx.actor, data: { accusedId: a.id, staffId: input.staffId, kind, reason: input.reason } }, now);
       return { change: 'unlinked', accusedId: a.id, staffId: input.staffId };
     });
 
@@ -631,18 +590,18 @@ export function createClueUseCases(deps: ClueDeps) {
    * The clue a tracking code names, if the principal may see it (else `clue.not_found`): the staff
    * console's search. The code may be typed as read out (spaces, dashes, full-width digits).
    */
-  async function findByTrackingCode(principal: Principal, code: string) {
+  async function findByTrackingCode({ ctx, input: { code } }: StaffCall<{ code: string }>) {
+    const { principal, em } = ctx;
     const normalized = normalizeTrackingCode(code);
     if (!normalized) throw clueNotFound();
-    const em = orm.em.fork();
     const found = await em.findOne(Clue, { trackingCode: normalized }, { fields: ['id'] });
     if (!found) throw clueNotFound();
     return publicView(await loadVisible(em, principal, found.id));
   }
 
   /** One attachment of a clue the principal may see, with its storage key (for the staff download). */
-  async function attachmentOf(principal: Principal, clueId: string, attachmentId: string) {
-    const em = orm.em.fork();
+  async function attachmentOf({ ctx, input: { clueId, attachmentId } }: StaffCall<{ clueId: string; attachmentId: string }>) {
+    const { principal, em } = ctx;
     await loadVisible(em, principal, clueId);
     const a = await em.findOne(Attachment, { id: attachmentId, clue: clueId });
     if (!a) throw clueNotFound();
@@ -656,7 +615,7 @@ export function createClueUseCases(deps: ClueDeps) {
     await assertUnitsExist(orm.em.fork(), ids);
   }
 
-  return { checkUnits, registerClue, addAccused, removeAccused, linkAccused, unlinkAccused, registrationStats: registrations.stats, getClue, listClues, countClues, findByTrackingCode, attachmentOf, changeStatus, setSummary, revealReporter, authenticateReporter, publicView, assertVisible };
+  return { checkUnits, registerClue, assertMayRegister, registerByStaff, addAccused, removeAccused, linkAccused, unlinkAccused, registrationStats: registrations.stats, getClue, listClues, countClues, findByTrackingCode, attachmentOf, changeStatus, setSummary, revealReporter, authenticateReporter, publicView, assertVisible };
 }
 
 export type ClueUseCases = ReturnType<typeof createClueUseCases>;

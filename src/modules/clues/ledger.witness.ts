@@ -1,10 +1,15 @@
 import type { KeyObject } from 'node:crypto';
 import type { Clock } from '../../app/clock.ts';
 import { type Em, type Orm, sql } from '../../app/db.ts';
+import { forbidden } from '../../app/errors.ts';
 import type { Logger } from '../../app/logger.ts';
 import { renderBilingual } from '../../app/templates.ts';
 import { checkpointSignatureValid } from './ledger.checkpoint.ts';
 import { type Actor, appendAuditEvent } from './ledger.ts';
+import type { Principal, StaffCall } from '../staff/access.ts';
+
+/** Who reads the digest: those who file or check reports. */
+const mayReadDigest = (p: Principal) => p.role === 'supervisor' || p.role === 'admin' || p.role === 'discipline_officer';
 
 /**
  * A ledger digest: the latest checkpoint's number, hash and signature as one line of plain text,
@@ -138,7 +143,20 @@ export function createLedgerWitness(deps: WitnessDeps) {
     return { digest: line, sent, failed: deps.witnesses.length - sent };
   }
 
-  return { sendDigest, latest: async () => latestDigest(deps.orm.em.fork()) };
+  /** The latest checkpoint's digest as one line, for supervisors, admins and discipline officers. */
+  async function readDigest({ ctx }: StaffCall<object>) {
+    if (!mayReadDigest(ctx.principal)) throw forbidden();
+    const digest = await latestDigest(ctx.em);
+    return { digest: digest ? formatDigest(digest) : null, checkpoint: digest };
+  }
+
+  /** An admin seals a checkpoint now and mails its digest to the witnesses. */
+  async function sendDigestNow({ ctx }: StaffCall<object>) {
+    if (ctx.principal.role !== 'admin') throw forbidden();
+    return sendDigest(ctx.actor);
+  }
+
+  return { sendDigest, readDigest, sendDigestNow };
 }
 
 export type LedgerWitness = ReturnType<typeof createLedgerWitness>;

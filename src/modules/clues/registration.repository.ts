@@ -1,15 +1,54 @@
 /**
- * The rows a clue's registration writes, and the one statement that writes the rows of one or
- * many registrations (data-modifying CTEs: atomic like a transaction, one round trip). Used by
- * the group commit in clues.usecases.ts.
+ * A clue's registration as typed objects, and the one statement that writes the rows of one or
+ * many registrations (data-modifying CTEs: atomic like a transaction, one round trip). The
+ * statement builds its own rows (column order, array and JSON literals, name keys). Used by the
+ * group commit in clues.usecases.ts.
  */
-import { valuesList } from '../../app/db.ts';
+import type { QueueName } from '../../../queues/names.ts';
+import { type Em, sqlBound, valuesList } from '../../app/db.ts';
+import { nameKey } from '../../app/text.ts';
 import { freshExclusionsInsert } from '../visibility/visibility.ts';
+import type { AccusedRole, Category, Channel, SecretKind } from './clue.entity.ts';
+import { pgTextArray } from './ledger.ts';
+
+/** Everything one registration writes. The clue's own id is the foreign key of every other row. */
+export interface Registration {
+  clue: {
+    id: string;
+    trackingCode: string;
+    channel: Channel;
+    receivedAt: Date;
+    categories: Category[];
+    narrative: string;
+    occurredWhen: string | null;
+    unitId: string | null;
+    named: boolean;
+    secretKind: SecretKind;
+    secretHash: string;
+    headSeq: number;
+    headHash: string;
+    locale: string;
+    notifyProgress: boolean;
+    /** created_at and updated_at of the clue, and the time of every other row. */
+    at: Date;
+  };
+  /** The first ledger events, hashed (`dataJson` is what the hash covers). */
+  events: { seq: number; type: string; actor: string; dataJson: string; prevHash: string; hash: string }[];
+  /** Outbox rows; the payload is `{ clueId }`. */
+  jobs: { queue: QueueName; name: string; jobId: string }[];
+  accused: { id: string; name: string; role: AccusedRole; unitId: string | null; position: string | null }[];
+  deadlines: { id: string; kind: string; unitId: string | null; startsAt: Date; dueAt: Date; policy: unknown; fireSeq: number; nextFireAt: Date | null; syncNeeded: boolean }[];
+  /** What an outside delivery is known by (a repeat fails `intake_key_pkey`). */
+  intakeKey: string | null;
+  /** The sealed reporter identity, if any. */
+  reporterBox: Buffer | null;
+  attachments: { id: string; filenameBox: Buffer; contentType: string; size: number; sha256: string; storageKey: string; source: string }[];
+}
 
 /** Values in the column order of the table specs below. */
-export type Row = unknown[];
+type Row = unknown[];
 
-export interface RegistrationRows {
+interface RegistrationRows {
   clue: Row;
   events: Row[];
   outbox: Row[];
@@ -20,6 +59,27 @@ export interface RegistrationRows {
   attachments: Row[];
   /** Per accused: (accused id, clue id, role, unit id, name key, the clue's unit id), for the excluded set. */
   exclusionSources: Row[];
+}
+
+/** The rows of one registration, in the column order of `tables`. */
+function rowsOf({ clue: c, events, jobs, accused, deadlines, intakeKey, reporterBox, attachments }: Registration): RegistrationRows {
+  const id = c.id;
+  const now = c.at;
+  const key = (name: string) => nameKey(name).slice(0, 200);
+  return {
+    clue: [
+      id, c.trackingCode, c.channel, c.receivedAt, pgTextArray(c.categories), c.narrative, c.occurredWhen, c.unitId,
+      c.named, c.secretKind, c.secretHash, c.headSeq, c.headHash, c.locale, c.notifyProgress, now, now,
+    ],
+    events: events.map((e) => [id, e.seq, e.type, e.actor, now, e.dataJson, e.prevHash, e.hash]),
+    outbox: jobs.map((j) => [j.queue, j.name, j.jobId, JSON.stringify({ clueId: id }), now]),
+    accused: accused.map((a) => [a.id, id, a.name, key(a.name), a.role, a.unitId, a.position]),
+    exclusionSources: accused.map((a) => [a.id, id, a.role, a.unitId, key(a.name), c.unitId]),
+    deadlines: deadlines.map((d) => [d.id, id, d.kind, d.unitId, d.startsAt, d.dueAt, d.dueAt, JSON.stringify(d.policy), d.fireSeq, d.nextFireAt, d.syncNeeded, now]),
+    intakeKeys: intakeKey ? [[intakeKey, id, now]] : [],
+    reporters: reporterBox ? [[id, reporterBox, now]] : [],
+    attachments: attachments.map((f) => [f.id, id, f.filenameBox, f.contentType, f.size, f.sha256, f.storageKey, f.source, now]),
+  };
 }
 
 interface TableSpec {
@@ -74,7 +134,8 @@ const tables: Record<Exclude<keyof RegistrationRows, 'exclusionSources'>, TableS
 const order: (keyof typeof tables)[] = ['clue', 'events', 'outbox', 'accused', 'deadlines', 'intakeKeys', 'reporters', 'attachments'];
 
 /** One statement writing every row of the given registrations, with bound parameters. */
-export function registrationStatement(batch: RegistrationRows[]): { text: string; params: unknown[] } {
+export function registrationStatement(registrations: Registration[]): { text: string; params: unknown[] } {
+  const batch = registrations.map(rowsOf);
   const params: unknown[] = [];
   const ctes: string[] = [];
   for (const key of order) {
@@ -98,4 +159,10 @@ export function registrationStatement(batch: RegistrationRows[]): { text: string
     ctes.push(`exclusions as (${freshExclusionsInsert(placeholders)})`);
   }
   return { text: `with ${ctes.join(',\n')} select 1`, params };
+}
+
+/** Writes the registrations (one statement, its own implicit transaction): all of them or none. */
+export async function writeRegistrations(em: Em, registrations: Registration[]): Promise<void> {
+  const { text, params } = registrationStatement(registrations);
+  await sqlBound(em, text, params);
 }

@@ -8,6 +8,9 @@ import type { Logger } from '../../app/logger.ts';
 import { Attachment, Clue, IntakeKey } from '../clues/clue.entity.ts';
 import type { StoredAttachment } from '../clues/clues.usecases.ts';
 import { clueNotFound } from '../clues/clues.errors.ts';
+import { forbidden, validationFailed } from '../../app/errors.ts';
+import { can, type StaffCall } from '../staff/access.ts';
+import { canSeeClue } from '../visibility/visibility.ts';
 import { type Actor, appendEvent, sha256Hex } from '../clues/ledger.ts';
 import { LedgerEvent } from '../clues/ledger.entity.ts';
 import { Message, type MessageAuthor } from './message.entity.ts';
@@ -78,6 +81,24 @@ export function createMessageUseCases({ orm, clock, logger, reporterKey, onOutbo
    * (A message's event names it `message` when posted here, `messageId` when a decision or an
    * extension wrote it; both are read.)
    */
+  /**
+   * Staff ask the reporter a question or answer them: roles that handle clues, on a clue they may see
+   * (else `clue.not_found`, as for a missing clue), with a body that is not empty.
+   */
+  async function postStaffMessage({ ctx, input: { clueId, body } }: StaffCall<{ clueId: string; body: string }>) {
+    const { principal } = ctx;
+    if (!can.handleClues(principal)) throw forbidden();
+    if (!(await canSeeClue(ctx.em, principal, clueId))) throw clueNotFound();
+    if (!body.trim()) throw validationFailed({ issues: [{ path: 'body', message: 'empty' }] });
+    return postMessage(clueId, { author: 'staff', actor: ctx.actor, staffId: principal.id, body });
+  }
+
+  /** The thread as staff read it: of a clue the principal may see, else `clue.not_found`. */
+  async function threadForStaff({ ctx, input: { clueId } }: StaffCall<{ clueId: string }>) {
+    if (!(await canSeeClue(ctx.em, ctx.principal, clueId))) throw clueNotFound();
+    return listMessages(clueId);
+  }
+
   async function listMessages(clueId: string, opts: { reporterView?: boolean } = {}) {
     const em = orm.em.fork();
     const [messages, files, events] = await Promise.all([
@@ -104,7 +125,7 @@ export function createMessageUseCases({ orm, clock, logger, reporterKey, onOutbo
     }));
   }
 
-  return { postMessage, listMessages };
+  return { postMessage, postStaffMessage, threadForStaff, listMessages };
 }
 
 export type MessageUseCases = ReturnType<typeof createMessageUseCases>;

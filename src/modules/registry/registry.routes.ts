@@ -26,14 +26,14 @@ export function registryRoutes(registry: RegistryUseCases, docs: ApiDocs) {
 
   docs.add({ method: 'post', path: '/api/v1/staff/registry', summary: 'Register a near relative on assistance (近亲属备案): for myself, or (supervisor/admin) for a staff member or cadre of my units', tag, auth: 'staff', body: registerBody, responses: { 201: 'Registered; the ID number is shown masked', 403: 'Only supervisors and admins register for others', 409: 'Already registered by this registrant', 422: 'Invalid ID number or date, unknown unit or staff' } });
   app.post('/registry', async (c) => {
-    const row = await registry.register(c.get('principal')!, await readJson(c, registerBody));
+    const row = await registry.register({ ctx: c.get('ctx')!, input: await readJson(c, registerBody) });
     return c.json(row, 201);
   });
 
   docs.add({ method: 'get', path: '/api/v1/staff/registry', summary: 'List registrations (supervisors: their unit subtree; admins: all; others: their own), ID numbers masked unless reveal=true (supervisor/admin, audited)', tag, auth: 'staff', query: listQuery, responses: { 200: 'A page of registrations and the next cursor', 403: 'reveal is for supervisors and admins' } });
   app.get('/registry', async (c) => {
     const q = readQuery(c, listQuery);
-    return c.json(await registry.list(c.get('principal')!, { ...q, cursor: registryCursor(q.cursor) }));
+    return c.json(await registry.list({ ctx: c.get('ctx')!, input: { ...q, cursor: registryCursor(q.cursor) } }));
   });
 
   docs.add({ method: 'get', path: '/api/v1/staff/registry/template.csv', summary: 'An empty import file with the Chinese headers (UTF-8 with BOM, opens in Excel)', tag, auth: 'staff', responses: { 200: 'text/csv' } });
@@ -62,19 +62,18 @@ export function registryRoutes(registry: RegistryUseCases, docs: ApiDocs) {
       },
     }),
     async (c) => {
-      const principal = c.get('principal')!;
       const [mime = '', ...params] = (c.req.header('content-type') ?? '').split(';').map((s) => s.trim());
       if (!csvTypes.has(mime.toLowerCase())) throw importUnsupportedType();
       const charset = params.map((p) => /^charset="?([^"]+)"?$/i.exec(p)?.[1]).find(Boolean);
       const { dryRun } = readQuery(c, importQuery);
       const bytes = new Uint8Array(await c.req.arrayBuffer());
-      return c.json(await registry.importCsv(principal, bytes, { dryRun, charset }));
+      return c.json(await registry.importCsv({ ctx: c.get('ctx')!, input: { bytes, dryRun, charset } }));
     },
   );
 
   docs.add({ method: 'get', path: '/api/v1/staff/clues/:id/registry-matches', summary: 'Why a clue carries the near_relative_match flag (supervisors and admins of its units; matches involving the viewer’s own unit are withheld; audited)', tag, auth: 'staff', responses: { 200: '{ items, withheld }', 403: 'Role may not, or every match involves my unit (recusal)', 404: 'No such clue in my units' } });
   app.get('/clues/:id/registry-matches', async (c) => {
-    return c.json(await registry.getMatchDetails(c.get('principal')!, idParam(c.req.param('id'))));
+    return c.json(await registry.getMatchDetails({ ctx: c.get('ctx')!, input: { clueId: idParam(c.req.param('id')) } }));
   });
 
   return app;

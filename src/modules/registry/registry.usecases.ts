@@ -1,18 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
 import type { Clock } from '../../app/clock.ts';
-import { type Em, type Orm, sqlBound } from '../../app/db.ts';
+import type { Em, Orm } from '../../app/db.ts';
 import { forbidden, isAppError } from '../../app/errors.ts';
 import type { Keys } from '../../app/keys.ts';
 import type { Logger } from '../../app/logger.ts';
 import { seal, unseal } from '../../app/seal.ts';
 import { Accused, Clue } from '../clues/clue.entity.ts';
 import { type Actor, appendEvent } from '../clues/ledger.ts';
-import type { Principal } from '../staff/access.ts';
+import type { Principal, StaffCall } from '../staff/access.ts';
 import { cluesNaming, recomputeExclusions } from '../visibility/visibility.ts';
 import { CsvFatalError, type CsvEncoding, decodeCsv, parseCsv } from './csv.ts';
 import { idNumberHash, idNumberProblem, idProblemReasons, maskIdNumber, normalizeIdNumber } from './id-number.ts';
-import { type Programme, type RegistrantRole, RegistryAudit, type Relation } from './registry.entity.ts';
+import type { Programme, RegistrantRole, Relation } from './registry.entity.ts';
 import {
   importConflict,
   importFailed,
@@ -24,7 +24,25 @@ import {
   registryUnknownStaff,
   registryUnknownUnit,
 } from './registry.errors.ts';
-import { HeaderError, readHeader, type RowError, type UnitRef, unitIndex, validateRecord, type ValidRow } from './registry.import.ts';
+import { HeaderError, readHeader, type RowError, unitIndex, validateRecord, type ValidRow } from './registry.import.ts';
+import {
+  allUnits,
+  existingRegistrationKeys,
+  findActiveStaff,
+  findUnit,
+  hasRegisteredRelative,
+  insertRegistrations,
+  listRegistrations,
+  matchCandidates,
+  nameKeysOf,
+  recordedMatchIds,
+  recordRegistryAudit,
+  type RegistrationRow,
+  type RegistrationScope,
+  registrationsByIds,
+  staffForImport,
+  type StoredRegistration,
+} from './registry.repository.ts';
 import { csvHeaders, fieldOfHeader, nameKey, parseDate } from './vocabulary.ts';
 
 /** The clue flag set when a clue names someone on the registry. */
@@ -34,7 +52,6 @@ export const MATCH_EVENT = 'registry.matched';
 export const MAX_IMPORT_BYTES = 5 * 1024 * 1024;
 /** At most this many row errors are listed; the counts stay exact. */
 export const MAX_LISTED_ERRORS = 1000;
-const INSERT_CHUNK = 500;
 /** Title rows (表名, 填报单位) tolerated above the header. */
 const MAX_TITLE_ROWS = 5;
 const looksLikeHeader = (r: { cells: string[] }) => r.cells.filter((c) => fieldOfHeader(c.trim())).length >= 3;
@@ -45,7 +62,7 @@ export interface RegistryDeps {
   keys: Keys;
   logger: Logger;
   /** `clue.not_found` unless the principal may see the clue (the clue module's own rule). */
-  assertClueVisible: (principal: Principal, clueId: string) => Promise<void>;
+  assertClueVisible: (principal: Principal, clueId: string, em?: Em) => Promise<void>;
   /** Day boundary for "not in the future" checks; defaults to Asia/Shanghai. */
   timeZone?: string;
 }
@@ -104,47 +121,6 @@ const mayManage = (p: Principal) => p.role === 'admin' || p.role === 'supervisor
 /** Accused roles whose own registrations are relevant (an accused cadre with relatives on the rolls). */
 const officialRoles: ReadonlySet<string> = new Set(['official', 'caseworker', 'cadre']);
 
-interface StoredRow {
-  id: string;
-  registrantName: string;
-  registrantNameKey: string;
-  registrantStaffId: string | null;
-  registrantUnitId: string;
-  registrantRole: RegistrantRole;
-  relativeName: string;
-  relativeNameKey: string;
-  relation: Relation;
-  idBox: Buffer;
-  idHash: string;
-  programme: Programme;
-  since: string;
-  householdAddress: string | null;
-}
-
-/** One multi-row INSERT per chunk, with bound parameters, inside the caller's transaction. */
-async function insertRows(em: Em, rows: StoredRow[], createdBy: string, now: Date) {
-  for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
-    const params: unknown[] = [];
-    const v = (value: unknown, cast = '') => {
-      params.push(value);
-      return `$${params.length}${cast}`;
-    };
-    const values = rows.slice(start, start + INSERT_CHUNK).map(
-      (r) =>
-        `(${v(r.id)}, ${v(r.registrantName)}, ${v(r.registrantNameKey)}, ${v(r.registrantStaffId, '::uuid')}, ${v(r.registrantUnitId)}, ${v(r.registrantRole)},
-          ${v(r.relativeName)}, ${v(r.relativeNameKey)}, ${v(r.relation)}, ${v(r.idBox)}, ${v(r.idHash)}, ${v(r.programme)}, ${v(r.since, '::date')},
-          ${v(r.householdAddress)}, ${v(now)}, ${v(createdBy)})`,
-    );
-    await sqlBound(
-      em,
-      `insert into near_relative (id, registrant_name, registrant_name_key, registrant_staff_id, registrant_unit_id, registrant_role,
-         relative_name, relative_name_key, relation, id_box, id_hash, programme, since, household_address, created_at, created_by)
-       values ${values.join(', ')}`,
-      params,
-    );
-  }
-}
-
 /**
  * True when the staff member has registered a relative with one of these names: they must not be
  * given a task about a clue naming them (recusal). Rows imported without an account link count
@@ -153,15 +129,7 @@ async function insertRows(em: Em, rows: StoredRow[], createdBy: string, now: Dat
 export async function isRegisteredRelativeOf(em: Em, staffId: string, names: string[]): Promise<boolean> {
   const keys = [...new Set(names.map(nameKey).filter(Boolean))];
   if (keys.length === 0) return false;
-  const [staff] = await sqlBound<{ display_name: string; unit_id: string }>(em, 'select display_name, unit_id from staff where id = $1', [staffId]);
-  if (!staff) return false;
-  const rows = await sqlBound(
-    em,
-    `select 1 from near_relative where relative_name_key = any($1::text[])
-       and (registrant_staff_id = $2 or (registrant_staff_id is null and registrant_unit_id = $3 and registrant_name_key = $4)) limit 1`,
-    [keys, staffId, staff.unit_id, nameKey(staff.display_name)],
-  );
-  return rows.length > 0;
+  return hasRegisteredRelative(em, staffId, keys, nameKey);
 }
 
 /** Registry rows a list of named persons matches (by name key; by ID hash too when an ID is given). */
@@ -173,33 +141,18 @@ async function findMatchesFor(em: Em, keys: Keys, accused: AccusedForMatch[]): P
   const relativeKeys = [...new Set(people.map((p) => p.key).filter(Boolean))];
   const registrantKeys = [...new Set(people.filter((p) => p.official).map((p) => p.key).filter(Boolean))];
   if (relativeKeys.length === 0) return [];
-  const rows = await sqlBound<{ id: string; relative_name_key: string; registrant_name_key: string; id_hash: string; path: string }>(
-    em,
-    `select n.id, n.relative_name_key, n.registrant_name_key, n.id_hash, u.path from near_relative n join unit u on u.id = n.registrant_unit_id
-     where n.relative_name_key = any($1::text[]) or n.registrant_name_key = any($2::text[]) order by n.id`,
-    [relativeKeys, registrantKeys],
-  );
+  const rows = await matchCandidates(em, relativeKeys, registrantKeys);
   const matches: RegistryMatch[] = [];
   people.forEach((p, accusedIndex) => {
     if (!p.key) return;
     for (const r of rows) {
-      if (r.relative_name_key === p.key && (!p.hash || r.id_hash === p.hash)) matches.push({ registryId: r.id, kind: 'relative', accusedIndex });
-      if (p.official && r.registrant_name_key === p.key && (!p.unitId || r.path.includes(`/${p.unitId}/`))) {
+      if (r.relativeNameKey === p.key && (!p.hash || r.idHash === p.hash)) matches.push({ registryId: r.id, kind: 'relative', accusedIndex });
+      if (p.official && r.registrantNameKey === p.key && (!p.unitId || r.unitPath.includes(`/${p.unitId}/`))) {
         matches.push({ registryId: r.id, kind: 'registrant', accusedIndex });
       }
     }
   });
   return matches;
-}
-
-/** Registry ids already recorded on a clue's ledger. */
-async function recordedMatchIds(em: Em, clueId: string): Promise<Set<string>> {
-  const rows = await sqlBound<{ ids: string[] | null }>(
-    em,
-    `select data->'registryIds' as ids from ledger_event where clue_id = $1 and type = $2`,
-    [clueId, MATCH_EVENT],
-  );
-  return new Set(rows.flatMap((r) => r.ids ?? []));
 }
 
 /**
@@ -219,7 +172,7 @@ export async function matchClue(
   const matches = await findMatchesFor(tx, keys, accused);
   const matched = [...new Set(matches.map((m) => m.registryId))].sort();
   if (matched.length === 0) return { matched, recorded: [] };
-  const already = await recordedMatchIds(tx, clue.id);
+  const already = await recordedMatchIds(tx, clue.id, MATCH_EVENT);
   const recorded = matched.filter((id) => !already.has(id));
   if (recorded.length === 0) return { matched, recorded };
   if (!clue.flags.includes(NEAR_RELATIVE_FLAG)) clue.flags = [...clue.flags, NEAR_RELATIVE_FLAG];
@@ -232,7 +185,7 @@ export function createRegistryUseCases(deps: RegistryDeps) {
   const dayFormat = new Intl.DateTimeFormat('en-CA', { timeZone: deps.timeZone ?? 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' });
   const today = () => dayFormat.format(clock.now());
 
-  function sealRow(row: Omit<StoredRow, 'id' | 'idBox' | 'idHash'> & { idNumber: string }): StoredRow {
+  function sealRow(row: Omit<StoredRegistration, 'id' | 'idBox' | 'idHash'> & { idNumber: string }): StoredRegistration {
     const id = randomUUID();
     const { idNumber, ...rest } = row;
     return { ...rest, id, idBox: seal(keys.reporterKey, idNumber, id), idHash: idNumberHash(keys.secretHmacKey, idNumber) };
@@ -242,35 +195,26 @@ export function createRegistryUseCases(deps: RegistryDeps) {
     return (unit: { path: string }) => p.role === 'admin' || unit.path.startsWith(p.unitPath);
   }
 
-  async function loadUnit(em: Em, id: string): Promise<UnitRef | undefined> {
-    const [u] = await sqlBound<UnitRef>(em, 'select id, code, name, path from unit where id = $1', [id]);
-    return u;
-  }
-
   /**
    * Registers one relative. Anyone registers for themselves; supervisors (their units) and admins
    * also for another staff member or for a committee cadre without an account (name + unit).
    */
-  async function register(principal: Principal, input: RegisterInput) {
-    const em = orm.em.fork();
+  async function register({ ctx, input }: StaffCall<RegisterInput>) {
+    const { principal, em } = ctx;
     const forSelf = (!input.registrantStaffId && !input.registrantName && !input.registrantUnitId) || input.registrantStaffId === principal.id;
     if (!forSelf && !mayManage(principal)) throw forbidden();
     const inUnits = subtreeOf(principal);
     let registrant: { name: string; unitId: string; staffId: string | null; role: RegistrantRole };
     if (forSelf || input.registrantStaffId) {
       const staffId = forSelf ? principal.id : input.registrantStaffId!;
-      const [s] = await sqlBound<{ id: string; display_name: string; unit_id: string; role: string; path: string }>(
-        em,
-        'select s.id, s.display_name, s.unit_id, s.role, u.path from staff s join unit u on u.id = s.unit_id where s.id = $1 and s.active',
-        [staffId],
-      );
+      const s = await findActiveStaff(em, staffId);
       if (!s || (!forSelf && !inUnits(s))) throw registryUnknownStaff();
-      registrant = { name: s.display_name, unitId: s.unit_id, staffId: s.id, role: input.registrantRole ?? defaultRegistrantRole(s.role) };
+      registrant = { name: s.displayName, unitId: s.unitId, staffId: s.id, role: input.registrantRole ?? defaultRegistrantRole(s.role) };
     } else {
       if (!input.registrantName?.trim() || !input.registrantUnitId || !input.registrantRole) {
         throw registryInvalid({ issues: [{ path: 'registrant', message: '登记人姓名、单位和身份均须填写 / registrantName, registrantUnitId and registrantRole are required' }] });
       }
-      const unit = await loadUnit(em, input.registrantUnitId);
+      const unit = await findUnit(em, input.registrantUnitId);
       if (!unit || !inUnits(unit)) throw registryUnknownUnit();
       registrant = { name: input.registrantName.trim(), unitId: unit.id, staffId: null, role: input.registrantRole };
     }
@@ -297,7 +241,7 @@ export function createRegistryUseCases(deps: RegistryDeps) {
     });
     try {
       await em.transactional(async (tx) => {
-        await insertRows(tx, [row], principal.id, clock.now());
+        await insertRegistrations(tx, [row], principal.id, ctx.clock.now());
         // The clues naming the relative or the registrant: their excluded sets change now.
         await recomputeExclusions(tx, await cluesNaming(tx, [row.relativeNameKey, row.registrantNameKey]));
       });
@@ -307,101 +251,41 @@ export function createRegistryUseCases(deps: RegistryDeps) {
       if (code === '23503') throw registryUnknownUnit();
       throw err;
     }
-    logger.info({ registryId: row.id, staffId: principal.id, forSelf }, 'near relative registered');
-    const [view] = await listRows(em, { where: 'n.id = $1', params: [row.id] }, 1);
+    ctx.logger.info({ registryId: row.id, staffId: principal.id, forSelf }, 'near relative registered');
+    const [view] = await registrationsByIds(em, [row.id]);
     return present(view!, false);
   }
 
-  interface Row {
-    id: string;
-    registrant_name: string;
-    registrant_staff_id: string | null;
-    registrant_unit_id: string;
-    registrant_unit_name: string;
-    registrant_role: RegistrantRole;
-    relative_name: string;
-    relation: Relation;
-    id_box: Buffer;
-    programme: Programme;
-    since: string;
-    household_address: string | null;
-    created_at: Date;
-    created_by: string;
-  }
-
-  async function listRows(em: Em, filter: { where: string; params: unknown[] }, limit: number) {
-    return sqlBound<Row>(
-      em,
-      `select n.id, n.registrant_name, n.registrant_staff_id, n.registrant_unit_id, u.name as registrant_unit_name, n.registrant_role,
-         n.relative_name, n.relation, n.id_box, n.programme, to_char(n.since, 'YYYY-MM-DD') as since, n.household_address, n.created_at, n.created_by
-       from near_relative n join unit u on u.id = n.registrant_unit_id
-       where ${filter.where} order by n.created_at desc, n.id desc limit ${Number(limit)}`,
-      filter.params,
-    );
-  }
-
   /** The row as the API shows it: the ID number masked, or in full when revealed (and audited). */
-  function present(r: Row, reveal: boolean) {
-    const idNumber = unseal(keys.reporterKey, Buffer.from(r.id_box), r.id);
-    return {
-      id: r.id,
-      registrantName: r.registrant_name,
-      registrantStaffId: r.registrant_staff_id,
-      registrantUnitId: r.registrant_unit_id,
-      registrantUnitName: r.registrant_unit_name,
-      registrantRole: r.registrant_role,
-      relativeName: r.relative_name,
-      relation: r.relation,
-      idNumberMasked: maskIdNumber(idNumber),
-      ...(reveal ? { idNumber } : {}),
-      programme: r.programme,
-      since: r.since,
-      householdAddress: r.household_address,
-      createdAt: new Date(r.created_at),
-      createdBy: r.created_by,
-    };
+  function present(r: RegistrationRow, reveal: boolean) {
+    const { idBox, ...rest } = r;
+    const idNumber = unseal(keys.reporterKey, idBox, r.id);
+    const { programme, since, householdAddress, createdAt, createdBy, ...registrant } = rest;
+    return { ...registrant, idNumberMasked: maskIdNumber(idNumber), ...(reveal ? { idNumber } : {}), programme, since, householdAddress, createdAt, createdBy };
   }
 
   /**
    * Supervisors see registrations of their unit subtree, admins all, everyone else their own.
    * `reveal` (supervisors and admins only) shows full ID numbers and is recorded in registry_audit.
    */
-  async function list(
-    principal: Principal,
-    q: { unitId?: string; programme?: Programme; limit: number; cursor?: { createdAt: Date; id: string }; reveal?: boolean; purpose?: string },
-  ) {
+  async function list({
+    ctx,
+    input: q,
+  }: StaffCall<{ unitId?: string; programme?: Programme; limit: number; cursor?: { createdAt: Date; id: string }; reveal?: boolean; purpose?: string }>) {
+    const { principal, em } = ctx;
     if (q.reveal && !mayManage(principal)) throw forbidden();
-    const em = orm.em.fork();
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const bind = (value: unknown) => {
-      params.push(value);
-      return `$${params.length}`;
-    };
-    if (principal.role === 'supervisor') where.push(`u.path like ${bind(`${principal.unitPath}%`)}`);
-    else if (principal.role !== 'admin') where.push(`n.registrant_staff_id = ${bind(principal.id)}`);
-    if (q.unitId) where.push(`u.path like (select path from unit where id = ${bind(q.unitId)}::uuid) || '%'`);
-    if (q.programme) where.push(`n.programme = ${bind(q.programme)}`);
-    if (q.cursor) where.push(`(n.created_at, n.id) < (${bind(q.cursor.createdAt)}::timestamptz, ${bind(q.cursor.id)}::uuid)`);
-    const rows = await listRows(em, { where: where.length ? where.join(' and ') : 'true', params }, q.limit + 1);
+    const scope: RegistrationScope =
+      principal.role === 'admin' ? { kind: 'all' } : principal.role === 'supervisor' ? { kind: 'subtree', unitPath: principal.unitPath } : { kind: 'own', staffId: principal.id };
+    const rows = await listRegistrations(em, { scope, unitId: q.unitId, programme: q.programme, cursor: q.cursor }, q.limit + 1);
     const page = rows.slice(0, q.limit);
     const items = page.map((r) => present(r, !!q.reveal));
     if (q.reveal && items.length) {
-      em.create(RegistryAudit, {
-        id: randomUUID(),
-        staff: principal.id,
-        action: 'ids_revealed',
-        clueId: null,
-        registryIds: items.map((i) => i.id),
-        rowCount: items.length,
-        purpose: q.purpose ?? null,
-        createdAt: clock.now(),
-      });
+      recordRegistryAudit(em, { staffId: principal.id, action: 'ids_revealed', registryIds: items.map((i) => i.id), rowCount: items.length, purpose: q.purpose, at: ctx.clock.now() });
       await em.flush();
-      logger.info({ staffId: principal.id, rows: items.length }, 'near-relative ID numbers revealed');
+      ctx.logger.info({ staffId: principal.id, rows: items.length }, 'near-relative ID numbers revealed');
     }
     const last = page.at(-1);
-    const nextCursor = rows.length > q.limit && last ? Buffer.from(`${new Date(last.created_at).toISOString()}|${last.id}`).toString('base64url') : null;
+    const nextCursor = rows.length > q.limit && last ? Buffer.from(`${last.createdAt.toISOString()}|${last.id}`).toString('base64url') : null;
     return { items, nextCursor };
   }
 
@@ -410,7 +294,8 @@ export function createRegistryUseCases(deps: RegistryDeps) {
    * rows reported by line. A fatal problem — not CSV, required columns missing, too large, or the
    * database failing part-way — imports nothing: the rows go in one transaction.
    */
-  async function importCsv(principal: Principal, bytes: Uint8Array, opts: { dryRun?: boolean; charset?: string } = {}): Promise<ImportResult> {
+  async function importCsv({ ctx, input: { bytes, ...opts } }: StaffCall<{ bytes: Uint8Array; dryRun?: boolean; charset?: string }>): Promise<ImportResult> {
+    const { principal, em, logger } = ctx;
     if (!mayManage(principal)) throw forbidden();
     if (bytes.length > MAX_IMPORT_BYTES) throw importTooLarge({ imported: 0 });
     const dryRun = !!opts.dryRun;
@@ -428,14 +313,13 @@ export function createRegistryUseCases(deps: RegistryDeps) {
       throw err;
     }
     const { header, records, encoding } = parsed;
-    const em = orm.em.fork();
-    const units = await sqlBound<UnitRef>(em, 'select id, code, name, path from unit', []);
-    const ctx = { today: today(), ...unitIndex(units), mayUseUnit: subtreeOf(principal) };
+    const units = await allUnits(em);
+    const rowContext = { today: today(), ...unitIndex(units), mayUseUnit: subtreeOf(principal) };
 
     const errors: RowError[] = [];
     const valid: ValidRow[] = [];
     for (const rec of records) {
-      const result = validateRecord(rec, header, ctx);
+      const result = validateRecord(rec, header, rowContext);
       if ('errors' in result) errors.push(...result.errors);
       else valid.push(result.row);
     }
@@ -443,21 +327,15 @@ export function createRegistryUseCases(deps: RegistryDeps) {
     // Link registrants to staff accounts: by the username column, else by a unique name in the unit.
     const usernames = [...new Set(valid.map((r) => r.registrantUsername).filter((u): u is string => !!u))];
     const unitIds = [...new Set(valid.map((r) => r.registrantUnitId))];
-    const staffRows = valid.length
-      ? await sqlBound<{ id: string; username: string; display_name: string; unit_id: string }>(
-          em,
-          'select id, username, display_name, unit_id from staff where active and (username = any($1::text[]) or unit_id = any($2::uuid[]))',
-          [usernames, unitIds],
-        )
-      : [];
+    const staffRows = valid.length ? await staffForImport(em, usernames, unitIds) : [];
     const byUsername = new Map(staffRows.map((s) => [s.username, s]));
     const byNameInUnit = new Map<string, string[]>();
     for (const s of staffRows) {
-      const k = `${s.unit_id}|${nameKey(s.display_name)}`;
+      const k = `${s.unitId}|${nameKey(s.displayName)}`;
       byNameInUnit.set(k, [...(byNameInUnit.get(k) ?? []), s.id]);
     }
     const usernameLabel = header.label.registrantUsername ?? csvHeaders.registrantUsername;
-    const prepared: { row: ValidRow; stored: StoredRow }[] = [];
+    const prepared: { row: ValidRow; stored: StoredRegistration }[] = [];
     const firstLineOf = new Map<string, number>();
     const idLabel = header.label.idNumber ?? csvHeaders.idNumber;
     for (const row of valid) {
@@ -468,7 +346,7 @@ export function createRegistryUseCases(deps: RegistryDeps) {
           errors.push({ line: row.line, column: usernameLabel, reason: '登记人账号不存在或已停用 / No active staff account with this username' });
           continue;
         }
-        if (s.unit_id !== row.registrantUnitId) {
+        if (s.unitId !== row.registrantUnitId) {
           errors.push({ line: row.line, column: usernameLabel, reason: '登记人账号不属于所填单位 / The staff account belongs to another unit' });
           continue;
         }
@@ -489,16 +367,8 @@ export function createRegistryUseCases(deps: RegistryDeps) {
     }
 
     const run = async (tx: Em) => {
-      const hashes = [...new Set(prepared.map((p) => p.stored.idHash))];
-      const existing = hashes.length
-        ? await sqlBound<{ id_hash: string; registrant_unit_id: string; registrant_name_key: string }>(
-            tx,
-            'select id_hash, registrant_unit_id, registrant_name_key from near_relative where id_hash = any($1::text[])',
-            [hashes],
-          )
-        : [];
-      const taken = new Set(existing.map((e) => `${e.id_hash}|${e.registrant_unit_id}|${e.registrant_name_key}`));
-      const toInsert: StoredRow[] = [];
+      const taken = await existingRegistrationKeys(tx, [...new Set(prepared.map((p) => p.stored.idHash))]);
+      const toInsert: StoredRegistration[] = [];
       for (const { row, stored } of prepared) {
         if (taken.has(`${stored.idHash}|${stored.registrantUnitId}|${stored.registrantNameKey}`)) {
           errors.push({ line: row.line, column: idLabel, reason: '重复：该登记人已登记过此亲属（系统中已有记录）/ Duplicate: this registrant has already registered this relative' });
@@ -507,20 +377,11 @@ export function createRegistryUseCases(deps: RegistryDeps) {
         }
       }
       if (!dryRun && toInsert.length) {
-        const now = clock.now();
-        await insertRows(tx, toInsert, principal.id, now);
+        const now = ctx.clock.now();
+        await insertRegistrations(tx, toInsert, principal.id, now);
         // Bounded recompute: only the clues naming an imported relative or registrant.
         await recomputeExclusions(tx, await cluesNaming(tx, toInsert.flatMap((r) => [r.relativeNameKey, r.registrantNameKey])));
-        tx.create(RegistryAudit, {
-          id: randomUUID(),
-          staff: principal.id,
-          action: 'imported',
-          clueId: null,
-          registryIds: [],
-          rowCount: toInsert.length,
-          purpose: null,
-          createdAt: now,
-        });
+        recordRegistryAudit(tx, { staffId: principal.id, action: 'imported', registryIds: [], rowCount: toInsert.length, at: now });
       }
       return toInsert.length;
     };
@@ -580,48 +441,34 @@ export function createRegistryUseCases(deps: RegistryDeps) {
    * the clue. Recusal: matches whose registrant is the viewer or of the viewer's unit are withheld
    * (all withheld → 403). Each view is recorded in registry_audit.
    */
-  async function getMatchDetails(principal: Principal, clueId: string) {
+  async function getMatchDetails({ ctx, input: { clueId } }: StaffCall<{ clueId: string }>) {
+    const { principal, em } = ctx;
     if (!mayManage(principal)) throw forbidden();
-    await deps.assertClueVisible(principal, clueId);
-    const em = orm.em.fork();
-    const ids = [...(await recordedMatchIds(em, clueId))];
+    await deps.assertClueVisible(principal, clueId, em);
+    const ids = [...(await recordedMatchIds(em, clueId, MATCH_EVENT))];
     if (ids.length === 0) return { items: [], withheld: 0 };
     const accused = await em.find(Accused, { clue: clueId }, { orderBy: { id: 'asc' } });
-    const rows = await listRows(em, { where: 'n.id = any($1::uuid[])', params: [ids] }, ids.length);
-    const keysOf = await sqlBound<{ id: string; relative_name_key: string; registrant_name_key: string }>(
-      em,
-      'select id, relative_name_key, registrant_name_key from near_relative where id = any($1::uuid[])',
-      [ids],
-    );
-    const nameKeys = new Map(keysOf.map((k) => [k.id, k]));
-    const visible = rows.filter((r) => r.registrant_unit_id !== principal.unitId && r.registrant_staff_id !== principal.id);
+    const rows = await registrationsByIds(em, ids);
+    const nameKeys = await nameKeysOf(em, ids);
+    const visible = rows.filter((r) => r.registrantUnitId !== principal.unitId && r.registrantStaffId !== principal.id);
     const withheld = rows.length - visible.length;
     if (visible.length === 0 && withheld > 0) throw matchRecusal();
     const items = visible.map((r) => {
       const k = nameKeys.get(r.id)!;
-      const named = accused.filter((a) => nameKey(a.name) === k.relative_name_key || nameKey(a.name) === k.registrant_name_key);
+      const named = accused.filter((a) => nameKey(a.name) === k.relativeNameKey || nameKey(a.name) === k.registrantNameKey);
       return {
         ...present(r, false),
         accused: named.map((a) => ({
           id: a.id,
           name: a.name,
           role: a.role,
-          matchedAs: (nameKey(a.name) === k.relative_name_key ? 'relative' : 'registrant') as MatchKind,
+          matchedAs: (nameKey(a.name) === k.relativeNameKey ? 'relative' : 'registrant') as MatchKind,
         })),
       };
     });
-    em.create(RegistryAudit, {
-      id: randomUUID(),
-      staff: principal.id,
-      action: 'matches_viewed',
-      clueId,
-      registryIds: items.map((i) => i.id),
-      rowCount: items.length,
-      purpose: null,
-      createdAt: clock.now(),
-    });
+    recordRegistryAudit(em, { staffId: principal.id, action: 'matches_viewed', clueId, registryIds: items.map((i) => i.id), rowCount: items.length, at: ctx.clock.now() });
     await em.flush();
-    logger.info({ staffId: principal.id, clueId, shown: items.length, withheld }, 'near-relative matches viewed');
+    ctx.logger.info({ staffId: principal.id, clueId, shown: items.length, withheld }, 'near-relative matches viewed');
     return { items, withheld };
   }
 

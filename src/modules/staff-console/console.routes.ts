@@ -13,9 +13,8 @@ import type { Locale } from '../../app/templates.ts';
 import type { AttachmentStorage } from '../attachments/attachments.storage.ts';
 import { categories, type Category, type Channel, channels } from '../clues/clue.entity.ts';
 import { clueNotFound } from '../clues/clues.errors.ts';
-import { clueCursor, registerStaffClue } from '../clues/clues.routes.ts';
-import type { Uploads } from '../attachments/uploads.ts';
-import { fileList, toUploaded } from '../intake-web/web.routes.ts';
+import { clueCursor } from '../clues/clues.routes.ts';
+import { fileList, toUploaded } from '../intake-web/web.files.ts';
 import { registerClueBody } from '../clues/clues.schemas.ts';
 import type { ClueUseCases } from '../clues/clues.usecases.ts';
 import { type ClueAction, clueActions, type ClueStatus, clueStatuses, type DeclineReason, declineReasons, type Finding, findings, openStatuses } from '../clues/status-machine.ts';
@@ -80,7 +79,6 @@ export interface ConsoleDeps {
   referrals: ReferralUseCases;
   registry: RegistryUseCases;
   /** The web form's file checks (type by content, metadata stripped, names sealed) for scans of a letter. */
-  uploads: Uploads;
   /** The API sign-in's slow-down (per account and address), so the form is no easier to guess through. */
   loginGuard: LoginGuard;
   /** The use cases' context for a signed-in principal (src/app/usecase.ts), as the API builds it. */
@@ -128,6 +126,8 @@ export function consoleRoutes(deps: ConsoleDeps) {
     c.header('X-Frame-Options', 'DENY');
   };
   const principalOf = (c: Context<AppEnv>) => c.get('principal')!;
+  /** A use case's context for this request's principal (a fork of its own per call, as the API's routes each have one). */
+  const ctxOf = (c: Context<AppEnv>) => deps.context(principalOf(c));
 
   async function newNoticeCount(c: Context<AppEnv>, p: Principal) {
     const seen = Date.parse(getCookie(c, SEEN) ?? '');
@@ -296,8 +296,8 @@ export function consoleRoutes(deps: ConsoleDeps) {
       receivedTo: filter.to ? new Date(dayStart(filter.to).getTime() + 86_400_000) : undefined,
     };
     const [page, total] = await Promise.all([
-      deps.clues.listClues(principal, { ...common, limit: PAGE_SIZE, cursor: clueCursor(q.cursor || undefined) }),
-      deps.clues.countClues(principal, common, COUNT_CAP),
+      deps.clues.listClues({ ctx: ctxOf(c), input: { ...common, limit: PAGE_SIZE, cursor: clueCursor(q.cursor || undefined) } }),
+      deps.clues.countClues({ ctx: ctxOf(c), input: { ...common, cap: COUNT_CAP } }),
     ]);
     // On the first page, overdue and nearly-due clues come first, in the order their deadlines fall due
     // (the deadline list walks its open-deadline index in due order; the clue filters then apply).
@@ -306,7 +306,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
       const soonest = await deps.deadlines.list(principal, { view: 'open', withinHours: 0, limit: DUE_FIRST * 5 }, visibleClues(principal));
       const order = [...new Set(soonest.filter((d) => !d.paused).map((d) => d.clueId))].slice(0, DUE_FIRST * 2);
       if (order.length) {
-        const found = await deps.clues.listClues(principal, { ...common, ids: order, limit: order.length });
+        const found = await deps.clues.listClues({ ctx: ctxOf(c), input: { ...common, ids: order, limit: order.length } });
         const byId = new Map(found.items.map((i) => [i.id, i]));
         dueFirst = order.map((id) => byId.get(id)).filter((i): i is ClueSummary => !!i).slice(0, DUE_FIRST);
       }
@@ -336,7 +336,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const locale = localeOf(c);
     if (!normalizeTrackingCode(raw)) return renderQueue(c, { code: raw, errors: { code: ct(locale, 'codeInvalid') } }, 400);
     try {
-      const clue = await deps.clues.findByTrackingCode(principalOf(c), raw);
+      const clue = await deps.clues.findByTrackingCode({ ctx: ctxOf(c), input: { code: raw } });
       return c.redirect(`/staff/clues/${clue.id}`, 302);
     } catch (err) {
       if (isAppError(err) && err.code === 'clue.not_found') return renderQueue(c, { code: raw, errors: { code: ct(locale, 'codeNotFound') } }, 404);
@@ -347,14 +347,12 @@ export function consoleRoutes(deps: ConsoleDeps) {
   // ---- register a letter, visit or call ----
   app.get('/clues/new', async (c) => {
     noStore(c);
-    if (!can.registerClues(principalOf(c))) throw forbidden();
+    deps.clues.assertMayRegister({ ctx: ctxOf(c), input: {} });
     return c.html(registerPage(await shell(c, '/staff/clues/new'), { units: await units() }));
   });
 
   app.post('/clues/new', async (c) => {
     noStore(c);
-    const principal = principalOf(c);
-    if (!can.registerClues(principal)) throw forbidden();
     const form = await c.req.parseBody({ all: true });
     deps.csrf.verify(c, form._csrf);
     const s = await shell(c, '/staff/clues/new');
@@ -408,7 +406,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
       return c.html(registerPage(s, { units: await units(), values: v, errors }), 400);
     }
     try {
-      const result = await registerStaffClue(deps.clues, deps.uploads, principal, { ...parsed.data, receivedAt: undefined }, files, locale);
+      const result = await deps.clues.registerByStaff({ ctx: ctxOf(c), input: { ...parsed.data, receivedAt: undefined, files } });
       deps.metrics.cluesRegistered.inc({ channel: result.clue.channel });
       return c.html(
         receiptPage(s, { clueId: result.clue.id, code: formatTrackingCode(result.trackingCode), secret: result.secret, channel: result.clue.channel, receivedAt: result.clue.receivedAt, files: files.length }),
@@ -431,7 +429,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
 
   async function renderClue(c: Context<AppEnv>, id: string, extra: Partial<CluePageCtx> = {}, status: 200 | 400 | 403 | 404 | 409 | 422 = 200) {
     const principal = principalOf(c);
-    const clue = await deps.clues.getClue(principal, id);
+    const clue = await deps.clues.getClue({ ctx: ctxOf(c), input: { clueId: id } });
     const referable = clue.allowedActions.includes('refer');
     const [deadlines, tasks, messages, unitList, referrals, proposal, mergedInto, supervisors] = await Promise.all([
       deps.deadlines.forClues([id]) as Promise<DeadlineView[]>,
@@ -441,7 +439,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
       deps.referrals.listForClue(principal, id),
       // Only while the status allows a referral, and only for a clue about an official, caseworker or cadre.
       referable ? deps.referrals.proposal(principal, id).catch((err) => (isAppError(err) && err.code === 'referral.not_referable' ? null : Promise.reject(err))) : null,
-      clue.mergedInto ? deps.clues.getClue(principal, clue.mergedInto).then((t) => formatTrackingCode(t.trackingCode), () => null) : null,
+      clue.mergedInto ? deps.clues.getClue({ ctx: ctxOf(c), input: { clueId: clue.mergedInto } }).then((t) => formatTrackingCode(t.trackingCode), () => null) : null,
       supervisorRoles.has(principal.role) ? deps.workflow.supervisorChoices(principal, id) : [],
     ]);
     const bodies = referrals.length || proposal ? await deps.referrals.listBodies() : [];
@@ -506,7 +504,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     if (action === 'decline' && !reasonCode) return renderClue(c, id, { errors: { 'decline-reasonCode': ct(locale, 'reasonCode') }, values }, 400);
     if (action === 'conclude' && !finding) return renderClue(c, id, { errors: { 'conclude-finding': ct(locale, 'finding') }, values }, 400);
     try {
-      await deps.clues.changeStatus(principalOf(c), id, { action, reason, reasonCode: action === 'decline' ? reasonCode : undefined, finding: action === 'conclude' ? finding : undefined });
+      await deps.clues.changeStatus({ ctx: ctxOf(c), input: { clueId: id, action, reason, reasonCode: action === 'decline' ? reasonCode : undefined, finding: action === 'conclude' ? finding : undefined } });
     } catch (err) {
       if (isAppError(err) && err.statusCode < 500 && err.statusCode !== 404) {
         const field = action === 'decline' ? 'decline-reason' : action === 'conclude' ? 'conclude-finding' : `form-${action}`;
@@ -581,14 +579,14 @@ export function consoleRoutes(deps: ConsoleDeps) {
     if (!normalizeTrackingCode(target)) return fail(ct(locale, 'codeInvalid'), 400);
     let targetId: string;
     try {
-      targetId = (await deps.clues.findByTrackingCode(principalOf(c), target)).id;
+      targetId = (await deps.clues.findByTrackingCode({ ctx: ctxOf(c), input: { code: target } })).id;
     } catch (err) {
       if (isAppError(err) && err.code === 'clue.not_found') return fail(ct(locale, 'codeNotFound'), 404);
       throw err;
     }
     if (targetId === id) return fail(ct(locale, 'mergeSelf'), 422);
     try {
-      await deps.clues.changeStatus(principalOf(c), id, { action: 'merge', mergedInto: targetId, reason: reason && reason.length >= 2 ? reason.slice(0, 2000) : undefined });
+      await deps.clues.changeStatus({ ctx: ctxOf(c), input: { clueId: id, action: 'merge', mergedInto: targetId, reason: reason && reason.length >= 2 ? reason.slice(0, 2000) : undefined } });
     } catch (err) {
       if (isAppError(err) && err.code === 'clue.not_found') return fail(ct(locale, 'codeNotFound'), 404);
       if (expected(err)) return fail(formError(locale, err), err.statusCode as 409);
@@ -633,7 +631,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
 
   // Near-relative matches: each opening is recorded (registry_audit), so it is a form, never a plain GET.
   const openMatches = async (c: Context<AppEnv>, id: string): Promise<RegistryMatches> => {
-    const found = await deps.registry.getMatchDetails(principalOf(c), id);
+    const found = await deps.registry.getMatchDetails({ ctx: ctxOf(c), input: { clueId: id } });
     return {
       withheld: found.withheld,
       items: found.items.map((m) => ({
@@ -676,7 +674,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     if (!UUID.test(staffId) || !kind) return again(ct(locale, 'errorPageTitle'), 400);
     if (reason.length < 2) return again(ct(locale, 'reasonRequired'), 400);
     try {
-      await deps.clues.linkAccused({ ctx: deps.context(principalOf(c)), input: { clueId: id, accusedId, staffId, kind, reason: reason.slice(0, 500) } });
+      await deps.clues.linkAccused({ ctx: ctxOf(c), input: { clueId: id, accusedId, staffId, kind, reason: reason.slice(0, 500) } });
     } catch (err) {
       if (expected(err)) return again(formError(locale, err), err.statusCode as 404);
       throw err;
@@ -686,14 +684,16 @@ export function consoleRoutes(deps: ConsoleDeps) {
 
   app.post('/clues/:id/messages', async (c) => {
     const id = clueIdOf(c);
-    const principal = principalOf(c);
     const form = await c.req.parseBody();
     deps.csrf.verify(c, form._csrf);
-    if (!can.handleClues(principal)) throw forbidden();
     const body = str(form.body)?.trim() ?? '';
-    await deps.clues.assertVisible(principal, id);
-    if (!body) return renderClue(c, id, { errors: { 'reply-body': ct(localeOf(c), 'emptyMessage') } }, 400);
-    await deps.messages.postMessage(id, { author: 'staff', actor: `staff:${principal.id}`, staffId: principal.id, body: body.slice(0, 20_000) });
+    try {
+      await deps.messages.postStaffMessage({ ctx: ctxOf(c), input: { clueId: id, body: body.slice(0, 20_000) } });
+    } catch (err) {
+      // The use case checked the role and the clue first: an empty reply is the only refusal shown on the page.
+      if (isAppError(err) && err.code === 'request.invalid') return renderClue(c, id, { errors: { 'reply-body': ct(localeOf(c), 'emptyMessage') } }, 400);
+      throw err;
+    }
     return c.redirect(`/staff/clues/${id}?done=sent#thread`, 303);
   });
 
@@ -706,8 +706,8 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const purpose = str(form.purpose)?.trim() ?? '';
     if (purpose.length < 2) return renderClue(c, id, { errors: { purpose: ct(locale, 'purposeRequired') } }, 400);
     try {
-      const identity = await deps.clues.revealReporter(principalOf(c), id, purpose.slice(0, 500));
-      const clue = await deps.clues.getClue(principalOf(c), id);
+      const identity = await deps.clues.revealReporter({ ctx: ctxOf(c), input: { clueId: id, purpose: purpose.slice(0, 500) } });
+      const clue = await deps.clues.getClue({ ctx: ctxOf(c), input: { clueId: id } });
       return c.html(revealedPage(await shell(c, `/staff/clues/${id}`), { clueId: id, code: formatTrackingCode(clue.trackingCode), identity }));
     } catch (err) {
       if (isAppError(err) && err.statusCode < 500 && err.code !== 'clue.not_found') {
@@ -720,7 +720,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
   app.get('/clues/:id/attachments/:attachmentId', async (c) => {
     const id = clueIdOf(c);
     const attachmentId = idParam(c.req.param('attachmentId'), clueNotFound);
-    const a = await deps.clues.attachmentOf(principalOf(c), id, attachmentId);
+    const a = await deps.clues.attachmentOf({ ctx: ctxOf(c), input: { clueId: id, attachmentId } });
     const bytes = await deps.storage.get(a.storageKey);
     const inline = c.req.query('inline') === '1' && /^(image\/(jpeg|png|gif|webp)|audio\/[a-z0-9.+-]+)$/i.test(a.contentType);
     return c.body(new Uint8Array(bytes), 200, {

@@ -1,24 +1,12 @@
 import { Hono } from 'hono';
 import type { Context } from 'hono';
-import { bodyLimit } from '../../app/body-limit.ts';
-import type { Clock } from '../../app/clock.ts';
-import type { Config } from '../../app/config.ts';
-import type { Csrf } from '../../app/csrf.ts';
-import { isAppError, validationFailed } from '../../app/errors.ts';
-import { issuesOf, readJson, refuseControls } from '../../app/http.ts';
+import { isAppError } from '../../app/errors.ts';
+import { issuesOf } from '../../app/http.ts';
 import { cleanForm } from '../../app/text.ts';
-import type { Metrics } from '../../app/metrics.ts';
-import type { ApiDocs } from '../../app/openapi.ts';
-import { enforce, RateLimiter, rateLimited } from '../../app/rate-limit.ts';
+import { enforce } from '../../app/rate-limit.ts';
 import type { AppEnv } from '../staff/http-env.ts';
-import type { Throttle } from '../../app/throttle.ts';
 import type { Locale } from '../../app/templates.ts';
-import { reportNotFound } from '../clues/clues.errors.ts';
-import type { StaffUseCases } from '../staff/staff.usecases.ts';
-import type { UploadedFile } from '../attachments/uploads.ts';
-import { MAX_REQUEST_BYTES } from '../attachments/uploads.ts';
-import type { ReportUseCases } from './reports.usecases.ts';
-import { messageBody, reportBody } from './web.schemas.ts';
+import { reportBody } from './web.schemas.ts';
 import { label, pickLanguage, t } from './web.i18n.ts';
 import { fieldMessages, formErrors, formValues, reportInputFrom, str } from './web.form.ts';
 import {
@@ -33,60 +21,22 @@ import {
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { Clue } from '../clues/clue.entity.ts';
 import { formatTrackingCode } from '../clues/tracking-code.ts';
-import type { ContactUseCases } from '../contact/contact.usecases.ts';
-import type { FollowUpSessions } from './follow-up.session.ts';
 import { assetResponse } from './web.assets.ts';
-
-export interface WebDeps {
-  config: Config;
-  clock: Clock;
-  reports: ReportUseCases;
-  staff: StaffUseCases;
-  csrf: Csrf;
-  metrics: Metrics;
-  contact: ContactUseCases;
-  sessions: FollowUpSessions;
-  throttle?: Throttle;
-}
-
-/** Abuse limits, from configuration (defaults and the arithmetic behind them: README). */
-export function createLimiters(config: Config, clock: Clock, throttle?: Throttle) {
-  const hour = 3600_000;
-  const tenMinutes = 600_000;
-  const shared = (name: string) => (throttle ? { name, throttle } : undefined);
-  return {
-    submit: new RateLimiter({ max: config.RATE_SUBMIT_PER_CLIENT_HOUR, windowMs: hour }, { max: config.RATE_SUBMIT_GLOBAL_MINUTE * 60, windowMs: hour }, clock, shared('submit')),
-    submitBurst: new RateLimiter({ max: config.RATE_SUBMIT_PER_CLIENT_HOUR, windowMs: 60_000 }, { max: config.RATE_SUBMIT_GLOBAL_MINUTE, windowMs: 60_000 }, clock, shared('submit-burst')),
-    followUp: new RateLimiter(
-      { max: config.RATE_FOLLOWUP_PER_CLIENT_10MIN, windowMs: tenMinutes },
-      { max: config.RATE_FOLLOWUP_GLOBAL_10MIN, windowMs: tenMinutes },
-      clock,
-      shared('follow-up'),
-    ),
-  };
-}
+import { fileList, toUploaded } from './web.files.ts';
+import { uploadLimit, type WebDeps } from './web.deps.ts';
 
 function localeOf(c: Context): Locale {
   return c.req.query('lang') === 'en' ? 'en' : 'zh-CN';
 }
 
-/** The files of a multipart field (an empty file input sends one nameless empty part: left out). */
-export function fileList(value: unknown): File[] {
-  const list = Array.isArray(value) ? value : value === undefined ? [] : [value];
-  return list.filter((f): f is File => f instanceof File && f.size > 0);
-}
-
-export async function toUploaded(files: File[]): Promise<UploadedFile[]> {
-  return Promise.all(files.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })));
-}
-
 const SESSION_COOKIE = 'followup';
 
-export function webRoutes(deps: WebDeps, docs: ApiDocs) {
+/** The citizen's form pages (no JavaScript needed): report, follow-up sign-in, status and replies, and their assets. */
+export function webPageRoutes(deps: WebDeps) {
   const app = new Hono<AppEnv>();
-  const limits = createLimiters(deps.config, deps.clock, deps.throttle);
+  const { limits } = deps;
   const trust = deps.config.TRUST_PROXY;
-  const big = bodyLimit({ maxSize: MAX_REQUEST_BYTES, onError: () => { throw validationFailed({ issues: [{ path: 'files', message: 'request too large' }] }, '请求体过大 / The request body is too large.'); } });
+  const big = uploadLimit();
 
   const units = async (): Promise<UnitOption[]> =>
     (await deps.staff.listUnits()).map((u) => ({ id: u.id, name: u.name, nameEn: u.nameEn ?? null, kind: u.kind, parentId: u.parent ?? null }));
@@ -248,59 +198,5 @@ export function webRoutes(deps: WebDeps, docs: ApiDocs) {
     }
   });
 
-  // ---- JSON API for apps ----
-  const tag = 'reports';
-  docs.add({ method: 'post', path: '/api/v1/reports', summary: 'Submit a report (JSON with base64 files, or multipart: field `report` + `files`)', tag, body: reportBody, responses: { 201: '{ trackingCode, secret, status }; the secret is shown only here', 400: 'Invalid input', 413: 'Too large', 422: 'Unknown unit or a file refused', 429: 'Rate limited' } });
-  app.post('/api/v1/reports', big, async (c) => {
-    await enforce([limits.submitBurst, limits.submit], c, trust);
-    const { input, files } = await readReport(c);
-    const result = await deps.reports.submit(input, files);
-    deps.metrics.cluesRegistered.inc({ channel: 'web' });
-    return c.json({ trackingCode: result.trackingCode, secret: result.secret, status: result.status }, 201);
-  });
-
-  docs.add({ method: 'get', path: '/api/v1/reports/:trackingCode', summary: 'A report’s status, dates, history and messages (needs the secret)', tag, auth: 'reporter-secret', responses: { 200: 'The report', 404: 'Wrong code or secret (indistinguishable)', 429: 'Rate limited' } });
-  app.get('/api/v1/reports/:trackingCode', async (c) => {
-    await enforce(limits.followUp, c, trust);
-    c.header('Cache-Control', 'no-store');
-    const secret = c.req.header('x-report-secret');
-    if (!secret) throw reportNotFound();
-    return c.json(await deps.reports.view(c.req.param('trackingCode'), secret));
-  });
-
-  docs.add({ method: 'post', path: '/api/v1/reports/:trackingCode/messages', summary: 'The reporter answers or adds information', tag, auth: 'reporter-secret', body: messageBody, responses: { 201: 'Posted', 404: 'Wrong code or secret', 422: 'A file refused' } });
-  app.post('/api/v1/reports/:trackingCode/messages', big, async (c) => {
-    await enforce(limits.followUp, c, trust);
-    const secret = c.req.header('x-report-secret');
-    if (!secret) throw reportNotFound();
-    const body = await readJson(c, messageBody);
-    const files = body.attachments.map((a) => ({ name: a.filename, bytes: a.contentBase64 }));
-    await deps.reports.reply(c.req.param('trackingCode'), secret, body.body, files);
-    return c.json({ status: 'posted' }, 201);
-  });
-
   return app;
 }
-
-async function readReport(c: Context) {
-  const type = c.req.header('content-type') ?? '';
-  if (type.startsWith('multipart/form-data')) {
-    const form = cleanForm(await c.req.parseBody({ all: true }));
-    const raw = str(form.report);
-    let json: unknown;
-    try {
-      json = JSON.parse(raw ?? '');
-    } catch {
-      throw validationFailed({ issues: [{ path: 'report', message: 'field `report` must hold the report as JSON' }] });
-    }
-    refuseControls(json);
-    const parsed = reportBody.safeParse(json);
-    if (!parsed.success) throw validationFailed({ issues: issuesOf(parsed.error) });
-    const { attachments: _ignored, ...input } = parsed.data;
-    return { input, files: await toUploaded(fileList(form.files)) };
-  }
-  const { attachments, ...input } = await readJson(c, reportBody);
-  return { input, files: attachments.map((a) => ({ name: a.filename, bytes: a.contentBase64 })) };
-}
-
-export { rateLimited };
