@@ -11,7 +11,9 @@ import { onSocketClient } from './pglite-socket.ts';
  * answering until the next `onUp`), `onNotice` for each notice.
  *
  * - PostgreSQL: a connection of its own (`application_name` `dibao-listen:<channel>`, TCP
- *   keep-alive), reconnected after 0.1 s, doubling to 5 s.
+ *   keep-alive), reconnected after 0.1 s, doubling to 5 s. A connection that dies without a word
+ *   (no reset, no error) is seen late, by the keep-alive: what a cache keeps must also age out
+ *   on its own (principal-cache.ts: its max age).
  * - PGlite: the process's own backend (`PGlite.listen`, taken under the connection lock so it
  *   never lands inside an open transaction). Its connection never drops; but what a client of the
  *   socket (pglite-socket.ts: psql, the command line) commits sends its notices to that client,
@@ -74,7 +76,13 @@ function postgresFeed(opts: { databaseUrl: string; channel: string; logger: Logg
 
   async function connect() {
     if (closed || current || connecting) return;
-    const client = new pg.Client({ connectionString: opts.databaseUrl, keepAlive: true, keepAliveInitialDelayMillis: 10_000, application_name: `dibao-listen:${channel}` });
+    const client = new pg.Client({
+      connectionString: opts.databaseUrl,
+      connectionTimeoutMillis: 5_000,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      application_name: `dibao-listen:${channel}`,
+    });
     connecting = client;
     client.on('notification', (m) => {
       if (client === current && m.channel === channel) opts.onNotice(m.payload ?? '');
