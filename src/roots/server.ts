@@ -230,7 +230,9 @@ export function createServer(deps: Dependencies) {
       actor: `staff:${principal.id}`,
       principal,
       get em() {
-        return (em ??= deps.orm.em.fork());
+        // From the global EntityManager, as the fork in the middleware was, even when first asked
+        // for inside another EntityManager's transaction callback.
+        return (em ??= deps.orm.em.fork({ disableContextResolution: true }));
       },
       clock: deps.clock,
       logger,
