@@ -23,6 +23,7 @@ import { Migration20261204410000_staff_name_key_index } from './Migration2026120
 import { Migration20261204420000_fresh_exclusions_function } from './Migration20261204420000_fresh_exclusions_function.ts';
 import { Migration20261204430000_session_principal_function } from './Migration20261204430000_session_principal_function.ts';
 import { Migration20261204520000_hotline_day } from './Migration20261204520000_hotline_day.ts';
+import { Migration20261205000000_staff_principal_notices } from './Migration20261205000000_staff_principal_notices.ts';
 
 /** Applied in order at start and by `npm run migrate`. Append new migrations; never edit one that shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -50,4 +51,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261204420000_fresh_exclusions_function', class: Migration20261204420000_fresh_exclusions_function },
   { name: 'Migration20261204430000_session_principal_function', class: Migration20261204430000_session_principal_function },
   { name: 'Migration20261204520000_hotline_day', class: Migration20261204520000_hotline_day },
+  { name: 'Migration20261205000000_staff_principal_notices', class: Migration20261205000000_staff_principal_notices },
 ];

@@ -159,6 +159,11 @@ export const configSchema = z.object({
   SESSION_TTL_HOURS: z.coerce.number().positive().default(12),
   /** A staff token unused this long stops working. */
   STAFF_IDLE_MINUTES: z.coerce.number().int().min(1).default(60),
+  /**
+   * A serve process keeps a token's principal this long at most, while it hears the database's
+   * notices of session and account changes (README "Account security and limits"); 0: read every request's session.
+   */
+  STAFF_PRINCIPAL_CACHE_SECONDS: z.coerce.number().min(0).max(300).default(10),
   /** `required`: every staff account needs TOTP before it can do anything but enrol; `optional`. Unset: required in production. */
   STAFF_2FA: z.enum(['required', 'optional']).optional(),
   /** Phone PIN slow-down (README "Why guessing a tracking code is hopeless"): tries per code (twice as many per caller) before each waits longer. */

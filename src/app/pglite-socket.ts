@@ -13,6 +13,39 @@ const QUERY = 0x51; // 'Q': a simple query, a whole exchange by itself
 const STARTUP = 0x00; // the startup packet has no type byte; its length starts with 0
 const TERMINATE = 0x58; // 'X'
 
+export interface SocketClientHooks {
+  /** A client of the socket has taken the connection (before its first message runs). */
+  busy(): void;
+  /** It has given it back, outside a transaction: what it committed is visible to the next query. */
+  idle(): void;
+}
+const clientHookSets = new WeakMap<PGlite, Set<SocketClientHooks>>();
+
+/**
+ * Calls `hooks.busy` when a client of the socket takes the database's one connection and
+ * `hooks.idle` when it gives it back. Its NOTIFYs go to that client (raw protocol), not to this
+ * process's `PGlite.listen` callbacks, so a listener of this process hears nothing it commits: it
+ * counts as down from `busy` to `idle` (db-notices.ts). Returns the function that removes the hooks.
+ */
+export function onSocketClient(pglite: PGlite, hooks: SocketClientHooks): () => void {
+  let set = clientHookSets.get(pglite);
+  if (!set) clientHookSets.set(pglite, (set = new Set()));
+  set.add(hooks);
+  return () => set.delete(hooks);
+}
+
+function clientHooks(pglite: PGlite, event: keyof SocketClientHooks) {
+  const set = clientHookSets.get(pglite);
+  if (!set) return;
+  for (const hooks of set) {
+    try {
+      hooks[event]();
+    } catch {
+      // A hook's failure must not keep the connection from being given back.
+    }
+  }
+}
+
 /**
  * The queue pglite-socket's handler hands each protocol message to. pglite-socket's own queue
  * serialises messages, but not against queries of this process, so a socket client's statements
@@ -50,6 +83,7 @@ class SessionQueue {
       }
       this.#owner = handlerId;
       this.#release = release;
+      clientHooks(this.#pglite, 'busy');
     }
     try {
       await this.#pglite.runExclusive(() => this.#pglite.execProtocolRawStream(message, { onRawData: onData }));
@@ -65,6 +99,7 @@ class SessionQueue {
     const release = this.#release;
     this.#owner = null;
     this.#release = null;
+    clientHooks(this.#pglite, 'idle');
     release?.();
   }
 

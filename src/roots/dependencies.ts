@@ -23,6 +23,7 @@ import { OutboxRelay } from '../modules/outbox/outbox.relay.ts';
 import { MailNotSent, mailErrorCode } from '../modules/notifications/mail-once.ts';
 import { createRegistryUseCases } from '../modules/registry/registry.usecases.ts';
 import { createStaffUseCases, secondFactorRequired } from '../modules/staff/staff.usecases.ts';
+import { createPrincipalCache, STAFF_PRINCIPAL_CHANNEL } from '../modules/staff/principal-cache.ts';
 import { createTriageUseCases } from '../modules/triage/triage.usecases.ts';
 import { createAuditUseCases } from '../modules/audit/audit.usecases.ts';
 import { createStatisticsUseCases } from '../modules/statistics/statistics.usecases.ts';
@@ -33,6 +34,7 @@ import { createCsrf } from '../app/csrf.ts';
 import type { Config } from '../app/config.ts';
 import { migrate, type Orm, sql } from '../app/db.ts';
 import { createOrm } from './orm.ts';
+import { type NoticeFeed, noticeFeed } from '../app/db-notices.ts';
 import { type Keys, resolveKeys } from '../app/keys.ts';
 import { createLogger, type Logger } from '../app/logger.ts';
 import { createMetrics } from '../app/metrics.ts';
@@ -58,7 +60,23 @@ export async function createDependencies(
   const loginGuard = createLoginGuard(throttle, config);
   const totpRequired = secondFactorRequired(config);
   if (!totpRequired) logger.warn('双重验证为可选（STAFF_2FA）：员工账号可只凭密码登录 / two-factor sign-in is optional (STAFF_2FA): staff can sign in with a password alone');
-  const staff = createStaffUseCases({ orm, clock, logger, sessionTtlHours: config.SESSION_TTL_HOURS, idleMinutes: config.STAFF_IDLE_MINUTES, totpKey: keys.reporterKey, totpRequired });
+  // Staff principals kept while the database's notices are heard; the LISTEN starts with the first
+  // staff request, so a process that serves none (a worker) opens no connection for it.
+  let principalNotices: NoticeFeed | undefined;
+  const principals =
+    config.STAFF_PRINCIPAL_CACHE_SECONDS > 0 ? createPrincipalCache({ maxAgeMs: config.STAFF_PRINCIPAL_CACHE_SECONDS * 1000, onFirstUse: () => principalNotices?.start() }) : undefined;
+  if (principals) {
+    principalNotices = noticeFeed({
+      orm,
+      databaseUrl: config.DATABASE_URL,
+      channel: STAFF_PRINCIPAL_CHANNEL,
+      logger,
+      onNotice: () => principals.forget(),
+      onUp: () => principals.up(),
+      onDown: () => principals.down(),
+    });
+  }
+  const staff = createStaffUseCases({ orm, clock, logger, sessionTtlHours: config.SESSION_TTL_HOURS, idleMinutes: config.STAFF_IDLE_MINUTES, totpKey: keys.reporterKey, totpRequired, principals });
   const missingYears: number[] = [];
   const calendar = loadCalendar({
     dirs: [DEFAULT_CALENDAR_DATA_DIR, ...(config.CALENDAR_DIR ? [config.CALENDAR_DIR] : [])],
@@ -191,6 +209,7 @@ export async function createDependencies(
     await relay.stop();
     await deadlineScheduler.stop();
     await queues.close();
+    await principalNotices?.close();
     await orm.close(true);
   }
 
@@ -204,6 +223,8 @@ export async function createDependencies(
     relay,
     metrics,
     staff,
+    principals,
+    principalNotices,
     throttle,
     loginGuard,
     clues,

@@ -11,6 +11,7 @@ import { dummyPasswordHash, hashPassword, needsRehash, verifyPassword } from './
 import { Staff, type StaffRole, StaffSession } from './staff.entity.ts';
 import { invalidCredentials, staffNotFound, totpAlreadyEnabled, totpInvalid, totpNotStarted, totpRequired, unitCodeTaken, unitInvalidParent, unitNotFound, usernameTaken } from './staff.errors.ts';
 import { Unit, type UnitKind } from './unit.entity.ts';
+import type { PrincipalCache } from './principal-cache.ts';
 import { type Actor, appendAuditEvent } from '../clues/ledger.ts';
 import { recomputeForStaff } from '../visibility/visibility.ts';
 
@@ -34,6 +35,11 @@ export interface StaffDeps {
   /** Every account must have a second factor before it can do anything but enrol (STAFF_2FA). */
   totpRequired?: boolean;
   totpIssuer?: string;
+  /**
+   * Principals of recent tokens, kept while the database's notices are heard (principal-cache.ts);
+   * without it every request reads its session.
+   */
+  principals?: PrincipalCache;
 }
 
 /** STAFF_2FA: `required` or `optional`; unset, required in production only. */
@@ -42,7 +48,16 @@ export const secondFactorRequired = (config: { STAFF_2FA?: 'required' | 'optiona
 
 const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
 
-export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleMinutes = 60, totpKey, totpRequired: totpRequiredForAll = false, totpIssuer = '低保投诉举报热线' }: StaffDeps) {
+/** `last_seen_at` is written at most this often per session. */
+const TOUCH_MS = 60_000;
+
+export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleMinutes = 60, totpKey, totpRequired: totpRequiredForAll = false, totpIssuer = '低保投诉举报热线', principals }: StaffDeps) {
+  /**
+   * After a commit that ended or changed sessions or accounts: this process's cached principals go
+   * at once (the triggers' notice tells every process, this one included, but only when it arrives).
+   */
+  const committed = () => principals?.forget();
+
   /** `by`: who did it, for the system audit chain (an admin, or `system:seed` at first start). */
   async function createUnit(input: { code: string; name: string; nameEn?: string; kind: UnitKind; parentId?: string | null }, by: Actor = 'system:seed') {
     try {
@@ -146,6 +161,7 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleM
       await recomputeForStaff(em, staffId, before.displayName);
       return staff;
     });
+    committed();
     logger.info({ staffId }, 'staff account changed');
     return updated;
   }
@@ -179,18 +195,29 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleM
 
   async function logout(token: string) {
     await orm.em.fork().nativeDelete(StaffSession, { tokenHash: tokenHash(token) });
-  }
-
-  /** Ends every session of the account (sign-out everywhere; also on deactivation and 2FA reset). */
-  async function logoutEverywhere(staffId: string, em: Em = orm.em.fork()) {
-    await sql(em, 'delete from staff_session where staff_id = ?', [staffId]);
+    committed();
   }
 
   /**
-   * The token's principal, looked up on every request: a session ended on any replica (sign-out,
-   * sign-out everywhere, deactivation, 2FA reset: its row is gone, or the account is inactive) is
-   * refused by every replica from the next request on. Idle for STAFF_IDLE_MINUTES: refused too.
-   * `last_seen_at` is written at most once a minute per session.
+   * Ends every session of the account (sign-out everywhere; also on deactivation and 2FA reset).
+   * Given a transaction's `em`, the caller calls `committed()` after its commit.
+   */
+  async function logoutEverywhere(staffId: string, em?: Em) {
+    await sql(em ?? orm.em.fork(), 'delete from staff_session where staff_id = ?', [staffId]);
+    if (!em) committed();
+  }
+
+  /**
+   * The token's principal. A session ended (sign-out, sign-out everywhere, deactivation, 2FA reset:
+   * its row is gone, or the account is inactive) or an account changed is refused or seen changed
+   * by this process from its next request on, and by every other one as soon as the commit's notice
+   * reaches it (migration `staff_principal_notices`); a process that cannot hear notices reads every
+   * request's session. Idle for STAFF_IDLE_MINUTES: refused too. `last_seen_at` is written at most
+   * once a minute per session.
+   *
+   * `principals` answers a request only when the database would say the same: the session not
+   * expired, not idle and no touch of `last_seen_at` due by what the read found; anything else
+   * (refusals included) is decided by reading the database, exactly as without the cache.
    */
   // One fork for the session read's raw SQL, made once: it never holds entities or a transaction,
   // and a fork per request was a tenth of the read's cost on the main thread.
@@ -199,20 +226,26 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleM
     if (!token) throw notAuthenticated();
     const key = tokenHash(token);
     const now = clock.now();
+    const nowMs = now.getTime();
+    const cached = principals?.get(key);
+    if (cached && cached.expiresAt > nowMs && cached.lastSeenAt > nowMs - idleMinutes * 60_000 && nowMs - cached.lastSeenAt <= TOUCH_MS) return cached.principal;
+    const ticket = principals?.ticket();
     // One read by primary keys (session, account, unit) in a PL/pgSQL function whose plan each
     // connection keeps (migration `session_principal_function`): planning the join for every
     // request cost three times the read. Bound parameters (sqlBound), not the ORM's `execute`,
     // which would write the values into the text.
-    const [row] = await sqlBound<{ id: string; username: string; role: StaffRole; unit_id: string; path: string; parent_id: string | null; last_seen_at: Date; discipline_body: string | null; totp: boolean }>(
+    const [row] = await sqlBound<{ id: string; username: string; role: StaffRole; unit_id: string; path: string; parent_id: string | null; last_seen_at: Date; expires_at: Date; discipline_body: string | null; totp: boolean }>(
       sessionReads,
       'select * from staff_session_principal($1, $2, $3)',
-      [key, now, new Date(now.getTime() - idleMinutes * 60_000)],
+      [key, now, new Date(nowMs - idleMinutes * 60_000)],
     );
     if (!row) throw notAuthenticated();
-    if (now.getTime() - new Date(row.last_seen_at).getTime() > 60_000) {
+    let lastSeenAt = new Date(row.last_seen_at).getTime();
+    if (nowMs - lastSeenAt > TOUCH_MS) {
       await sqlBound(sessionReads, 'update staff_session set last_seen_at = $1 where token_hash = $2', [now, key]);
+      lastSeenAt = nowMs;
     }
-    return {
+    const principal: Principal = {
       id: row.id,
       username: row.username,
       role: row.role,
@@ -222,6 +255,8 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleM
       disciplineBodyId: row.discipline_body,
       secondFactor: row.totp,
     };
+    principals?.put(key, { principal, expiresAt: new Date(row.expires_at).getTime(), lastSeenAt }, ticket!);
+    return principal;
   }
 
   /** A new password (the current one is asked again); every other session of the account ends. */
@@ -236,6 +271,7 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleM
       await sql(tx, 'delete from staff_session where staff_id = ? and token_hash <> ?', [staff.id, tokenHash(token)]);
       await appendAuditEvent(tx, { type: 'staff.password_changed', actor: `staff:${principal.id}`, data: { staffId: staff.id } }, now);
     });
+    committed();
   }
 
   /** An admin deactivates (or reactivates) an account; deactivation ends its sessions at once. */
@@ -248,6 +284,7 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleM
       if (!active) await logoutEverywhere(staffId, tx);
       await appendAuditEvent(tx, { type: active ? 'staff.activated' : 'staff.deactivated', actor: `staff:${admin.id}`, data: { staffId } }, now);
     });
+    committed();
     logger.info({ staffId, active, by: admin.id }, active ? 'staff account activated' : 'staff account deactivated');
   }
 
@@ -310,6 +347,7 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleM
       await sql(tx, 'update staff set totp_confirmed_at = ?, recovery_codes = ?::jsonb where id = ?', [now, JSON.stringify(recoveryCodes.map(recoveryHash)), staff.id]);
       await appendAuditEvent(tx, { type: 'staff.totp_enabled', actor: `staff:${principal.id}`, data: { staffId: staff.id } }, now);
     });
+    committed();
     return { recoveryCodes };
   }
 
@@ -323,6 +361,7 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleM
       await logoutEverywhere(staffId, tx);
       await appendAuditEvent(tx, { type: 'staff.totp_reset', actor: `staff:${admin.id}`, data: { staffId } }, now);
     });
+    committed();
     logger.info({ staffId, by: admin.id }, 'staff 2FA reset');
   }
 
