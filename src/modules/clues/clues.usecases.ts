@@ -354,7 +354,7 @@ export function createClueUseCases(deps: ClueDeps) {
   }
 
   /**
-   * How many clues a filter keeps, counted up to `cap` (the console shows "1 000+" beyond it): an
+   * How many clues a filter keeps, counted up to `cap` (the console shows "100+" beyond it): an
    * exact count of a district's years of clues would read them all; this stops after `cap` + 1.
    */
   async function countClues({ ctx, input }: StaffCall<ClueListFilter & { cap?: number }>): Promise<{ count: number; capped: boolean }> {
