@@ -24,7 +24,10 @@ export function createStatisticsUseCases(deps: { orm: Orm; clock: Clock; logger:
   }
 
   async function selfInspection(principal: Principal, q: { unitId?: string; from: string; to: string }) {
-    return selfInspectionTable(orm.em.fork(), principal, { ...q, ...period(q.from, q.to) });
+    const now = clock.now();
+    const today = calendar.localDate(now);
+    const days = { yesterday: shiftDay(today, -1), todayAt: calendar.startOfDate(today), timeZone: calendar.timeZone, now };
+    return selfInspectionTable(orm.em.fork(), principal, { ...q, ...period(q.from, q.to), ...days });
   }
 
   async function selfInspectionXlsx(principal: Principal, q: { unitId?: string; from: string; to: string; contact?: string; phone?: string }) {
@@ -54,10 +57,11 @@ export function createStatisticsUseCases(deps: { orm: Orm; clock: Clock; logger:
   return { selfInspection, selfInspectionXlsx, exportClues, exportRows: clueExport.rows };
 }
 
-function nextDay(date: string): string {
+function shiftDay(date: string, days: number): string {
   const d = new Date(`${date}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + 1);
+  d.setUTCDate(d.getUTCDate() + days);
   return d.toISOString().slice(0, 10);
 }
+const nextDay = (date: string) => shiftDay(date, 1);
 
 export type StatisticsUseCases = ReturnType<typeof createStatisticsUseCases>;
