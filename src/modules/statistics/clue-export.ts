@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough, Readable, Transform } from 'node:stream';
-import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 import type { Clock } from '../../app/clock.ts';
 import { type Orm, sql } from '../../app/db.ts';
@@ -209,21 +208,61 @@ function csvStream(source: AsyncGenerator<string[]>, encoding: 'utf-8' | 'gbk', 
   return Readable.from(lines(), { objectMode: false });
 }
 
+/** What is known of a Writable of readable-stream 2 (inside archiver 5): its buffered bytes and whether a write was refused. */
+interface LegacyWritable {
+  _writableState?: { length: number; needDrain: boolean };
+  once(event: 'drain', listener: () => void): unknown;
+}
+
+/**
+ * The zip entry the sheet's XML goes into. exceljs 4.4's sheet stream (a StreamBuf) writes into it
+ * without heeding its answer, so when the deflate or the download is slower than the rows the XML
+ * piles up there (~73 MB seen at 10⁵ rows): the entry's buffer is the backlog to wait on, not only
+ * `out`. Undefined if exceljs is laid out otherwise (then only `out` is waited on).
+ */
+function zipEntryOf(ws: unknown): LegacyWritable | undefined {
+  const pipes = (ws as { stream?: { pipes?: LegacyWritable[] } }).stream?.pipes;
+  const entry = Array.isArray(pipes) ? pipes[0] : undefined;
+  return entry?._writableState ? entry : undefined;
+}
+
+/** XML bytes the zip entry may hold before the rows wait (its own high-water mark is 16 KiB). */
+const ZIP_BACKLOG_BYTES = 1024 * 1024;
+
+/**
+ * exceljs, loaded when a workbook is first made: it is ~36 MB of the process's memory (bench/README
+ * "reports"), and most processes never make one.
+ */
+export const loadExcel = async () => (await import('exceljs')).default;
+
 function xlsxStream(source: AsyncGenerator<string[]>, onRow: () => void): Readable {
   const out = new PassThrough();
-  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useSharedStrings: false, useStyles: true });
-  const ws = wb.addWorksheet('线索台账');
-  ws.columns = exportHeader.map((h, i) => ({ header: h, key: String(i), width: [6, 16, 10, 17, 20, 30, 30, 18, 12, 12, 17, 10, 8, 12][i] }));
-  ws.getRow(1).font = { bold: true };
+  const closed = new Promise((resolve) => out.once('close', resolve));
+  /**
+   * Waits while the download (`out`) or the zip entry in front of it (zipEntryOf) holds more than
+   * its share, so a slow download or a slow deflate holds a few pages in memory, not the whole file.
+   */
+  async function backpressure(ws: unknown) {
+    for (;;) {
+      if (out.destroyed) return;
+      const entry = zipEntryOf(ws);
+      const state = entry?._writableState;
+      if (entry && state && state.length > ZIP_BACKLOG_BYTES) await Promise.race([new Promise((resolve) => entry.once('drain', () => resolve(undefined))), closed]);
+      else if (out.writableNeedDrain) await Promise.race([once(out, 'drain'), closed]);
+      else return;
+    }
+  }
   void (async () => {
     try {
+      const wb = new (await loadExcel()).stream.xlsx.WorkbookWriter({ stream: out, useSharedStrings: false, useStyles: true });
+      const ws = wb.addWorksheet('线索台账');
+      ws.columns = exportHeader.map((h, i) => ({ header: h, key: String(i), width: [6, 16, 10, 17, 20, 30, 30, 18, 12, 12, 17, 10, 8, 12][i] }));
+      ws.getRow(1).font = { bold: true };
       let n = 0;
       for await (const row of source) {
         onRow();
         ws.addRow(row).commit();
-        // The zip writer pushes into `out` whatever the reader's pace: wait for it to drain, so a
-        // slow download holds a few pages in memory, not the whole file.
-        if (++n % 200 === 0 && out.writableNeedDrain) await Promise.race([once(out, 'drain'), once(out, 'close')]);
+        if (++n % 200 === 0) await backpressure(ws);
         if (out.destroyed) return;
       }
       ws.commit();
