@@ -35,7 +35,7 @@ const money = (n: number) => Math.round(n * 100) / 100;
 export async function selfInspectionTable(
   em: Em,
   principal: Principal,
-  input: { unitId?: string; from: string; to: string; fromAt: Date; toAt: Date; yesterday: string; todayAt: Date; timeZone: string; now: Date },
+  input: { unitId?: string; from: string; to: string; fromAt: Date; toAt: Date; yesterday: string; todayAt: Date; timeZone: string; startOfDate: (date: string) => Date; now: Date },
 ): Promise<SelfInspectionTable> {
   if (principal.role !== 'supervisor' && principal.role !== 'admin') throw forbidden();
   const unit = await em.findOne(Unit, { id: input.unitId ?? principal.unitId });
@@ -58,7 +58,7 @@ export async function selfInspectionTable(
   const figures =
     input.from <= rolledTo
       ? await em.transactional(async (tx) => {
-          await ensureRollup(tx, input.from, rolledTo, input.timeZone, input.now);
+          await ensureRollup(tx, { from: input.from, to: rolledTo, timeZone: input.timeZone, startOfDate: input.startOfDate, now: input.now });
           return read(tx);
         })
       : await read(em);
