@@ -66,9 +66,8 @@ export function createClueExport(deps: { orm: Orm; clock: Clock; logger: Logger;
     if (filter.fromAt) add('c.received_at >= ?', filter.fromAt);
     if (filter.toAt) add('c.received_at < ?', filter.toAt);
     if (filter.unitId) add('c.unit_id in (select id from unit where path like (select path from unit where id = ?) || ?)', filter.unitId, '%');
-    let cursor: { at: Date; id: string } | null = null;
-    let n = 0;
-    for (;;) {
+    /** One keyset page with its accused, conclusion deadlines and referrals (one query each, by the page's ids). */
+    async function fetchPage(cursor: { at: Date; id: string } | null) {
       const page: PageRow[] = await sql<PageRow>(
         em,
         `select c.id, c.tracking_code, c.channel, c.received_at, c.categories, c.summary, c.status, c.finding, c.unit_id, c.assigned_unit_id, o.concluded_at
@@ -77,8 +76,7 @@ export function createClueExport(deps: { orm: Orm; clock: Clock; logger: Logger;
           order by c.received_at, c.id limit ?`,
         [...params, ...(cursor ? [cursor.at, cursor.id] : []), PAGE],
       );
-      if (page.length === 0) return;
-      // The page's accused, conclusion deadlines and referrals: one query each, by the page's ids.
+      if (page.length === 0) return { page, dueOf: new Map<string, Date>(), referred: new Set<string>(), byClue: new Map<string, string[]>() };
       const pageIds = page.map((r) => r.id);
       const [accused, deadlines, referrals] = await Promise.all([
         sql<{ clue_id: string; name: string; role: AccusedRole; position: string | null; unit_id: string | null }>(
@@ -93,8 +91,6 @@ export function createClueExport(deps: { orm: Orm; clock: Clock; logger: Logger;
         ),
         sql<{ clue_id: string }>(em, 'select distinct clue_id from referral where clue_id in (?)', [pageIds]),
       ]);
-      const dueOf = new Map(deadlines.map((d) => [d.clue_id, d.due_at]));
-      const referred = new Set(referrals.map((r) => r.clue_id));
       const byClue = new Map<string, string[]>();
       for (const a of accused) {
         const about = [accusedRoleNames[a.role], a.position, a.unit_id ? units.get(a.unit_id) : null].filter(Boolean).join('，');
@@ -102,6 +98,22 @@ export function createClueExport(deps: { orm: Orm; clock: Clock; logger: Logger;
         list.push(`${a.name}（${about}）`);
         byClue.set(a.clue_id, list);
       }
+      return { page, dueOf: new Map(deadlines.map((d) => [d.clue_id, d.due_at])), referred: new Set(referrals.map((r) => r.clue_id)), byClue };
+    }
+    type Page = Awaited<ReturnType<typeof fetchPage>>;
+    const ahead = (p: Promise<Page>) => {
+      p.catch(() => undefined); // awaited below; a reader that stops early leaves it unawaited, not unhandled
+      return p;
+    };
+
+    // The next page is read while this one is written out: the database and the formatting overlap.
+    let next: Promise<Page> | null = ahead(fetchPage(null));
+    let n = 0;
+    while (next) {
+      const { page, dueOf, referred, byClue }: Page = await next;
+      if (page.length === 0) return;
+      const last = page.at(-1)!;
+      next = page.length < PAGE ? null : ahead(fetchPage({ at: last.received_at, id: last.id }));
       for (const r of page) {
         yield [
           String(++n),
@@ -120,9 +132,6 @@ export function createClueExport(deps: { orm: Orm; clock: Clock; logger: Logger;
           replyState(r.status),
         ];
       }
-      const last = page.at(-1)!;
-      cursor = { at: last.received_at, id: last.id };
-      if (page.length < PAGE) return;
     }
   }
 
