@@ -440,7 +440,7 @@ describe('the roll-up of settled days', () => {
     // A letter dated 20 January registered today counts in January …
     const late = await register(tree.streetB.id, [{ name: '周某', role: 'caseworker' }], { receivedAt: '2027-01-20T10:00:00+08:00' });
     const withLate = await expectTableFromEvents('2027-01-01', '2027-01-31');
-    expect(lineOf(withLate, '曹杨街道').civilAffairsClues).toBe(lineOf(janBefore, '曹杨街道').civilAffairsClues + 1);
+    expect(lineOf(withLate, '曹杨街道').civilAffairsClues).toBe(lineOf(janBefore, '曹杨街道').civilAffairsClues! + 1);
 
     const jan = await expectTableFromEvents('2027-01-01', '2027-01-31');
     expect(lineOf(jan, '长风街道')).toMatchObject({ renqingPeople: 0, renqingFunds: 0, guanxiPeople: 0, civilAffairsDisposed: 2 });
