@@ -20,4 +20,4 @@ EXPOSE 3000 2525
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # serve | work | all
-CMD ["node", "src/main.ts", "all"]
+CMD ["node", "src/start.mjs", "all"]

@@ -56,7 +56,8 @@ const freePort = () =>
 async function startServe(databaseUrl: string) {
   const [port, smtpPort] = [await freePort(), await freePort()];
   const dataDir = mkdtempSync(join(tmpdir(), 'dibao-bench-reports-'));
-  const child = spawn(process.execPath, ['src/main.ts', 'serve'], {
+  // As `npm run serve` starts it: src/start.mjs, with the V8 flags it sets for the long-running roles.
+  const child = spawn(process.execPath, ['src/start.mjs', 'serve'], {
     cwd: new URL('..', import.meta.url).pathname,
     env: {
       ...process.env,

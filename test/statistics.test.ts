@@ -130,6 +130,80 @@ const zero = {
   petitionsDisposed: 0,
 };
 
+/**
+ * The table of [from, to] for the district, recomputed from the ledger's events (the status, the
+ * latest conclusion and the unit of registration of each clue) and compared line by line.
+ */
+async function expectTableFromEvents(from: string, to: string) {
+  const api = (await table(from, to)).json;
+  const fromAt = local(`${from}T00:00:00`).getTime();
+  const toAt = local(`${to}T00:00:00`).getTime() + 86_400_000;
+  const events = await t.db.query<{ clue_id: string; seq: number; at: Date; type: string; data: any }>(
+    'select clue_id, seq, at, type, data from ledger_event where clue_id is not null order by clue_id, seq',
+  );
+  const units = await t.db.query<{ id: string; path: string }>('select id, path from unit');
+  const pathOf = new Map(units.map((u) => [u.id, u.path]));
+  const byClue = new Map<string, typeof events>();
+  for (const e of events) byClue.set(e.clue_id, [...(byClue.get(e.clue_id) ?? []), e]);
+  const expected = new Map<string, Record<string, number>>();
+  type Line = Record<string, number>;
+  const untyped = { clues: 0, peopleRemoved: 0, fundsRecoveredYuan: 0 };
+  const lineOf = (unitId: string | null) => {
+    const path = unitId ? pathOf.get(unitId)! : '';
+    const seg = path.split('/').filter(Boolean)[1] ?? '';
+    if (!expected.has(seg)) expected.set(seg, { ...zero });
+    return expected.get(seg)! as Line & typeof zero;
+  };
+  for (const list of byClue.values()) {
+    const reg = list.find((e) => e.type === 'clue.registered')!;
+    let status = 'registered';
+    let lastConclusion: (typeof list)[number] | null = null;
+    for (const e of list) {
+      if (e.type !== 'clue.status_changed') continue;
+      status = e.data.to;
+      if (e.data.to === 'concluded') lastConclusion = e;
+      if (e.data.action === 'review' || e.data.action === 're_review') lastConclusion = null;
+    }
+    if (status === 'merged') continue;
+    const f = lineOf(reg.data.unitId ?? null);
+    const received = new Date(reg.data.receivedAt).getTime();
+    const accused = await t.db.query<{ role: string }>('select role from accused where clue_id = $1', [reg.clue_id]);
+    const civil = accused.some((a) => ['official', 'caseworker', 'cadre'].includes(a.role));
+    const disposed = ['concluded', 'replied', 'closed'].includes(status);
+    if (received >= fromAt && received < toAt) {
+      if (civil) {
+        f.civilAffairsClues += 1;
+        f.civilAffairsDisposed += disposed ? 1 : 0;
+      } else {
+        f.petitions += 1;
+        f.petitionsDisposed += disposed ? 1 : 0;
+      }
+    }
+    const at = lastConclusion ? new Date(lastConclusion.at).getTime() : NaN;
+    if (lastConclusion && disposed && at >= fromAt && at < toAt) {
+      const o = lastConclusion.data.outcome ?? {};
+      if (!o.byType) {
+        untyped.clues += 1;
+        untyped.peopleRemoved += o.peopleRemoved ?? 0;
+        untyped.fundsRecoveredYuan += o.fundsRecoveredYuan ?? 0;
+      }
+      for (const [type, r] of Object.entries<{ people: number; fundsYuan: number }>(o.byType ?? {})) {
+        f[`${type}People`] = (f[`${type}People`] ?? 0) + r.people;
+        f[`${type}Funds`] = (f[`${type}Funds`] ?? 0) + r.fundsYuan;
+      }
+      f.enrolledAfterSingleFix += o.enrolledAfterSingleFix ?? 0;
+      f.cardCustodyCases += o.cardCustodyCases ?? 0;
+    }
+  }
+  lineOf(tree.streetA.id).nearRelativeRegistrations += local('2027-01-05T10:00:00').getTime() < toAt ? 1 : 0;
+  expect(api.untyped).toEqual(untyped);
+  for (const row of api.rows as { unitId: string | null; figures: Record<string, number> }[]) {
+    const key = row.unitId ?? '';
+    expect(row.figures, `${from}…${to} ${key}`).toEqual(expected.get(key) ?? zero);
+  }
+  return api;
+}
+
 describe('the self-inspection table', () => {
   it('January, by hand: c3 counts nowhere (reopened and concluded again in February), c4 merged, c5 on the untyped line, c6 received in January', async () => {
     const r = await table('2027-01-01', '2027-01-31');
@@ -172,72 +246,7 @@ describe('the self-inspection table', () => {
       ['2027-02-01', '2027-02-28'],
       ['2027-01-01', '2027-12-31'],
     ] as const) {
-      const api = (await table(from, to)).json;
-      const fromAt = local(`${from}T00:00:00`).getTime();
-      const toAt = local(`${to}T00:00:00`).getTime() + 86_400_000;
-      const events = await t.db.query<{ clue_id: string; seq: number; at: Date; type: string; data: any }>(
-        'select clue_id, seq, at, type, data from ledger_event where clue_id is not null order by clue_id, seq',
-      );
-      const units = await t.db.query<{ id: string; path: string }>('select id, path from unit');
-      const pathOf = new Map(units.map((u) => [u.id, u.path]));
-      const byClue = new Map<string, typeof events>();
-      for (const e of events) byClue.set(e.clue_id, [...(byClue.get(e.clue_id) ?? []), e]);
-      const expected = new Map<string, Record<string, number>>();
-      type Line = Record<string, number>;
-      const untyped = { clues: 0, peopleRemoved: 0, fundsRecoveredYuan: 0 };
-      const lineOf = (unitId: string | null) => {
-        const path = unitId ? pathOf.get(unitId)! : '';
-        const seg = path.split('/').filter(Boolean)[1] ?? '';
-        if (!expected.has(seg)) expected.set(seg, { ...zero });
-        return expected.get(seg)! as Line & typeof zero;
-      };
-      for (const list of byClue.values()) {
-        const reg = list.find((e) => e.type === 'clue.registered')!;
-        let status = 'registered';
-        let lastConclusion: (typeof list)[number] | null = null;
-        for (const e of list) {
-          if (e.type !== 'clue.status_changed') continue;
-          status = e.data.to;
-          if (e.data.to === 'concluded') lastConclusion = e;
-          if (e.data.action === 'review' || e.data.action === 're_review') lastConclusion = null;
-        }
-        if (status === 'merged') continue;
-        const f = lineOf(reg.data.unitId ?? null);
-        const received = new Date(reg.data.receivedAt).getTime();
-        const accused = await t.db.query<{ role: string }>('select role from accused where clue_id = $1', [reg.clue_id]);
-        const civil = accused.some((a) => ['official', 'caseworker', 'cadre'].includes(a.role));
-        const disposed = ['concluded', 'replied', 'closed'].includes(status);
-        if (received >= fromAt && received < toAt) {
-          if (civil) {
-            f.civilAffairsClues += 1;
-            f.civilAffairsDisposed += disposed ? 1 : 0;
-          } else {
-            f.petitions += 1;
-            f.petitionsDisposed += disposed ? 1 : 0;
-          }
-        }
-        const at = lastConclusion ? new Date(lastConclusion.at).getTime() : NaN;
-        if (lastConclusion && disposed && at >= fromAt && at < toAt) {
-          const o = lastConclusion.data.outcome ?? {};
-          if (!o.byType) {
-            untyped.clues += 1;
-            untyped.peopleRemoved += o.peopleRemoved ?? 0;
-            untyped.fundsRecoveredYuan += o.fundsRecoveredYuan ?? 0;
-          }
-          for (const [type, r] of Object.entries<{ people: number; fundsYuan: number }>(o.byType ?? {})) {
-            f[`${type}People`] = (f[`${type}People`] ?? 0) + r.people;
-            f[`${type}Funds`] = (f[`${type}Funds`] ?? 0) + r.fundsYuan;
-          }
-          f.enrolledAfterSingleFix += o.enrolledAfterSingleFix ?? 0;
-          f.cardCustodyCases += o.cardCustodyCases ?? 0;
-        }
-      }
-      lineOf(tree.streetA.id).nearRelativeRegistrations += local('2027-01-05T10:00:00').getTime() < toAt ? 1 : 0;
-      expect(api.untyped).toEqual(untyped);
-      for (const row of api.rows as { unitId: string | null; figures: Record<string, number> }[]) {
-        const key = row.unitId ?? '';
-        expect(row.figures, `${from}…${to} ${key}`).toEqual(expected.get(key) ?? zero);
-      }
+      await expectTableFromEvents(from, to);
     }
   });
 
@@ -398,5 +407,53 @@ describe('the clue ledger export', () => {
       const r = await t.call('GET', `/api/v1/staff/exports/clues?${q}`, { token: admin });
       expect(r.status, q).toBe(400);
     }
+  });
+});
+
+describe('the roll-up of settled days', () => {
+  const lineOf = (api: { rows: { unitName: string; figures: Record<string, number> }[] }, name: string) => api.rows.find((r) => r.unitName === name)!.figures;
+
+  it('a late change to a past day — a clue reopened, one concluded again, a late registration merged, an accused added — is in the table after its days were rolled up', async () => {
+    await setClock(local('2027-03-10T10:00:00'));
+    const periods = [
+      ['2027-01-01', '2027-01-31'],
+      ['2027-02-01', '2027-02-28'],
+      ['2027-01-01', '2027-03-31'],
+    ] as const;
+    for (const [from, to] of periods) await expectTableFromEvents(from, to);
+    // 1 January to 9 March are settled and now rolled up; 10 March (today) is read live.
+    const [rolled] = await t.db.query<{ n: number; first: string; last: string }>(
+      `select count(*)::int as n, min(day)::text as first, max(day)::text as last from annex_day`,
+    );
+    expect(rolled).toEqual({ n: 68, first: '2027-01-01', last: '2027-03-09' });
+    const janBefore = (await table('2027-01-01', '2027-01-31')).json;
+    expect(lineOf(janBefore, '长风街道')).toMatchObject({ renqingPeople: 2, civilAffairsDisposed: 3 });
+    expect(lineOf(janBefore, '区本级 / district level')).toMatchObject({ petitions: 1, civilAffairsClues: 0 });
+
+    // c6 (received 31 January, concluded 3 February) reopened; c1 (concluded 10 January) reopened and concluded again today.
+    await act(ids.c6!, 'review', { reason: '举报人申请复查' });
+    await act(ids.c1!, 're_review', { reason: '举报人申请复核' });
+    await conclude(ids.c1!, { byType: { zhengce: { people: 4, fundsYuan: 10 } } }, true);
+    // c7 (received in January, a petition) now names an official.
+    const added = await t.call('POST', `/api/v1/staff/clues/${ids.c7}/accused`, { token: supervisor, body: { name: '吴某', role: 'official', reason: '核查中查明' } });
+    expect(added.status, added.text).toBe(201);
+    // A letter dated 20 January registered today counts in January …
+    const late = await register(tree.streetB.id, [{ name: '周某', role: 'caseworker' }], { receivedAt: '2027-01-20T10:00:00+08:00' });
+    const withLate = await expectTableFromEvents('2027-01-01', '2027-01-31');
+    expect(lineOf(withLate, '曹杨街道').civilAffairsClues).toBe(lineOf(janBefore, '曹杨街道').civilAffairsClues! + 1);
+
+    const jan = await expectTableFromEvents('2027-01-01', '2027-01-31');
+    expect(lineOf(jan, '长风街道')).toMatchObject({ renqingPeople: 0, renqingFunds: 0, guanxiPeople: 0, civilAffairsDisposed: 2 });
+    expect(lineOf(jan, '区本级 / district level')).toMatchObject({ petitions: 0, civilAffairsClues: 1 });
+    const feb = await expectTableFromEvents('2027-02-01', '2027-02-28');
+    expect(lineOf(feb, '长风街道')).toMatchObject({ renqingPeople: 1, guanxiPeople: 0, guanxiFunds: 0 });
+    const q1 = await expectTableFromEvents('2027-01-01', '2027-03-31');
+    expect(lineOf(q1, '长风街道')).toMatchObject({ zhengcePeople: 4, zhengceFunds: 10 });
+
+    // … until it is merged into c5 (the days are dropped again and refilled).
+    await act(late, 'merge', { mergedInto: ids.c5 });
+    const merged = await expectTableFromEvents('2027-01-01', '2027-01-31');
+    expect(lineOf(merged, '曹杨街道').civilAffairsClues).toBe(lineOf(janBefore, '曹杨街道').civilAffairsClues);
+    for (const [from, to] of periods) await expectTableFromEvents(from, to);
   });
 });

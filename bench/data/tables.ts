@@ -112,11 +112,12 @@ export type RowOf<K extends TableKey> = (typeof tables)[K] extends TableSpec<inf
 /**
  * Tables the generator leaves empty on purpose: work queues that a settled history has drained,
  * admin edits that a fresh policy does not have, sessions (benchmarks sign in), quarantine (mail
- * nobody sent), the migrator's own bookkeeping, and the hotline figures' daily roll-up (filled by the
- * figures when first read).
+ * nobody sent), the migrator's own bookkeeping, and the daily roll-ups of the hotline figures and of
+ * the self-inspection table (filled when first read).
  */
 export const leftEmpty = [
   'outbox_message', 'deadline_policy_version', 'staff_session', 'quarantined_mail', 'registry_audit', 'mikro_orm_migrations', 'hotline_day',
+  'annex_unit_day', 'annex_day', 'annex_rollup',
 ];
 
 export function encodeFields<K extends TableKey>(key: K, row: RowOf<K>): CopyValue[] {

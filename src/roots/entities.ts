@@ -10,6 +10,7 @@ import { Notification } from '../modules/notifications/notification.entity.ts';
 import { OutboxMessage } from '../modules/outbox/outbox.entity.ts';
 import { NearRelative, RegistryAudit } from '../modules/registry/registry.entity.ts';
 import { Staff, StaffSession } from '../modules/staff/staff.entity.ts';
+import { statisticsEntities } from '../modules/statistics/rollup.entity.ts';
 import { Unit } from '../modules/staff/unit.entity.ts';
 import { AccusedLink, ClueExclusion } from '../modules/visibility/exclusion.entity.ts';
 
@@ -42,4 +43,5 @@ export const entities = [
   ClueExclusion,
   AccusedLink,
   ...hotlineEntities,
+  ...statisticsEntities,
 ];

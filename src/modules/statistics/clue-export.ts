@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough, Readable, Transform } from 'node:stream';
-import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 import type { Clock } from '../../app/clock.ts';
 import { type Orm, sql } from '../../app/db.ts';
@@ -43,16 +42,47 @@ interface PageRow {
 }
 
 /**
+ * Instants as local wall-clock time in `timeZone`, as an ISO string (`YYYY-MM-DDTHH:mm:ss.sssZ`,
+ * read as local). Intl formatting costs ~5 µs a call, a large part of an export's CPU at three
+ * times a row; here the zone's offset is looked up once a UTC day and used for the whole day,
+ * unless it differs at the day's two ends (a daylight-saving change): then each instant is looked up.
+ */
+export function localClock(timeZone: string): (at: Date) => string {
+  const fmt = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  const offsetAt = (t: number) => {
+    const part: Record<string, number> = {};
+    for (const p of fmt.formatToParts(new Date(t))) if (p.type !== 'literal') part[p.type] = Number(p.value);
+    return Date.UTC(part.year!, part.month! - 1, part.day!, part.hour!, part.minute!, part.second!) - Math.floor(t / 1000) * 1000;
+  };
+  const DAY = 86_400_000;
+  const days = new Map<number, number | null>();
+  return (at: Date) => {
+    const t = at.getTime();
+    const day = Math.floor(t / DAY);
+    let offset = days.get(day);
+    if (offset === undefined) {
+      const [first, last] = [offsetAt(day * DAY), offsetAt((day + 1) * DAY - 1000)];
+      offset = first === last ? first : null;
+      days.set(day, offset);
+    }
+    return new Date(t + (offset ?? offsetAt(t))).toISOString();
+  };
+}
+
+/**
  * The clue ledger export: one row a clue the principal may see (the same rule as the clue list),
  * oldest first, read in keyset pages so memory stays flat at any size. It carries the staff-written
  * summary, never the narrative, and nothing of the reporter.
  */
 export function createClueExport(deps: { orm: Orm; clock: Clock; logger: Logger; timeZone: string }) {
   const { orm, clock, logger } = deps;
-  const when = new Intl.DateTimeFormat('sv-SE', { timeZone: deps.timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' });
-  const day = new Intl.DateTimeFormat('sv-SE', { timeZone: deps.timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
-  const at = (d: Date | null) => (d ? when.format(new Date(d)) : '');
-  const date = (d: Date | null) => (d ? day.format(new Date(d)) : '');
+  const local = localClock(deps.timeZone);
+  const at = (d: Date | null) => {
+    if (!d) return '';
+    const iso = local(new Date(d));
+    return `${iso.slice(0, 10)} ${iso.slice(11, 16)}`;
+  };
+  const date = (d: Date | null) => (d ? local(new Date(d)).slice(0, 10) : '');
 
   async function* rows(principal: Principal, filter: ExportFilter): AsyncGenerator<string[]> {
     const em = orm.em.fork();
@@ -67,9 +97,8 @@ export function createClueExport(deps: { orm: Orm; clock: Clock; logger: Logger;
     if (filter.fromAt) add('c.received_at >= ?', filter.fromAt);
     if (filter.toAt) add('c.received_at < ?', filter.toAt);
     if (filter.unitId) add('c.unit_id in (select id from unit where path like (select path from unit where id = ?) || ?)', filter.unitId, '%');
-    let cursor: { at: Date; id: string } | null = null;
-    let n = 0;
-    for (;;) {
+    /** One keyset page with its accused, conclusion deadlines and referrals (one query each, by the page's ids). */
+    async function fetchPage(cursor: { at: Date; id: string } | null) {
       const page: PageRow[] = await sql<PageRow>(
         em,
         `select c.id, c.tracking_code, c.channel, c.received_at, c.categories, c.summary, c.status, c.finding, c.unit_id, c.assigned_unit_id, o.concluded_at
@@ -78,8 +107,7 @@ export function createClueExport(deps: { orm: Orm; clock: Clock; logger: Logger;
           order by c.received_at, c.id limit ?`,
         [...params, ...(cursor ? [cursor.at, cursor.id] : []), PAGE],
       );
-      if (page.length === 0) return;
-      // The page's accused, conclusion deadlines and referrals: one query each, by the page's ids.
+      if (page.length === 0) return { page, dueOf: new Map<string, Date>(), referred: new Set<string>(), byClue: new Map<string, string[]>() };
       const pageIds = page.map((r) => r.id);
       const [accused, deadlines, referrals] = await Promise.all([
         sql<{ clue_id: string; name: string; role: AccusedRole; position: string | null; unit_id: string | null }>(
@@ -94,8 +122,6 @@ export function createClueExport(deps: { orm: Orm; clock: Clock; logger: Logger;
         ),
         sql<{ clue_id: string }>(em, 'select distinct clue_id from referral where clue_id in (?)', [pageIds]),
       ]);
-      const dueOf = new Map(deadlines.map((d) => [d.clue_id, d.due_at]));
-      const referred = new Set(referrals.map((r) => r.clue_id));
       const byClue = new Map<string, string[]>();
       for (const a of accused) {
         const about = [accusedRoleNames[a.role], a.position, a.unit_id ? units.get(a.unit_id) : null].filter(Boolean).join('，');
@@ -103,6 +129,22 @@ export function createClueExport(deps: { orm: Orm; clock: Clock; logger: Logger;
         list.push(`${a.name}（${about}）`);
         byClue.set(a.clue_id, list);
       }
+      return { page, dueOf: new Map(deadlines.map((d) => [d.clue_id, d.due_at])), referred: new Set(referrals.map((r) => r.clue_id)), byClue };
+    }
+    type Page = Awaited<ReturnType<typeof fetchPage>>;
+    const ahead = (p: Promise<Page>) => {
+      p.catch(() => undefined); // awaited below; a reader that stops early leaves it unawaited, not unhandled
+      return p;
+    };
+
+    // The next page is read while this one is written out: the database and the formatting overlap.
+    let next: Promise<Page> | null = ahead(fetchPage(null));
+    let n = 0;
+    while (next) {
+      const { page, dueOf, referred, byClue }: Page = await next;
+      if (page.length === 0) return;
+      const last = page.at(-1)!;
+      next = page.length < PAGE ? null : ahead(fetchPage({ at: last.received_at, id: last.id }));
       for (const r of page) {
         yield [
           String(++n),
@@ -121,9 +163,6 @@ export function createClueExport(deps: { orm: Orm; clock: Clock; logger: Logger;
           replyState(r.status),
         ];
       }
-      const last = page.at(-1)!;
-      cursor = { at: last.received_at, id: last.id };
-      if (page.length < PAGE) return;
     }
   }
 
@@ -209,21 +248,61 @@ function csvStream(source: AsyncGenerator<string[]>, encoding: 'utf-8' | 'gbk', 
   return Readable.from(lines(), { objectMode: false });
 }
 
+/** What is known of a Writable of readable-stream 2 (inside archiver 5): its buffered bytes and whether a write was refused. */
+interface LegacyWritable {
+  _writableState?: { length: number; needDrain: boolean };
+  once(event: 'drain', listener: () => void): unknown;
+}
+
+/**
+ * The zip entry the sheet's XML goes into. exceljs 4.4's sheet stream (a StreamBuf) writes into it
+ * without heeding its answer, so when the deflate or the download is slower than the rows the XML
+ * piles up there (~73 MB seen at 10⁵ rows): the entry's buffer is the backlog to wait on, not only
+ * `out`. Undefined if exceljs is laid out otherwise (then only `out` is waited on).
+ */
+function zipEntryOf(ws: unknown): LegacyWritable | undefined {
+  const pipes = (ws as { stream?: { pipes?: LegacyWritable[] } }).stream?.pipes;
+  const entry = Array.isArray(pipes) ? pipes[0] : undefined;
+  return entry?._writableState ? entry : undefined;
+}
+
+/** XML bytes the zip entry may hold before the rows wait (its own high-water mark is 16 KiB). */
+const ZIP_BACKLOG_BYTES = 1024 * 1024;
+
+/**
+ * exceljs, loaded when a workbook is first made: it is ~36 MB of the process's memory (bench/README
+ * "reports"), and most processes never make one.
+ */
+export const loadExcel = async () => (await import('exceljs')).default;
+
 function xlsxStream(source: AsyncGenerator<string[]>, onRow: () => void): Readable {
   const out = new PassThrough();
-  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useSharedStrings: false, useStyles: true });
-  const ws = wb.addWorksheet('线索台账');
-  ws.columns = exportHeader.map((h, i) => ({ header: h, key: String(i), width: [6, 16, 10, 17, 20, 30, 30, 18, 12, 12, 17, 10, 8, 12][i] }));
-  ws.getRow(1).font = { bold: true };
+  const closed = new Promise((resolve) => out.once('close', resolve));
+  /**
+   * Waits while the download (`out`) or the zip entry in front of it (zipEntryOf) holds more than
+   * its share, so a slow download or a slow deflate holds a few pages in memory, not the whole file.
+   */
+  async function backpressure(ws: unknown) {
+    for (;;) {
+      if (out.destroyed) return;
+      const entry = zipEntryOf(ws);
+      const state = entry?._writableState;
+      if (entry && state && state.length > ZIP_BACKLOG_BYTES) await Promise.race([new Promise((resolve) => entry.once('drain', () => resolve(undefined))), closed]);
+      else if (out.writableNeedDrain) await Promise.race([once(out, 'drain'), closed]);
+      else return;
+    }
+  }
   void (async () => {
     try {
+      const wb = new (await loadExcel()).stream.xlsx.WorkbookWriter({ stream: out, useSharedStrings: false, useStyles: true });
+      const ws = wb.addWorksheet('线索台账');
+      ws.columns = exportHeader.map((h, i) => ({ header: h, key: String(i), width: [6, 16, 10, 17, 20, 30, 30, 18, 12, 12, 17, 10, 8, 12][i] }));
+      ws.getRow(1).font = { bold: true };
       let n = 0;
       for await (const row of source) {
         onRow();
         ws.addRow(row).commit();
-        // The zip writer pushes into `out` whatever the reader's pace: wait for it to drain, so a
-        // slow download holds a few pages in memory, not the whole file.
-        if (++n % 200 === 0 && out.writableNeedDrain) await Promise.race([once(out, 'drain'), once(out, 'close')]);
+        if (++n % 200 === 0) await backpressure(ws);
         if (out.destroyed) return;
       }
       ws.commit();

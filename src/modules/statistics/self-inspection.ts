@@ -4,7 +4,8 @@ import { problemTypes } from '../clues/clue.entity.ts';
 import type { Principal } from '../staff/access.ts';
 import { Unit } from '../staff/unit.entity.ts';
 import { statisticsUnitNotFound } from './statistics.errors.ts';
-import { type AnnexFigures, annexColumns, civilAffairsAccusedRoles, disposedStatuses, emptyFigures, problemTypeColumns } from './statistics.definitions.ts';
+import { ensureRollup, periodFigures } from './rollup.ts';
+import { type AnnexFigures, annexColumns, emptyFigures, problemTypeColumns } from './statistics.definitions.ts';
 
 export interface SelfInspectionRow {
   /** The street or town; null for the district's own line (clues at the district, or with no unit yet). */
@@ -34,7 +35,7 @@ const money = (n: number) => Math.round(n * 100) / 100;
 export async function selfInspectionTable(
   em: Em,
   principal: Principal,
-  input: { unitId?: string; from: string; to: string; fromAt: Date; toAt: Date },
+  input: { unitId?: string; from: string; to: string; fromAt: Date; toAt: Date; yesterday: string; todayAt: Date; timeZone: string; startOfDate: (date: string) => Date; now: Date },
 ): Promise<SelfInspectionTable> {
   if (principal.role !== 'supervisor' && principal.role !== 'admin') throw forbidden();
   const unit = await em.findOne(Unit, { id: input.unitId ?? principal.unitId });
@@ -46,38 +47,21 @@ export async function selfInspectionTable(
   // the unit itself; a single-line table keys everything to ''.
   const depth = unit.path.split('/').filter(Boolean).length;
   const keyOf = perChild ? `coalesce(split_part(u.path, '/', ${depth + 2}), '')` : `''`;
-  const inScope = isRoot ? '(u.path like ? or c.unit_id is null)' : 'u.path like ?';
+  const scope = (col: string) => (isRoot ? `(u.path like ? or ${col} is null)` : 'u.path like ?');
   const prefix = `${unit.path}%`;
 
-  const received = await sql<{ k: string; civil: boolean; disposed: boolean; n: number }>(
-    em,
-    `select ${keyOf} as k,
-            exists (select 1 from accused a where a.clue_id = c.id and a.role in (?)) as civil,
-            c.status in (?) as disposed,
-            count(*)::int as n
-       from clue c left join unit u on u.id = c.unit_id
-      where c.received_at >= ? and c.received_at < ? and c.status <> 'merged' and ${inScope}
-      group by 1, 2, 3`,
-    [civilAffairsAccusedRoles, disposedStatuses, input.fromAt, input.toAt, prefix],
-  );
-
-  const typed = problemTypes
-    .map((t) => `coalesce(sum((o.outcome->'byType'->'${t}'->>'people')::numeric), 0) as "${t}_people", coalesce(sum((o.outcome->'byType'->'${t}'->>'fundsYuan')::numeric), 0) as "${t}_funds"`)
-    .join(',\n            ');
-  const concluded = await sql<Record<string, number | string>>(
-    em,
-    `select ${keyOf} as k,
-            ${typed},
-            coalesce(sum((o.outcome->>'enrolledAfterSingleFix')::numeric), 0) as single_fix,
-            coalesce(sum((o.outcome->>'cardCustodyCases')::numeric), 0) as custody,
-            count(*) filter (where o.outcome->'byType' is null)::int as untyped_clues,
-            coalesce(sum((o.outcome->>'peopleRemoved')::numeric) filter (where o.outcome->'byType' is null), 0) as untyped_people,
-            coalesce(sum((o.outcome->>'fundsRecoveredYuan')::numeric) filter (where o.outcome->'byType' is null), 0) as untyped_funds
-       from clue_conclusion o join clue c on c.id = o.clue_id left join unit u on u.id = c.unit_id
-      where o.concluded_at >= ? and o.concluded_at < ? and c.status in (?) and ${inScope}
-      group by 1`,
-    [input.fromAt, input.toAt, disposedStatuses, prefix],
-  );
+  // Settled days (before today) from the roll-up, today and later from the rows (rollup.ts).
+  const rolledTo = input.to < input.yesterday ? input.to : input.yesterday;
+  const liveFromAt = input.fromAt > input.todayAt ? input.fromAt : input.todayAt;
+  const read = (db: Em) =>
+    periodFigures(db, { keyOf, scope, scopeParams: [prefix], rolledFrom: input.from, rolledTo, liveFromAt, liveToAt: input.toAt < liveFromAt ? liveFromAt : input.toAt });
+  const figures =
+    input.from <= rolledTo
+      ? await em.transactional(async (tx) => {
+          await ensureRollup(tx, { from: input.from, to: rolledTo, timeZone: input.timeZone, startOfDate: input.startOfDate, now: input.now });
+          return read(tx);
+        })
+      : await read(em);
 
   const registrations = await sql<{ k: string; n: number }>(
     em,
@@ -98,19 +82,13 @@ export async function selfInspectionTable(
   // A unit below a child is keyed to the child; anything else (a unit moved since) to the district line.
   const line = (k: string | null) => (lines.get(k ?? '') ?? lines.get(''))!.figures;
 
-  for (const r of received) {
-    const f = line(r.k);
-    if (r.civil) {
-      f.civilAffairsClues += r.n;
-      if (r.disposed) f.civilAffairsDisposed += r.n;
-    } else {
-      f.petitions += r.n;
-      if (r.disposed) f.petitionsDisposed += r.n;
-    }
-  }
   const untyped = { clues: 0, peopleRemoved: 0, fundsRecoveredYuan: 0 };
-  for (const r of concluded) {
-    const f = line(r.k as string);
+  for (const r of figures) {
+    const f = line(r.k);
+    f.civilAffairsClues += Number(r.civil_clues);
+    f.civilAffairsDisposed += Number(r.civil_disposed);
+    f.petitions += Number(r.petitions);
+    f.petitionsDisposed += Number(r.petitions_disposed);
     for (const t of problemTypes) {
       f[problemTypeColumns[t].people] += Number(r[`${t}_people`]);
       f[problemTypeColumns[t].funds] = money(f[problemTypeColumns[t].funds] + Number(r[`${t}_funds`]));

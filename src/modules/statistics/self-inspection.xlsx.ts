@@ -1,4 +1,4 @@
-import ExcelJS from 'exceljs';
+import { loadExcel } from './clue-export.ts';
 import { annexColumns } from './statistics.definitions.ts';
 import type { SelfInspectionTable } from './self-inspection.ts';
 
@@ -46,7 +46,7 @@ const border = { top: thin, left: thin, bottom: thin, right: thin };
  * recorded" line when there is one, and 备注. Opens in Excel and WPS (plain OOXML from exceljs).
  */
 export async function selfInspectionWorkbook(table: SelfInspectionTable, meta: { title: string; contact?: string; phone?: string; filledOn: string }): Promise<Buffer> {
-  const wb = new ExcelJS.Workbook();
+  const wb = new (await loadExcel()).Workbook();
   wb.creator = 'dibao-hotline';
   const ws = wb.addWorksheet('自查自纠统计表', { pageSetup: { orientation: 'landscape', paperSize: 9, fitToPage: true, fitToWidth: 1, fitToHeight: 0 } });
   ws.columns = [{ width: 18 }, ...annexColumns.map(() => ({ width: 12 }))];

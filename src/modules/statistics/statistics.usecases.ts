@@ -4,6 +4,7 @@ import type { Logger } from '../../app/logger.ts';
 import type { WorkingCalendar } from '../deadlines/calendar/calendar.ts';
 import type { Principal } from '../staff/access.ts';
 import { createClueExport, type ExportFilter } from './clue-export.ts';
+import { shiftDay } from './rollup.ts';
 import { selfInspectionTable } from './self-inspection.ts';
 import { selfInspectionWorkbook } from './self-inspection.xlsx.ts';
 import { periodInvalid } from './statistics.errors.ts';
@@ -24,7 +25,10 @@ export function createStatisticsUseCases(deps: { orm: Orm; clock: Clock; logger:
   }
 
   async function selfInspection(principal: Principal, q: { unitId?: string; from: string; to: string }) {
-    return selfInspectionTable(orm.em.fork(), principal, { ...q, ...period(q.from, q.to) });
+    const now = clock.now();
+    const today = calendar.localDate(now);
+    const days = { yesterday: shiftDay(today, -1), todayAt: calendar.startOfDate(today), timeZone: calendar.timeZone, startOfDate: (d: string) => calendar.startOfDate(d), now };
+    return selfInspectionTable(orm.em.fork(), principal, { ...q, ...period(q.from, q.to), ...days });
   }
 
   async function selfInspectionXlsx(principal: Principal, q: { unitId?: string; from: string; to: string; contact?: string; phone?: string }) {
@@ -54,10 +58,6 @@ export function createStatisticsUseCases(deps: { orm: Orm; clock: Clock; logger:
   return { selfInspection, selfInspectionXlsx, exportClues, exportRows: clueExport.rows };
 }
 
-function nextDay(date: string): string {
-  const d = new Date(`${date}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + 1);
-  return d.toISOString().slice(0, 10);
-}
+const nextDay = (date: string) => shiftDay(date, 1);
 
 export type StatisticsUseCases = ReturnType<typeof createStatisticsUseCases>;
