@@ -5,7 +5,7 @@ import { noticeFeed, type NoticeFeed } from '../src/app/db-notices.ts';
 import { createServer } from '../src/roots/server.ts';
 import { createPrincipalCache, STAFF_PRINCIPAL_CHANNEL } from '../src/modules/staff/principal-cache.ts';
 import { createStaffUseCases } from '../src/modules/staff/staff.usecases.ts';
-import { createTestApp, onPglite, seedTree, type TestEnv, until } from './helpers.ts';
+import { appRequest as req, createTestApp, onPglite, seedTree, type TestEnv, until } from './helpers.ts';
 
 // The principal cache of the serve process (principal-cache.ts, db-notices.ts, migration
 // staff_principal_notices): a principal is kept only while the database's notices are heard, any
@@ -45,14 +45,6 @@ function replica(maxAgeSeconds = 30) {
   return { app: createServer({ ...t.deps, staff }), principals, feed };
 }
 
-async function req(app: typeof t.app, method: string, path: string, opts: { token?: string; body?: unknown } = {}) {
-  const headers: Record<string, string> = {};
-  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  if (opts.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await app.request(path, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : null };
-}
 const me = (token: string, app = t.app) => req(app, 'GET', '/api/v1/staff/me', { token });
 const newStaff = async (username: string, role: 'operator' | 'supervisor' = 'operator') =>
   (await t.deps.staff.createStaff({ username, displayName: username, password: PW, role, unitId: tree.streetA.id })).id;

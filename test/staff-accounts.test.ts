@@ -4,7 +4,7 @@ import { createServer } from '../src/roots/server.ts';
 import { legacyScryptHash } from '../src/modules/staff/password.ts';
 import { createStaffUseCases, secondFactorRequired } from '../src/modules/staff/staff.usecases.ts';
 import { loadConfig } from '../src/app/config.ts';
-import { createTestApp, seedTree, type TestEnv } from './helpers.ts';
+import { appRequest as req, createTestApp, seedTree, type TestEnv } from './helpers.ts';
 
 // Issue 12, items 9–10: argon2id with rehash of old hashes, password change, deactivation,
 // sign-out everywhere, idle timeout, every replica refusing an ended session at once; TOTP with
@@ -25,14 +25,6 @@ afterAll(() => t?.close());
 const replica = (over: { totpRequired?: boolean } = {}) =>
   createServer({ ...t.deps, staff: createStaffUseCases({ orm: t.deps.orm, clock: t.clock, logger: t.deps.logger, sessionTtlHours: 12, idleMinutes: 60, totpKey: t.deps.keys.reporterKey, ...over }) });
 
-async function req(app: typeof t.app, method: string, path: string, opts: { token?: string; body?: unknown } = {}) {
-  const headers: Record<string, string> = {};
-  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  if (opts.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await app.request(path, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : null };
-}
 const login = (username: string, password = PW, totp?: string, app = t.app) => req(app, 'POST', '/api/v1/staff/login', { body: { username, password, ...(totp ? { totp } : {}) } });
 const me = (token: string, app = t.app) => req(app, 'GET', '/api/v1/staff/me', { token });
 /** A fresh admin token (the idle test moves the clock on). */
