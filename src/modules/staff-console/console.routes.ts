@@ -433,14 +433,14 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const referable = clue.allowedActions.includes('refer');
     const [deadlines, tasks, messages, unitList, referrals, proposal, mergedInto, supervisors] = await Promise.all([
       deps.deadlines.forClues([id]) as Promise<DeadlineView[]>,
-      deps.workflow.listTasks(principal, id),
+      deps.workflow.listTasks({ ctx: ctxOf(c), input: { clueId: id } }),
       deps.messages.listMessages(id),
       units(),
       deps.referrals.listForClue(principal, id),
       // Only while the status allows a referral, and only for a clue about an official, caseworker or cadre.
       referable ? deps.referrals.proposal(principal, id).catch((err) => (isAppError(err) && err.code === 'referral.not_referable' ? null : Promise.reject(err))) : null,
       clue.mergedInto ? deps.clues.getClue({ ctx: ctxOf(c), input: { clueId: clue.mergedInto } }).then((t) => formatTrackingCode(t.trackingCode), () => null) : null,
-      supervisorRoles.has(principal.role) ? deps.workflow.supervisorChoices(principal, id) : [],
+      deps.workflow.supervisorChoices({ ctx: ctxOf(c), input: { clueId: id } }),
     ]);
     const bodies = referrals.length || proposal ? await deps.referrals.listBodies() : [];
     const supervisorId = clue.events.filter((e) => e.type === 'clue.supervised').map((e) => e.data?.supervisorId).at(-1);
@@ -523,7 +523,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const unitId = str(form.unitId) ?? '';
     if (!UUID.test(unitId)) return renderClue(c, id, { errors: { 'assign-unit': ct(locale, 'assignTo') } }, 400);
     try {
-      await deps.workflow.assign(principalOf(c), id, unitId);
+      await deps.workflow.assign({ ctx: ctxOf(c), input: { clueId: id, unitId } });
     } catch (err) {
       if (isAppError(err) && err.statusCode < 500 && err.statusCode !== 404) {
         const d = (err.details ?? {}) as { suggestedUnitId?: string | null; suggestedUnitName?: string | null; message?: string };
@@ -545,7 +545,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const values = { type: type ?? '', assigneeUnitId };
     if (!type || !UUID.test(assigneeUnitId)) return renderClue(c, id, { errors: { 'task-unit': ct(locale, 'taskUnit') }, values }, 400);
     try {
-      await deps.workflow.createTask(principalOf(c), id, { type, assigneeUnitId });
+      await deps.workflow.createTask({ ctx: ctxOf(c), input: { clueId: id, type, assigneeUnitId } });
     } catch (err) {
       if (isAppError(err) && err.statusCode < 500 && err.statusCode !== 404) {
         const d = (err.details ?? {}) as { message?: string };
@@ -601,7 +601,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     try {
       // Two buttons in one form: 由我督办 (no name sent) or 指定督办 (other=1 with the chosen supervisor).
       const chosen = str(form.other) === '1' ? str(form.otherSupervisorId) : undefined;
-      await deps.workflow.supervise(principalOf(c), id, chosen && UUID.test(chosen) ? chosen : undefined);
+      await deps.workflow.supervise({ ctx: ctxOf(c), input: { clueId: id, supervisorId: chosen && UUID.test(chosen) ? chosen : undefined } });
     } catch (err) {
       if (expected(err)) return renderClue(c, id, { errors: { supervise: formError(locale, err) } }, err.statusCode as 403);
       throw err;
