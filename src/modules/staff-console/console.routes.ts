@@ -436,13 +436,13 @@ export function consoleRoutes(deps: ConsoleDeps) {
       deps.workflow.listTasks({ ctx: ctxOf(c), input: { clueId: id } }),
       deps.messages.listMessages(id),
       units(),
-      deps.referrals.listForClue(principal, id),
+      deps.referrals.listForClue({ ctx: ctxOf(c), input: { clueId: id } }),
       // Only while the status allows a referral, and only for a clue about an official, caseworker or cadre.
-      referable ? deps.referrals.proposal(principal, id).catch((err) => (isAppError(err) && err.code === 'referral.not_referable' ? null : Promise.reject(err))) : null,
+      referable ? deps.referrals.proposal({ ctx: ctxOf(c), input: { clueId: id } }).catch((err) => (isAppError(err) && err.code === 'referral.not_referable' ? null : Promise.reject(err))) : null,
       clue.mergedInto ? deps.clues.getClue({ ctx: ctxOf(c), input: { clueId: clue.mergedInto } }).then((t) => formatTrackingCode(t.trackingCode), () => null) : null,
       deps.workflow.supervisorChoices({ ctx: ctxOf(c), input: { clueId: id } }),
     ]);
-    const bodies = referrals.length || proposal ? await deps.referrals.listBodies() : [];
+    const bodies = referrals.length || proposal ? await deps.referrals.listBodies({ ctx: ctxOf(c), input: {} }) : [];
     const supervisorId = clue.events.filter((e) => e.type === 'clue.supervised').map((e) => e.data?.supervisorId).at(-1);
     const s = await shell(c, `/staff/clues/${id}`);
     const done = c.req.query('done');
@@ -618,7 +618,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     if (bodyId && !UUID.test(bodyId)) return renderClue(c, id, { errors: { 'refer-body': ct(locale, 'referralBody') }, values }, 400);
     if (overrideReason && overrideReason.length < 5) return renderClue(c, id, { errors: { 'refer-override': ct(locale, 'referralOverrideShort') }, values }, 400);
     try {
-      await deps.referrals.refer(principalOf(c), id, bodyId || undefined, overrideReason ? { reason: overrideReason.slice(0, 1000) } : undefined);
+      await deps.referrals.refer({ ctx: ctxOf(c), input: { clueId: id, bodyId: bodyId || undefined, override: overrideReason ? { reason: overrideReason.slice(0, 1000) } : undefined } });
     } catch (err) {
       if (expected(err)) {
         const field = err.code === 'referral.body_lacks_authority' || err.code === 'referral.override_needs_supervisor' ? 'refer-override' : 'refer-body';
