@@ -737,8 +737,8 @@ export function consoleRoutes(deps: ConsoleDeps) {
   async function renderCallbacks(c: Context<AppEnv>, extra: { numbers?: Map<string, string>; notice?: string; errors?: Errors } = {}, status: 200 | 404 | 409 = 200) {
     const principal = principalOf(c);
     const [open, done] = await Promise.all([
-      deps.callbacks.list(principal, { state: 'open', limit: 200 }),
-      deps.callbacks.list(principal, { state: 'done', limit: 500 }),
+      deps.callbacks.list({ ctx: ctxOf(c), input: { state: 'open', limit: 200 } }),
+      deps.callbacks.list({ ctx: ctxOf(c), input: { state: 'done', limit: 500 } }),
     ]);
     const recent = done.sort((a, b) => (b.doneAt?.getTime() ?? 0) - (a.doneAt?.getTime() ?? 0)).slice(0, 10);
     noStore(c);
@@ -755,7 +755,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const id = callbackId(c);
     const form = await c.req.parseBody();
     deps.csrf.verify(c, form._csrf);
-    const { number } = await deps.callbacks.number(principalOf(c), id);
+    const { number } = await deps.callbacks.number({ ctx: ctxOf(c), input: { id } });
     return renderCallbacks(c, { numbers: new Map([[id, number]]) });
   });
 
@@ -766,7 +766,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const result = oneOf(callbackResults, str(form.result)) ?? 'reached';
     const note = str(form.note)?.trim().slice(0, 500) || undefined;
     try {
-      await deps.callbacks.complete(principalOf(c), id, { result, note });
+      await deps.callbacks.complete({ ctx: ctxOf(c), input: { id, result, note } });
     } catch (err) {
       if (isAppError(err) && (err.statusCode === 409 || err.statusCode === 404)) return renderCallbacks(c, { errors: { [`result-${id}`]: bilingual(localeOf(c), err.message) } }, err.statusCode as 409);
       throw err;
