@@ -776,14 +776,14 @@ export function consoleRoutes(deps: ConsoleDeps) {
 
   // ---- quarantined mail ----
   app.get('/quarantine', async (c) => {
-    const items = await deps.email.listQuarantine(principalOf(c));
+    const items = await deps.email.listQuarantine({ ctx: ctxOf(c), input: {} });
     const s = await shell(c, '/staff/quarantine');
     return c.html(quarantinePage(s, { items, notice: c.req.query('done') ? `${ct(s.locale, 'done')}${ct(s.locale, 'discard')}` : undefined }));
   });
 
   async function renderMail(c: Context<AppEnv>, id: string, extra: { errors?: Errors; values?: Record<string, string> } = {}, status: 200 | 400 | 409 = 200) {
     noStore(c);
-    const view = await deps.email.viewQuarantine(principalOf(c), id);
+    const view = await deps.email.viewQuarantine({ ctx: ctxOf(c), input: { id } });
     return c.html(mailPage(await shell(c, '/staff/quarantine'), { id, reason: view.reason, status: view.status, receivedAt: view.receivedAt, mail: view.mail, ...extra }), status);
   }
   const mailId = (c: Context) => idParam(c.req.param('id') ?? '', clueNotFound);
@@ -802,7 +802,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const locale = localeOf(c);
     if (narrative.length < 5) return renderMail(c, id, { errors: { 'release-narrative': ct(locale, 'releaseHint') }, values: { narrative } }, 400);
     try {
-      const { clueId } = await deps.email.release(principalOf(c), id, narrative.slice(0, 20_000));
+      const { clueId } = await deps.email.release({ ctx: ctxOf(c), input: { id, narrative: narrative.slice(0, 20_000) } });
       return c.redirect(`/staff/clues/${clueId}`, 303);
     } catch (err) {
       if (isAppError(err) && err.statusCode === 409) return renderMail(c, id, { errors: { 'release-narrative': bilingual(locale, err.message) } }, 409);
@@ -818,7 +818,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const locale = localeOf(c);
     if (reason.length < 2) return renderMail(c, id, { errors: { 'discard-reason': ct(locale, 'reasonRequired') }, values: { reason } }, 400);
     try {
-      await deps.email.discard(principalOf(c), id, reason.slice(0, 1000));
+      await deps.email.discard({ ctx: ctxOf(c), input: { id, reason: reason.slice(0, 1000) } });
     } catch (err) {
       if (isAppError(err) && err.statusCode === 409) return renderMail(c, id, { errors: { 'discard-reason': bilingual(locale, err.message) } }, 409);
       throw err;
