@@ -32,7 +32,6 @@ import type { ReferralUseCases } from '../referrals/referrals.usecases.ts';
 import { NEAR_RELATIVE_FLAG, type RegistryUseCases } from '../registry/registry.usecases.ts';
 import { taskTypes } from '../verification/task.entity.ts';
 import type { WorkflowUseCases } from '../verification/workflow.usecases.ts';
-import { visibleClues } from '../visibility/visibility.ts';
 import { consoleAssetResponse } from './console.assets.ts';
 import QRCode from 'qrcode';
 import { actionLabels, type ConsoleKey, ct, pick } from './console.i18n.ts';
@@ -132,7 +131,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
   async function newNoticeCount(c: Context<AppEnv>, p: Principal) {
     const seen = Date.parse(getCookie(c, SEEN) ?? '');
     // Only the notices newer than the newest seen are read: the badge is on every page.
-    const items = await deps.deadlines.notices(p, 50, Number.isNaN(seen) ? undefined : new Date(seen + 1));
+    const items = await deps.deadlines.notices({ ctx: deps.context(p), input: { limit: 50, since: Number.isNaN(seen) ? undefined : new Date(seen + 1) } });
     return items.length;
   }
 
@@ -275,7 +274,6 @@ export function consoleRoutes(deps: ConsoleDeps) {
 
   async function renderQueue(c: Context<AppEnv>, extra: { code?: string; errors?: Errors } = {}, status: 200 | 400 | 404 = 200) {
     const q = c.req.query();
-    const principal = principalOf(c);
     const filter: QueueFilter = {
       channel: oneOf(channels, q.channel),
       // No status chosen: the clues still being handled; `all` for every status.
@@ -303,7 +301,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     // (the deadline list walks its open-deadline index in due order; the clue filters then apply).
     let dueFirst: ClueSummary[] = [];
     if (!q.cursor) {
-      const soonest = await deps.deadlines.list(principal, { view: 'open', withinHours: 0, limit: DUE_FIRST * 5 }, visibleClues(principal));
+      const soonest = await deps.deadlines.list({ ctx: ctxOf(c), input: { view: 'open', withinHours: 0, limit: DUE_FIRST * 5 } });
       const order = [...new Set(soonest.filter((d) => !d.paused).map((d) => d.clueId))].slice(0, DUE_FIRST * 2);
       if (order.length) {
         const found = await deps.clues.listClues({ ctx: ctxOf(c), input: { ...common, ids: order, limit: order.length } });
@@ -858,9 +856,8 @@ export function consoleRoutes(deps: ConsoleDeps) {
   });
 
   app.get('/notices', async (c) => {
-    const principal = principalOf(c);
     const seenRaw = Date.parse(getCookie(c, SEEN) ?? '');
-    const items = await deps.deadlines.notices(principal, 100);
+    const items = await deps.deadlines.notices({ ctx: ctxOf(c), input: { limit: 100 } });
     // Seen up to the newest shown: the badge counts only what arrives after it.
     const newest = Math.max(Number.isNaN(seenRaw) ? 0 : seenRaw, ...items.map((n) => n.createdAt.getTime()));
     if (newest > 0) setCookie(c, SEEN, new Date(newest).toISOString(), { path: '/staff', httpOnly: true, sameSite: 'Lax', secure, maxAge: 365 * 86400 });
