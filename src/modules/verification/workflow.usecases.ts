@@ -90,8 +90,10 @@ export function createWorkflowUseCases(deps: WorkflowDeps) {
    * supervisor or admin who may see the clue; at most 100, by name.
    */
   async function supervisorChoices({ ctx, input: { clueId } }: StaffCall<{ clueId: string }>): Promise<{ id: string; name: string }[]> {
-    const { principal, em } = ctx;
+    const { principal } = ctx;
+    // Asked on every clue page: the other roles get none, without a fork of the request's EntityManager.
     if (principal.role !== 'supervisor' && principal.role !== 'admin') return [];
+    const { em } = ctx;
     await clues.assertVisible(principal, clueId, em);
     const rows = await sql<{ id: string; display_name: string }>(
       em,
