@@ -23,12 +23,15 @@ export async function seedDemo(deps: Dependencies): Promise<string> {
 
   // Creating a body is an admin's act; the demo acts as one (nothing else of the principal is read).
   const admin = { id: randomUUID(), role: 'admin', unitId: district.id } as Principal;
-  const body = await deps.referrals.createBody(admin, {
-    name: '区纪委监委派驻民政局纪检监察组',
-    nameEn: 'Discipline inspection group stationed at the civil affairs bureau',
-    kind: 'stationed_group',
-    email: 'jijian@example.invalid',
-    authority: { accusedRoles: ['official', 'caseworker', 'cadre'], unitIds: [] },
+  const body = await deps.referrals.createBody({
+    ctx: { actor: `staff:${admin.id}`, principal: admin, em: deps.orm.em.fork(), clock: deps.clock, logger: deps.logger },
+    input: {
+      name: '区纪委监委派驻民政局纪检监察组',
+      nameEn: 'Discipline inspection group stationed at the civil affairs bureau',
+      kind: 'stationed_group',
+      email: 'jijian@example.invalid',
+      authority: { accusedRoles: ['official', 'caseworker', 'cadre'], unitIds: [] },
+    },
   });
 
   const accounts: { role: StaffRole; username: string; unitId: string; name: string }[] = [

@@ -255,7 +255,7 @@ export function createServer(deps: Dependencies) {
   app.route('/api/v1/staff', staffRoutes(deps.staff, docs, deps.loginGuard, deps.config.TRUST_PROXY));
   app.route('/api/v1/staff/clues', staffClueRoutes(deps.clues, docs, metrics));
   app.route('/api/v1/staff/clues', staffMessageRoutes(deps.messages, docs));
-  app.route('/api/v1/staff', deadlineRoutes(deps.deadlines, deps.clues, docs));
+  app.route('/api/v1/staff', deadlineRoutes(deps.deadlines, docs));
   app.route('/api/v1/staff', workflowRoutes(deps.workflow, docs));
   app.route('/api/v1/staff', staffReferralRoutes(deps.referrals, docs));
   app.route('/api/v1/staff', quarantineRoutes(deps.email, docs));

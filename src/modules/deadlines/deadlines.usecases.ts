@@ -9,13 +9,13 @@ import { type Actor, appendAuditEvent, appendEvent, canonicalJson, sha256Hex } f
 import { Message } from '../messages/message.entity.ts';
 import { automaticMessage } from '../messages/messages.automatic.ts';
 import { formatDay } from '../../app/templates.ts';
-import type { Principal } from '../staff/access.ts';
+import type { Principal, StaffCall } from '../staff/access.ts';
 import { Unit } from '../staff/unit.entity.ts';
 import { activeStates, Deadline, DeadlinePolicyVersion, type PolicySnapshot, StaffNotice } from './deadline.entity.ts';
 import { addPeriod, firstStepFrom, snapshotOf, stepOf, type WorkCalendar } from './deadlines.engine.ts';
 import { approvalRequired, deadlineClosed, deadlineNotFound, extensionNotAllowed, invalidPolicy, pauseNotAllowed } from './deadlines.errors.ts';
 import { type DeadlinePolicy, effectsOf, policySchema } from './policy.ts';
-import { visibleClues } from '../visibility/visibility.ts';
+import { canSeeClue, visibleClues } from '../visibility/visibility.ts';
 
 export interface DeadlineDeps {
   orm: Orm;
@@ -89,23 +89,24 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
     return policy;
   }
 
-  async function setPolicy(principal: Principal, input: unknown) {
+  async function setPolicy({ ctx, input: { policy } }: StaffCall<{ policy: unknown }>) {
+    const { principal } = ctx;
     if (principal.role !== 'admin') throw forbidden();
-    const parsed = policySchema.safeParse(input);
+    const parsed = policySchema.safeParse(policy);
     if (!parsed.success) throw invalidPolicy({ issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
-    await orm.em.fork().transactional(async (em) => {
-      const now = clock.now();
+    await ctx.em.transactional(async (em) => {
+      const now = ctx.clock.now();
       const row = em.create(DeadlinePolicyVersion, { policy: parsed.data as unknown as Record<string, unknown>, createdBy: principal.id, createdAt: now });
       await em.flush();
       // The policy itself is in its row; the chain carries its hash, so a later edit of the row shows.
       await appendAuditEvent(
         em,
-        { type: 'deadline_policy.changed', actor: `staff:${principal.id}`, data: { versionId: row.id, version: parsed.data.version, policySha256: sha256Hex(canonicalJson(parsed.data)) } },
+        { type: 'deadline_policy.changed', actor: ctx.actor, data: { versionId: row.id, version: parsed.data.version, policySha256: sha256Hex(canonicalJson(parsed.data)) } },
         now,
       );
     });
-    cached = { policy: parsed.data, until: clock.now().getTime() + POLICY_CACHE_MS };
-    logger.info({ staffId: principal.id, version: parsed.data.version }, 'deadline policy changed');
+    cached = { policy: parsed.data, until: ctx.clock.now().getTime() + POLICY_CACHE_MS };
+    ctx.logger.info({ staffId: principal.id, version: parsed.data.version }, 'deadline policy changed');
     return parsed.data;
   }
 
@@ -249,24 +250,24 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
     });
   }
 
-  async function loadForStaff(tx: Em, principal: Principal, deadlineId: string, canSee: (p: Principal, clueId: string, em: Em) => Promise<void>) {
+  /** The deadline, locked with its clue; one on a clue the principal may not see answers as a missing one (visibility module). */
+  async function loadForStaff(tx: Em, principal: Principal, deadlineId: string) {
     const locked = await lockDeadline(tx, deadlineId);
     if (!locked) throw deadlineNotFound();
-    await canSee(principal, locked.clue.id, tx).catch(() => {
-      throw deadlineNotFound();
-    });
+    if (!(await canSeeClue(tx, principal, locked.clue.id).catch(() => false))) throw deadlineNotFound();
     if (locked.row.closedAt) throw deadlineClosed();
     return locked;
   }
 
   /** A supervisor's approved extension, once where the policy allows; the reporter is told on their thread. */
-  async function extend(principal: Principal, deadlineId: string, reason: string, canSee: (p: Principal, clueId: string, em: Em) => Promise<void>) {
+  async function extend({ ctx, input: { deadlineId, reason } }: StaffCall<{ deadlineId: string; reason: string }>) {
+    const { principal } = ctx;
     if (principal.role !== 'supervisor' && principal.role !== 'admin') throw approvalRequired();
-    return orm.em.fork().transactional(async (tx) => {
-      const { clue, row } = await loadForStaff(tx, principal, deadlineId, canSee);
+    return ctx.em.transactional(async (tx) => {
+      const { clue, row } = await loadForStaff(tx, principal, deadlineId);
       const k = row.policy.kind;
       if (!k.extension || row.extensions >= k.maxExtensions) throw extensionNotAllowed({ extensions: row.extensions, maxExtensions: k.maxExtensions });
-      const now = clock.now();
+      const now = ctx.clock.now();
       const previousDue = row.dueAt;
       row.dueAt = addPeriod(calendar, row.policy, row.dueAt, k.extension);
       row.extensions++;
@@ -278,37 +279,37 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
       row.nextFireAt = first.at;
       row.syncNeeded = true;
       row.syncVersion++;
-      appendEvent(tx, clue, { type: 'deadline.extended', actor: `staff:${principal.id}`, data: { deadlineId: row.id, kind: row.kind, reason, previousDue: previousDue.toISOString(), newDue: row.dueAt.toISOString() } }, now);
+      appendEvent(tx, clue, { type: 'deadline.extended', actor: ctx.actor, data: { deadlineId: row.id, kind: row.kind, reason, previousDue: previousDue.toISOString(), newDue: row.dueAt.toISOString() } }, now);
       if (k.visibleToReporter) {
         const text = automaticMessage('deadline-extended', (l) => ({ kind: l === 'en' ? k.en : k.zh, due: formatDay(l, row.dueAt) }));
         const message = tx.create(Message, { id: randomUUID(), clue: clue.id, author: 'staff', staffId: principal.id, ...text, createdAt: now });
-        appendEvent(tx, clue, { type: 'message.posted', actor: `staff:${principal.id}`, data: { messageId: message.id, author: 'staff', reason: 'deadline_extended' } }, now);
+        appendEvent(tx, clue, { type: 'message.posted', actor: ctx.actor, data: { messageId: message.id, author: 'staff', reason: 'deadline_extended' } }, now);
       }
-      logger.info({ deadlineId: row.id, staffId: principal.id }, 'deadline extended');
+      ctx.logger.info({ deadlineId: row.id, staffId: principal.id }, 'deadline extended');
       return view(row);
     });
   }
 
-  async function pause(principal: Principal, deadlineId: string, reason: string, canSee: (p: Principal, clueId: string, em: Em) => Promise<void>) {
-    return orm.em.fork().transactional(async (tx) => {
-      const { clue, row } = await loadForStaff(tx, principal, deadlineId, canSee);
+  async function pause({ ctx, input: { deadlineId, reason } }: StaffCall<{ deadlineId: string; reason: string }>) {
+    return ctx.em.transactional(async (tx) => {
+      const { clue, row } = await loadForStaff(tx, ctx.principal, deadlineId);
       if (!row.policy.kind.pausable || row.pausedAt) throw pauseNotAllowed();
-      const now = clock.now();
+      const now = ctx.clock.now();
       row.pausedAt = now;
       row.pauseReason = reason;
       row.nextFireAt = null;
       row.syncNeeded = true;
       row.syncVersion++;
-      appendEvent(tx, clue, { type: 'deadline.paused', actor: `staff:${principal.id}`, data: { deadlineId: row.id, kind: row.kind, reason } }, now);
+      appendEvent(tx, clue, { type: 'deadline.paused', actor: ctx.actor, data: { deadlineId: row.id, kind: row.kind, reason } }, now);
       return view(row);
     });
   }
 
-  async function resume(principal: Principal, deadlineId: string, canSee: (p: Principal, clueId: string, em: Em) => Promise<void>) {
-    return orm.em.fork().transactional(async (tx) => {
-      const { clue, row } = await loadForStaff(tx, principal, deadlineId, canSee);
+  async function resume({ ctx, input: { deadlineId } }: StaffCall<{ deadlineId: string }>) {
+    return ctx.em.transactional(async (tx) => {
+      const { clue, row } = await loadForStaff(tx, ctx.principal, deadlineId);
       if (!row.pausedAt) throw pauseNotAllowed();
-      const now = clock.now();
+      const now = ctx.clock.now();
       const pausedMs = now.getTime() - row.pausedAt.getTime();
       row.pausedMs += pausedMs;
       row.dueAt = new Date(row.dueAt.getTime() + pausedMs);
@@ -319,7 +320,7 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
       row.nextFireAt = first.at;
       row.syncNeeded = true;
       row.syncVersion++;
-      appendEvent(tx, clue, { type: 'deadline.resumed', actor: `staff:${principal.id}`, data: { deadlineId: row.id, kind: row.kind, pausedMs, newDue: row.dueAt.toISOString() } }, now);
+      appendEvent(tx, clue, { type: 'deadline.resumed', actor: ctx.actor, data: { deadlineId: row.id, kind: row.kind, pausedMs, newDue: row.dueAt.toISOString() } }, now);
       return view(row);
     });
   }
@@ -345,14 +346,15 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
   }
 
   /** Due soon or missed, on clues the principal may see. */
-  async function list(principal: Principal, filter: { view: 'due_soon' | 'missed' | 'open'; withinHours: number; unitId?: string; kind?: string; limit: number }, visibility: { where: string; params: unknown[] }) {
-    const em = orm.em.fork();
+  async function list({ ctx, input: filter }: StaffCall<{ view: 'due_soon' | 'missed' | 'open'; withinHours: number; unitId?: string; kind?: string; limit: number }>) {
+    const { em } = ctx;
+    const visibility = visibleClues(ctx.principal);
     const where = [visibility.where, 'd.closed_at is null'];
     const params: unknown[] = [...visibility.params];
     if (filter.view === 'missed') where.push(`d.state = 'missed'`);
     if (filter.view === 'due_soon') {
       where.push(`d.state in ('open', 'extended') and d.due_at < ?`);
-      params.push(new Date(clock.now().getTime() + filter.withinHours * 3600_000));
+      params.push(new Date(ctx.clock.now().getTime() + filter.withinHours * 3600_000));
     }
     if (filter.unitId) {
       where.push('d.unit_id in (select id from unit where path like (select path from unit where id = ?) || ?)');
@@ -401,8 +403,8 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
    * staff_notice_staff_created_index) and cut at `limit`, then merged: an `or` across unit, role and
    * staff in one condition made PostgreSQL gather and sort every notice of the unit.
    */
-  async function notices(principal: Principal, limit = 50, since?: Date) {
-    const em = orm.em.fork();
+  async function notices({ ctx, input: { limit = 50, since } }: StaffCall<{ limit?: number; since?: Date }>) {
+    const { principal, em } = ctx;
     // `since`: only those from then on (the console's badge on every page counts what arrived after
     // the newest seen; it passes that time plus a millisecond, as JavaScript dates end at milliseconds).
     const after = since ? 'and created_at >= ?' : '';

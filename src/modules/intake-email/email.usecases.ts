@@ -12,7 +12,7 @@ import type { ClueUseCases, ReporterIdentity, StoredAttachment } from '../clues/
 import { appendEvent, appendQuarantineEvent, GENESIS_HASH } from '../clues/ledger.ts';
 import { Message } from '../messages/message.entity.ts';
 import type { MessageUseCases } from '../messages/messages.usecases.ts';
-import type { Principal } from '../staff/access.ts';
+import type { Principal, StaffCall } from '../staff/access.ts';
 import { createHotlineUnit } from '../staff/hotline-unit.ts';
 import { QuarantinedMail } from './email.entity.ts';
 import { type EmailAttachment, type ParsedEmail, parseReport, readForStaff } from './email.parse.ts';
@@ -188,9 +188,9 @@ export function createEmailUseCases(deps: EmailDeps) {
   };
 
   /** The list shows the reason and size only: no sender, address, subject or attachment name (those only on an audited opening). */
-  async function listQuarantine(principal: Principal) {
-    await assertMayHandle(principal);
-    const rows = await orm.em.fork().find(QuarantinedMail, { status: 'held' }, { orderBy: { receivedAt: 'desc' }, limit: 200 });
+  async function listQuarantine({ ctx }: StaffCall<object>) {
+    await assertMayHandle(ctx.principal);
+    const rows = await ctx.em.find(QuarantinedMail, { status: 'held' }, { orderBy: { receivedAt: 'desc' }, limit: 200 });
     return rows.map((q) => ({ id: q.id, reason: q.reason, detail: q.detail, size: q.size, receivedAt: q.receivedAt, status: q.status }));
   }
 
@@ -235,9 +235,9 @@ export function createEmailUseCases(deps: EmailDeps) {
    * An operator releases quarantined mail into a clue, summarising what it says. `quarantine.released`
    * goes on both chains, the mail's and the new clue's, in the transaction that marks the mail released.
    */
-  async function release(principal: Principal, id: string, narrative: string) {
+  async function release({ ctx, input: { id, narrative } }: StaffCall<{ id: string; narrative: string }>) {
+    const { principal, em } = ctx;
     await assertMayHandle(principal);
-    const em = orm.em.fork();
     const q = await em.findOne(QuarantinedMail, { id });
     if (!q) throw quarantineNotFound();
     if (q.status !== 'held') throw quarantineResolved();
@@ -245,7 +245,7 @@ export function createEmailUseCases(deps: EmailDeps) {
     const parsed = await parseReport(raw, { maxBytes: Number.MAX_SAFE_INTEGER, maxAttachments: 50 }).catch(() => null);
     const from = parsed?.kind === 'report' ? parsed.from : null;
     // Idempotent by the intake key: a retried (or concurrent) release finds the same clue.
-    const result = await deps.clues.registerClue(`staff:${principal.id}`, {
+    const result = await deps.clues.registerClue(ctx.actor, {
       channel: 'email',
       receivedAt: q.receivedAt,
       categories: [],
@@ -254,14 +254,14 @@ export function createEmailUseCases(deps: EmailDeps) {
       reporter: from ? { name: from.name || from.address, email: from.address, notifyProgress: true } : null,
       intakeKey: `quarantine:${id}`,
     });
-    await orm.em.fork().transactional(async (tx) => {
+    await em.transactional(async (tx) => {
       // The mail first, then the clue: the status is checked again under the lock, so of two
       // concurrent releases (or a release and a discard) only one is recorded.
       const row = await tx.findOneOrFail(QuarantinedMail, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (row.status !== 'held') throw quarantineResolved();
       const clue = await tx.findOneOrFail(Clue, { id: result.clue.id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-      const now = clock.now();
-      const actor = `staff:${principal.id}` as const;
+      const now = ctx.clock.now();
+      const { actor } = ctx;
       appendEvent(tx, clue, { type: 'quarantine.released', actor, data: { quarantineId: id, reason: row.reason } }, now);
       appendQuarantineEvent(tx, row, { type: 'quarantine.released', actor, data: { clueId: clue.id, reason: row.reason } }, now);
       row.status = 'released';
@@ -269,7 +269,7 @@ export function createEmailUseCases(deps: EmailDeps) {
       row.resolvedAt = now;
       row.clueId = clue.id;
     });
-    logger.info({ quarantineId: id, clueId: result.clue.id, staffId: principal.id }, 'quarantined mail released');
+    ctx.logger.info({ quarantineId: id, clueId: result.clue.id, staffId: principal.id }, 'quarantined mail released');
     return { clueId: result.clue.id, trackingCode: result.trackingCode };
   }
 
@@ -278,21 +278,22 @@ export function createEmailUseCases(deps: EmailDeps) {
    * files themselves stay sealed). The sender may be a reporter, so every opening is a
    * `quarantine.viewed` event on the mail's chain, written before anything is shown.
    */
-  async function viewQuarantine(principal: Principal, id: string) {
+  async function viewQuarantine({ ctx, input: { id } }: StaffCall<{ id: string }>) {
+    const { principal } = ctx;
     await assertMayHandle(principal);
-    const row = await orm.em.fork().transactional(async (tx) => {
+    const row = await ctx.em.transactional(async (tx) => {
       const q = await tx.findOne(QuarantinedMail, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!q) throw quarantineNotFound();
-      appendQuarantineEvent(tx, q, { type: 'quarantine.viewed', actor: `staff:${principal.id}`, data: {} }, clock.now());
+      appendQuarantineEvent(tx, q, { type: 'quarantine.viewed', actor: ctx.actor, data: {} }, ctx.clock.now());
       return q;
     });
     const raw = unsealBytes(keys.reporterKey, await deps.storage.get(row.storageKey), `quarantine:${id}`);
     const events = await sql<{ seq: number; type: string; actor: string; at: Date; data: Record<string, unknown> }>(
-      orm.em.fork(),
+      ctx.em,
       'select seq, type, actor, at, data from ledger_event where quarantine_id = ? order by seq',
       [id],
     );
-    logger.info({ quarantineId: id, staffId: principal.id }, 'quarantined mail opened');
+    ctx.logger.info({ quarantineId: id, staffId: principal.id }, 'quarantined mail opened');
     return {
       id: row.id,
       reason: row.reason,
@@ -311,21 +312,22 @@ export function createEmailUseCases(deps: EmailDeps) {
    * Discarded mail stays stored (sealed) with who discarded it and why; `quarantine.discarded` on the
    * mail's chain carries the staff's reason, written in the same transaction.
    */
-  async function discard(principal: Principal, id: string, reason: string) {
+  async function discard({ ctx, input: { id, reason } }: StaffCall<{ id: string; reason: string }>) {
+    const { principal } = ctx;
     await assertMayHandle(principal);
-    const result = await orm.em.fork().transactional(async (tx) => {
+    const result = await ctx.em.transactional(async (tx) => {
       const q = await tx.findOne(QuarantinedMail, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!q) throw quarantineNotFound();
       if (q.status !== 'held') throw quarantineResolved();
-      const now = clock.now();
+      const now = ctx.clock.now();
       q.status = 'discarded';
       q.resolvedBy = principal.id;
       q.resolvedAt = now;
       q.resolution = reason;
-      appendQuarantineEvent(tx, q, { type: 'quarantine.discarded', actor: `staff:${principal.id}`, data: { reason: q.reason, resolution: reason } }, now);
+      appendQuarantineEvent(tx, q, { type: 'quarantine.discarded', actor: ctx.actor, data: { reason: q.reason, resolution: reason } }, now);
       return { id, status: q.status };
     });
-    logger.info({ quarantineId: id, staffId: principal.id }, 'quarantined mail discarded');
+    ctx.logger.info({ quarantineId: id, staffId: principal.id }, 'quarantined mail discarded');
     return result;
   }
 

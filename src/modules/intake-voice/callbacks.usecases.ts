@@ -6,7 +6,7 @@ import { type Em, type Orm, sql } from '../../app/db.ts';
 import { forbidden } from '../../app/errors.ts';
 import type { Logger } from '../../app/logger.ts';
 import { StaffNotice } from '../deadlines/deadline.entity.ts';
-import type { Principal } from '../staff/access.ts';
+import type { Principal, StaffCall } from '../staff/access.ts';
 import { createHotlineUnit } from '../staff/hotline-unit.ts';
 import { type CallbackRules, dueSteps, nextStepAt } from './callbacks.steps.ts';
 import type { OwedCallbacks } from './callbacks.rules.ts';
@@ -135,41 +135,43 @@ export function createCallbackUseCases(deps: CallbackUseCasesDeps) {
     return { callbacks, notices };
   }
 
-  async function list(principal: Principal, filter: { state: 'open' | 'done' | 'all'; overdue?: boolean; limit: number }) {
-    await assertHotline(principal);
-    const now = clock.now();
+  async function list({ ctx, input: filter }: StaffCall<{ state: 'open' | 'done' | 'all'; overdue?: boolean; limit: number }>) {
+    await assertHotline(ctx.principal);
+    const now = ctx.clock.now();
     const where: Record<string, unknown> = {};
     if (filter.state !== 'all') where.state = filter.state;
     if (filter.overdue) Object.assign(where, { state: 'open', dueAt: { $lt: now } });
-    const rows = await orm.em.fork().find(Callback, where, { orderBy: { dueAt: 'asc', id: 'asc' }, limit: filter.limit });
+    const rows = await ctx.em.find(Callback, where, { orderBy: { dueAt: 'asc', id: 'asc' }, limit: filter.limit });
     return rows.map((cb) => view(cb, now));
   }
 
-  async function load(principal: Principal, id: string) {
-    await assertHotline(principal);
-    const row = await orm.em.fork().findOne(Callback, { id });
+  async function load({ ctx, input: { id } }: StaffCall<{ id: string }>) {
+    await assertHotline(ctx.principal);
+    const row = await ctx.em.findOne(Callback, { id });
     if (!row) throw callbackNotFound();
-    return view(row, clock.now());
+    return view(row, ctx.clock.now());
   }
 
   /** The number to dial, for operators and supervisors; every view is an audit row. */
-  async function number(principal: Principal, id: string) {
+  async function number({ ctx, input: { id } }: StaffCall<{ id: string }>) {
+    const { principal } = ctx;
     await assertHotline(principal);
-    return orm.em.fork().transactional(async (tx) => {
+    return ctx.em.transactional(async (tx) => {
       const cb = await tx.findOne(Callback, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!cb) throw callbackNotFound();
       if (!cb.numberBox || cb.state !== 'open') throw callbackNoNumber();
-      tx.create(CallbackEvent, { id: randomUUID(), callback: cb.id, staffId: principal.id, action: 'number_viewed', at: clock.now() });
-      logger.info({ callbackId: cb.id, staffId: principal.id }, 'call-back number viewed');
+      tx.create(CallbackEvent, { id: randomUUID(), callback: cb.id, staffId: principal.id, action: 'number_viewed', at: ctx.clock.now() });
+      ctx.logger.info({ callbackId: cb.id, staffId: principal.id }, 'call-back number viewed');
       return { number: deps.hashing.unsealText(cb.numberBox, cb.id) };
     });
   }
 
   /** Done: the number is erased with it (nothing more to call). */
-  async function complete(principal: Principal, id: string, input: { result: (typeof callbackResults)[number]; note?: string }) {
+  async function complete({ ctx, input: { id, ...input } }: StaffCall<{ id: string; result: (typeof callbackResults)[number]; note?: string }>) {
+    const { principal } = ctx;
     await assertHotline(principal);
-    const now = clock.now();
-    const row = await orm.em.fork().transactional(async (tx) => {
+    const now = ctx.clock.now();
+    const row = await ctx.em.transactional(async (tx) => {
       const cb = await tx.findOne(Callback, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!cb) throw callbackNotFound();
       if (cb.state !== 'open') throw callbackClosed();
@@ -183,7 +185,7 @@ export function createCallbackUseCases(deps: CallbackUseCasesDeps) {
       tx.create(CallbackEvent, { id: randomUUID(), callback: cb.id, staffId: principal.id, action: 'done', at: now });
       return cb;
     });
-    logger.info({ callbackId: id, staffId: principal.id, result: input.result, minutes: Math.round((now.getTime() - row.createdAt.getTime()) / 60_000) }, 'call-back done');
+    ctx.logger.info({ callbackId: id, staffId: principal.id, result: input.result, minutes: Math.round((now.getTime() - row.createdAt.getTime()) / 60_000) }, 'call-back done');
     return view(row, now);
   }
 

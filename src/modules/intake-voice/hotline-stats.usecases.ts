@@ -2,7 +2,7 @@ import type { Clock } from '../../app/clock.ts';
 import { type Orm, sql } from '../../app/db.ts';
 import { forbidden } from '../../app/errors.ts';
 import type { Metrics } from '../../app/metrics.ts';
-import type { Principal } from '../staff/access.ts';
+import type { StaffCall } from '../staff/access.ts';
 
 export interface HotlineStats {
   from: Date;
@@ -176,7 +176,8 @@ export function createHotlineStatsUseCases(deps: HotlineStatsUseCasesDeps) {
     return read();
   }
 
-  async function statsFor(principal: Principal, from: Date, to: Date) {
+  async function statsFor({ ctx, input: { from, to } }: StaffCall<{ from: Date; to: Date }>) {
+    const { principal } = ctx;
     // Figures only, nothing about a caller: any operator, supervisor or admin.
     if (principal.role !== 'operator' && principal.role !== 'supervisor' && principal.role !== 'admin') throw forbidden();
     return stats(from, to);

@@ -20,28 +20,28 @@ export function staffReferralRoutes(referrals: ReferralUseCases, docs: ApiDocs) 
   const id = (raw: string) => idParam(raw, clueNotFound);
 
   docs.add({ method: 'get', path: '/api/v1/staff/discipline-bodies', summary: 'Configured discipline bodies and their authority', tag, auth: 'staff', responses: { 200: 'Bodies' } });
-  app.get('/discipline-bodies', async (c) => c.json({ items: await referrals.listBodies() }));
+  app.get('/discipline-bodies', async (c) => c.json({ items: await referrals.listBodies({ ctx: c.get('ctx')!, input: {} }) }));
 
   docs.add({ method: 'post', path: '/api/v1/staff/discipline-bodies', summary: 'Configure a discipline body (admin)', tag, auth: 'staff', body: bodyInput, responses: { 201: 'Created', 403: 'Not an admin' } });
-  app.post('/discipline-bodies', async (c) => c.json(await referrals.createBody(c.get('principal')!, await readJson(c, bodyInput)), 201));
+  app.post('/discipline-bodies', async (c) => c.json(await referrals.createBody({ ctx: c.get('ctx')!, input: await readJson(c, bodyInput) }), 201));
 
   docs.add({ method: 'get', path: '/api/v1/staff/clues/:id/referral-proposal', summary: 'The body the rules propose for a clue about an official, caseworker or cadre', tag, auth: 'staff', responses: { 200: 'Proposal', 409: 'Not a clue to refer' } });
-  app.get('/clues/:id/referral-proposal', async (c) => c.json(await referrals.proposal(c.get('principal')!, id(c.req.param('id')))));
+  app.get('/clues/:id/referral-proposal', async (c) => c.json(await referrals.proposal({ ctx: c.get('ctx')!, input: { clueId: id(c.req.param('id')) } })));
 
   docs.add({ method: 'get', path: '/api/v1/staff/clues/:id/referrals', summary: 'The clue’s referrals', tag, auth: 'staff', responses: { 200: 'Referrals' } });
-  app.get('/clues/:id/referrals', async (c) => c.json({ items: await referrals.listForClue(c.get('principal')!, id(c.req.param('id'))) }));
+  app.get('/clues/:id/referrals', async (c) => c.json({ items: await referrals.listForClue({ ctx: c.get('ctx')!, input: { clueId: id(c.req.param('id')) } }) }));
 
   docs.add({ method: 'post', path: '/api/v1/staff/clues/:id/referrals', summary: 'A supervisor confirms the referral (to the proposed body unless another is given); the packet is emailed', tag, auth: 'staff', body: referBody, responses: { 201: 'Referred', 403: 'Not a supervisor', 409: 'Not referable in this status', 422: 'No body with authority' } });
   app.post('/clues/:id/referrals', async (c) => {
     const body = await readJson(c, referBody);
-    return c.json(await referrals.refer(c.get('principal')!, id(c.req.param('id')), body.bodyId, body.override), 201);
+    return c.json(await referrals.refer({ ctx: c.get('ctx')!, input: { clueId: id(c.req.param('id')), bodyId: body.bodyId, override: body.override } }), 201);
   });
 
   docs.add({ method: 'get', path: '/api/v1/staff/referrals/:id/packet', summary: 'The referral packet, for a signed-in officer of the body it went to; every opening is a ledger event', tag, auth: 'staff', responses: { 200: 'The packet', 404: 'No such referral to this officer’s body' } });
-  app.get('/referrals/:id/packet', async (c) => c.json(await referrals.packetForOfficer(c.get('principal')!, idParam(c.req.param('id'), referralNotFound))));
+  app.get('/referrals/:id/packet', async (c) => c.json(await referrals.packetForOfficer({ ctx: c.get('ctx')!, input: { referralId: idParam(c.req.param('id'), referralNotFound) } })));
 
   docs.add({ method: 'post', path: '/api/v1/staff/referrals/:id/revoke-link', summary: 'Revoke a referral’s packet link (supervisor, admin); recorded on the ledger', tag, auth: 'staff', responses: { 200: 'Revoked', 403: 'Not a supervisor', 404: 'No such referral' } });
-  app.post('/referrals/:id/revoke-link', async (c) => c.json(await referrals.revokeLink(c.get('principal')!, idParam(c.req.param('id'), referralNotFound))));
+  app.post('/referrals/:id/revoke-link', async (c) => c.json(await referrals.revokeLink({ ctx: c.get('ctx')!, input: { referralId: idParam(c.req.param('id'), referralNotFound) } })));
 
   return app;
 }

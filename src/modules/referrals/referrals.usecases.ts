@@ -18,7 +18,7 @@ import type { MailTransport } from '../notifications/notifications.usecases.ts';
 import { Notification } from '../notifications/notification.entity.ts';
 import { createMailOnce } from '../notifications/mail-once.ts';
 import { enqueueInTransaction } from '../outbox/outbox.ts';
-import type { Principal } from '../staff/access.ts';
+import type { Principal, StaffCall } from '../staff/access.ts';
 import { Staff } from '../staff/staff.entity.ts';
 import { Unit } from '../staff/unit.entity.ts';
 import { isStaffExcluded } from '../visibility/visibility.ts';
@@ -59,15 +59,16 @@ export function createReferralUseCases(deps: ReferralDeps) {
     return `${deps.publicBaseUrl.replace(/\/$/, '')}/referrals/${r.id}?exp=${exp}&sig=${sign(r.id, exp)}`;
   }
 
-  async function createBody(principal: Principal, input: { name: string; nameEn?: string; kind: (typeof bodyKinds)[number]; email: string; authority: BodyAuthority }) {
-    if (principal.role !== 'admin') throw forbidden();
-    const em = orm.em.fork();
-    const body = em.create(DisciplineBody, { id: randomUUID(), name: input.name, nameEn: input.nameEn ?? null, kind: input.kind, email: input.email, authority: input.authority, createdAt: clock.now() });
+  async function createBody({ ctx, input }: StaffCall<{ name: string; nameEn?: string; kind: (typeof bodyKinds)[number]; email: string; authority: BodyAuthority }>) {
+    if (ctx.principal.role !== 'admin') throw forbidden();
+    const { em } = ctx;
+    const body = em.create(DisciplineBody, { id: randomUUID(), name: input.name, nameEn: input.nameEn ?? null, kind: input.kind, email: input.email, authority: input.authority, createdAt: ctx.clock.now() });
     await em.flush();
     return body;
   }
 
-  const listBodies = () => orm.em.fork().find(DisciplineBody, {}, { orderBy: { name: 'asc' } });
+  /** The configured bodies: any signed-in staff member may read them. */
+  const listBodies = ({ ctx }: StaffCall<object>) => ctx.em.find(DisciplineBody, {}, { orderBy: { name: 'asc' } });
 
   /**
    * The body with authority over the persons reported (干部管理权限): it must cover the accused's
@@ -122,9 +123,9 @@ export function createReferralUseCases(deps: ReferralDeps) {
     return !!row && row.officers > 0 && row.free === 0;
   }
 
-  async function proposal(principal: Principal, clueId: string) {
-    await deps.clues.assertVisible(principal, clueId);
-    const p = await propose(orm.em.fork(), clueId);
+  async function proposal({ ctx, input: { clueId } }: StaffCall<{ clueId: string }>) {
+    await deps.clues.assertVisible(ctx.principal, clueId, ctx.em);
+    const p = await propose(ctx.em, clueId);
     if (!p) throw notReferable();
     return p;
   }
@@ -134,10 +135,11 @@ export function createReferralUseCases(deps: ReferralDeps) {
    * authority covers the persons reported; another body needs an override — a supervisor, with a
    * reason, recorded in the `referral.sent` event.
    */
-  async function refer(principal: Principal, clueId: string, bodyId?: string, override?: { reason: string }) {
+  async function refer({ ctx, input: { clueId, bodyId, override } }: StaffCall<{ clueId: string; bodyId?: string; override?: { reason: string } }>) {
+    const { principal } = ctx;
     if (principal.role !== 'supervisor' && principal.role !== 'admin') throw forbidden();
-    await deps.clues.assertVisible(principal, clueId);
-    const referral = await orm.em.fork().transactional(async (tx) => {
+    await deps.clues.assertVisible(principal, clueId, ctx.em);
+    const referral = await ctx.em.transactional(async (tx) => {
       const clue = await tx.findOneOrFail(Clue, { id: clueId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       const proposed = await propose(tx, clueId);
       if (!proposed) throw notReferable();
@@ -150,12 +152,12 @@ export function createReferralUseCases(deps: ReferralDeps) {
       if (await allOfficersRecused(tx, clueId, chosen)) throw bodyRecused();
       const to = nextStatus(clue.status, 'refer');
       if (!to) throw illegalTransition({ from: clue.status, action: 'refer' });
-      const now = clock.now();
+      const now = ctx.clock.now();
       const sealed = await tx.findOne(SealedReporter, { clue: clueId });
       const consent = sealed ? !!(JSON.parse(unseal(keys.reporterKey, Buffer.from(sealed.box), clueId)) as ReporterIdentity).consentToShare : false;
       const from = clue.status;
       clue.status = to;
-      appendEvent(tx, clue, { type: 'clue.status_changed', actor: `staff:${principal.id}`, data: { action: 'refer', from, to } }, now);
+      appendEvent(tx, clue, { type: 'clue.status_changed', actor: ctx.actor, data: { action: 'refer', from, to } }, now);
       await deps.deadlines.onEvent(tx, clue, 'clue.refer', now);
       const referral = tx.create(Referral, {
         id: randomUUID(),
@@ -170,13 +172,13 @@ export function createReferralUseCases(deps: ReferralDeps) {
         linkRevokedAt: null,
         createdAt: now,
       });
-      appendEvent(tx, clue, { type: 'referral.sent', actor: `staff:${principal.id}`, data: { referralId: referral.id, bodyId: chosen, proposedBodyId: proposed.bodyId, includesReporter: consent, ...(covered ? {} : { authorityOverride: { reason: override!.reason } }) } }, now);
+      appendEvent(tx, clue, { type: 'referral.sent', actor: ctx.actor, data: { referralId: referral.id, bodyId: chosen, proposedBodyId: proposed.bodyId, includesReporter: consent, ...(covered ? {} : { authorityOverride: { reason: override!.reason } }) } }, now);
       await deps.deadlines.onEvent(tx, clue, 'referral.sent', now, referral.id);
       enqueueInTransaction(tx, now, { queue: 'notifications', name: 'email.referral_packet', jobId: `referral-packet-${referral.id}`, payload: { referralId: referral.id } });
       return referral;
     });
     deps.afterCommit();
-    logger.info({ clueId, referralId: referral.id, staffId: principal.id }, 'clue referred');
+    ctx.logger.info({ clueId, referralId: referral.id, staffId: principal.id }, 'clue referred');
     return view(referral);
   }
 
@@ -184,9 +186,9 @@ export function createReferralUseCases(deps: ReferralDeps) {
     return { id: r.id, clueId: r.clue, bodyId: r.body, status: r.status, includesReporter: r.includesReporter, disposition: r.disposition, result: r.result, createdAt: r.createdAt, linkExpiresAt: r.linkExpiresAt, linkRevokedAt: r.linkRevokedAt ?? null };
   }
 
-  async function listForClue(principal: Principal, clueId: string) {
-    await deps.clues.assertVisible(principal, clueId);
-    return (await orm.em.fork().find(Referral, { clue: clueId }, { orderBy: { createdAt: 'asc' } })).map(view);
+  async function listForClue({ ctx, input: { clueId } }: StaffCall<{ clueId: string }>) {
+    await deps.clues.assertVisible(ctx.principal, clueId, ctx.em);
+    return (await ctx.em.find(Referral, { clue: clueId }, { orderBy: { createdAt: 'asc' } })).map(view);
   }
 
   /** The packet: summary, findings so far, evidence list; the reporter only with consent. */
@@ -288,8 +290,8 @@ export function createReferralUseCases(deps: ReferralDeps) {
   }
 
   /** The packet in the staff API, for a signed-in officer of the body it went to (no link needed); the opening is recorded the same way. */
-  async function packetForOfficer(principal: Principal, referralId: string) {
-    const em = orm.em.fork();
+  async function packetForOfficer({ ctx, input: { referralId } }: StaffCall<{ referralId: string }>) {
+    const { principal, em } = ctx;
     const referral = await em.findOne(Referral, { id: referralId });
     if (!referral || principal.role !== 'discipline_officer' || principal.disciplineBodyId !== referral.body) throw referralNotFound();
     if (await isStaffExcluded(em, referral.clue, principal.id)) throw referralNotFound();
@@ -310,21 +312,22 @@ export function createReferralUseCases(deps: ReferralDeps) {
   }
 
   /** A supervisor (or admin) revokes the packet link: it opens no more; recorded on the clue's chain. */
-  async function revokeLink(principal: Principal, referralId: string) {
+  async function revokeLink({ ctx, input: { referralId } }: StaffCall<{ referralId: string }>) {
+    const { principal } = ctx;
     if (principal.role !== 'supervisor' && principal.role !== 'admin') throw forbidden();
-    const found = await orm.em.fork().findOne(Referral, { id: referralId });
+    const found = await ctx.em.findOne(Referral, { id: referralId });
     if (!found) throw referralNotFound();
-    await deps.clues.assertVisible(principal, found.clue);
-    const result = await orm.em.fork().transactional(async (tx) => {
+    await deps.clues.assertVisible(principal, found.clue, ctx.em);
+    const result = await ctx.em.transactional(async (tx) => {
       const clue = await tx.findOneOrFail(Clue, { id: found.clue }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       const referral = await tx.findOneOrFail(Referral, { id: referralId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!referral.linkRevokedAt) {
-        referral.linkRevokedAt = clock.now();
-        appendEvent(tx, clue, { type: 'referral.link_revoked', actor: `staff:${principal.id}`, data: { referralId } }, referral.linkRevokedAt);
+        referral.linkRevokedAt = ctx.clock.now();
+        appendEvent(tx, clue, { type: 'referral.link_revoked', actor: ctx.actor, data: { referralId } }, referral.linkRevokedAt);
       }
       return view(referral);
     });
-    logger.info({ referralId, staffId: principal.id }, 'referral link revoked');
+    ctx.logger.info({ referralId, staffId: principal.id }, 'referral link revoked');
     return result;
   }
 

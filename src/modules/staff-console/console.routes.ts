@@ -32,7 +32,6 @@ import type { ReferralUseCases } from '../referrals/referrals.usecases.ts';
 import { NEAR_RELATIVE_FLAG, type RegistryUseCases } from '../registry/registry.usecases.ts';
 import { taskTypes } from '../verification/task.entity.ts';
 import type { WorkflowUseCases } from '../verification/workflow.usecases.ts';
-import { visibleClues } from '../visibility/visibility.ts';
 import { consoleAssetResponse } from './console.assets.ts';
 import QRCode from 'qrcode';
 import { actionLabels, type ConsoleKey, ct, pick } from './console.i18n.ts';
@@ -132,7 +131,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
   async function newNoticeCount(c: Context<AppEnv>, p: Principal) {
     const seen = Date.parse(getCookie(c, SEEN) ?? '');
     // Only the notices newer than the newest seen are read: the badge is on every page.
-    const items = await deps.deadlines.notices(p, 50, Number.isNaN(seen) ? undefined : new Date(seen + 1));
+    const items = await deps.deadlines.notices({ ctx: deps.context(p), input: { limit: 50, since: Number.isNaN(seen) ? undefined : new Date(seen + 1) } });
     return items.length;
   }
 
@@ -280,7 +279,6 @@ export function consoleRoutes(deps: ConsoleDeps) {
 
   async function renderQueue(c: Context<AppEnv>, extra: { code?: string; errors?: Errors } = {}, status: 200 | 400 | 404 = 200) {
     const q = c.req.query();
-    const principal = principalOf(c);
     const filter: QueueFilter = {
       channel: oneOf(channels, q.channel),
       // No status chosen: the clues still being handled; `all` for every status.
@@ -310,7 +308,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     if (!q.cursor) {
       // Twice the panel's rows: enough when a clue has two open deadlines; each more row walked costs a
       // street ~12 deadline lookups (it sees 1/12 of the clues), 28 ms for 16 rows on the 10⁶ set.
-      const soonest = await deps.deadlines.list(principal, { view: 'open', withinHours: 0, limit: DUE_FIRST * 2 }, visibleClues(principal));
+      const soonest = await deps.deadlines.list({ ctx: ctxOf(c), input: { view: 'open', withinHours: 0, limit: DUE_FIRST * 2 } });
       const order = [...new Set(soonest.filter((d) => !d.paused).map((d) => d.clueId))];
       if (order.length) {
         const found = await deps.clues.listClues({ ctx: ctxOf(c), input: { ...common, ids: order, limit: order.length } });
@@ -440,16 +438,16 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const referable = clue.allowedActions.includes('refer');
     const [deadlines, tasks, messages, unitList, referrals, proposal, mergedInto, supervisors] = await Promise.all([
       deps.deadlines.forClues([id]) as Promise<DeadlineView[]>,
-      deps.workflow.listTasks(principal, id),
+      deps.workflow.listTasks({ ctx: ctxOf(c), input: { clueId: id } }),
       deps.messages.listMessages(id),
       units(),
-      deps.referrals.listForClue(principal, id),
+      deps.referrals.listForClue({ ctx: ctxOf(c), input: { clueId: id } }),
       // Only while the status allows a referral, and only for a clue about an official, caseworker or cadre.
-      referable ? deps.referrals.proposal(principal, id).catch((err) => (isAppError(err) && err.code === 'referral.not_referable' ? null : Promise.reject(err))) : null,
+      referable ? deps.referrals.proposal({ ctx: ctxOf(c), input: { clueId: id } }).catch((err) => (isAppError(err) && err.code === 'referral.not_referable' ? null : Promise.reject(err))) : null,
       clue.mergedInto ? deps.clues.getClue({ ctx: ctxOf(c), input: { clueId: clue.mergedInto } }).then((t) => formatTrackingCode(t.trackingCode), () => null) : null,
-      supervisorRoles.has(principal.role) ? deps.workflow.supervisorChoices(principal, id) : [],
+      deps.workflow.supervisorChoices({ ctx: ctxOf(c), input: { clueId: id } }),
     ]);
-    const bodies = referrals.length || proposal ? await deps.referrals.listBodies() : [];
+    const bodies = referrals.length || proposal ? await deps.referrals.listBodies({ ctx: ctxOf(c), input: {} }) : [];
     const supervisorId = clue.events.filter((e) => e.type === 'clue.supervised').map((e) => e.data?.supervisorId).at(-1);
     const s = await shell(c, `/staff/clues/${id}`);
     const done = c.req.query('done');
@@ -530,7 +528,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const unitId = str(form.unitId) ?? '';
     if (!UUID.test(unitId)) return renderClue(c, id, { errors: { 'assign-unit': ct(locale, 'assignTo') } }, 400);
     try {
-      await deps.workflow.assign(principalOf(c), id, unitId);
+      await deps.workflow.assign({ ctx: ctxOf(c), input: { clueId: id, unitId } });
     } catch (err) {
       if (isAppError(err) && err.statusCode < 500 && err.statusCode !== 404) {
         const d = (err.details ?? {}) as { suggestedUnitId?: string | null; suggestedUnitName?: string | null; message?: string };
@@ -552,7 +550,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const values = { type: type ?? '', assigneeUnitId };
     if (!type || !UUID.test(assigneeUnitId)) return renderClue(c, id, { errors: { 'task-unit': ct(locale, 'taskUnit') }, values }, 400);
     try {
-      await deps.workflow.createTask(principalOf(c), id, { type, assigneeUnitId });
+      await deps.workflow.createTask({ ctx: ctxOf(c), input: { clueId: id, type, assigneeUnitId } });
     } catch (err) {
       if (isAppError(err) && err.statusCode < 500 && err.statusCode !== 404) {
         const d = (err.details ?? {}) as { message?: string };
@@ -608,7 +606,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     try {
       // Two buttons in one form: 由我督办 (no name sent) or 指定督办 (other=1 with the chosen supervisor).
       const chosen = str(form.other) === '1' ? str(form.otherSupervisorId) : undefined;
-      await deps.workflow.supervise(principalOf(c), id, chosen && UUID.test(chosen) ? chosen : undefined);
+      await deps.workflow.supervise({ ctx: ctxOf(c), input: { clueId: id, supervisorId: chosen && UUID.test(chosen) ? chosen : undefined } });
     } catch (err) {
       if (expected(err)) return renderClue(c, id, { errors: { supervise: formError(locale, err) } }, err.statusCode as 403);
       throw err;
@@ -625,7 +623,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     if (bodyId && !UUID.test(bodyId)) return renderClue(c, id, { errors: { 'refer-body': ct(locale, 'referralBody') }, values }, 400);
     if (overrideReason && overrideReason.length < 5) return renderClue(c, id, { errors: { 'refer-override': ct(locale, 'referralOverrideShort') }, values }, 400);
     try {
-      await deps.referrals.refer(principalOf(c), id, bodyId || undefined, overrideReason ? { reason: overrideReason.slice(0, 1000) } : undefined);
+      await deps.referrals.refer({ ctx: ctxOf(c), input: { clueId: id, bodyId: bodyId || undefined, override: overrideReason ? { reason: overrideReason.slice(0, 1000) } : undefined } });
     } catch (err) {
       if (expected(err)) {
         const field = err.code === 'referral.body_lacks_authority' || err.code === 'referral.override_needs_supervisor' ? 'refer-override' : 'refer-body';
@@ -744,8 +742,8 @@ export function consoleRoutes(deps: ConsoleDeps) {
   async function renderCallbacks(c: Context<AppEnv>, extra: { numbers?: Map<string, string>; notice?: string; errors?: Errors } = {}, status: 200 | 404 | 409 = 200) {
     const principal = principalOf(c);
     const [open, done] = await Promise.all([
-      deps.callbacks.list(principal, { state: 'open', limit: 200 }),
-      deps.callbacks.list(principal, { state: 'done', limit: 500 }),
+      deps.callbacks.list({ ctx: ctxOf(c), input: { state: 'open', limit: 200 } }),
+      deps.callbacks.list({ ctx: ctxOf(c), input: { state: 'done', limit: 500 } }),
     ]);
     const recent = done.sort((a, b) => (b.doneAt?.getTime() ?? 0) - (a.doneAt?.getTime() ?? 0)).slice(0, 10);
     noStore(c);
@@ -762,7 +760,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const id = callbackId(c);
     const form = await c.req.parseBody();
     deps.csrf.verify(c, form._csrf);
-    const { number } = await deps.callbacks.number(principalOf(c), id);
+    const { number } = await deps.callbacks.number({ ctx: ctxOf(c), input: { id } });
     return renderCallbacks(c, { numbers: new Map([[id, number]]) });
   });
 
@@ -773,7 +771,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const result = oneOf(callbackResults, str(form.result)) ?? 'reached';
     const note = str(form.note)?.trim().slice(0, 500) || undefined;
     try {
-      await deps.callbacks.complete(principalOf(c), id, { result, note });
+      await deps.callbacks.complete({ ctx: ctxOf(c), input: { id, result, note } });
     } catch (err) {
       if (isAppError(err) && (err.statusCode === 409 || err.statusCode === 404)) return renderCallbacks(c, { errors: { [`result-${id}`]: bilingual(localeOf(c), err.message) } }, err.statusCode as 409);
       throw err;
@@ -783,14 +781,14 @@ export function consoleRoutes(deps: ConsoleDeps) {
 
   // ---- quarantined mail ----
   app.get('/quarantine', async (c) => {
-    const items = await deps.email.listQuarantine(principalOf(c));
+    const items = await deps.email.listQuarantine({ ctx: ctxOf(c), input: {} });
     const s = await shell(c, '/staff/quarantine');
     return c.html(quarantinePage(s, { items, notice: c.req.query('done') ? `${ct(s.locale, 'done')}${ct(s.locale, 'discard')}` : undefined }));
   });
 
   async function renderMail(c: Context<AppEnv>, id: string, extra: { errors?: Errors; values?: Record<string, string> } = {}, status: 200 | 400 | 409 = 200) {
     noStore(c);
-    const view = await deps.email.viewQuarantine(principalOf(c), id);
+    const view = await deps.email.viewQuarantine({ ctx: ctxOf(c), input: { id } });
     return c.html(mailPage(await shell(c, '/staff/quarantine'), { id, reason: view.reason, status: view.status, receivedAt: view.receivedAt, mail: view.mail, ...extra }), status);
   }
   const mailId = (c: Context) => idParam(c.req.param('id') ?? '', clueNotFound);
@@ -809,7 +807,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const locale = localeOf(c);
     if (narrative.length < 5) return renderMail(c, id, { errors: { 'release-narrative': ct(locale, 'releaseHint') }, values: { narrative } }, 400);
     try {
-      const { clueId } = await deps.email.release(principalOf(c), id, narrative.slice(0, 20_000));
+      const { clueId } = await deps.email.release({ ctx: ctxOf(c), input: { id, narrative: narrative.slice(0, 20_000) } });
       return c.redirect(`/staff/clues/${clueId}`, 303);
     } catch (err) {
       if (isAppError(err) && err.statusCode === 409) return renderMail(c, id, { errors: { 'release-narrative': bilingual(locale, err.message) } }, 409);
@@ -825,7 +823,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     const locale = localeOf(c);
     if (reason.length < 2) return renderMail(c, id, { errors: { 'discard-reason': ct(locale, 'reasonRequired') }, values: { reason } }, 400);
     try {
-      await deps.email.discard(principalOf(c), id, reason.slice(0, 1000));
+      await deps.email.discard({ ctx: ctxOf(c), input: { id, reason: reason.slice(0, 1000) } });
     } catch (err) {
       if (isAppError(err) && err.statusCode === 409) return renderMail(c, id, { errors: { 'discard-reason': bilingual(locale, err.message) } }, 409);
       throw err;
@@ -865,9 +863,8 @@ export function consoleRoutes(deps: ConsoleDeps) {
   });
 
   app.get('/notices', async (c) => {
-    const principal = principalOf(c);
     const seenRaw = Date.parse(getCookie(c, SEEN) ?? '');
-    const items = await deps.deadlines.notices(principal, 100);
+    const items = await deps.deadlines.notices({ ctx: ctxOf(c), input: { limit: 100 } });
     // Seen up to the newest shown: the badge counts only what arrives after it.
     const newest = Math.max(Number.isNaN(seenRaw) ? 0 : seenRaw, ...items.map((n) => n.createdAt.getTime()));
     if (newest > 0) setCookie(c, SEEN, new Date(newest).toISOString(), { path: '/staff', httpOnly: true, sameSite: 'Lax', secure, maxAge: 365 * 86400 });

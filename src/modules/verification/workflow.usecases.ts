@@ -10,7 +10,7 @@ import { appendEvent } from '../clues/ledger.ts';
 import { findings } from '../clues/status-machine.ts';
 import type { DeadlineUseCases } from '../deadlines/deadlines.usecases.ts';
 import { enqueueInTransaction } from '../outbox/outbox.ts';
-import { can, type Principal } from '../staff/access.ts';
+import { can, type Principal, type StaffCall, type StaffContext } from '../staff/access.ts';
 import { Staff } from '../staff/staff.entity.ts';
 import { Unit } from '../staff/unit.entity.ts';
 import { assertStaffMayHandle, assertUnitMayHandle } from '../visibility/visibility.ts';
@@ -38,34 +38,40 @@ export function createWorkflowUseCases(deps: WorkflowDeps) {
     return tx.findOneOrFail(Clue, { id: clueId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
   }
 
-  async function triage(principal: Principal, clueId: string, input: { categories?: Category[]; priority?: 'normal' | 'major'; majorReasons?: MajorReason[] }) {
+  async function triage({
+    ctx,
+    input: { clueId, ...input },
+  }: StaffCall<{ clueId: string; categories?: Category[]; priority?: 'normal' | 'major'; majorReasons?: MajorReason[] }>) {
+    const { principal } = ctx;
     if (!can.registerClues(principal)) throw forbidden();
-    return orm.em.fork().transactional(async (tx) => {
+    return ctx.em.transactional(async (tx) => {
       const clue = await lockClue(tx, principal, clueId);
       if (input.categories) clue.categories = input.categories;
       if (input.priority) clue.priority = input.priority;
-      appendEvent(tx, clue, { type: 'clue.triaged', actor: `staff:${principal.id}`, data: { categories: input.categories, priority: input.priority, majorReasons: input.majorReasons } }, clock.now());
+      appendEvent(tx, clue, { type: 'clue.triaged', actor: ctx.actor, data: { categories: input.categories, priority: input.priority, majorReasons: input.majorReasons } }, ctx.clock.now());
       return clues.publicView(clue);
     });
   }
 
-  async function assign(principal: Principal, clueId: string, unitId: string) {
+  async function assign({ ctx, input: { clueId, unitId } }: StaffCall<{ clueId: string; unitId: string }>) {
+    const { principal } = ctx;
     if (!can.registerClues(principal)) throw forbidden();
-    return orm.em.fork().transactional(async (tx) => {
+    return ctx.em.transactional(async (tx) => {
       const clue = await lockClue(tx, principal, clueId);
       if (!(await tx.findOne(Unit, { id: unitId }))) throw recusalRequired({ reason: 'unknown_unit' }, '单位不存在 / No such unit.');
       await assertUnitMayHandle(tx, clueId, unitId);
       clue.assignedUnit = unitId;
-      appendEvent(tx, clue, { type: 'clue.assigned', actor: `staff:${principal.id}`, data: { unitId } }, clock.now());
-      logger.info({ clueId, unitId, staffId: principal.id }, 'clue assigned');
+      appendEvent(tx, clue, { type: 'clue.assigned', actor: ctx.actor, data: { unitId } }, ctx.clock.now());
+      ctx.logger.info({ clueId, unitId, staffId: principal.id }, 'clue assigned');
       return { ...clues.publicView(clue), assignedUnitId: unitId };
     });
   }
 
   /** 督办: a supervisor attaches themself (or an admin attaches one); every later event notifies them. */
-  async function supervise(principal: Principal, clueId: string, supervisorId?: string) {
+  async function supervise({ ctx, input: { clueId, supervisorId } }: StaffCall<{ clueId: string; supervisorId?: string }>) {
+    const { principal } = ctx;
     if (principal.role !== 'supervisor' && principal.role !== 'admin') throw forbidden();
-    return orm.em.fork().transactional(async (tx) => {
+    return ctx.em.transactional(async (tx) => {
       const clue = await lockClue(tx, principal, clueId);
       const who = supervisorId ?? principal.id;
       const sup = await tx.findOne(Staff, { id: who });
@@ -73,7 +79,7 @@ export function createWorkflowUseCases(deps: WorkflowDeps) {
       // Nobody in the clue's excluded set is told of its every event.
       await assertStaffMayHandle(tx, clueId, who);
       clue.supervisor = who;
-      appendEvent(tx, clue, { type: 'clue.supervised', actor: `staff:${principal.id}`, data: { supervisorId: who } }, clock.now());
+      appendEvent(tx, clue, { type: 'clue.supervised', actor: ctx.actor, data: { supervisorId: who } }, ctx.clock.now());
       return { ...clues.publicView(clue), supervisorId: who };
     });
   }
@@ -83,9 +89,11 @@ export function createWorkflowUseCases(deps: WorkflowDeps) {
    * excluded set whose unit may handle it (the same test `supervise` applies). Asked only by a
    * supervisor or admin who may see the clue; at most 100, by name.
    */
-  async function supervisorChoices(principal: Principal, clueId: string): Promise<{ id: string; name: string }[]> {
+  async function supervisorChoices({ ctx, input: { clueId } }: StaffCall<{ clueId: string }>): Promise<{ id: string; name: string }[]> {
+    const { principal } = ctx;
+    // Asked on every clue page: the other roles get none, without a fork of the request's EntityManager.
     if (principal.role !== 'supervisor' && principal.role !== 'admin') return [];
-    const em = orm.em.fork();
+    const { em } = ctx;
     await clues.assertVisible(principal, clueId, em);
     const rows = await sql<{ id: string; display_name: string }>(
       em,
@@ -107,21 +115,24 @@ export function createWorkflowUseCases(deps: WorkflowDeps) {
     return out;
   }
 
-  async function createTask(
-    principal: Principal,
-    clueId: string,
-    input: { type: TaskType; assigneeUnitId: string; assigneeStaffId?: string },
-    opts: { automatic?: boolean } = {},
-  ) {
-    if (!opts.automatic && !can.registerClues(principal)) throw forbidden();
-    const task = await orm.em.fork().transactional(async (tx) => {
+  type TaskInput = { type: TaskType; assigneeUnitId: string; assigneeStaffId?: string };
+
+  /** A verification task given by staff: the principal must be one who registers clues. */
+  async function createTask({ ctx, input: { clueId, ...input } }: StaffCall<{ clueId: string } & TaskInput>) {
+    if (!can.registerClues(ctx.principal)) throw forbidden();
+    return openTask(ctx, clueId, input, false);
+  }
+
+  /** Writes a task (staff's, or an automatic one under the workflow's own context): `ctx.actor` is its author. */
+  async function openTask(ctx: StaffContext, clueId: string, input: TaskInput, automatic: boolean) {
+    const { principal, actor } = ctx;
+    const task = await ctx.em.transactional(async (tx) => {
       const clue = await lockClue(tx, principal, clueId);
       if (clue.status !== 'accepted' && clue.status !== 'verifying' && clue.status !== 'referred') throw clueNotVerifiable({ status: clue.status });
       if (!(await tx.findOne(Unit, { id: input.assigneeUnitId }))) throw recusalRequired({ reason: 'unknown_unit' }, '单位不存在 / No such unit.');
       await assertUnitMayHandle(tx, clueId, input.assigneeUnitId);
       if (input.assigneeStaffId) await assertStaffMayHandle(tx, clueId, input.assigneeStaffId);
-      const now = clock.now();
-      const actor = opts.automatic ? ('system:workflow' as const) : (`staff:${principal.id}` as const);
+      const now = ctx.clock.now();
       if (clue.status === 'accepted') {
         clue.status = 'verifying';
         appendEvent(tx, clue, { type: 'clue.status_changed', actor, data: { action: 'start_verification', from: 'accepted', to: 'verifying' } }, now);
@@ -138,28 +149,28 @@ export function createWorkflowUseCases(deps: WorkflowDeps) {
         checklist: checklists[input.type].map((c) => ({ ...c, done: false })),
         findings: null,
         outcome: null,
-        automatic: !!opts.automatic,
+        automatic,
         createdBy: actor,
         createdAt: now,
         completedAt: null,
       });
-      appendEvent(tx, clue, { type: 'task.created', actor, data: { taskId: task.id, type: task.type, unitId: task.assigneeUnit, staffId: task.assigneeStaff ?? undefined, automatic: !!opts.automatic } }, now);
+      appendEvent(tx, clue, { type: 'task.created', actor, data: { taskId: task.id, type: task.type, unitId: task.assigneeUnit, staffId: task.assigneeStaff ?? undefined, automatic } }, now);
       const { started } = await deps.deadlines.onEvent(tx, clue, 'task.created', now, task.id);
       task.dueAt = started[0]?.dueAt ?? null;
       enqueueInTransaction(tx, now, { queue: 'notifications', name: 'staff.task_assigned', jobId: `task-assigned-${task.id}`, payload: { taskId: task.id } });
       return task;
     });
     deps.afterCommit();
-    logger.info({ clueId, taskId: task.id, type: task.type }, 'verification task created');
+    ctx.logger.info({ clueId, taskId: task.id, type: task.type }, 'verification task created');
     return taskView(task);
   }
 
-  async function completeTask(
-    principal: Principal,
-    taskId: string,
-    input: { findings: string; checklistDone: string[]; finding?: (typeof findings)[number]; outcome?: Record<string, number> },
-  ) {
-    const result = await orm.em.fork().transactional(async (tx) => {
+  async function completeTask({
+    ctx,
+    input: { taskId, ...input },
+  }: StaffCall<{ taskId: string; findings: string; checklistDone: string[]; finding?: (typeof findings)[number]; outcome?: Record<string, number> }>) {
+    const { principal } = ctx;
+    const result = await ctx.em.transactional(async (tx) => {
       const peek = await tx.findOne(VerificationTask, { id: taskId });
       if (!peek) throw taskNotFound();
       const clue = await lockClue(tx, principal, peek.clue).catch(() => {
@@ -170,13 +181,13 @@ export function createWorkflowUseCases(deps: WorkflowDeps) {
       const unit = await tx.findOneOrFail(Unit, { id: task.assigneeUnit });
       const ownUnit = unit.path.startsWith(principal.unitPath);
       if (!ownUnit && principal.role !== 'supervisor' && principal.role !== 'admin') throw forbidden();
-      const now = clock.now();
+      const now = ctx.clock.now();
       task.status = 'completed';
       task.findings = input.findings;
       task.checklist = task.checklist.map((c) => ({ ...c, done: input.checklistDone.includes(c.item) }));
       task.outcome = { finding: input.finding, ...input.outcome };
       task.completedAt = now;
-      appendEvent(tx, clue, { type: 'task.completed', actor: `staff:${principal.id}`, data: { taskId, finding: input.finding, outcome: input.outcome, checklistDone: input.checklistDone } }, now);
+      appendEvent(tx, clue, { type: 'task.completed', actor: ctx.actor, data: { taskId, finding: input.finding, outcome: input.outcome, checklistDone: input.checklistDone } }, now);
       await deps.deadlines.onEvent(tx, clue, 'task.completed', now, taskId);
       const all = await tx.find(VerificationTask, { clue: clue.id, status: { $ne: 'cancelled' } });
       const open = all.filter((t) => t.status === 'open');
@@ -196,9 +207,9 @@ export function createWorkflowUseCases(deps: WorkflowDeps) {
     return result;
   }
 
-  async function listTasks(principal: Principal, clueId: string) {
-    await clues.assertVisible(principal, clueId);
-    return (await orm.em.fork().find(VerificationTask, { clue: clueId }, { orderBy: { createdAt: 'asc' } })).map(taskView);
+  async function listTasks({ ctx, input: { clueId } }: StaffCall<{ clueId: string }>) {
+    await clues.assertVisible(ctx.principal, clueId, ctx.em);
+    return (await ctx.em.find(VerificationTask, { clue: clueId }, { orderBy: { createdAt: 'asc' } })).map(taskView);
   }
 
   function taskView(t: VerificationTask) {
@@ -237,7 +248,7 @@ export function createWorkflowUseCases(deps: WorkflowDeps) {
     if (unit && (unit.kind === 'residents_committee' || unit.kind === 'villagers_committee') && !clue.assignedUnit) unitId = unit.parent ?? unitId;
     for (let tries = 0; unitId && tries < 4; tries++) {
       try {
-        return await createTask(system, clueId, { type: 'home_visit', assigneeUnitId: unitId }, { automatic: true });
+        return await openTask({ actor: 'system:workflow', principal: system, em: orm.em.fork(), clock, logger }, clueId, { type: 'home_visit', assigneeUnitId: unitId }, true);
       } catch (err) {
         const next = (err as { details?: { suggestedUnitId?: string | null } }).details?.suggestedUnitId;
         if (!next || next === unitId) throw err;
