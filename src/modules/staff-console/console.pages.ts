@@ -474,14 +474,16 @@ function supervisionSection(s: Shell, ctx: CluePageCtx) {
     : sup.by === 'other' ? (sup.byName ? ct(locale, 'supervisedByNamed').replace('{name}', sup.byName) : ct(locale, 'supervisedByOther'))
     : ct(locale, 'notSupervised');
   const others = (sup.choices ?? []).filter((x) => x.id !== ctx.me);
-  const describedBy = `supervise-hint${ctx.errors?.supervise ? ' supervise-error' : ''}`;
+  // The "you supervise it" hint is for taking it on; once the viewer supervises, the state above says so.
+  const self = sup.by !== 'me';
+  const describedBy = [self ? 'supervise-hint' : '', ctx.errors?.supervise ? 'supervise-error' : ''].filter(Boolean).join(' ');
   return html`<h2>${ct(locale, 'supervision')}</h2><p id="supervision-state">${state}</p>
 ${sup.canSupervise
     ? html`<form method="post" action="/staff/clues/${ctx.clue.id}/supervise" id="supervise-form" class="${e.cls}"><input type="hidden" name="_csrf" value="${s.csrf}">
-<p class="hint" id="supervise-hint">${ct(locale, 'superviseHint')}</p>${e.message}
-${sup.by !== 'me' ? html`<p><button type="submit" id="supervise" aria-describedby="${describedBy}">${ct(locale, 'superviseButton')}</button></p>` : ''}
+${self ? html`<p class="hint" id="supervise-hint">${ct(locale, 'superviseHint')}</p>` : ''}${e.message}
+${self ? html`<p><button type="submit" id="supervise" aria-describedby="${describedBy}">${ct(locale, 'superviseButton')}</button></p>` : ''}
 ${others.length
-  ? html`<div class="field"><label for="supervisor-id">${ct(locale, 'superviseOther')}</label><select id="supervisor-id" name="otherSupervisorId" aria-describedby="${describedBy}">${others.map((x) => html`<option value="${x.id}">${x.name}</option>`)}</select></div>
+  ? html`<div class="field"><label for="supervisor-id">${ct(locale, 'superviseOther')}</label><select id="supervisor-id" name="otherSupervisorId"${describedBy ? html` aria-describedby="${describedBy}"` : ''}>${others.map((x) => html`<option value="${x.id}">${x.name}</option>`)}</select></div>
 <button type="submit" class="secondary" id="supervise-other" name="other" value="1">${ct(locale, 'superviseOtherButton')}</button>`
   : ''}</form>`
     : ''}`;
