@@ -363,9 +363,16 @@ export function createClueUseCases(deps: ClueDeps) {
     return n > cap ? { count: cap, capped: true } : { count: n, capped: false };
   }
 
-  async function listClues({ ctx, input: filter }: StaffCall<ClueListFilter & { limit: number }>) {
+  /**
+   * A page of clues, newest first. With `countCap` (first pages only: no cursor) the same walk also
+   * counts the filter up to the cap: the page is the first rows of the `countCap` + 1 read for the
+   * count, so the list and its count cost one statement, not two walks of the same index.
+   */
+  async function listClues({ ctx, input: { countCap, ...filter } }: StaffCall<ClueListFilter & { limit: number; countCap?: number }>) {
     const { principal, em } = ctx;
-    const rows = await listClueIds(em, visibleClues(principal), filter, filter.limit + 1);
+    const counting = countCap !== undefined && !filter.cursor && countCap >= filter.limit;
+    const rows = await listClueIds(em, visibleClues(principal), filter, counting ? countCap + 1 : filter.limit + 1);
+    const total = counting ? (rows.length > countCap ? { count: countCap, capped: true } : { count: rows.length, capped: false }) : undefined;
     const ids = rows.slice(0, filter.limit);
     const clues = ids.length ? await em.find(Clue, { id: { $in: ids } }) : [];
     const byId = new Map(clues.map((c) => [c.id, c]));
@@ -377,7 +384,7 @@ export function createClueUseCases(deps: ClueDeps) {
     const last = items.at(-1);
     const nextCursor =
       rows.length > filter.limit && last ? Buffer.from(`${last.receivedAt.toISOString()}|${last.id}`).toString('base64url') : null;
-    return { items, nextCursor };
+    return { items, nextCursor, total };
   }
 
   async function changeStatus({
