@@ -443,7 +443,7 @@ export function clueLife(world: World, a: Arrival): { life: Life; id: string; st
     item!.run();
   }
   for (const item of agenda) if (item.at === Number.POSITIVE_INFINITY) item.run();
-  ledger.finish(anchor);
+  ledger.finish(anchor, row.assigned_unit_id);
 
   row.head_seq = ledger.head.headSeq;
   row.head_hash = ledger.head.headHash;

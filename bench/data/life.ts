@@ -142,6 +142,7 @@ export class ClueLedger {
           kind: row.kind,
           subject_id: row.subjectId,
           unit_id: row.unit,
+          assigned_unit_id: null,
           starts_at: row.startsAt,
           due_at: row.dueAt,
           original_due_at: row.originalDueAt,
@@ -232,10 +233,16 @@ export class ClueLedger {
     r.next_fire_at = next ? next.at : null;
   }
 
-  /** The deadline rows as they stand at `t` (steps before it fired), each written when it started. */
-  finish(t: number) {
+  /**
+   * The deadline rows as they stand at `t` (steps before it fired), each written when it started;
+   * the open ones carry the clue's assigned unit, as the app keeps it (deadline.entity.ts).
+   */
+  finish(t: number, assignedUnit: string | null = null) {
     this.fireUntil(t);
-    for (const d of this.deadlines) this.life.row('deadline', d.row.created_at.getTime(), d.row);
+    for (const d of this.deadlines) {
+      if (!d.row.closed_at) d.row.assigned_unit_id = assignedUnit;
+      this.life.row('deadline', d.row.created_at.getTime(), d.row);
+    }
   }
 
   openDeadline(kind: string) {

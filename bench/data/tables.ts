@@ -39,7 +39,7 @@ export interface IntakeKeyRow { key: string; clue_id: string; created_at: Ts }
 export interface LedgerEventRow { id: number; clue_id: string; seq: number; type: string; actor: string; at: Ts; data: Json; prev_hash: string; hash: string; txid: string }
 export interface LedgerCheckpointRow { id: number; sealed_at: Ts; from_xid: string; to_xid: string; event_count: number; clues: Json; quarantines: Json; audits: Json; batch_hash: string; prev_hash: string; hash: string; signature: string; key_id: string }
 export interface DeadlineRow {
-  id: string; clue_id: string; kind: string; subject_id: string | null; unit_id: string | null; starts_at: Ts; due_at: Ts; original_due_at: Ts; policy: Json;
+  id: string; clue_id: string; kind: string; subject_id: string | null; unit_id: string | null; assigned_unit_id: string | null; starts_at: Ts; due_at: Ts; original_due_at: Ts; policy: Json;
   state: string; closed_at: Ts | null; extensions: number; fire_seq: number; next_fire_at: Ts | null; escalation_level: number; escalated_unit: string | null;
   sync_needed: boolean; created_at: Ts;
 }
@@ -83,7 +83,7 @@ export const tables = {
   ledgerEvent: table<LedgerEventRow>('ledger_event', ['id', 'clue_id', 'seq', 'type', 'actor', 'at', 'data', 'prev_hash', 'hash', 'txid']),
   ledgerCheckpoint: table<LedgerCheckpointRow>('ledger_checkpoint', ['id', 'sealed_at', 'from_xid', 'to_xid', 'event_count', 'clues', 'quarantines', 'audits', 'batch_hash', 'prev_hash', 'hash', 'signature', 'key_id']),
   deadline: table<DeadlineRow>('deadline', [
-    'id', 'clue_id', 'kind', 'subject_id', 'unit_id', 'starts_at', 'due_at', 'original_due_at', 'policy', 'state', 'closed_at', 'extensions', 'fire_seq',
+    'id', 'clue_id', 'kind', 'subject_id', 'unit_id', 'assigned_unit_id', 'starts_at', 'due_at', 'original_due_at', 'policy', 'state', 'closed_at', 'extensions', 'fire_seq',
     'next_fire_at', 'escalation_level', 'escalated_unit', 'sync_needed', 'created_at',
   ]),
   staffNotice: table<StaffNoticeRow>('staff_notice', ['id', 'unit_id', 'role', 'staff_id', 'clue_id', 'deadline_id', 'callback_id', 'kind', 'text_zh', 'text_en', 'created_at']),

@@ -71,7 +71,8 @@ const ClueSchema = defineEntity({
     /** When it happened, in the reporter's words ("去年冬天", "2026年3月"). */
     occurredWhen: p.string().length(200).nullable(),
     unit: () => p.manyToOne(Unit).mapToPk().nullable().index(),
-    status: p.enum(clueStatuses).index(),
+    // No index of its own: `clue_status_received_index` starts with it, and `clue_open_received_index` holds the open ones.
+    status: p.enum(clueStatuses),
     priority: p.enum(priorities).default('normal'),
     /** Named report (实名举报): a sealed reporter row exists. */
     named: p.boolean(),

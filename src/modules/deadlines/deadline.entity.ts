@@ -29,6 +29,13 @@ const DeadlineSchema = defineEntity({
     subjectId: p.uuid().nullable(),
     /** The unit answerable for it when it started; escalation climbs from here. */
     unit: () => p.manyToOne(Unit).mapToPk().nullable(),
+    /**
+     * The clue's assigned unit (转办) while the deadline is open: set when it starts, rewritten on the
+     * clue's open deadlines when the clue is assigned. The deadline views' indexes carry it beside
+     * `unit` so that a street's walk skips other units' rows in the index (migration
+     * unit_covering_indexes); the views still check the clue itself. No foreign key (the clue's holds).
+     */
+    assignedUnitId: p.uuid().nullable(),
     startsAt: p.datetime(),
     dueAt: p.datetime(),
     originalDueAt: p.datetime(),

@@ -15,7 +15,7 @@ import { activeStates, Deadline, DeadlinePolicyVersion, type PolicySnapshot, Sta
 import { addPeriod, firstStepFrom, snapshotOf, stepOf, type WorkCalendar } from './deadlines.engine.ts';
 import { approvalRequired, deadlineClosed, deadlineNotFound, extensionNotAllowed, invalidPolicy, pauseNotAllowed } from './deadlines.errors.ts';
 import { type DeadlinePolicy, effectsOf, policySchema } from './policy.ts';
-import { canSeeClue, visibleClues } from '../visibility/visibility.ts';
+import { canSeeClue, deadlineUnitPrefilter, visibleClues } from '../visibility/visibility.ts';
 
 export interface DeadlineDeps {
   orm: Orm;
@@ -68,7 +68,7 @@ interface ListRow {
   unit_id: string | null;
 }
 
-type ClueLike = Pick<Clue, 'id' | 'named' | 'unit' | 'headSeq' | 'headHash' | 'updatedAt'>;
+type ClueLike = Pick<Clue, 'id' | 'named' | 'unit' | 'assignedUnit' | 'headSeq' | 'headHash' | 'updatedAt'>;
 type LedgerInput = { type: string; actor: Actor; data: Record<string, unknown> };
 
 const POLICY_CACHE_MS = 30_000;
@@ -111,7 +111,13 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
   }
 
   /** New deadline rows (not yet persisted) that an event starts, with the ledger events recording them. */
-  function planStarts(policy: DeadlinePolicy, clue: { id: string; named: boolean; unit: string | null | undefined }, token: string, at: Date, subjectId: string | null = null) {
+  function planStarts(
+    policy: DeadlinePolicy,
+    clue: { id: string; named: boolean; unit: string | null | undefined; assignedUnit?: string | null },
+    token: string,
+    at: Date,
+    subjectId: string | null = null,
+  ) {
     return effectsOf(policy, token, clue).start.map((kind) => {
       const snapshot = snapshotOf(policy, kind);
       const dueAt = addPeriod(calendar, snapshot, at, kind.duration);
@@ -122,6 +128,7 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
         kind: kind.kind,
         subjectId,
         unit: clue.unit ?? null,
+        assignedUnitId: clue.assignedUnit ?? null,
         startsAt: at,
         dueAt,
         originalDueAt: dueAt,
@@ -170,6 +177,14 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
       appendEvent(tx, clue, event, at);
     }
     return { started };
+  }
+
+  /**
+   * The clue was assigned (转办) to this unit: its open deadlines carry the unit from now on, for the
+   * deadline views' index walk (deadline.entity.ts `assignedUnitId`). In the assigning transaction.
+   */
+  async function assignedTo(tx: Em, clueId: string, unitId: string) {
+    await sql(tx, 'update deadline set assigned_unit_id = ? where clue_id = ? and closed_at is null', [unitId, clueId]);
   }
 
   /** Locks the clue, then the deadline (always in that order, like every clue change). */
@@ -349,8 +364,9 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
   async function list({ ctx, input: filter }: StaffCall<{ view: 'due_soon' | 'missed' | 'open'; withinHours: number; unitId?: string; kind?: string; limit: number }>) {
     const { em } = ctx;
     const visibility = visibleClues(ctx.principal);
-    const where = [visibility.where, 'd.closed_at is null'];
-    const params: unknown[] = [...visibility.params];
+    const prefilter = deadlineUnitPrefilter(ctx.principal);
+    const where = [prefilter.where, visibility.where, 'd.closed_at is null'];
+    const params: unknown[] = [...prefilter.params, ...visibility.params];
     if (filter.view === 'missed') where.push(`d.state = 'missed'`);
     if (filter.view === 'due_soon') {
       where.push(`d.state in ('open', 'extended') and d.due_at < ?`);
@@ -427,7 +443,7 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
     return rows.map((n) => ({ id: n.id, kind: n.kind, clueId: n.clue_id, deadlineId: n.deadline_id, callbackId: n.callback_id, zh: n.text_zh, en: n.text_en, createdAt: new Date(n.created_at) }));
   }
 
-  return { currentPolicy, setPolicy, planStarts, onEvent, fireStep, extend, pause, resume, list, forClues, forReporter, notices, view };
+  return { currentPolicy, setPolicy, planStarts, onEvent, assignedTo, fireStep, extend, pause, resume, list, forClues, forReporter, notices, view };
 }
 
 export type DeadlineUseCases = ReturnType<typeof createDeadlineUseCases>;

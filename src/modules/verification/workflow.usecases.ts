@@ -25,7 +25,7 @@ export interface WorkflowDeps {
   clock: Clock;
   logger: Logger;
   clues: ClueUseCases;
-  deadlines: Pick<DeadlineUseCases, 'onEvent'>;
+  deadlines: Pick<DeadlineUseCases, 'onEvent' | 'assignedTo'>;
   afterCommit: () => void;
 }
 
@@ -61,6 +61,7 @@ export function createWorkflowUseCases(deps: WorkflowDeps) {
       if (!(await tx.findOne(Unit, { id: unitId }))) throw recusalRequired({ reason: 'unknown_unit' }, '单位不存在 / No such unit.');
       await assertUnitMayHandle(tx, clueId, unitId);
       clue.assignedUnit = unitId;
+      await deps.deadlines.assignedTo(tx, clueId, unitId);
       appendEvent(tx, clue, { type: 'clue.assigned', actor: ctx.actor, data: { unitId } }, ctx.clock.now());
       ctx.logger.info({ clueId, unitId, staffId: principal.id }, 'clue assigned');
       return { ...clues.publicView(clue), assignedUnitId: unitId };

@@ -68,6 +68,20 @@ export function visibleClues(p: Principal): { where: string; params: unknown[] }
   return { where: `(${unit.where}) and ${excl.where}`, params: [...unit.params, ...excl.params] };
 }
 
+/**
+ * For a deadline walk (alias `d`): the unit rule on the deadline's own copies of its clue's unit and
+ * assigned unit (`deadline.unit_id`, `deadline.assigned_unit_id`, which the deadline indexes carry),
+ * so that a street's walk drops other units' deadlines in the index, before fetching any clue. Only
+ * a prefilter: the clue itself is still checked by `visibleClues`, so a stale copy could hide a
+ * deadline, never show one. `true` where the unit rule does not narrow (admins, discipline officers,
+ * a district's staff).
+ */
+export function deadlineUnitPrefilter(p: Principal): { where: string; params: unknown[] } {
+  if (!unitRuleApplies(p) || p.unitIsRoot) return { where: 'true', params: [] };
+  const subtree = 'select id from unit where path like ?';
+  return { where: `(d.unit_id in (${subtree}) or d.assigned_unit_id in (${subtree}))`, params: [`${p.unitPath}%`, `${p.unitPath}%`] };
+}
+
 /** May the principal see this clue? One statement; inside a transaction pass its `em`. */
 export async function canSeeClue(em: Em, p: Principal, clueId: string): Promise<boolean> {
   if (!UUID.test(clueId)) return false;
