@@ -97,7 +97,7 @@ export function signInRoutes(app: ConsoleApp, kit: ConsoleKit) {
 
 /** Account and security: two-factor enrolment (the same use cases as POST /api/v1/staff/me/totp…). */
 export function accountRoutes(app: ConsoleApp, kit: ConsoleKit) {
-  const { deps, noStore, principalOf, shell } = kit;
+  const { deps, noStore, principalOf, ctxOf, shell } = kit;
   // ---- account: two-factor enrolment (the same use cases as POST /api/v1/staff/me/totp…) ----
   app.get('/account', async (c) => {
     const p = principalOf(c);
@@ -107,7 +107,7 @@ export function accountRoutes(app: ConsoleApp, kit: ConsoleKit) {
   app.post('/account/totp', async (c) => {
     noStore(c);
     deps.csrf.verify(c, (await c.req.parseBody())._csrf);
-    const { secret, otpauthUrl } = await deps.staff.startTotp(principalOf(c));
+    const { secret, otpauthUrl } = await deps.staff.startTotp({ ctx: ctxOf(c), input: {} });
     const qrSvg = await QRCode.toString(otpauthUrl, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
     return c.html(enrolPage(await shell(c, '/staff/account'), { qrSvg, secret }));
   });
@@ -118,7 +118,7 @@ export function accountRoutes(app: ConsoleApp, kit: ConsoleKit) {
     deps.csrf.verify(c, form._csrf);
     const s = await shell(c, '/staff/account');
     try {
-      const { recoveryCodes } = await deps.staff.confirmTotp(principalOf(c), (str(form.code) ?? '').replace(/\s/g, ''));
+      const { recoveryCodes } = await deps.staff.confirmTotp({ ctx: ctxOf(c), input: { code: (str(form.code) ?? '').replace(/\s/g, '') } });
       return c.html(recoveryCodesPage(s, { codes: recoveryCodes }));
     } catch (err) {
       if (!isAppError(err) || err.statusCode >= 500) throw err;
