@@ -160,7 +160,7 @@ export function clueRoutes(app: ConsoleApp, kit: ConsoleKit) {
     const id = clueIdOf(c);
     const form = await c.req.parseBody();
     deps.csrf.verify(c, form._csrf);
-    await deps.clues.assertVisible(principalOf(c), id);
+    await deps.clues.assertVisible({ ctx: ctxOf(c), input: { clueId: id } });
     return { id, form, locale: localeOf(c) };
   };
   const expected = (err: unknown): err is AppError => isAppError(err) && err.statusCode < 500 && err.code !== 'clue.not_found';
