@@ -46,9 +46,9 @@ export const registerBenchmark: Benchmark = {
       throw err;
     });
     try {
-      const district = await app.deps.staff.createUnit({ code: 'bench-district', name: '普陀区', kind: 'district' });
+      const district = await app.deps.staff.seedUnit({ code: 'bench-district', name: '普陀区', kind: 'district' });
       const password = `pw-${randomUUID()}`;
-      await app.deps.staff.createStaff({ username: 'bench-operator', displayName: '接访员', password, role: 'operator', unitId: district.id });
+      await app.deps.staff.seedStaff({ username: 'bench-operator', displayName: '接访员', password, role: 'operator', unitId: district.id });
       const { token } = await app.deps.staff.login({ username: 'bench-operator', password });
 
       const body = clueBody(district.id);

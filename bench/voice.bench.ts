@@ -78,9 +78,9 @@ export const voiceBenchmark: Benchmark = {
     const pool = new pg.Pool({ connectionString: db.url, max: 2 });
     let app: App | undefined = await startFullApp(db, env);
     try {
-      const district = await app.deps.staff.createUnit({ code: 'bench-v-district', name: '普陀区', kind: 'district' });
-      const street = await app.deps.staff.createUnit({ code: 'bench-v-street', name: '长风街道', kind: 'street', parentId: district.id });
-      await app.deps.staff.createUnit({ code: 'bench-v-committee', name: '长风一村居委会', kind: 'residents_committee', parentId: street.id });
+      const district = await app.deps.staff.seedUnit({ code: 'bench-v-district', name: '普陀区', kind: 'district' });
+      const street = await app.deps.staff.seedUnit({ code: 'bench-v-street', name: '长风街道', kind: 'street', parentId: district.id });
+      await app.deps.staff.seedUnit({ code: 'bench-v-committee', name: '长风一村居委会', kind: 'residents_committee', parentId: street.id });
       const ctx = createHotlineHashing(app.deps.keys);
       const h = helpers(pool, ctx);
 

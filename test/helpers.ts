@@ -199,12 +199,12 @@ export async function createTestApp(env: Record<string, string> = {}) {
   }
 
   async function unit(code: string, kind: UnitKind, parentId: string | null, name = code) {
-    return deps.staff.createUnit({ code, name, kind, parentId });
+    return deps.staff.seedUnit({ code, name, kind, parentId });
   }
 
   async function staffMember(username: string, role: StaffRole, unitId: string) {
     const password = `pw-${randomUUID()}`;
-    await deps.staff.createStaff({ username, displayName: username, password, role, unitId });
+    await deps.staff.seedStaff({ username, displayName: username, password, role, unitId });
     const { token } = await deps.staff.login({ username, password });
     return { token, username };
   }

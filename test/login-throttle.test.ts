@@ -16,7 +16,7 @@ beforeAll(async () => {
   t = await createTestApp({ LOGIN_FREE_FAILURES: '5', LOGIN_FREE_FAILURES_PER_ADDRESS: '1000', LOGIN_MAX_DELAY_SECONDS: '60' });
   await until(async () => t.deps.queues.connection.status, (s) => s === 'ready');
   const tree = await seedTree(t);
-  for (const u of ['alice', 'bob', 'carol']) await t.deps.staff.createStaff({ username: u, displayName: u, password: PASSWORD, role: 'operator', unitId: tree.district.id });
+  for (const u of ['alice', 'bob', 'carol']) await t.deps.staff.seedStaff({ username: u, displayName: u, password: PASSWORD, role: 'operator', unitId: tree.district.id });
 });
 afterAll(async () => {
   for (const c of extra) await c.quit().catch(() => undefined);

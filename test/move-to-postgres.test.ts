@@ -44,7 +44,7 @@ describe('moving from the embedded database to PostgreSQL', () => {
     await src.deps.staff.seedAdmin({ username: 'admin', password: 'first-admin-password' });
     const token = (await src.call('POST', '/api/v1/staff/login', undefined, { username: 'admin', password: 'first-admin-password' })).json.token;
     const [district] = await src.deps.staff.listUnits();
-    await src.deps.staff.createStaff({ username: 'op', displayName: '接线员', password: 'operator-password', role: 'operator', unitId: district!.id });
+    await src.deps.staff.seedStaff({ username: 'op', displayName: '接线员', password: 'operator-password', role: 'operator', unitId: district!.id });
     const clue = await src.call('POST', '/api/v1/staff/clues', token, { channel: 'letter', categories: ['false_claim'], narrative: '有人冒领去世老人的低保金，已经两年了。', reporter: REPORTER, accused: [] });
     expect(clue.status).toBe(201);
     const form = new FormData();

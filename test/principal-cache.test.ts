@@ -20,7 +20,7 @@ const feeds: NoticeFeed[] = [];
 beforeAll(async () => {
   t = await createTestApp({ STAFF_PRINCIPAL_CACHE_SECONDS: '30', LOGIN_FREE_FAILURES: '1000', LOGIN_FREE_FAILURES_PER_ADDRESS: '1000' });
   tree = await seedTree(t);
-  await t.deps.staff.createStaff({ username: 'boss', displayName: 'boss', password: PW, role: 'admin', unitId: tree.district.id });
+  await t.deps.staff.seedStaff({ username: 'boss', displayName: 'boss', password: PW, role: 'admin', unitId: tree.district.id });
 });
 afterAll(async () => {
   for (const feed of feeds) await feed.close();
@@ -47,7 +47,7 @@ function replica(maxAgeSeconds = 30) {
 
 const me = (token: string, app = t.app) => req(app, 'GET', '/api/v1/staff/me', { token });
 const newStaff = async (username: string, role: 'operator' | 'supervisor' = 'operator') =>
-  (await t.deps.staff.createStaff({ username, displayName: username, password: PW, role, unitId: tree.streetA.id })).id;
+  (await t.deps.staff.seedStaff({ username, displayName: username, password: PW, role, unitId: tree.streetA.id })).id;
 const login = async (username: string) => (await t.deps.staff.login({ username, password: PW })).token;
 const adminToken = () => login('boss');
 const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');

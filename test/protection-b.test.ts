@@ -68,9 +68,9 @@ beforeAll(async () => {
   // Street A's commission has officers who sign in; street B's has none (the link alone, a few days).
   body.a = await mk({ name: '长风街道纪工委', kind: 'town_commission', email: 'jgw-a@jw.example.cn', authority: { accusedRoles: ['cadre'], unitIds: [tree.streetA.id] } });
   body.b = await mk({ name: '曹杨街道纪工委', kind: 'town_commission', email: 'jgw-b@jw.example.cn', authority: { accusedRoles: ['cadre'], unitIds: [tree.streetB.id] } });
-  await t.deps.staff.createStaff({ username: 'officerA', displayName: '街道纪工委干部', password: 'officer-a-password', role: 'discipline_officer', unitId: tree.streetA.id, disciplineBodyId: body.a });
+  await t.deps.staff.seedStaff({ username: 'officerA', displayName: '街道纪工委干部', password: 'officer-a-password', role: 'discipline_officer', unitId: tree.streetA.id, disciplineBodyId: body.a });
   tok.officerA = (await t.deps.staff.login({ username: 'officerA', password: 'officer-a-password' })).token;
-  await t.deps.staff.createStaff({ username: 'officerX', displayName: '他处纪检干部', password: 'officer-x-password', role: 'discipline_officer', unitId: tree.streetB.id, disciplineBodyId: body.b });
+  await t.deps.staff.seedStaff({ username: 'officerX', displayName: '他处纪检干部', password: 'officer-x-password', role: 'discipline_officer', unitId: tree.streetB.id, disciplineBodyId: body.b });
   tok.officerB = (await t.deps.staff.login({ username: 'officerX', password: 'officer-x-password' })).token;
   // Body B must be "without accounts" for the link rule: its officer is deactivated again.
   await t.db.query(`update staff set active = false where username = 'officerX'`);
@@ -383,8 +383,8 @@ describe('6, 7: referrals only within authority; the packet link', () => {
     const res = await t.call('POST', '/api/v1/staff/discipline-bodies', { token: tok.admin, body: { name: '长风街道纪工委第二组', kind: 'town_commission', email: 'jgw-c@jw.example.cn', authority: { accusedRoles: ['cadre'], unitIds: [tree.streetA.id] } } });
     expect(res.status).toBe(201);
     const bodyC = res.json.id as string;
-    await t.deps.staff.createStaff({ username: 'officerC1', displayName: '钱纪检', password: 'officer-c1-password', role: 'discipline_officer', unitId: tree.streetA.id, disciplineBodyId: bodyC });
-    await t.deps.staff.createStaff({ username: 'officerC2', displayName: '孙纪检', password: 'officer-c2-password', role: 'discipline_officer', unitId: tree.streetA.id, disciplineBodyId: bodyC });
+    await t.deps.staff.seedStaff({ username: 'officerC1', displayName: '钱纪检', password: 'officer-c1-password', role: 'discipline_officer', unitId: tree.streetA.id, disciplineBodyId: bodyC });
+    await t.deps.staff.seedStaff({ username: 'officerC2', displayName: '孙纪检', password: 'officer-c2-password', role: 'discipline_officer', unitId: tree.streetA.id, disciplineBodyId: bodyC });
     const c1 = (await t.deps.staff.login({ username: 'officerC1', password: 'officer-c1-password' })).token;
     const c2 = (await t.deps.staff.login({ username: 'officerC2', password: 'officer-c2-password' })).token;
 

@@ -57,7 +57,7 @@ beforeAll(async () => {
   tree = await seedTree(t);
   for (const p of principals) {
     const password = `pw-${randomUUID()}`;
-    await t.deps.staff.createStaff({ username: p.key, displayName: p.displayName ?? p.key, password, role: p.role, unitId: p.unit() });
+    await t.deps.staff.seedStaff({ username: p.key, displayName: p.displayName ?? p.key, password, role: p.role, unitId: p.unit() });
     tok[p.key] = (await t.deps.staff.login({ username: p.key, password })).token;
     ids[p.key] = (await t.call('GET', '/api/v1/staff/me', { token: tok[p.key] })).json.id;
   }
@@ -445,7 +445,7 @@ describe('the excluded set follows changes', () => {
     expect(await isListed('op-b')).toBe(true);
 
     const password = `pw-${randomUUID()}`;
-    await t.deps.staff.createStaff({ username: 'qian-2', displayName: OFFICIAL, password, role: 'operator', unitId: tree.streetB.id });
+    await t.deps.staff.seedStaff({ username: 'qian-2', displayName: OFFICIAL, password, role: 'operator', unitId: tree.streetB.id });
     const qian = (await t.deps.staff.login({ username: 'qian-2', password })).token;
     expect(((await t.call('GET', '/api/v1/staff/clues', { token: qian })).json.items as { id: string }[]).map((c) => c.id)).not.toContain(clue.id);
     expect((await t.call('GET', `/api/v1/staff/clues/${clue.id}`, { token: qian })).status).toBe(404);

@@ -27,7 +27,7 @@ beforeAll(async () => {
   b.stationed = await mk({ name: '县纪委监委派驻民政局纪检监察组', kind: 'stationed_group', email: 'paizhu@jw.example.cn', authority: { accusedRoles: ['official', 'caseworker'], unitIds: [] } });
   b.district = await mk({ name: '县纪委监委', kind: 'district_commission', email: 'xianjiwei@jw.example.cn', authority: { accusedRoles: ['official', 'caseworker', 'cadre'], unitIds: [] } });
   b.town = await mk({ name: '芦洪市镇纪委', kind: 'town_commission', email: 'luhongshi@jw.example.cn', authority: { accusedRoles: ['cadre'], unitIds: [u.town] } });
-  await t.deps.staff.createStaff({ username: 'town-officer', displayName: '镇纪委干部', password: 'officer-password', role: 'discipline_officer', unitId: u.town, disciplineBodyId: b.town });
+  await t.deps.staff.seedStaff({ username: 'town-officer', displayName: '镇纪委干部', password: 'officer-password', role: 'discipline_officer', unitId: u.town, disciplineBodyId: b.town });
   tok.officer = (await t.deps.staff.login({ username: 'town-officer', password: 'officer-password' })).token;
   stopWorkers = await startWorkers(t.deps);
 });

@@ -17,7 +17,7 @@ const PW = 'a long enough password';
 beforeAll(async () => {
   t = await createTestApp({ STAFF_IDLE_MINUTES: '60', LOGIN_FREE_FAILURES: '1000', LOGIN_FREE_FAILURES_PER_ADDRESS: '1000' });
   tree = await seedTree(t);
-  await t.deps.staff.createStaff({ username: 'boss', displayName: 'boss', password: PW, role: 'admin', unitId: tree.district.id });
+  await t.deps.staff.seedStaff({ username: 'boss', displayName: 'boss', password: PW, role: 'admin', unitId: tree.district.id });
 });
 afterAll(() => t?.close());
 
@@ -29,7 +29,7 @@ const login = (username: string, password = PW, totp?: string, app = t.app) => r
 const me = (token: string, app = t.app) => req(app, 'GET', '/api/v1/staff/me', { token });
 /** A fresh admin token (the idle test moves the clock on). */
 const adminToken = async () => (await t.deps.staff.login({ username: 'boss', password: PW })).token;
-const newStaff = async (username: string) => (await t.deps.staff.createStaff({ username, displayName: username, password: PW, role: 'operator', unitId: tree.district.id })).id;
+const newStaff = async (username: string) => (await t.deps.staff.seedStaff({ username, displayName: username, password: PW, role: 'operator', unitId: tree.district.id })).id;
 
 describe('passwords and sessions', () => {
   it('an old scrypt hash still signs in and is replaced by argon2id', async () => {

@@ -68,7 +68,7 @@ beforeAll(async () => {
     ['cwa', 'caseworker', tree.streetA.id],
     ['adm', 'admin', tree.district.id],
   ] as const) {
-    await t.deps.staff.createStaff({ username, displayName: username, password: `pw-${username}-0123456789`, role, unitId });
+    await t.deps.staff.seedStaff({ username, displayName: username, password: `pw-${username}-0123456789`, role, unitId });
   }
   await setClock(local('2027-01-04T09:00:00'));
 

@@ -140,7 +140,7 @@ describe('recusal', () => {
   it('refuses a caseworker who is the person reported', async () => {
     const clue = await register({ accused: [{ name: '孙大勇', role: 'caseworker', unitId: tree.streetB.id }] });
     await post(`/api/v1/staff/clues/${clue.id}/transitions`, tok.op!, { action: 'accept' });
-    await t.deps.staff.createStaff({ username: 'sun', displayName: '孙大勇', password: 'sun-password-1', role: 'caseworker', unitId: tree.streetA.id });
+    await t.deps.staff.seedStaff({ username: 'sun', displayName: '孙大勇', password: 'sun-password-1', role: 'caseworker', unitId: tree.streetA.id });
     const sun = (await t.db.query<{ id: string }>(`select id from staff where username = 'sun'`))[0]!;
     const task = await post(`/api/v1/staff/clues/${clue.id}/tasks`, tok.op!, { type: 'interview', assigneeUnitId: tree.streetA.id, assigneeStaffId: sun.id });
     expect(task.status).toBe(403);

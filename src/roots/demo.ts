@@ -16,10 +16,10 @@ export async function seedDemo(deps: Dependencies): Promise<string> {
   if (units.some((u) => u.code === 'demo-a')) return '演示数据已存在 / the demo district is already there';
   const district = units.find((u) => u.kind === 'district');
   if (!district) throw new Error('no district unit: seed the first admin first');
-  const streetA = await deps.staff.createUnit({ code: 'demo-a', name: '长风街道', nameEn: 'Changfeng Street', kind: 'street', parentId: district.id });
-  const streetB = await deps.staff.createUnit({ code: 'demo-b', name: '曹杨街道', nameEn: 'Caoyang Street', kind: 'street', parentId: district.id });
-  const committeeA = await deps.staff.createUnit({ code: 'demo-a1', name: '长风一村居委会', nameEn: 'Changfeng No.1 Residents’ Committee', kind: 'residents_committee', parentId: streetA.id });
-  await deps.staff.createUnit({ code: 'demo-b1', name: '曹杨一村居委会', nameEn: 'Caoyang No.1 Residents’ Committee', kind: 'residents_committee', parentId: streetB.id });
+  const streetA = await deps.staff.seedUnit({ code: 'demo-a', name: '长风街道', nameEn: 'Changfeng Street', kind: 'street', parentId: district.id });
+  const streetB = await deps.staff.seedUnit({ code: 'demo-b', name: '曹杨街道', nameEn: 'Caoyang Street', kind: 'street', parentId: district.id });
+  const committeeA = await deps.staff.seedUnit({ code: 'demo-a1', name: '长风一村居委会', nameEn: 'Changfeng No.1 Residents’ Committee', kind: 'residents_committee', parentId: streetA.id });
+  await deps.staff.seedUnit({ code: 'demo-b1', name: '曹杨一村居委会', nameEn: 'Caoyang No.1 Residents’ Committee', kind: 'residents_committee', parentId: streetB.id });
 
   // Creating a body is an admin's act; the demo acts as one (nothing else of the principal is read).
   const admin = { id: randomUUID(), role: 'admin', unitId: district.id } as Principal;
@@ -43,7 +43,7 @@ export async function seedDemo(deps: Dependencies): Promise<string> {
   const lines = ['演示账号（密码只显示这一次）/ demo accounts (passwords shown this once):'];
   for (const a of accounts) {
     const password = randomBytes(9).toString('base64url');
-    await deps.staff.createStaff({ username: a.username, displayName: a.name, password, role: a.role, unitId: a.unitId, disciplineBodyId: a.role === 'discipline_officer' ? body.id : null });
+    await deps.staff.seedStaff({ username: a.username, displayName: a.name, password, role: a.role, unitId: a.unitId, disciplineBodyId: a.role === 'discipline_officer' ? body.id : null });
     lines.push(`  ${a.role.padEnd(18)} ${a.username} / ${password}`);
   }
 

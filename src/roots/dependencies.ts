@@ -172,7 +172,7 @@ export async function createDependencies(
   // Start-up step (idempotent): Message-IDs kept in clear by earlier versions become keyed hashes (needs the key, so not a migration).
   await email.rekeyClearMessageIds().catch((err: Error) => logger.warn({ err: err.message }, 'could not rewrite clear Message-IDs; retried at the next start'));
   const sealCheckpoint = createCheckpointer({ orm, clock, logger, keys: keys.ledger });
-  const audit = createAuditUseCases({ orm });
+  const audit = createAuditUseCases();
   const statistics = createStatisticsUseCases({ orm, clock, logger, calendar });
   const ledgerWatch = createLedgerWatch({ orm, clock, logger, alertMs: config.LEDGER_CHECKPOINT_ALERT_MS });
   const ledgerWitness = createLedgerWitness({

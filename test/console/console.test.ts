@@ -36,8 +36,8 @@ beforeAll(async () => {
   // (Every test signs in from 127.0.0.1: the address's sign-in slow-down is lifted here, and tested on its own below.)
   t = await createTestApp(twilioEnv(null, { PUBLIC_BASE_URL: 'http://127.0.0.1', RATE_SUBMIT_PER_CLIENT_HOUR: '1000', RATE_SUBMIT_GLOBAL_MINUTE: '1000', LOGIN_FREE_FAILURES_PER_ADDRESS: '1000' }));
   tree = await seedTree(t);
-  await t.deps.staff.createStaff({ username: 'op1', displayName: '接线员甲', password, role: 'operator', unitId: tree.district.id });
-  await t.deps.staff.createStaff({ username: 'cwB', displayName: '曹杨经办', password, role: 'caseworker', unitId: tree.streetB.id });
+  await t.deps.staff.seedStaff({ username: 'op1', displayName: '接线员甲', password, role: 'operator', unitId: tree.district.id });
+  await t.deps.staff.seedStaff({ username: 'cwB', displayName: '曹杨经办', password, role: 'caseworker', unitId: tree.streetB.id });
   server = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise<void>((r) => server.once('listening', () => r()));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -594,7 +594,7 @@ describe('the staff console', () => {
   });
 
   it('an account with two-factor sign-in needs its authenticator code on the form: auth.totp_required beside the field, then in', async () => {
-    await t.deps.staff.createStaff({ username: 'tf1', displayName: '双因素甲', password, role: 'operator', unitId: tree.district.id });
+    await t.deps.staff.seedStaff({ username: 'tf1', displayName: '双因素甲', password, role: 'operator', unitId: tree.district.id });
     const token = (await t.call('POST', '/api/v1/staff/login', { body: { username: 'tf1', password } })).json.token as string;
     const { secret } = (await t.call('POST', '/api/v1/staff/me/totp', { token })).json as { secret: string };
     const code = () => generateTotp({ secret, epoch: Math.floor(t.clock.now().getTime() / 1000) });
@@ -621,16 +621,16 @@ describe('the clue page: merge, special supervision, referral, near-relative mat
   const body: Record<string, string> = {};
   let regId = '';
   beforeAll(async () => {
-    await t.deps.staff.createStaff({ username: 'sup1', displayName: '督办员甲', password, role: 'supervisor', unitId: tree.district.id });
-    await t.deps.staff.createStaff({ username: 'sup2', displayName: '督办员乙', password, role: 'supervisor', unitId: tree.district.id });
-    await t.deps.staff.createStaff({ username: 'adm1', displayName: '管理员甲', password, role: 'admin', unitId: tree.district.id });
+    await t.deps.staff.seedStaff({ username: 'sup1', displayName: '督办员甲', password, role: 'supervisor', unitId: tree.district.id });
+    await t.deps.staff.seedStaff({ username: 'sup2', displayName: '督办员乙', password, role: 'supervisor', unitId: tree.district.id });
+    await t.deps.staff.seedStaff({ username: 'adm1', displayName: '管理员甲', password, role: 'admin', unitId: tree.district.id });
     const admin = (await t.deps.staff.login({ username: 'adm1', password })).token;
     const mk = async (b: unknown) => (await t.call('POST', '/api/v1/staff/discipline-bodies', { token: admin, body: b })).json.id as string;
     body.a = await mk({ name: '长风街道纪工委', kind: 'town_commission', email: 'cf@jw.example.cn', authority: { accusedRoles: ['official', 'caseworker', 'cadre'], unitIds: [tree.streetA.id] } });
     body.b = await mk({ name: '曹杨街道纪工委', kind: 'town_commission', email: 'cy@jw.example.cn', authority: { accusedRoles: ['cadre'], unitIds: [tree.streetB.id] } });
     // 周登记, a district operator, registered a relative: a clue naming 周登记 matches the registry as its registrant.
     // (Of street B: matches registered by the viewer's own unit are withheld from them.)
-    await t.deps.staff.createStaff({ username: 'reg1', displayName: '周登记', password, role: 'operator', unitId: tree.streetB.id });
+    await t.deps.staff.seedStaff({ username: 'reg1', displayName: '周登记', password, role: 'operator', unitId: tree.streetB.id });
     const regToken = (await t.deps.staff.login({ username: 'reg1', password })).token;
     regId = (await t.call('GET', '/api/v1/staff/me', { token: regToken })).json.id;
     const reg = await t.call('POST', '/api/v1/staff/registry', { token: regToken, body: { relativeName: '吴亲属', relation: 'spouse', idNumber: makeId('19700101', '321'), programme: 'dibao', since: '2021-03-01' } });
@@ -935,7 +935,7 @@ describe('registering a letter with its scans and photos', () => {
 
 describe('two-factor enrolment in the console', () => {
   it('an operator turns it on from the account page (QR code, key, code), gets ten recovery codes once, and from then on signs in with a code or a recovery code', { timeout: 90_000 }, async () => {
-    await t.deps.staff.createStaff({ username: 'tf2', displayName: '双因素乙', password, role: 'operator', unitId: tree.district.id });
+    await t.deps.staff.seedStaff({ username: 'tf2', displayName: '双因素乙', password, role: 'operator', unitId: tree.district.id });
     const page = await newPage({ ...desktop, bypassCSP: true }); // for axe-core; the CSP itself is tested elsewhere
     await signIn(page, 'tf2');
     await page.goto(`${base}/staff/account`);
@@ -981,7 +981,7 @@ describe('two-factor enrolment in the console', () => {
     const h = await createTestApp({ STAFF_2FA: 'required' });
     try {
       const district = await h.unit('d', 'district', null);
-      await h.deps.staff.createStaff({ username: 'op', displayName: 'op', password, role: 'operator', unitId: district.id });
+      await h.deps.staff.seedStaff({ username: 'op', displayName: 'op', password, role: 'operator', unitId: district.id });
       const { token } = await h.deps.staff.login({ username: 'op', password });
       const get = (path: string) => h.app.request(path, { headers: { cookie: `staff_session=${token}` }, redirect: 'manual' });
       const queue = await get('/staff');
@@ -1002,7 +1002,7 @@ describe('the staff console behind https', () => {
     const h = await createTestApp({ PUBLIC_BASE_URL: 'https://hotline.example.gov.cn' });
     try {
       const district = await h.unit('d', 'district', null);
-      await h.deps.staff.createStaff({ username: 'op', displayName: 'op', password, role: 'operator', unitId: district.id });
+      await h.deps.staff.seedStaff({ username: 'op', displayName: 'op', password, role: 'operator', unitId: district.id });
       const get = await h.app.request('https://hotline.example.gov.cn/staff/login');
       const csrfCookie = get.headers.get('set-cookie')!.split(';')[0]!;
       const csrf = /name="_csrf" value="([^"]+)"/.exec(await get.text())![1]!;
@@ -1028,7 +1028,7 @@ describe('the sign-in form and the API share one slow-down', () => {
     const h = await createTestApp({ LOGIN_FREE_FAILURES: '3' });
     try {
       const district = await h.unit('d', 'district', null);
-      await h.deps.staff.createStaff({ username: 'op', displayName: 'op', password, role: 'operator', unitId: district.id });
+      await h.deps.staff.seedStaff({ username: 'op', displayName: 'op', password, role: 'operator', unitId: district.id });
       const get = await h.app.request('/staff/login');
       const csrfCookie = get.headers.get('set-cookie')!.split(';')[0]!;
       const csrf = /name="_csrf" value="([^"]+)"/.exec(await get.text())![1]!;

@@ -8,6 +8,6 @@ import type { AuditUseCases } from './audit.usecases.ts';
 export function auditRoutes(audit: AuditUseCases, docs: ApiDocs) {
   const app = new Hono<AppEnv>();
   docs.add({ method: 'get', path: '/api/v1/staff/audit-events', summary: 'Events of an audit chain (admin): accounts, units, policy, exports', tag: 'audit', auth: 'staff', query: auditListQuery, responses: { 200: 'A page of events, oldest first', 403: 'Not an admin' } });
-  app.get('/audit-events', async (c) => c.json(await audit.listEvents(c.get('principal')!, readQuery(c, auditListQuery))));
+  app.get('/audit-events', async (c) => c.json(await audit.listEvents({ ctx: c.get('ctx')!, input: readQuery(c, auditListQuery) })));
   return app;
 }

@@ -1,17 +1,17 @@
-import { type Orm, sql } from '../../app/db.ts';
+import { sql } from '../../app/db.ts';
 import { forbidden } from '../../app/errors.ts';
-import type { Principal } from '../staff/access.ts';
+import type { StaffCall } from '../staff/access.ts';
 
 /**
  * Reading the audit chains (writing is `appendAuditEvent` in the transaction of each change). The
  * system chain records administration: who created or changed an account, a unit, the policy, an
  * export. Admins only.
  */
-export function createAuditUseCases({ orm }: { orm: Orm }) {
-  async function listEvents(principal: Principal, query: { chain: string; afterSeq?: number; limit: number }) {
-    if (principal.role !== 'admin') throw forbidden();
+export function createAuditUseCases() {
+  async function listEvents({ ctx, input: query }: StaffCall<{ chain: string; afterSeq?: number; limit: number }>) {
+    if (ctx.principal.role !== 'admin') throw forbidden();
     const rows = await sql<{ seq: number; type: string; actor: string; at: Date; data: Record<string, unknown>; hash: string }>(
-      orm.em.fork(),
+      ctx.em,
       'select seq, type, actor, at, data, hash from ledger_event where audit_id = ? and seq > ? order by seq limit ?',
       [query.chain, query.afterSeq ?? 0, query.limit + 1],
     );

@@ -10,7 +10,7 @@ import { labelled, openName, sealName, withoutNames } from '../attachments/attac
 import type { StoredAttachment, UploadedFile, Uploads } from '../attachments/uploads.ts';
 import type { Logger } from '../../app/logger.ts';
 import { seal, unseal } from '../../app/seal.ts';
-import { can, type Principal, type StaffCall, type StaffContext } from '../staff/access.ts';
+import { can, type ClueVisibilityCall, type Principal, type StaffCall, type StaffContext } from '../staff/access.ts';
 import { canSeeClue, recomputeExclusions, visibleClueIds, visibleClues } from '../visibility/visibility.ts';
 import { AccusedLink, type AccusedLinkKind } from '../visibility/exclusion.entity.ts';
 import { nameKey } from '../../app/text.ts';
@@ -527,9 +527,12 @@ export function createClueUseCases(deps: ClueDeps) {
     return null;
   }
 
-  /** Throws `clue.not_found` unless the principal may see the clue; inside a transaction pass its `em` (PGlite has one connection). */
-  async function assertVisible(principal: Principal, clueId: string, em: Em = orm.em.fork()) {
-    await loadVisible(em, principal, clueId);
+  /**
+   * Throws `clue.not_found` unless `ctx.principal` may see the clue. It reads through `ctx.em`: inside a
+   * transaction, pass a context with that transaction's `em` (PGlite has one connection).
+   */
+  async function assertVisible({ ctx, input: { clueId } }: ClueVisibilityCall) {
+    await loadVisible(ctx.em, ctx.principal, clueId);
   }
 
   /**

@@ -124,7 +124,7 @@ export function createReferralUseCases(deps: ReferralDeps) {
   }
 
   async function proposal({ ctx, input: { clueId } }: StaffCall<{ clueId: string }>) {
-    await deps.clues.assertVisible(ctx.principal, clueId, ctx.em);
+    await deps.clues.assertVisible({ ctx, input: { clueId } });
     const p = await propose(ctx.em, clueId);
     if (!p) throw notReferable();
     return p;
@@ -138,7 +138,7 @@ export function createReferralUseCases(deps: ReferralDeps) {
   async function refer({ ctx, input: { clueId, bodyId, override } }: StaffCall<{ clueId: string; bodyId?: string; override?: { reason: string } }>) {
     const { principal } = ctx;
     if (principal.role !== 'supervisor' && principal.role !== 'admin') throw forbidden();
-    await deps.clues.assertVisible(principal, clueId, ctx.em);
+    await deps.clues.assertVisible({ ctx, input: { clueId } });
     const referral = await ctx.em.transactional(async (tx) => {
       const clue = await tx.findOneOrFail(Clue, { id: clueId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       const proposed = await propose(tx, clueId);
@@ -187,7 +187,7 @@ export function createReferralUseCases(deps: ReferralDeps) {
   }
 
   async function listForClue({ ctx, input: { clueId } }: StaffCall<{ clueId: string }>) {
-    await deps.clues.assertVisible(ctx.principal, clueId, ctx.em);
+    await deps.clues.assertVisible({ ctx, input: { clueId } });
     return (await ctx.em.find(Referral, { clue: clueId }, { orderBy: { createdAt: 'asc' } })).map(view);
   }
 
@@ -317,7 +317,7 @@ export function createReferralUseCases(deps: ReferralDeps) {
     if (principal.role !== 'supervisor' && principal.role !== 'admin') throw forbidden();
     const found = await ctx.em.findOne(Referral, { id: referralId });
     if (!found) throw referralNotFound();
-    await deps.clues.assertVisible(principal, found.clue, ctx.em);
+    await deps.clues.assertVisible({ ctx, input: { clueId: found.clue } });
     const result = await ctx.em.transactional(async (tx) => {
       const clue = await tx.findOneOrFail(Clue, { id: found.clue }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       const referral = await tx.findOneOrFail(Referral, { id: referralId }, { lockMode: LockMode.PESSIMISTIC_WRITE });

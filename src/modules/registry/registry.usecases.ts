@@ -8,7 +8,7 @@ import type { Logger } from '../../app/logger.ts';
 import { seal, unseal } from '../../app/seal.ts';
 import { Accused, Clue } from '../clues/clue.entity.ts';
 import { type Actor, appendEvent } from '../clues/ledger.ts';
-import type { Principal, StaffCall } from '../staff/access.ts';
+import type { ClueVisibilityCall, Principal, StaffCall } from '../staff/access.ts';
 import { cluesNaming, recomputeExclusions } from '../visibility/visibility.ts';
 import { CsvFatalError, type CsvEncoding, decodeCsv, parseCsv } from './csv.ts';
 import { idNumberHash, idNumberProblem, idProblemReasons, maskIdNumber, normalizeIdNumber } from './id-number.ts';
@@ -62,7 +62,7 @@ export interface RegistryDeps {
   keys: Keys;
   logger: Logger;
   /** `clue.not_found` unless the principal may see the clue (the clue module's own rule). */
-  assertClueVisible: (principal: Principal, clueId: string, em?: Em) => Promise<void>;
+  assertClueVisible: (call: ClueVisibilityCall) => Promise<void>;
   /** Day boundary for "not in the future" checks; defaults to Asia/Shanghai. */
   timeZone?: string;
 }
@@ -444,7 +444,7 @@ export function createRegistryUseCases(deps: RegistryDeps) {
   async function getMatchDetails({ ctx, input: { clueId } }: StaffCall<{ clueId: string }>) {
     const { principal, em } = ctx;
     if (!mayManage(principal)) throw forbidden();
-    await deps.assertClueVisible(principal, clueId, em);
+    await deps.assertClueVisible({ ctx, input: { clueId } });
     const ids = [...(await recordedMatchIds(em, clueId, MATCH_EVENT))];
     if (ids.length === 0) return { items: [], withheld: 0 };
     const accused = await em.find(Accused, { clue: clueId }, { orderBy: { id: 'asc' } });

@@ -21,6 +21,14 @@ export interface Principal {
 export type StaffContext = UseCaseContext<Principal>;
 /** A staff use case's argument. */
 export type StaffCall<I> = UseCaseCall<Principal, I>;
+/**
+ * The argument of a check that a principal may see a clue (`clues.assertVisible`): only the context's
+ * principal and `em` are read, so a use case inside a transaction passes `{ ...ctx, em: tx }` or `{ principal, em: tx }`.
+ */
+export interface ClueVisibilityCall {
+  ctx: Pick<StaffContext, 'principal' | 'em'>;
+  input: { clueId: string };
+}
 
 /** Roles that see every clue regardless of unit (DESIGN.md invariant 5: "except roles granted more"). */
 const seesAllUnits: ReadonlySet<StaffRole> = new Set(['admin']);

@@ -6,7 +6,7 @@ import type { Clock } from '../../app/clock.ts';
 import { type Em, type Orm, sql, sqlBound } from '../../app/db.ts';
 import { forbidden, notAuthenticated } from '../../app/errors.ts';
 import type { Logger } from '../../app/logger.ts';
-import { can, type Principal } from './access.ts';
+import { can, type Principal, type StaffCall } from './access.ts';
 import { dummyPasswordHash, hashPassword, needsRehash, verifyPassword } from './password.ts';
 import { Staff, type StaffRole, StaffSession } from './staff.entity.ts';
 import { invalidCredentials, staffNotFound, totpAlreadyEnabled, totpInvalid, totpNotStarted, totpRequired, unitCodeTaken, unitInvalidParent, unitNotFound, usernameTaken } from './staff.errors.ts';
@@ -46,6 +46,9 @@ export interface StaffDeps {
 export const secondFactorRequired = (config: { STAFF_2FA?: 'required' | 'optional'; NODE_ENV: string }) =>
   config.STAFF_2FA === 'required' || (config.STAFF_2FA === undefined && config.NODE_ENV === 'production');
 
+type UnitInput = { code: string; name: string; nameEn?: string; kind: UnitKind; parentId?: string | null };
+type StaffInput = { username: string; displayName: string; password: string; role: StaffRole; unitId: string; disciplineBodyId?: string | null };
+
 const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex');
 
 /** `last_seen_at` is written at most this often per session. */
@@ -58,10 +61,19 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleM
    */
   const committed = () => principals?.forget();
 
-  /** `by`: who did it, for the system audit chain (an admin, or `system:seed` at first start). */
-  async function createUnit(input: { code: string; name: string; nameEn?: string; kind: UnitKind; parentId?: string | null }, by: Actor = 'system:seed') {
+  /** An admin creates a unit (POST /api/v1/staff/units); recorded on the system audit chain. */
+  async function createUnit({ ctx, input }: StaffCall<UnitInput>) {
+    requireAdmin(ctx.principal);
+    return addUnit(ctx.em, input, ctx.actor);
+  }
+
+  /** A unit made by the system: at first start (seedAdmin), by the demo, tests and benchmarks. */
+  const seedUnit = (input: UnitInput) => addUnit(orm.em.fork(), input, 'system:seed');
+
+  /** `by`: who did it, for the system audit chain (an admin, or `system:seed`). */
+  async function addUnit(on: Em, input: UnitInput, by: Actor) {
     try {
-      return await orm.em.fork().transactional(async (em) => {
+      return await on.transactional(async (em) => {
         const parent = input.parentId ? await em.findOne(Unit, { id: input.parentId }) : null;
         if (input.parentId && !parent) throw unitNotFound({ parentId: input.parentId });
         if (!allowedParent[input.kind].includes(parent?.kind ?? null)) throw unitInvalidParent();
@@ -91,22 +103,21 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleM
     return orm.em.fork().find(Unit, {}, { orderBy: { path: 'asc' } });
   }
 
-  async function createStaff(
-    input: {
-      username: string;
-      displayName: string;
-      password: string;
-      role: StaffRole;
-      unitId: string;
-      disciplineBodyId?: string | null;
-    },
-    by: Actor = 'system:seed',
-  ) {
+  /** An admin creates a staff account (POST /api/v1/staff/users); recorded on the system audit chain. */
+  async function createStaff({ ctx, input }: StaffCall<StaffInput>) {
+    requireAdmin(ctx.principal);
+    return addStaff(ctx.em, input, ctx.actor);
+  }
+
+  /** An account made by the system: the first admin (seedAdmin), the demo's, tests' and benchmarks'. */
+  const seedStaff = (input: StaffInput) => addStaff(orm.em.fork(), input, 'system:seed');
+
+  async function addStaff(on: Em, input: StaffInput, by: Actor) {
     // Hashed before the transaction: the hash is slow on purpose and needs no connection.
     const passwordHash = await hashPassword(input.password);
     let staff: Staff;
     try {
-      staff = await orm.em.fork().transactional(async (em) => {
+      staff = await on.transactional(async (em) => {
         if (!(await em.findOne(Unit, { id: input.unitId }))) throw unitNotFound({ unitId: input.unitId });
         const now = clock.now();
         const created = em.create(Staff, {
@@ -148,8 +159,10 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleM
    * it is already excluded from, are re-evaluated in the same transaction; sessions are read on
    * every request, so a move or a new name applies to its next request on every replica.
    */
-  async function updateStaff(staffId: string, input: { displayName?: string; unitId?: string }, by: Actor) {
-    const updated = await orm.em.fork().transactional(async (em) => {
+  async function updateStaff({ ctx, input: { staffId, ...input } }: StaffCall<{ staffId: string; displayName?: string; unitId?: string }>) {
+    requireAdmin(ctx.principal);
+    const by = ctx.actor;
+    const updated = await ctx.em.transactional(async (em) => {
       const staff = await em.findOne(Staff, { id: staffId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!staff) throw staffNotFound();
       if (input.unitId && !(await em.findOne(Unit, { id: input.unitId }))) throw unitNotFound({ unitId: input.unitId });
@@ -157,12 +170,12 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleM
       if (input.displayName !== undefined) staff.displayName = input.displayName;
       if (input.unitId !== undefined) staff.unit = input.unitId;
       await em.flush();
-      await appendAuditEvent(em, { type: 'staff.changed', actor: by, data: { staffId, unitId: staff.unit, previousUnitId: before.unitId, renamed: before.displayName !== staff.displayName } }, clock.now());
+      await appendAuditEvent(em, { type: 'staff.changed', actor: by, data: { staffId, unitId: staff.unit, previousUnitId: before.unitId, renamed: before.displayName !== staff.displayName } }, ctx.clock.now());
       await recomputeForStaff(em, staffId, before.displayName);
       return staff;
     });
     committed();
-    logger.info({ staffId }, 'staff account changed');
+    ctx.logger.info({ staffId }, 'staff account changed');
     return updated;
   }
 
@@ -198,13 +211,15 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleM
     committed();
   }
 
-  /**
-   * Ends every session of the account (sign-out everywhere; also on deactivation and 2FA reset).
-   * Given a transaction's `em`, the caller calls `committed()` after its commit.
-   */
-  async function logoutEverywhere(staffId: string, em?: Em) {
-    await sql(em ?? orm.em.fork(), 'delete from staff_session where staff_id = ?', [staffId]);
-    if (!em) committed();
+  /** Sign-out everywhere: every session of the signed-in account ends. */
+  async function logoutEverywhere({ ctx }: StaffCall<Record<string, never>>) {
+    await endSessions(ctx.em, ctx.principal.id);
+    committed();
+  }
+
+  /** Ends every session of the account (sign-out everywhere, deactivation, 2FA reset); the caller calls `committed()` after its commit. */
+  async function endSessions(em: Em, staffId: string) {
+    await sql(em, 'delete from staff_session where staff_id = ?', [staffId]);
   }
 
   /**
@@ -259,33 +274,34 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleM
     return principal;
   }
 
-  /** A new password (the current one is asked again); every other session of the account ends. */
-  async function changePassword(principal: Principal, input: { currentPassword: string; newPassword: string }, token: string) {
-    const em = orm.em.fork();
+  /** A new password (the current one is asked again); every other session of the account (all but `token`'s) ends. */
+  async function changePassword({ ctx, input: { token, ...input } }: StaffCall<{ currentPassword: string; newPassword: string; token: string }>) {
+    const { principal, em } = ctx;
     const staff = await em.findOneOrFail(Staff, { id: principal.id });
     if (!(await verifyPassword(input.currentPassword, staff.passwordHash))) throw invalidCredentials();
     const passwordHash = await hashPassword(input.newPassword);
     await em.transactional(async (tx) => {
-      const now = clock.now();
+      const now = ctx.clock.now();
       await sql(tx, 'update staff set password_hash = ?, password_changed_at = ? where id = ?', [passwordHash, now, staff.id]);
       await sql(tx, 'delete from staff_session where staff_id = ? and token_hash <> ?', [staff.id, tokenHash(token)]);
-      await appendAuditEvent(tx, { type: 'staff.password_changed', actor: `staff:${principal.id}`, data: { staffId: staff.id } }, now);
+      await appendAuditEvent(tx, { type: 'staff.password_changed', actor: ctx.actor, data: { staffId: staff.id } }, now);
     });
     committed();
   }
 
   /** An admin deactivates (or reactivates) an account; deactivation ends its sessions at once. */
-  async function setActive(admin: Principal, staffId: string, active: boolean) {
+  async function setActive({ ctx, input: { staffId, active } }: StaffCall<{ staffId: string; active: boolean }>) {
+    const admin = ctx.principal;
     requireAdmin(admin);
-    await orm.em.fork().transactional(async (tx) => {
-      const now = clock.now();
+    await ctx.em.transactional(async (tx) => {
+      const now = ctx.clock.now();
       const [row] = await sql<{ id: string }>(tx, 'update staff set active = ? where id = ? returning id', [active, staffId]);
       if (!row) throw staffNotFound();
-      if (!active) await logoutEverywhere(staffId, tx);
-      await appendAuditEvent(tx, { type: active ? 'staff.activated' : 'staff.deactivated', actor: `staff:${admin.id}`, data: { staffId } }, now);
+      if (!active) await endSessions(tx, staffId);
+      await appendAuditEvent(tx, { type: active ? 'staff.activated' : 'staff.deactivated', actor: ctx.actor, data: { staffId } }, now);
     });
     committed();
-    logger.info({ staffId, active, by: admin.id }, active ? 'staff account activated' : 'staff account deactivated');
+    ctx.logger.info({ staffId, active, by: admin.id }, active ? 'staff account activated' : 'staff account deactivated');
   }
 
   // ---- second factor (TOTP, RFC 6238: 6 digits, 30 s, SHA-1 as authenticator apps expect) ----
@@ -321,8 +337,8 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleM
   }
 
   /** Starts (or restarts, while unconfirmed) enrolment: a new secret for the authenticator app. */
-  async function startTotp(principal: Principal) {
-    const em = orm.em.fork();
+  async function startTotp({ ctx }: StaffCall<Record<string, never>>) {
+    const { principal, em } = ctx;
     const staff = await em.findOneOrFail(Staff, { id: principal.id });
     if (staff.totpConfirmedAt) throw totpAlreadyEnabled();
     const secret = generateTotpSecret();
@@ -332,8 +348,8 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleM
   }
 
   /** Confirms enrolment with a code from the app; returns ten one-time recovery codes (shown once, stored hashed). */
-  async function confirmTotp(principal: Principal, code: string) {
-    const em = orm.em.fork();
+  async function confirmTotp({ ctx, input: { code } }: StaffCall<{ code: string }>) {
+    const { principal, em } = ctx;
     const staff = await em.findOneOrFail(Staff, { id: principal.id });
     if (staff.totpConfirmedAt) throw totpAlreadyEnabled();
     if (!staff.totpBox) throw totpNotStarted();
@@ -343,28 +359,30 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleM
       return `${raw.slice(0, 5)}-${raw.slice(5, 10)}-${raw.slice(10, 15)}-${raw.slice(15)}`;
     });
     await em.transactional(async (tx) => {
-      const now = clock.now();
+      const now = ctx.clock.now();
       await sql(tx, 'update staff set totp_confirmed_at = ?, recovery_codes = ?::jsonb where id = ?', [now, JSON.stringify(recoveryCodes.map(recoveryHash)), staff.id]);
-      await appendAuditEvent(tx, { type: 'staff.totp_enabled', actor: `staff:${principal.id}`, data: { staffId: staff.id } }, now);
+      await appendAuditEvent(tx, { type: 'staff.totp_enabled', actor: ctx.actor, data: { staffId: staff.id } }, now);
     });
     committed();
     return { recoveryCodes };
   }
 
   /** An admin removes another account's second factor (lost phone): it must enrol again; its sessions end. */
-  async function resetTotp(admin: Principal, staffId: string) {
+  async function resetTotp({ ctx, input: { staffId } }: StaffCall<{ staffId: string }>) {
+    const admin = ctx.principal;
     requireAdmin(admin);
-    await orm.em.fork().transactional(async (tx) => {
-      const now = clock.now();
+    await ctx.em.transactional(async (tx) => {
+      const now = ctx.clock.now();
       const [row] = await sql<{ id: string }>(tx, 'update staff set totp_box = null, totp_confirmed_at = null, recovery_codes = null where id = ? returning id', [staffId]);
       if (!row) throw staffNotFound();
-      await logoutEverywhere(staffId, tx);
-      await appendAuditEvent(tx, { type: 'staff.totp_reset', actor: `staff:${admin.id}`, data: { staffId } }, now);
+      await endSessions(tx, staffId);
+      await appendAuditEvent(tx, { type: 'staff.totp_reset', actor: ctx.actor, data: { staffId } }, now);
     });
     committed();
-    logger.info({ staffId, by: admin.id }, 'staff 2FA reset');
+    ctx.logger.info({ staffId, by: admin.id }, 'staff 2FA reset');
   }
 
+  /** Administration (units, accounts, another account's second factor) is for admins: checked by each of those use cases. */
   function requireAdmin(p: Principal) {
     if (!can.manageStaff(p)) throw forbidden();
   }
@@ -375,13 +393,13 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleM
     const existing = await em.findOne(Staff, { role: 'admin' });
     if (existing) return { created: false as const, username: existing.username };
     let district = await em.findOne(Unit, { kind: 'district' });
-    district ??= await createUnit({
+    district ??= await seedUnit({
       code: 'district',
       name: input.districtName ?? '区民政局',
       nameEn: 'District Civil Affairs Bureau',
       kind: 'district',
     });
-    await createStaff({
+    await seedStaff({
       username: input.username,
       displayName: '系统管理员 / Administrator',
       password: input.password,
@@ -391,7 +409,7 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleM
     return { created: true as const, username: input.username };
   }
 
-  return { createUnit, listUnits, createStaff, updateStaff, login, logout, logoutEverywhere, authenticate, changePassword, setActive, startTotp, confirmTotp, resetTotp, requireAdmin, seedAdmin, totpRequired: totpRequiredForAll };
+  return { createUnit, seedUnit, listUnits, createStaff, seedStaff, updateStaff, login, logout, logoutEverywhere, authenticate, changePassword, setActive, startTotp, confirmTotp, resetTotp, seedAdmin, totpRequired: totpRequiredForAll };
 }
 
 export type StaffUseCases = ReturnType<typeof createStaffUseCases>;

@@ -34,7 +34,7 @@ export function createWorkflowUseCases(deps: WorkflowDeps) {
   const { orm, clock, logger, clues } = deps;
 
   async function lockClue(tx: Em, principal: Principal, clueId: string) {
-    await clues.assertVisible(principal, clueId, tx);
+    await clues.assertVisible({ ctx: { principal, em: tx }, input: { clueId } });
     return tx.findOneOrFail(Clue, { id: clueId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
   }
 
@@ -95,7 +95,7 @@ export function createWorkflowUseCases(deps: WorkflowDeps) {
     // Asked on every clue page: the other roles get none, without a fork of the request's EntityManager.
     if (principal.role !== 'supervisor' && principal.role !== 'admin') return [];
     const { em } = ctx;
-    await clues.assertVisible(principal, clueId, em);
+    await clues.assertVisible({ ctx, input: { clueId } });
     const rows = await sql<{ id: string; display_name: string }>(
       em,
       `select id, display_name from staff where active and role in ('supervisor', 'admin')
@@ -209,7 +209,7 @@ export function createWorkflowUseCases(deps: WorkflowDeps) {
   }
 
   async function listTasks({ ctx, input: { clueId } }: StaffCall<{ clueId: string }>) {
-    await clues.assertVisible(ctx.principal, clueId, ctx.em);
+    await clues.assertVisible({ ctx, input: { clueId } });
     return (await ctx.em.find(VerificationTask, { clue: clueId }, { orderBy: { createdAt: 'asc' } })).map(taskView);
   }
 
