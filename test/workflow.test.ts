@@ -178,3 +178,24 @@ describe('accepting and declining', () => {
     expect(texts.some((text) => text.includes('行政复议') && text.includes('不予受理'))).toBe(true);
   });
 });
+
+describe('a clue assigned into a street', () => {
+  it("shows its open deadlines in that street's deadline views from the assignment on, and in no other street's", async () => {
+    // A district-level clue: no street sees it until it is assigned (转办) to one.
+    const clue = await register({ unitId: tree.district.id, accused: [{ name: '孙会计', role: 'beneficiary' }] });
+    const openOf = async (token: string) =>
+      ((await t.call('GET', '/api/v1/staff/deadlines?view=open&limit=200', { token })).json.items as { clueId: string; kind: string }[]).filter((d) => d.clueId === clue.id);
+    expect(await openOf(tok.op!)).not.toHaveLength(0);
+    expect(await openOf(tok.cwA!)).toHaveLength(0);
+    expect((await post(`/api/v1/staff/clues/${clue.id}/transitions`, tok.op!, { action: 'accept' })).status).toBe(200);
+    const before = await openOf(tok.op!);
+    expect((await post(`/api/v1/staff/clues/${clue.id}/assign`, tok.op!, { unitId: tree.streetA.id })).status).toBe(200);
+    // The deadlines open at the assignment, and one started after it (the task's), reach street A.
+    expect((await openOf(tok.cwA!)).map((d) => d.kind).sort()).toEqual(before.map((d) => d.kind).sort());
+    expect((await post(`/api/v1/staff/clues/${clue.id}/tasks`, tok.op!, { type: 'home_visit', assigneeUnitId: tree.streetA.id })).status).toBe(201);
+    const after = await openOf(tok.op!);
+    expect(after.length).toBeGreaterThan(before.length);
+    expect((await openOf(tok.cwA!)).map((d) => d.kind).sort()).toEqual(after.map((d) => d.kind).sort());
+    expect(await openOf(tok.cwB!)).toHaveLength(0);
+  });
+});

@@ -54,10 +54,13 @@ export function queueRoutes(app: ConsoleApp, kit: ConsoleKit) {
       receivedFrom: filter.from ? dayStart(filter.from) : undefined,
       receivedTo: filter.to ? new Date(dayStart(filter.to).getTime() + 86_400_000) : undefined,
     };
-    const [page, total] = await Promise.all([
-      deps.clues.listClues({ ctx: ctxOf(c), input: { ...common, limit: PAGE_SIZE, cursor: clueCursor(q.cursor || undefined) } }),
-      deps.clues.countClues({ ctx: ctxOf(c), input: { ...common, cap: COUNT_CAP } }),
+    // The first page and its count are one walk (`countCap`); a later page counts on its own.
+    const cursor = clueCursor(q.cursor || undefined);
+    const [page, counted] = await Promise.all([
+      deps.clues.listClues({ ctx: ctxOf(c), input: { ...common, limit: PAGE_SIZE, cursor, countCap: COUNT_CAP } }),
+      cursor ? deps.clues.countClues({ ctx: ctxOf(c), input: { ...common, cap: COUNT_CAP } }) : null,
     ]);
+    const total = counted ?? page.total!;
     // On the first page, overdue and nearly-due clues come first, in the order their deadlines fall due
     // (the deadline list walks its open-deadline index in due order; the clue filters then apply).
     let dueFirst: ClueSummary[] = [];
