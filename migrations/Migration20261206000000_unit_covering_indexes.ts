@@ -7,12 +7,13 @@ import { Migration } from '@mikro-orm/migrations';
  * dropped by the unit rule. These indexes carry what the unit rule reads, so PostgreSQL drops those
  * rows from the index alone:
  * - the clues still being handled (the console's default view: `openStatuses` in status-machine.ts)
- *   newest first, with their unit and assigned unit; replaces nothing, and `clue_status_index`
- *   (status alone) goes, as `clue_status_received_index` starts with the status: a registration
- *   writes as many index entries as before;
- * - the open deadlines (all of them, the pending ones, the missed ones) by due time, with the clue,
- *   its unit and — new column — its assigned unit, replacing the three partial indexes of the same
- *   rows (wider entries, no more of them).
+ *   newest first, with their unit and assigned unit. `clue_status_index` (status alone) goes, as
+ *   `clue_status_received_index` starts with the status, so a registration writes as many index
+ *   entries as before; that one now carries the two units as well (the list filtered by status);
+ * - the open deadlines (all of them, the pending ones, the missed ones) in the views' order (due
+ *   time, id), with the clue, its unit and — new column — its assigned unit, replacing the three
+ *   partial indexes of the same rows (wider entries, no more of them). The views walk them index
+ *   only and fetch the columns they show for the rows kept (deadlines.usecases.ts `list`).
  * `deadline.assigned_unit_id` is the clue's assigned unit (转办) while the deadline is open: set when
  * it starts, rewritten on the clue's open deadlines when the clue is assigned (workflow.assign);
  * `deadline.unit_id` already is the clue's unit (a clue's unit never changes). The deadline views
@@ -29,6 +30,8 @@ export class Migration20261206000000_unit_covering_indexes extends Migration {
          where "status" in ('registered', 'accepted', 'verifying', 'referred', 'concluded')`,
     );
     this.addSql(`drop index if exists "clue_status_index"`);
+    this.addSql(`drop index if exists "clue_status_received_index"`);
+    this.addSql(`create index "clue_status_received_index" on "clue" ("status", "received_at" desc, "id" desc) include ("unit_id", "assigned_unit_id")`);
     this.addSql(`alter table "deadline" add column "assigned_unit_id" uuid null`);
     this.addSql(
       `update "deadline" d set "assigned_unit_id" = c."assigned_unit_id" from "clue" c
@@ -38,8 +41,8 @@ export class Migration20261206000000_unit_covering_indexes extends Migration {
     this.addSql(`drop index if exists "deadline_pending_due_index"`);
     this.addSql(`drop index if exists "deadline_missed_due_index"`);
     const include = `include ("unit_id", "assigned_unit_id", "clue_id")`;
-    this.addSql(`create index "deadline_open_due_index" on "deadline" ("due_at") ${include} where "closed_at" is null`);
-    this.addSql(`create index "deadline_pending_due_index" on "deadline" ("due_at") ${include} where "closed_at" is null and "state" in ('open', 'extended')`);
-    this.addSql(`create index "deadline_missed_due_index" on "deadline" ("due_at") ${include} where "closed_at" is null and "state" = 'missed'`);
+    this.addSql(`create index "deadline_open_due_index" on "deadline" ("due_at", "id") ${include} where "closed_at" is null`);
+    this.addSql(`create index "deadline_pending_due_index" on "deadline" ("due_at", "id") ${include} where "closed_at" is null and "state" in ('open', 'extended')`);
+    this.addSql(`create index "deadline_missed_due_index" on "deadline" ("due_at", "id") ${include} where "closed_at" is null and "state" = 'missed'`);
   }
 }

@@ -381,10 +381,14 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
       params.push(filter.kind);
     }
     // One statement with only what the view shows: loading the rows as entities (each with its
-    // whole policy snapshot) cost more of the event loop than the query cost PostgreSQL.
+    // whole policy snapshot) cost more of the event loop than the query cost PostgreSQL. The inner
+    // walk reads only what the open-deadline indexes carry (id, due time, clue, units), so a street
+    // skips other units' deadlines without a heap fetch; the shown columns are read for the rows kept.
     const rows = await sql<ListRow>(
       em,
-      `select ${LIST_COLUMNS} from deadline d join clue c on c.id = d.clue_id where ${where.join(' and ')} order by d.due_at, d.id limit ?`,
+      `select ${LIST_COLUMNS} from deadline d where d.id in (
+         select d.id from deadline d join clue c on c.id = d.clue_id where ${where.join(' and ')} order by d.due_at, d.id limit ?)
+       order by d.due_at, d.id`,
       [...params, filter.limit],
     );
     return rows.map(listView);
