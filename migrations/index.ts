@@ -25,6 +25,7 @@ import { Migration20261204430000_session_principal_function } from './Migration2
 import { Migration20261204520000_hotline_day } from './Migration20261204520000_hotline_day.ts';
 import { Migration20261205000000_staff_principal_notices } from './Migration20261205000000_staff_principal_notices.ts';
 import { Migration20261205100000_annex_rollup } from './Migration20261205100000_annex_rollup.ts';
+import { Migration20261205200000_outbox_pending_function } from './Migration20261205200000_outbox_pending_function.ts';
 import { Migration20261206000000_unit_covering_indexes } from './Migration20261206000000_unit_covering_indexes.ts';
 
 /** Applied in order at start and by `npm run migrate`. Append new migrations; never edit one that shipped. */
@@ -55,5 +56,6 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261204520000_hotline_day', class: Migration20261204520000_hotline_day },
   { name: 'Migration20261205000000_staff_principal_notices', class: Migration20261205000000_staff_principal_notices },
   { name: 'Migration20261205100000_annex_rollup', class: Migration20261205100000_annex_rollup },
+  { name: 'Migration20261205200000_outbox_pending_function', class: Migration20261205200000_outbox_pending_function },
   { name: 'Migration20261206000000_unit_covering_indexes', class: Migration20261206000000_unit_covering_indexes },
 ];

@@ -105,6 +105,8 @@ describe('migrations', () => {
       /function if exists "(call|callback)_hotline_day_(call|callback)_(late|deleted)_fn"/,
       // PL/pgSQL functions whose plans are kept per connection: the registration's excluded set and the session read.
       /function if exists "(clue_exclusions_fresh|staff_session_principal)"/,
+      // The outbox relay's pending read: a plain scan of the pending index (bitmap scans off).
+      /function if exists "outbox_pending"/,
       // Sessions, accounts and units notify the serve processes' principal caches when they change.
       /trigger if exists "(staff_session|staff|unit)_principal_(changed|deleted)"/,
       /function if exists "(staff_session|staff|unit)_(staff_session|staff|unit)_principal_(changed|deleted)_fn"/,

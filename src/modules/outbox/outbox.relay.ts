@@ -93,11 +93,9 @@ export class OutboxRelay {
     const em = this.#orm.em.fork();
     let moved = 0;
     for (;;) {
-      const rows = await sql<PendingRow>(
-        em,
-        'select id, queue, job_name, job_id, payload, delay_ms from outbox_message where dispatched_at is null order by id limit ?',
-        [batch],
-      );
+      // `outbox_pending` (migration outbox_pending_function): the rows not yet dispatched, in id
+      // order, by a plain scan of the pending index, which skips the entries of rows marked since.
+      const rows = await sql<PendingRow>(em, 'select id, queue, job_name, job_id, payload, delay_ms from outbox_pending(?)', [batch]);
       if (rows.length === 0) return moved;
       // One addBulk per queue: a pass costs a few round trips however many rows it moves.
       const done: (string | number)[] = [];
