@@ -14,6 +14,11 @@ import { Migration } from '@mikro-orm/migrations';
  *   time, id), with the clue, its unit and — new column — its assigned unit, replacing the three
  *   partial indexes of the same rows (wider entries, no more of them). The views walk them index
  *   only and fetch the columns they show for the rows kept (deadlines.usecases.ts `list`).
+ * - a clue's deadlines by kind, newest first, with the due time (the clue ledger export's 办理时限:
+ *   2 000 clues a page, from the index alone instead of every deadline row with its policy
+ *   snapshot), replacing the index on the clue alone, which it serves too.
+ * Measured on the 10⁶ set (bench/README "reports"): a 2 000-clue page's deadline read 103 → 61 ms on
+ * a cold cache, 25 → 16 ms warm.
  * `deadline.assigned_unit_id` is the clue's assigned unit (转办) while the deadline is open: set when
  * it starts, rewritten on the clue's open deadlines when the clue is assigned (workflow.assign);
  * `deadline.unit_id` already is the clue's unit (a clue's unit never changes). The deadline views
@@ -44,5 +49,8 @@ export class Migration20261206000000_unit_covering_indexes extends Migration {
     this.addSql(`create index "deadline_open_due_index" on "deadline" ("due_at", "id") ${include} where "closed_at" is null`);
     this.addSql(`create index "deadline_pending_due_index" on "deadline" ("due_at", "id") ${include} where "closed_at" is null and "state" in ('open', 'extended')`);
     this.addSql(`create index "deadline_missed_due_index" on "deadline" ("due_at", "id") ${include} where "closed_at" is null and "state" = 'missed'`);
+    // The clue ledger export reads each clue's latest conclusion deadline: from the index alone.
+    this.addSql(`create index "deadline_clue_kind_index" on "deadline" ("clue_id", "kind", "starts_at" desc) include ("due_at")`);
+    this.addSql(`drop index if exists "deadline_clue_id_index"`);
   }
 }

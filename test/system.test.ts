@@ -94,7 +94,7 @@ describe('migrations', () => {
       /"deadline_next_fire_index"|"deadline_sync_index"|"deadline_open_due_index"|"deadline_pending_due_index"|"deadline_missed_due_index"/,
       /"staff_notice_unit_created_index"|"staff_notice_unit_role_created_index"|"staff_notice_staff_created_index"/,
       /"callback_open_due_index"|"callback_created_index"|"clue_status_received_index"/,
-      /"clue_open_received_index"/,
+      /"clue_open_received_index"|"deadline_clue_kind_index"/,
       /"outbox_message_undispatched_index"/,
       // An expression index (the excluded set's staff-name match) the entities cannot describe.
       /"staff_name_key_index"/,

@@ -23,7 +23,8 @@ const DeadlineSchema = defineEntity({
   tableName: 'deadline',
   properties: {
     id: p.uuid().primary(),
-    clue: () => p.manyToOne(Clue).mapToPk().index(),
+    // Indexed with its kind and start (`deadline_clue_kind_index`, migration unit_covering_indexes).
+    clue: () => p.manyToOne(Clue).mapToPk(),
     kind: p.string().length(32),
     /** The task, referral or call it is about, when not the clue itself. */
     subjectId: p.uuid().nullable(),
