@@ -16,6 +16,7 @@ import { Unit } from '../staff/unit.entity.ts';
 import { assertStaffMayHandle, assertUnitMayHandle } from '../visibility/visibility.ts';
 import { checklists, type TaskType, VerificationTask } from './task.entity.ts';
 import { clueNotVerifiable, recusalRequired, taskClosed, taskNotFound } from './workflow.errors.ts';
+import { type TaskRow, tasksOfClue } from './workflow.repository.ts';
 
 export const majorReasons = ['media_exposure', 'leader_instruction', 'several_reporters'] as const;
 export type MajorReason = (typeof majorReasons)[number];
@@ -210,10 +211,10 @@ export function createWorkflowUseCases(deps: WorkflowDeps) {
 
   async function listTasks({ ctx, input: { clueId } }: StaffCall<{ clueId: string }>) {
     await clues.assertVisible({ ctx, input: { clueId } });
-    return (await ctx.em.find(VerificationTask, { clue: clueId }, { orderBy: { createdAt: 'asc' } })).map(taskView);
+    return (await tasksOfClue(ctx.em, clueId)).map(taskView);
   }
 
-  function taskView(t: VerificationTask) {
+  function taskView(t: TaskRow) {
     return {
       id: t.id,
       clueId: t.clue,
