@@ -1,10 +1,12 @@
 /**
  * The clue module's SQL outside registration (registration.repository.ts): the staff listing
  * (filters and keyset paging over the visibility rule), the conclusion figures, the intake-key and
- * tracking-code lookups, and the accused links' rows. Every function runs on the `em` it is given.
+ * tracking-code lookups, the accused links' rows, and the staff views' reads of a clue (its row, accused,
+ * attachments, events: columns, not entities). Every function runs on the `em` it is given.
  */
 import { type Em, sql } from '../../app/db.ts';
-import type { Category, Channel, ClueOutcomeFigures } from './clue.entity.ts';
+import type { Accused, AccusedRole, Attachment, Category, Channel, Clue, ClueOutcomeFigures } from './clue.entity.ts';
+import type { LedgerEvent } from './ledger.entity.ts';
 import type { ClueAction, ClueStatus } from './status-machine.ts';
 
 export interface ClueListFilter {
@@ -115,4 +117,127 @@ export async function staffExists(tx: Em, staffId: string): Promise<boolean> {
 export async function deleteAccusedLink(tx: Em, accusedId: string, staffId: string): Promise<string | undefined> {
   const removed = await sql<{ kind: string }>(tx, 'delete from accused_link where accused_id = ? and staff_id = ? returning kind', [accusedId, staffId]);
   return removed[0]?.kind;
+}
+
+// ---- staff reads (the clue view, the listing's summaries): the columns the views show, not entities ----
+// Loading a clue, its accused, attachments and events as entities (hydration, identity map, change
+// snapshots) was about a third of the console's main thread per request (issue 17); these reads
+// take only what the views use, and map it to the entity's property names and JS types.
+
+/** timestamptz comes back as text from both drivers (MikroORM's type parsers); the entity had a Date. */
+const date = (v: Date | string) => (v instanceof Date ? v : new Date(v));
+
+/** What `publicView` shows of a clue. */
+export type ClueSummary = Pick<Clue, 'id' | 'trackingCode' | 'channel' | 'receivedAt' | 'categories' | 'unit' | 'status' | 'priority' | 'named' | 'finding' | 'mergedInto' | 'flags' | 'updatedAt'>;
+/** What the staff clue view shows of a clue. */
+export type ClueDetail = ClueSummary & Pick<Clue, 'narrative' | 'occurredWhen' | 'summary'>;
+
+const SUMMARY_COLUMNS = 'c.id, c.tracking_code, c.channel, c.received_at, c.categories, c.unit_id, c.status, c.priority, c.named, c.finding, c.merged_into, c.flags, c.updated_at';
+
+interface SummaryRow {
+  id: string;
+  tracking_code: string;
+  channel: Channel;
+  received_at: Date | string;
+  categories: string[];
+  unit_id: string | null;
+  status: ClueStatus;
+  priority: Clue['priority'];
+  named: boolean;
+  finding: string | null;
+  merged_into: string | null;
+  flags: string[];
+  updated_at: Date | string;
+}
+
+const summaryOf = (r: SummaryRow): ClueSummary => ({
+  id: r.id,
+  trackingCode: r.tracking_code,
+  channel: r.channel,
+  receivedAt: date(r.received_at),
+  categories: r.categories,
+  unit: r.unit_id,
+  status: r.status,
+  priority: r.priority,
+  named: r.named,
+  finding: r.finding,
+  mergedInto: r.merged_into,
+  flags: r.flags,
+  updatedAt: date(r.updated_at),
+});
+
+/** The summaries of these clues (ids the caller has from a visible listing), in no particular order. */
+export async function clueSummaries(em: Em, ids: readonly string[]): Promise<ClueSummary[]> {
+  if (!ids.length) return [];
+  const rows = await sql<SummaryRow>(em, `select ${SUMMARY_COLUMNS} from clue c where c.id in (?)`, [ids]);
+  return rows.map(summaryOf);
+}
+
+/** The clue `clueId` as the staff view shows it, if it passes `visible` (the visibility module's condition on alias `c`). */
+export async function visibleClueDetail(em: Em, visible: { where: string; params: unknown[] }, clueId: string): Promise<ClueDetail | undefined> {
+  const [row] = await sql<SummaryRow & { narrative: string; occurred_when: string | null; summary: string | null }>(
+    em,
+    `select ${SUMMARY_COLUMNS}, c.narrative, c.occurred_when, c.summary from clue c where c.id = ? and ${visible.where}`,
+    [clueId, ...visible.params],
+  );
+  return row && { ...summaryOf(row), narrative: row.narrative, occurredWhen: row.occurred_when, summary: row.summary };
+}
+
+/** The summary of the clue `clueId`, if it passes `visible`. */
+export async function visibleClueSummary(em: Em, visible: { where: string; params: unknown[] }, clueId: string): Promise<ClueSummary | undefined> {
+  const [row] = await sql<SummaryRow>(em, `select ${SUMMARY_COLUMNS} from clue c where c.id = ? and ${visible.where}`, [clueId, ...visible.params]);
+  return row && summaryOf(row);
+}
+
+/** The id of the clue with this (normalized) tracking code, if any. */
+export async function clueIdOfTrackingCode(em: Em, trackingCode: string): Promise<string | undefined> {
+  const [row] = await sql<{ id: string }>(em, 'select id from clue where tracking_code = ?', [trackingCode]);
+  return row?.id;
+}
+
+/** A clue's accused as the views show them (the table's order, as the entity read had it). */
+export async function accusedOfClue(em: Em, clueId: string): Promise<Pick<Accused, 'id' | 'name' | 'role' | 'unit' | 'position'>[]> {
+  const rows = await sql<{ id: string; name: string; role: AccusedRole; unit_id: string | null; position: string | null }>(
+    em,
+    'select id, name, role, unit_id, position from accused where clue_id = ?',
+    [clueId],
+  );
+  return rows.map((r) => ({ id: r.id, name: r.name, role: r.role, unit: r.unit_id, position: r.position }));
+}
+
+/** What a staff view shows of an attachment (no name: that is the reporter's text, sealed). */
+export type AttachmentRow = Pick<Attachment, 'id' | 'message' | 'contentType' | 'size' | 'sha256' | 'source' | 'createdAt'>;
+
+/**
+ * A clue's attachments in the clue's order (created, then id): "附件 n" is the n-th. With `names`
+ * also the sealed name (and the clear one of rows from before names were sealed), for the
+ * reporter's own page.
+ */
+export async function attachmentsOfClue(em: Em, clueId: string, opts: { names?: boolean } = {}): Promise<(AttachmentRow & Partial<Pick<Attachment, 'filename' | 'filenameBox'>>)[]> {
+  const rows = await sql<{ id: string; message_id: string | null; content_type: string; size: string | number; sha256: string; source: string; created_at: Date | string; filename?: string | null; filename_box?: Uint8Array | null }>(
+    em,
+    `select id, message_id, content_type, size, sha256, source, created_at${opts.names ? ', filename, filename_box' : ''} from attachment where clue_id = ? order by created_at asc, id asc`,
+    [clueId],
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    message: r.message_id,
+    contentType: r.content_type,
+    // bigint: text from the driver; the entity maps it to a number.
+    size: Number(r.size),
+    sha256: r.sha256,
+    source: r.source,
+    createdAt: date(r.created_at),
+    ...(opts.names ? { filename: r.filename ?? null, filenameBox: r.filename_box ?? null } : {}),
+  }));
+}
+
+/** A clue's ledger events, oldest first, as the staff view shows them. */
+export async function eventsOfClue(em: Em, clueId: string): Promise<Pick<LedgerEvent, 'seq' | 'type' | 'actor' | 'at' | 'data' | 'hash'>[]> {
+  const rows = await sql<{ seq: number; type: string; actor: string; at: Date | string; data: Record<string, unknown>; hash: string }>(
+    em,
+    'select seq, type, actor, at, data, hash from ledger_event where clue_id = ? order by seq asc',
+    [clueId],
+  );
+  return rows.map((r) => ({ seq: r.seq, type: r.type, actor: r.actor, at: date(r.at), data: r.data, hash: r.hash }));
 }

@@ -36,7 +36,6 @@ import {
   unknownUnit,
 } from './clues.errors.ts';
 import { type Actor, appendEvent, GENESIS_HASH, nextEvent, sha256Hex } from './ledger.ts';
-import { LedgerEvent } from './ledger.entity.ts';
 import { generatePin, generateWebSecret, hashSecret, secretMatches } from './secrets.ts';
 import type { SlowDownRule, Throttle } from '../../app/throttle.ts';
 import { allowedActions, type ClueAction, type ClueStatus, type DeclineReason, type Finding, nextStatus, transitions } from './status-machine.ts';
@@ -44,7 +43,26 @@ import { generateTrackingCode, normalizeTrackingCode } from './tracking-code.ts'
 import { summaryProblem } from './clue-summary.ts';
 import { createGroupCommit } from '../../app/group-commit.ts';
 import { type Registration, writeRegistrations } from './registration.repository.ts';
-import { type ClueListFilter, clueIdOfIntakeKey, deleteAccusedLink, deleteAccusedRows, countClueRows, keepConclusion, listClueIds, resetFailedAttempts, secretOfTrackingCode, staffExists } from './clues.repository.ts';
+import {
+  accusedOfClue,
+  attachmentsOfClue,
+  type ClueListFilter,
+  type ClueSummary,
+  clueIdOfIntakeKey,
+  clueIdOfTrackingCode,
+  clueSummaries,
+  countClueRows,
+  deleteAccusedLink,
+  deleteAccusedRows,
+  eventsOfClue,
+  keepConclusion,
+  listClueIds,
+  resetFailedAttempts,
+  secretOfTrackingCode,
+  staffExists,
+  visibleClueDetail,
+  visibleClueSummary,
+} from './clues.repository.ts';
 import type { Locale } from '../../app/templates.ts';
 
 export interface ReporterIdentity {
@@ -276,7 +294,18 @@ export function createClueUseCases(deps: ClueDeps) {
     return clue;
   }
 
-  type ClueSummary = Pick<Clue, 'id' | 'trackingCode' | 'channel' | 'receivedAt' | 'categories' | 'unit' | 'status' | 'priority' | 'named' | 'finding' | 'mergedInto' | 'flags' | 'updatedAt'>;
+  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+  /**
+   * The clue as the staff view shows it (columns, not an entity: nothing here is written), if the
+   * principal may see it, else `clue.not_found`: the visibility module's condition is the statement's
+   * (as `canSeeClue`, which answers `false` for what is not an id).
+   */
+  async function readVisible(em: Em, principal: Principal, clueId: string) {
+    const clue = UUID.test(clueId) ? await visibleClueDetail(em, visibleClues(principal), clueId) : undefined;
+    if (!clue) throw clueNotFound();
+    return clue;
+  }
 
   function publicView(clue: ClueSummary) {
     return {
@@ -298,12 +327,8 @@ export function createClueUseCases(deps: ClueDeps) {
 
   async function getClue({ ctx, input: { clueId } }: StaffCall<{ clueId: string }>) {
     const { principal, em } = ctx;
-    const clue = await loadVisible(em, principal, clueId);
-    const [accused, attachments, events] = await Promise.all([
-      em.find(Accused, { clue: clue.id }),
-      em.find(Attachment, { clue: clue.id }, { orderBy: { createdAt: 'asc', id: 'asc' } }),
-      em.find(LedgerEvent, { clue: clue.id }, { orderBy: { seq: 'asc' } }),
-    ]);
+    const clue = await readVisible(em, principal, clueId);
+    const [accused, attachments, events] = await Promise.all([accusedOfClue(em, clue.id), attachmentsOfClue(em, clue.id), eventsOfClue(em, clue.id)]);
     // Other clues this one points to (possible repeats found at triage, the clue it was merged
     // into) are shown only where the principal may see them: a reference is not a way round the
     // excluded set. The event's hash covers its full data, so such an event is marked `withheld`.
@@ -374,7 +399,7 @@ export function createClueUseCases(deps: ClueDeps) {
     const rows = await listClueIds(em, visibleClues(principal), filter, counting ? countCap + 1 : filter.limit + 1);
     const total = counting ? (rows.length > countCap ? { count: countCap, capped: true } : { count: rows.length, capped: false }) : undefined;
     const ids = rows.slice(0, filter.limit);
-    const clues = ids.length ? await em.find(Clue, { id: { $in: ids } }) : [];
+    const clues = await clueSummaries(em, ids);
     const byId = new Map(clues.map((c) => [c.id, c]));
     const targets = await visibleClueIds(em, principal, clues.map((c) => c.mergedInto).filter((m): m is string => !!m));
     const items = ids.map((id) => {
@@ -532,7 +557,8 @@ export function createClueUseCases(deps: ClueDeps) {
    * transaction, pass a context with that transaction's `em` (PGlite has one connection).
    */
   async function assertVisible({ ctx, input: { clueId } }: ClueVisibilityCall) {
-    await loadVisible(ctx.em, ctx.principal, clueId);
+    // The check alone: loading the clue as well (as `loadVisible` does) cost every caller an entity it did not use.
+    if (!(await canSeeClue(ctx.em, ctx.principal, clueId))) throw clueNotFound();
   }
 
   /**
@@ -604,15 +630,16 @@ export function createClueUseCases(deps: ClueDeps) {
     const { principal, em } = ctx;
     const normalized = normalizeTrackingCode(code);
     if (!normalized) throw clueNotFound();
-    const found = await em.findOne(Clue, { trackingCode: normalized }, { fields: ['id'] });
-    if (!found) throw clueNotFound();
-    return publicView(await loadVisible(em, principal, found.id));
+    const id = await clueIdOfTrackingCode(em, normalized);
+    const clue = id ? await visibleClueSummary(em, visibleClues(principal), id) : undefined;
+    if (!clue) throw clueNotFound();
+    return publicView(clue);
   }
 
   /** One attachment of a clue the principal may see, with its storage key (for the staff download). */
   async function attachmentOf({ ctx, input: { clueId, attachmentId } }: StaffCall<{ clueId: string; attachmentId: string }>) {
-    const { principal, em } = ctx;
-    await loadVisible(em, principal, clueId);
+    const { em } = ctx;
+    await assertVisible({ ctx, input: { clueId } });
     const a = await em.findOne(Attachment, { id: attachmentId, clue: clueId });
     if (!a) throw clueNotFound();
     // Downloaded under a neutral name: the file's own name is the reporter's text (sealed).

@@ -77,6 +77,10 @@ const fmt = (d: Date) => new Intl.DateTimeFormat('zh-CN', { timeZone: 'Asia/Shan
 export function createDeadlineUseCases(deps: DeadlineDeps) {
   const { orm, clock, logger, calendar } = deps;
   let cached: { policy: DeadlinePolicy; until: number } | null = null;
+  // Raw selects only (no entities, no transaction), so one fork serves every such read instead of a
+  // fork per call: it never holds an entity, and outside a transaction each statement takes a pool
+  // connection of its own.
+  const reads = orm.em.fork();
 
   /** The policy new deadlines get: the newest admin version, else the shipped defaults. Inside a transaction pass its `em`. */
   async function currentPolicy(em?: Em): Promise<DeadlinePolicy> {
@@ -397,13 +401,14 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
   /**
    * The deadlines of clues the caller has already been allowed to see (the staff console's clocks:
    * the ids come from `listClues`/`getClue`, which apply the visibility rule). Soonest due first.
+   * A caller with a request context passes its `em`; without one, the module's raw-read fork is used.
    */
-  async function forClues(clueIds: string[]) {
+  async function forClues(clueIds: string[], em: Em = reads) {
     if (clueIds.length === 0) return [];
     // As `list`: the columns the clocks show, not entities with their policy snapshots (a queue page
     // of 25 clues loads about a hundred; as entities they cost more main thread than the page's query).
     const rows = await sql<ListRow>(
-      orm.em.fork(),
+      em,
       `select ${LIST_COLUMNS} from deadline d where d.clue_id in (?) and d.state <> 'cancelled' order by d.due_at, d.id`,
       [clueIds],
     );

@@ -12,8 +12,9 @@ import { forbidden, validationFailed } from '../../app/errors.ts';
 import { can, type StaffCall } from '../staff/access.ts';
 import { canSeeClue } from '../visibility/visibility.ts';
 import { type Actor, appendEvent, sha256Hex } from '../clues/ledger.ts';
-import { LedgerEvent } from '../clues/ledger.entity.ts';
 import { Message, type MessageAuthor } from './message.entity.ts';
+import { messageEventSeqs, messagesOfClue } from './messages.repository.ts';
+import { attachmentsOfClue } from '../clues/clues.repository.ts';
 import { enqueueInTransaction } from '../outbox/outbox.ts';
 
 /**
@@ -29,6 +30,9 @@ export function queueReplyNotice(tx: Em, clue: Pick<Clue, 'id' | 'named' | 'noti
 
 /** The thread between the reporter and the handling staff. Every message is a ledger event. */
 export function createMessageUseCases({ orm, clock, logger, reporterKey, onOutboxWritten }: { orm: Orm; clock: Clock; logger: Logger; reporterKey: KeyObject; onOutboxWritten?: () => void }) {
+  // Raw selects only (no entities, no transaction): one fork for every thread read without a request's `em`.
+  const reads = orm.em.fork();
+
   async function postMessage(
     clueId: string,
     input: { author: MessageAuthor; actor: Actor; staffId?: string; body: string; attachments?: StoredAttachment[]; intakeKey?: string },
@@ -96,18 +100,18 @@ export function createMessageUseCases({ orm, clock, logger, reporterKey, onOutbo
   /** The thread as staff read it: of a clue the principal may see, else `clue.not_found`. */
   async function threadForStaff({ ctx, input: { clueId } }: StaffCall<{ clueId: string }>) {
     if (!(await canSeeClue(ctx.em, ctx.principal, clueId))) throw clueNotFound();
-    return listMessages(clueId);
+    return listMessages(clueId, { em: ctx.em });
   }
 
-  async function listMessages(clueId: string, opts: { reporterView?: boolean } = {}) {
-    const em = orm.em.fork();
-    const [messages, files, events] = await Promise.all([
-      em.find(Message, { clue: clueId }),
+  /** The thread of a clue the caller may show (the caller checked the visibility; `em`: the request's, if it has one). */
+  async function listMessages(clueId: string, opts: { reporterView?: boolean; em?: Em } = {}) {
+    const em = opts.em ?? reads;
+    const [messages, files, seqOf] = await Promise.all([
+      messagesOfClue(em, clueId),
       // All the clue's attachments, in the clue's order, so that "附件 n" is the same n as in the clue view.
-      em.find(Attachment, { clue: clueId }, { orderBy: { createdAt: 'asc', id: 'asc' }, ...(opts.reporterView ? { populate: ['filenameBox'] as never } : {}) }),
-      em.find(LedgerEvent, { clue: clueId, type: 'message.posted' }),
+      attachmentsOfClue(em, clueId, { names: !!opts.reporterView }),
+      messageEventSeqs(em, clueId),
     ]);
-    const seqOf = new Map(events.map((e) => [(e.data.message ?? e.data.messageId) as string, e.seq]));
     const seq = (id: string) => seqOf.get(id) ?? Number.MAX_SAFE_INTEGER;
     messages.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || seq(a.id) - seq(b.id));
     return messages.map((m) => ({

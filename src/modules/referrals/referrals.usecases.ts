@@ -25,6 +25,8 @@ import { isStaffExcluded } from '../visibility/visibility.ts';
 import { attachmentLabel } from '../attachments/attachments.label.ts';
 import { openName } from '../attachments/attachments.names.ts';
 import { VerificationTask } from '../verification/task.entity.ts';
+import { accusedOfClue } from '../clues/clues.repository.ts';
+import { bodiesWithAuthority, listBodyRows, type ReferralRow, referralsOfClue, unitPaths as unitPathsOf } from './referrals.repository.ts';
 import { type BodyAuthority, bodyKinds, DisciplineBody, type dispositions, dispositionText, Referral } from './referral.entity.ts';
 import { bodyLacksAuthority, bodyRecused, linkInvalid, noBodyFound, notReferable, officerSignInRequired, overrideNeedsSupervisor, referralNotFound, referralState } from './referrals.errors.ts';
 
@@ -68,18 +70,20 @@ export function createReferralUseCases(deps: ReferralDeps) {
   }
 
   /** The configured bodies: any signed-in staff member may read them. */
-  const listBodies = ({ ctx }: StaffCall<object>) => ctx.em.find(DisciplineBody, {}, { orderBy: { name: 'asc' } });
+  const listBodies = ({ ctx }: StaffCall<object>) => listBodyRows(ctx.em);
 
   /**
    * The body with authority over the persons reported (干部管理权限): it must cover the accused's
    * role, and the most specific unit wins (a town's commission over the district's).
    */
   async function propose(em: Em, clueId: string) {
-    const accused = (await em.find(Accused, { clue: clueId })).filter((a) => REFERABLE_ROLES.includes(a.role));
+    // Columns, not entities: asked on every page of a referable clue. Only the units the rule
+    // compares (the accused's and the bodies' own) are read, not the whole tree.
+    const accused = (await accusedOfClue(em, clueId)).filter((a) => REFERABLE_ROLES.includes(a.role));
     if (accused.length === 0) return null;
-    const bodies = await em.find(DisciplineBody, {});
-    const unitPaths = new Map((await em.find(Unit, {})).map((u) => [u.id, u.path]));
-    let best: { body: DisciplineBody; depth: number; accusedId: string } | null = null;
+    const bodies = await bodiesWithAuthority(em);
+    const unitPaths = await unitPathsOf(em, [...accused.flatMap((a) => (a.unit ? [a.unit] : [])), ...bodies.flatMap((b) => b.authority.unitIds)]);
+    let best: { body: (typeof bodies)[number]; depth: number; accusedId: string } | null = null;
     for (const a of accused) {
       const accusedPath = a.unit ? (unitPaths.get(a.unit) ?? '') : '';
       for (const b of bodies) {
@@ -182,13 +186,13 @@ export function createReferralUseCases(deps: ReferralDeps) {
     return view(referral);
   }
 
-  function view(r: Referral) {
+  function view(r: ReferralRow) {
     return { id: r.id, clueId: r.clue, bodyId: r.body, status: r.status, includesReporter: r.includesReporter, disposition: r.disposition, result: r.result, createdAt: r.createdAt, linkExpiresAt: r.linkExpiresAt, linkRevokedAt: r.linkRevokedAt ?? null };
   }
 
   async function listForClue({ ctx, input: { clueId } }: StaffCall<{ clueId: string }>) {
     await deps.clues.assertVisible({ ctx, input: { clueId } });
-    return (await ctx.em.find(Referral, { clue: clueId }, { orderBy: { createdAt: 'asc' } })).map(view);
+    return (await referralsOfClue(ctx.em, clueId)).map(view);
   }
 
   /** The packet: summary, findings so far, evidence list; the reporter only with consent. */

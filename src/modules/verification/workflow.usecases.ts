@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
 import type { Clock } from '../../app/clock.ts';
 import { type Em, type Orm, sql } from '../../app/db.ts';
-import { forbidden, isAppError } from '../../app/errors.ts';
+import { forbidden } from '../../app/errors.ts';
 import type { Logger } from '../../app/logger.ts';
 import { type Category, Clue } from '../clues/clue.entity.ts';
 import type { ClueUseCases } from '../clues/clues.usecases.ts';
@@ -13,9 +13,10 @@ import { enqueueInTransaction } from '../outbox/outbox.ts';
 import { can, type Principal, type StaffCall, type StaffContext } from '../staff/access.ts';
 import { Staff } from '../staff/staff.entity.ts';
 import { Unit } from '../staff/unit.entity.ts';
-import { assertStaffMayHandle, assertUnitMayHandle } from '../visibility/visibility.ts';
+import { assertStaffMayHandle, assertUnitMayHandle, staffWhoMayHandle } from '../visibility/visibility.ts';
 import { checklists, type TaskType, VerificationTask } from './task.entity.ts';
 import { clueNotVerifiable, recusalRequired, taskClosed, taskNotFound } from './workflow.errors.ts';
+import { type TaskRow, tasksOfClue } from './workflow.repository.ts';
 
 export const majorReasons = ['media_exposure', 'leader_instruction', 'several_reporters'] as const;
 export type MajorReason = (typeof majorReasons)[number];
@@ -103,17 +104,12 @@ export function createWorkflowUseCases(deps: WorkflowDeps) {
         order by display_name, id limit 300`,
       [clueId],
     );
-    const out: { id: string; name: string }[] = [];
-    for (const r of rows) {
-      if (out.length >= 100) break;
-      try {
-        await assertStaffMayHandle(em, clueId, r.id);
-        out.push({ id: r.id, name: r.display_name });
-      } catch (err) {
-        if (!isAppError(err)) throw err;
-      }
-    }
-    return out;
+    // The recusal test of `supervise` (assertStaffMayHandle), for all the candidates at once.
+    const may = await staffWhoMayHandle(em, clueId, rows.map((r) => r.id));
+    return rows
+      .filter((r) => may.has(r.id))
+      .slice(0, 100)
+      .map((r) => ({ id: r.id, name: r.display_name }));
   }
 
   type TaskInput = { type: TaskType; assigneeUnitId: string; assigneeStaffId?: string };
@@ -210,10 +206,10 @@ export function createWorkflowUseCases(deps: WorkflowDeps) {
 
   async function listTasks({ ctx, input: { clueId } }: StaffCall<{ clueId: string }>) {
     await clues.assertVisible({ ctx, input: { clueId } });
-    return (await ctx.em.find(VerificationTask, { clue: clueId }, { orderBy: { createdAt: 'asc' } })).map(taskView);
+    return (await tasksOfClue(ctx.em, clueId)).map(taskView);
   }
 
-  function taskView(t: VerificationTask) {
+  function taskView(t: TaskRow) {
     return {
       id: t.id,
       clueId: t.clue,

@@ -110,15 +110,23 @@ export async function isStaffExcluded(em: Em, clueId: string, staffId: string): 
  * unit), offering the nearest unit above that is outside it. None left (the accused sits at the
  * district root): the clue stays with the admins and is proposed for referral to the discipline body.
  */
-export async function assertUnitMayHandle(em: Em, clueId: string, unitId: string) {
-  const excluded = new Set(
+/** The units in the clue's excluded set (an accused's unit: it and every unit below it are excluded). */
+async function excludedUnits(em: Em, clueId: string): Promise<Set<string>> {
+  return new Set(
     (await sql<{ unit_id: string }>(em, 'select distinct unit_id from clue_exclusion where clue_id = ? and unit_id is not null', [clueId])).map((r) => r.unit_id),
   );
+}
+
+/** Where on the unit's path (root first) the first excluded unit is, or -1: the unit may handle the clue. */
+const firstExcludedOnPath = (chain: string[], excluded: Set<string>) => chain.findIndex((id) => excluded.has(id));
+
+export async function assertUnitMayHandle(em: Em, clueId: string, unitId: string) {
+  const excluded = await excludedUnits(em, clueId);
   if (!excluded.size) return;
   const [unit] = await sql<{ path: string }>(em, 'select path from unit where id = ?', [unitId]);
   if (!unit) return;
   const chain = unitsOnPath(unit.path); // root first, the unit last
-  const firstExcluded = chain.findIndex((id) => excluded.has(id));
+  const firstExcluded = firstExcludedOnPath(chain, excluded);
   if (firstExcluded < 0) return;
   const suggestedUnitId = firstExcluded > 0 ? chain[firstExcluded - 1]! : null;
   const [suggested] = suggestedUnitId ? await sql<{ name: string }>(em, 'select name from unit where id = ?', [suggestedUnitId]) : [];
@@ -148,6 +156,31 @@ export async function assertStaffMayHandle(em: Em, clueId: string, staffId: stri
       ? '被举报人是该工作人员备案的近亲属 / A person reported is a registered relative of this staff member.'
       : '该工作人员即被举报人 / This staff member is a person reported.',
   );
+}
+
+/**
+ * Of these staff accounts, the ones `assertStaffMayHandle` lets handle the clue — the same tests
+ * (the account exists; outside the admins and discipline officers, no unit on its unit's path is
+ * excluded; it is not in the excluded set by person) — in three statements for any number of
+ * accounts instead of up to four each (a chooser of names asks for every candidate).
+ */
+export async function staffWhoMayHandle(em: Em, clueId: string, staffIds: string[]): Promise<Set<string>> {
+  const ids = [...new Set(staffIds.filter((id) => UUID.test(id)))];
+  if (!ids.length) return new Set();
+  const [staff, excluded, byPerson] = await Promise.all([
+    sql<{ id: string; role: string; path: string | null }>(em, 'select s.id, s.role, u.path from staff s left join unit u on u.id = s.unit_id where s.id in (?)', [ids]),
+    excludedUnits(em, clueId),
+    sql<{ staff_id: string }>(em, 'select distinct staff_id from clue_exclusion where clue_id = ? and staff_id in (?)', [clueId, ids]),
+  ]);
+  const personExcluded = new Set(byPerson.map((r) => r.staff_id));
+  const may = new Set<string>();
+  for (const s of staff) {
+    const unitRule = s.role !== 'admin' && s.role !== 'discipline_officer' && excluded.size > 0 && s.path !== null;
+    if (unitRule && firstExcludedOnPath(unitsOnPath(s.path!), excluded) >= 0) continue;
+    if (personExcluded.has(s.id)) continue;
+    may.add(s.id);
+  }
+  return may;
 }
 
 /** A person's name key in SQL, as `nameKey` (app/text.ts) computes it in JavaScript. */
