@@ -79,8 +79,10 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
   let cached: { policy: DeadlinePolicy; until: number } | null = null;
   // Raw selects only (no entities, no transaction), so one fork serves every such read instead of a
   // fork per call: it never holds an entity, and outside a transaction each statement takes a pool
-  // connection of its own.
-  const reads = orm.em.fork();
+  // connection of its own. Made on first use: the data-set generator builds these use cases without a
+  // database for the pure planning function.
+  let readFork: Em | undefined;
+  const reads = () => (readFork ??= orm.em.fork());
 
   /** The policy new deadlines get: the newest admin version, else the shipped defaults. Inside a transaction pass its `em`. */
   async function currentPolicy(em?: Em): Promise<DeadlinePolicy> {
@@ -403,7 +405,7 @@ export function createDeadlineUseCases(deps: DeadlineDeps) {
    * the ids come from `listClues`/`getClue`, which apply the visibility rule). Soonest due first.
    * A caller with a request context passes its `em`; without one, the module's raw-read fork is used.
    */
-  async function forClues(clueIds: string[], em: Em = reads) {
+  async function forClues(clueIds: string[], em: Em = reads()) {
     if (clueIds.length === 0) return [];
     // As `list`: the columns the clocks show, not entities with their policy snapshots (a queue page
     // of 25 clues loads about a hundred; as entities they cost more main thread than the page's query).
