@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { appendAuditEvent } from '../src/modules/clues/ledger.ts';
+import { recomputeForStaff } from '../src/modules/visibility/visibility.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from '../src/app/db.ts';
 import { noticeFeed, type NoticeFeed } from '../src/app/db-notices.ts';
@@ -41,7 +43,7 @@ function replica(maxAgeSeconds = 30) {
     onDown: () => principals.down(),
   });
   feeds.push(feed);
-  const staff = createStaffUseCases({ orm: t.deps.orm, clock: t.clock, logger: t.deps.logger, sessionTtlHours: 12, idleMinutes: 60, totpKey: t.deps.keys.reporterKey, principals });
+  const staff = createStaffUseCases({ orm: t.deps.orm, clock: t.clock, logger: t.deps.logger, sessionTtlHours: 12, idleMinutes: 60, totpKey: t.deps.keys.reporterKey, principals, audit: appendAuditEvent, recomputeExclusions: recomputeForStaff });
   return { app: createServer({ ...t.deps, staff }), principals, feed };
 }
 

@@ -1,4 +1,6 @@
 import { generate } from 'otplib/functional';
+import { appendAuditEvent } from '../src/modules/clues/ledger.ts';
+import { recomputeForStaff } from '../src/modules/visibility/visibility.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../src/roots/server.ts';
 import { legacyScryptHash } from '../src/modules/staff/password.ts';
@@ -23,7 +25,7 @@ afterAll(() => t?.close());
 
 /** Another `serve` process on the same database: its own staff use cases (and whatever they keep in memory). */
 const replica = (over: { totpRequired?: boolean } = {}) =>
-  createServer({ ...t.deps, staff: createStaffUseCases({ orm: t.deps.orm, clock: t.clock, logger: t.deps.logger, sessionTtlHours: 12, idleMinutes: 60, totpKey: t.deps.keys.reporterKey, ...over }) });
+  createServer({ ...t.deps, staff: createStaffUseCases({ orm: t.deps.orm, clock: t.clock, logger: t.deps.logger, sessionTtlHours: 12, idleMinutes: 60, totpKey: t.deps.keys.reporterKey, audit: appendAuditEvent, recomputeExclusions: recomputeForStaff, ...over }) });
 
 const login = (username: string, password = PW, totp?: string, app = t.app) => req(app, 'POST', '/api/v1/staff/login', { body: { username, password, ...(totp ? { totp } : {}) } });
 const me = (token: string, app = t.app) => req(app, 'GET', '/api/v1/staff/me', { token });

@@ -1,4 +1,6 @@
 import { Queues } from '../../queues/connection.ts';
+import { appendAuditEvent } from '../modules/clues/ledger.ts';
+import { recomputeForStaff } from '../modules/visibility/visibility.ts';
 import { createCheckpointer } from '../modules/clues/ledger.checkpoint.ts';
 import { createLedgerWatch } from '../modules/clues/ledger.watch.ts';
 import { createLedgerWitness } from '../modules/clues/ledger.witness.ts';
@@ -76,7 +78,7 @@ export async function createDependencies(
       onDown: () => principals.down(),
     });
   }
-  const staff = createStaffUseCases({ orm, clock, logger, sessionTtlHours: config.SESSION_TTL_HOURS, idleMinutes: config.STAFF_IDLE_MINUTES, totpKey: keys.reporterKey, totpRequired, principals });
+  const staff = createStaffUseCases({ orm, clock, logger, sessionTtlHours: config.SESSION_TTL_HOURS, idleMinutes: config.STAFF_IDLE_MINUTES, totpKey: keys.reporterKey, totpRequired, principals, audit: appendAuditEvent, recomputeExclusions: recomputeForStaff });
   const missingYears: number[] = [];
   const calendar = loadCalendar({
     dirs: [DEFAULT_CALENDAR_DATA_DIR, ...(config.CALENDAR_DIR ? [config.CALENDAR_DIR] : [])],

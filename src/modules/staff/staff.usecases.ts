@@ -12,8 +12,7 @@ import { Staff, type StaffRole, StaffSession } from './staff.entity.ts';
 import { invalidCredentials, staffNotFound, totpAlreadyEnabled, totpInvalid, totpNotStarted, totpRequired, unitCodeTaken, unitInvalidParent, unitNotFound, usernameTaken } from './staff.errors.ts';
 import { Unit, type UnitKind } from './unit.entity.ts';
 import type { PrincipalCache } from './principal-cache.ts';
-import { type Actor, appendAuditEvent } from '../clues/ledger.ts';
-import { recomputeForStaff } from '../visibility/visibility.ts';
+import type { Actor } from '../../app/usecase.ts';
 
 const allowedParent: Record<UnitKind, readonly (UnitKind | null)[]> = {
   district: [null],
@@ -40,6 +39,16 @@ export interface StaffDeps {
    * without it every request reads its session.
    */
   principals?: PrincipalCache;
+  /**
+   * Appends an account change to the system audit chain, in the change's transaction (the ledger's
+   * `appendAuditEvent`, wired by the roots so that staff does not import the clue module).
+   */
+  audit: (em: Em, event: { type: string; actor: Actor; data?: Record<string, unknown> }, at: Date) => Promise<unknown>;
+  /**
+   * Re-evaluates the excluded sets a created, renamed or moved account may be in, in the same
+   * transaction (the visibility module's `recomputeForStaff`, wired by the roots).
+   */
+  recomputeExclusions: (em: Em, staffId: string, oldDisplayName?: string) => Promise<void>;
 }
 
 /** STAFF_2FA: `required` or `optional`; unset, required in production only. */
@@ -54,7 +63,7 @@ const tokenHash = (token: string) => createHash('sha256').update(token).digest('
 /** `last_seen_at` is written at most this often per session. */
 const TOUCH_MS = 60_000;
 
-export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleMinutes = 60, totpKey, totpRequired: totpRequiredForAll = false, totpIssuer = '低保投诉举报热线', principals }: StaffDeps) {
+export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleMinutes = 60, totpKey, totpRequired: totpRequiredForAll = false, totpIssuer = '低保投诉举报热线', principals, audit, recomputeExclusions }: StaffDeps) {
   /**
    * After a commit that ended or changed sessions or accounts: this process's cached principals go
    * at once (the triggers' notice tells every process, this one included, but only when it arrives).
@@ -90,7 +99,7 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleM
           createdAt: now,
         });
         await em.flush();
-        await appendAuditEvent(em, { type: 'unit.created', actor: by, data: { unitId: id, code: input.code, kind: input.kind, parentId: parent?.id ?? null } }, now);
+        await audit(em, { type: 'unit.created', actor: by, data: { unitId: id, code: input.code, kind: input.kind, parentId: parent?.id ?? null } }, now);
         return unit;
       });
     } catch (err) {
@@ -132,7 +141,7 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleM
           createdAt: now,
         });
         await em.flush();
-        await appendAuditEvent(
+        await audit(
           em,
           {
             type: 'staff.created',
@@ -143,7 +152,7 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleM
         );
         // A new account may be a person some clue accuses, or a registrant of an accused's relative:
         // those clues' excluded sets are re-evaluated before the account can sign in.
-        await recomputeForStaff(em, created.id);
+        await recomputeExclusions(em, created.id);
         return created;
       });
     } catch (err) {
@@ -170,8 +179,8 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleM
       if (input.displayName !== undefined) staff.displayName = input.displayName;
       if (input.unitId !== undefined) staff.unit = input.unitId;
       await em.flush();
-      await appendAuditEvent(em, { type: 'staff.changed', actor: by, data: { staffId, unitId: staff.unit, previousUnitId: before.unitId, renamed: before.displayName !== staff.displayName } }, ctx.clock.now());
-      await recomputeForStaff(em, staffId, before.displayName);
+      await audit(em, { type: 'staff.changed', actor: by, data: { staffId, unitId: staff.unit, previousUnitId: before.unitId, renamed: before.displayName !== staff.displayName } }, ctx.clock.now());
+      await recomputeExclusions(em, staffId, before.displayName);
       return staff;
     });
     committed();
@@ -284,7 +293,7 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleM
       const now = ctx.clock.now();
       await sql(tx, 'update staff set password_hash = ?, password_changed_at = ? where id = ?', [passwordHash, now, staff.id]);
       await sql(tx, 'delete from staff_session where staff_id = ? and token_hash <> ?', [staff.id, tokenHash(token)]);
-      await appendAuditEvent(tx, { type: 'staff.password_changed', actor: ctx.actor, data: { staffId: staff.id } }, now);
+      await audit(tx, { type: 'staff.password_changed', actor: ctx.actor, data: { staffId: staff.id } }, now);
     });
     committed();
   }
@@ -298,7 +307,7 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleM
       const [row] = await sql<{ id: string }>(tx, 'update staff set active = ? where id = ? returning id', [active, staffId]);
       if (!row) throw staffNotFound();
       if (!active) await endSessions(tx, staffId);
-      await appendAuditEvent(tx, { type: active ? 'staff.activated' : 'staff.deactivated', actor: ctx.actor, data: { staffId } }, now);
+      await audit(tx, { type: active ? 'staff.activated' : 'staff.deactivated', actor: ctx.actor, data: { staffId } }, now);
     });
     committed();
     ctx.logger.info({ staffId, active, by: admin.id }, active ? 'staff account activated' : 'staff account deactivated');
@@ -361,7 +370,7 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleM
     await em.transactional(async (tx) => {
       const now = ctx.clock.now();
       await sql(tx, 'update staff set totp_confirmed_at = ?, recovery_codes = ?::jsonb where id = ?', [now, JSON.stringify(recoveryCodes.map(recoveryHash)), staff.id]);
-      await appendAuditEvent(tx, { type: 'staff.totp_enabled', actor: ctx.actor, data: { staffId: staff.id } }, now);
+      await audit(tx, { type: 'staff.totp_enabled', actor: ctx.actor, data: { staffId: staff.id } }, now);
     });
     committed();
     return { recoveryCodes };
@@ -376,7 +385,7 @@ export function createStaffUseCases({ orm, clock, logger, sessionTtlHours, idleM
       const [row] = await sql<{ id: string }>(tx, 'update staff set totp_box = null, totp_confirmed_at = null, recovery_codes = null where id = ? returning id', [staffId]);
       if (!row) throw staffNotFound();
       await endSessions(tx, staffId);
-      await appendAuditEvent(tx, { type: 'staff.totp_reset', actor: ctx.actor, data: { staffId } }, now);
+      await audit(tx, { type: 'staff.totp_reset', actor: ctx.actor, data: { staffId } }, now);
     });
     committed();
     ctx.logger.info({ staffId, by: admin.id }, 'staff 2FA reset');
