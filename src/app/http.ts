@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import type { z } from 'zod';
 import { createErrorFactory, validationFailed } from './errors.ts';
 import { controlPath } from './text.ts';
+import { UUID } from './ids.ts';
 
 export const malformedJson = createErrorFactory({
   code: 'request.malformed_json',
@@ -62,8 +63,6 @@ export function readQuery<S extends z.ZodType>(c: Context, schema: S): z.infer<S
   refuseControls(query);
   return parseWith(schema, query);
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * A path id must be a UUID: anything else is a 400 naming the parameter, and the database never

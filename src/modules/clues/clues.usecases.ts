@@ -63,6 +63,7 @@ import {
   visibleClueDetail,
   visibleClueSummary,
 } from './clues.repository.ts';
+import { UUID } from '../../app/ids.ts';
 import type { Locale } from '../../app/templates.ts';
 
 export interface ReporterIdentity {
@@ -293,8 +294,6 @@ export function createClueUseCases(deps: ClueDeps) {
     if (!clue) throw clueNotFound();
     return clue;
   }
-
-  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
   /**
    * The clue as the staff view shows it (columns, not an entity: nothing here is written), if the

@@ -6,11 +6,10 @@
  */
 import { type Em, sql } from '../../app/db.ts';
 import type { DisciplineBody, Referral } from './referral.entity.ts';
+import { UUID } from '../../app/ids.ts';
 
 const date = (v: Date | string) => (v instanceof Date ? v : new Date(v));
 const dateOrNull = (v: Date | string | null) => (v === null ? null : date(v));
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export type ReferralRow = Pick<Referral, 'id' | 'clue' | 'body' | 'status' | 'includesReporter' | 'disposition' | 'result' | 'createdAt' | 'linkExpiresAt' | 'linkRevokedAt'>;
 
 /** A clue's referrals, oldest first. */

@@ -52,7 +52,7 @@ export const SESSION = 'staff_session';
 export const LANG = 'staff_lang';
 export const SEEN = 'staff_notices_seen';
 export const PAGE_SIZE = 25;
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export { UUID } from '../../app/ids.ts';
 export const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 export const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined);

@@ -25,6 +25,7 @@
 import { type Em, sql, sqlBound } from '../../app/db.ts';
 import { createErrorFactory } from '../../app/errors.ts';
 import { clueVisibility, type Principal } from '../staff/access.ts';
+import { UUID } from '../../app/ids.ts';
 
 export const recusalRequired = createErrorFactory({
   code: 'clue.recusal',
@@ -37,7 +38,6 @@ export const UNIT_EXCLUDING_ROLES = ['official', 'caseworker', 'cadre', 'unknown
 /** Accused roles matched against registrants of the near-relative registry (they are staff). */
 const REGISTRANT_ROLES = ['official', 'caseworker', 'cadre', 'unknown'] as const;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const unitRuleApplies = (p: Principal) => p.role !== 'admin' && p.role !== 'discipline_officer';
 
 /** The ids on a unit path "/<root>/<child>/…/<self>/": the unit and everything above it. */
