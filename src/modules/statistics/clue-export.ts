@@ -100,14 +100,14 @@ export function createClueExport(deps: { orm: Orm; clock: Clock; logger: Logger;
     if (filter.fromAt) add('c.received_at >= ?', filter.fromAt);
     if (filter.toAt) add('c.received_at < ?', filter.toAt);
     if (filter.unitId) add('c.unit_id in (select id from unit where path like (select path from unit where id = ?) || ?)', filter.unitId, '%');
-    /** One keyset page with its accused, conclusion deadlines and referrals (one query each, by the page's ids). */
-    async function fetchPage(cursor: { at: Date; id: string } | null) {
+    /** One keyset page of clues, after `cursor` (the last clue of the page before). */
+    async function readPage(cursor: { at: Date; id: string } | null): Promise<PageRow[]> {
       // The page is an index-only scan of `clue_received_at_index`, which carries the columns read
       // here (Migration20261206100000_clue_export_covering_index). Over that index PostgreSQL
       // planned the page in parallel (a Gather Merge over two workers), which on the 10⁵ set took
       // 46–56 ms a page against 14–16 ms for the same plan in one process, the workers also reading
       // ~500 rows past the limit: the page is read with parallel workers off, in a transaction of its own.
-      const page: PageRow[] = await em.transactional(async (tx) => {
+      return em.transactional(async (tx) => {
         await sql(tx, 'set local max_parallel_workers_per_gather = 0');
         return sql<PageRow>(
           tx,
@@ -118,6 +118,9 @@ export function createClueExport(deps: { orm: Orm; clock: Clock; logger: Logger;
           [...params, ...(cursor ? [cursor.at, cursor.id] : []), PAGE],
         );
       });
+    }
+    /** A page with its accused, conclusion deadlines and referrals (one query each, by the page's ids). */
+    async function withSides(page: PageRow[]) {
       if (page.length === 0) return { page, dueOf: new Map<string, Date>(), referred: new Set<string>(), byClue: new Map<string, string[]>() };
       const pageIds = page.map((r) => r.id);
       const [accused, deadlines, referrals] = await Promise.all([
@@ -142,20 +145,28 @@ export function createClueExport(deps: { orm: Orm; clock: Clock; logger: Logger;
       }
       return { page, dueOf: new Map(deadlines.map((d) => [d.clue_id, d.due_at])), referred: new Set(referrals.map((r) => r.clue_id)), byClue };
     }
-    type Page = Awaited<ReturnType<typeof fetchPage>>;
-    const ahead = (p: Promise<Page>) => {
+    type Page = Awaited<ReturnType<typeof withSides>>;
+    const ahead = <T>(p: Promise<T>) => {
       p.catch(() => undefined); // awaited below; a reader that stops early leaves it unawaited, not unhandled
       return p;
     };
+    /** The page after the one `prev` reads (none after a short page). */
+    const pageAfter = (prev: Promise<PageRow[]>) =>
+      prev.then((p) => (p.length < PAGE ? [] : readPage({ at: p.at(-1)!.received_at, id: p.at(-1)!.id })));
 
-    // The next page is read while this one is written out: the database and the formatting overlap.
-    let next: Promise<Page> | null = ahead(fetchPage(null));
+    // One page ahead: while a page is written out, the next page's side reads run, and the page
+    // after it is read as soon as the next page's last clue is known — beside those side reads, not
+    // after them (on a cold cache the page statement and the side reads each wait on the disk:
+    // bench/README "reports").
+    let pageP = ahead(readPage(null));
+    let current: Promise<Page> = ahead(pageP.then(withSides));
     let n = 0;
-    while (next) {
-      const { page, dueOf, referred, byClue }: Page = await next;
+    for (;;) {
+      const nextPageP = ahead(pageAfter(pageP));
+      const next = ahead(nextPageP.then(withSides));
+      const { page, dueOf, referred, byClue }: Page = await current;
       if (page.length === 0) return;
-      const last = page.at(-1)!;
-      next = page.length < PAGE ? null : ahead(fetchPage({ at: last.received_at, id: last.id }));
+      [pageP, current] = [nextPageP, next];
       yield page.map((r) => [
           String(++n),
           formatTrackingCode(r.tracking_code),
