@@ -14,7 +14,7 @@ import { Migration } from '@mikro-orm/migrations';
  * one; no index is added). The key order becomes ascending in both columns: the export's order
  * forward, the clue list's (received_at desc, id desc) backward; the old (received_at desc, id)
  * matched neither exactly (an incremental sort on the id). The roll-up fill's ranges on
- * received_at read it as before.
+ * received_at read their clues (unit, status, id) from it alone.
  * A clue update that changes one of the included columns (summary, finding, categories) is no
  * longer a HOT update: it writes new entries in the clue's indexes. Those are staff edits and
  * conclusions, not intake; the chain-head update of every ledger append touches none of them.
