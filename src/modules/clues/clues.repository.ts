@@ -53,13 +53,30 @@ async function filterWhere(em: Em, visible: { where: string; params: unknown[] }
 }
 
 /**
- * Ids of at most `limit` clues, newest first, that pass `visible` (a condition on alias `c`, from the
- * visibility module) and the filter.
+ * One statement for a list page: the ids of at most `walk` clues in the list's order (newest first)
+ * that pass `visible` and the filter, and the summary columns of the first `limit` of them. The queue
+ * walks past its page to count (up to the cap) or to see whether there is a next page; the columns
+ * come from a lateral read by id that runs only for the page's rows. This was two statements, the
+ * walk and the summaries by id (bench/README "console": planning and a round trip each).
  */
-export async function listClueIds(em: Em, visible: { where: string; params: unknown[] }, filter: ClueListFilter, limit: number): Promise<string[]> {
+export async function listCluePage(
+  em: Em,
+  visible: { where: string; params: unknown[] },
+  filter: ClueListFilter,
+  walk: number,
+  limit: number,
+): Promise<{ ids: string[]; summaries: ClueSummary[] }> {
   const { where, params } = await filterWhere(em, visible, filter);
-  const rows = await sql<{ id: string }>(em, `select c.id from clue c where ${where} order by c.received_at desc, c.id desc limit ?`, [...params, limit]);
-  return rows.map((r) => r.id);
+  const rows = await sql<SummaryRow & { walked: string; n: number | string }>(
+    em,
+    `select w.id as walked, w.n, s.* from (
+       select c.id, row_number() over (order by c.received_at desc, c.id desc) as n
+         from clue c where ${where} order by c.received_at desc, c.id desc limit ?
+     ) w left join lateral (select ${SUMMARY_COLUMNS} from clue c where c.id = w.id and w.n <= ?) s on true
+     order by w.n`,
+    [...params, walk, limit],
+  );
+  return { ids: rows.map((r) => r.walked), summaries: rows.filter((r) => r.id).map(summaryOf) };
 }
 
 /** How many clues pass, reading at most `cap` + 1 of them (an exact count of years of clues would read them all). */
@@ -165,13 +182,6 @@ const summaryOf = (r: SummaryRow): ClueSummary => ({
   flags: r.flags,
   updatedAt: date(r.updated_at),
 });
-
-/** The summaries of these clues (ids the caller has from a visible listing), in no particular order. */
-export async function clueSummaries(em: Em, ids: readonly string[]): Promise<ClueSummary[]> {
-  if (!ids.length) return [];
-  const rows = await sql<SummaryRow>(em, `select ${SUMMARY_COLUMNS} from clue c where c.id in (?)`, [ids]);
-  return rows.map(summaryOf);
-}
 
 /** The clue `clueId` as the staff view shows it, if it passes `visible` (the visibility module's condition on alias `c`). */
 export async function visibleClueDetail(em: Em, visible: { where: string; params: unknown[] }, clueId: string): Promise<ClueDetail | undefined> {

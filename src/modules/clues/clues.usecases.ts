@@ -50,13 +50,12 @@ import {
   type ClueSummary,
   clueIdOfIntakeKey,
   clueIdOfTrackingCode,
-  clueSummaries,
   countClueRows,
   deleteAccusedLink,
   deleteAccusedRows,
   eventsOfClue,
   keepConclusion,
-  listClueIds,
+  listCluePage,
   resetFailedAttempts,
   secretOfTrackingCode,
   staffExists,
@@ -395,10 +394,9 @@ export function createClueUseCases(deps: ClueDeps) {
   async function listClues({ ctx, input: { countCap, ...filter } }: StaffCall<ClueListFilter & { limit: number; countCap?: number }>) {
     const { principal, em } = ctx;
     const counting = countCap !== undefined && !filter.cursor && countCap >= filter.limit;
-    const rows = await listClueIds(em, visibleClues(principal), filter, counting ? countCap + 1 : filter.limit + 1);
+    const { ids: rows, summaries: clues } = await listCluePage(em, visibleClues(principal), filter, counting ? countCap + 1 : filter.limit + 1, filter.limit);
     const total = counting ? (rows.length > countCap ? { count: countCap, capped: true } : { count: rows.length, capped: false }) : undefined;
     const ids = rows.slice(0, filter.limit);
-    const clues = await clueSummaries(em, ids);
     const byId = new Map(clues.map((c) => [c.id, c]));
     const targets = await visibleClueIds(em, principal, clues.map((c) => c.mergedInto).filter((m): m is string => !!m));
     const items = ids.map((id) => {
