@@ -108,6 +108,17 @@ describe('the benchmark data set', () => {
     }
   });
 
+  it('gives clues time-ordered ids, as the app does (version 7, sorting as the clues arrived)', async () => {
+    const [r] = await query<{ n: number; v7: number; back: number }>(
+      first,
+      `select count(*)::int as n, count(*) filter (where substr(id::text, 15, 1) = '7')::int as v7,
+         count(*) filter (where b)::int as back from (select id, id < lag(id) over (order by received_at, created_at) as b from clue) s`,
+    );
+    expect(r!.n).toBe(CLUES);
+    expect(r!.v7).toBe(CLUES);
+    expect(r!.back).toBe(0);
+  });
+
   it('is the same for the same seed, and different for another', async () => {
     await buildDataset(second, { clues: CLUES, seed: 7 });
     expect(await digest(second)).toEqual(await digest(first));

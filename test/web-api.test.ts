@@ -64,6 +64,10 @@ describe('citizen JSON API', () => {
     // Nothing identifying the reporter's device is kept.
     const rows = await t.db.query(`select c.*, (select json_agg(e) from ledger_event e where e.clue_id = c.id) as events from clue c where tracking_code = $1`, [res.json.trackingCode]);
     expect(JSON.stringify(rows)).not.toMatch(/UniqueAgent|reporter-phone-model|10\.0\./);
+    // The clue's id is time-ordered (version 7, its first 48 bits the registration's milliseconds).
+    const id = (rows[0] as { id: string }).id;
+    expect(id[14]).toBe('7');
+    expect(Math.abs(Number.parseInt(id.replace(/-/g, '').slice(0, 12), 16) - new Date((rows[0] as { created_at: string }).created_at).getTime())).toBeLessThan(1000);
   });
 
   it('answers a wrong secret and an unknown code identically', async () => {

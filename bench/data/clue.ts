@@ -35,10 +35,18 @@ export function clueSecret(seed: number, index: number, kind: 'web' | 'pin'): st
   return kind === 'pin' ? rng.digits(6) : generateWebSecret(rng.bytes(20));
 }
 
-/** Clue `index`'s id: any clue's, from anywhere (a merge names an earlier clue). */
+/**
+ * Clue `index`'s id: any clue's, from anywhere (a merge names an earlier clue). Time-ordered as the
+ * app's (src/app/ids.ts `timeOrderedUuid`), with the clue's number in place of its millisecond
+ * (clues are numbered in the order they arrive, and a merge knows only the number): the ids sort
+ * as the app's would, so the indexes kept by clue have the app's locality.
+ */
 export function clueIdOf(seed: number, index: number): string {
-  return new Rng(seed, `clue-id:${index}`).uuid();
+  return new Rng(seed, `clue-id:${index}`).uuid7(CLUE_ID_EPOCH + index);
 }
+
+/** The first clue's id "time" (2020-01-01): before every id the app gives (its clock is past it). */
+const CLUE_ID_EPOCH = Date.UTC(2020, 0, 1);
 
 /**
  * The 11 digits before the check digit: index × A + B modulo 10¹¹, a permutation (A is odd and not

@@ -5,7 +5,7 @@
  */
 import type { Category, Channel } from '../../src/modules/clues/clue.entity.ts';
 
-export const GENERATOR_VERSION = 1;
+export const GENERATOR_VERSION = 2;
 
 /** Sizes a benchmark asks for by name. */
 export const PRESETS = { '1e5': 100_000, '1e6': 1_000_000 } as const;

@@ -62,7 +62,7 @@ import {
   visibleClueDetail,
   visibleClueSummary,
 } from './clues.repository.ts';
-import { UUID } from '../../app/ids.ts';
+import { timeOrderedUuid, UUID } from '../../app/ids.ts';
 import type { Locale } from '../../app/templates.ts';
 
 export interface ReporterIdentity {
@@ -169,7 +169,7 @@ export function createClueUseCases(deps: ClueDeps) {
     for (let attempt = 1; ; attempt++) {
       const trackingCode = generateTrackingCode();
       const now = clock.now();
-      const id = randomUUID();
+      const id = timeOrderedUuid(now.getTime());
       const receivedAt = input.receivedAt ?? now;
       const accused = input.accused.map((a) => ({ id: randomUUID(), name: a.name, role: a.role, unitId: a.unitId ?? null, position: a.position ?? null }));
       const files = (input.attachments ?? []).map((a) => ({ id: randomUUID(), ...a }));
