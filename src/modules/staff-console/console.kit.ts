@@ -19,7 +19,7 @@ import type { LoginGuard } from '../staff/login.guard.ts';
 import type { ReferralUseCases } from '../referrals/referrals.usecases.ts';
 import type { RegistryUseCases } from '../registry/registry.usecases.ts';
 import type { WorkflowUseCases } from '../verification/workflow.usecases.ts';
-import type { Shell, UnitOption } from './layout.pages.ts';
+import { NOTICE_BADGE_CAP, type Shell, type UnitOption } from './layout.pages.ts';
 
 
 export interface ConsoleDeps {
@@ -92,7 +92,7 @@ export function consoleKit(deps: ConsoleDeps) {
   async function newNoticeCount(c: Context<AppEnv>, p: Principal) {
     const seen = Date.parse(getCookie(c, SEEN) ?? '');
     // Only the notices newer than the newest seen are read: the badge is on every page.
-    const items = await deps.deadlines.notices({ ctx: deps.context(p), input: { limit: 50, since: Number.isNaN(seen) ? undefined : new Date(seen + 1) } });
+    const items = await deps.deadlines.notices({ ctx: deps.context(p), input: { limit: NOTICE_BADGE_CAP + 1, since: Number.isNaN(seen) ? undefined : new Date(seen + 1) } });
     return items.length;
   }
 
