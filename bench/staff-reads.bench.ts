@@ -87,7 +87,9 @@ async function endpointsFor(app: Awaited<ReturnType<typeof startFullApp>>, perso
       { name: 'hotline year', paths: [`/api/v1/staff/hotline-stats?from=${year.toISOString()}&to=${ANCHOR.toISOString()}`] },
     );
   }
-  return endpoints;
+  // BENCH_ENDPOINTS (a regular expression on the names): only those, and the detail read, the reference.
+  const only = process.env.BENCH_ENDPOINTS ? new RegExp(process.env.BENCH_ENDPOINTS) : null;
+  return endpoints.filter((e) => !only || e.name === 'detail' || only.test(e.name));
 }
 
 
