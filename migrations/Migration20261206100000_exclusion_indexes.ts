@@ -1,0 +1,28 @@
+import { Migration } from '@mikro-orm/migrations';
+
+/**
+ * Fewer index entries per excluded-set member (bench/README "report": the registration's
+ * `accused_unit` row with its four index entries was a third of the anonymous report's PostgreSQL
+ * extra over the floor).
+ * - `clue_exclusion_unit_id_index` goes: no statement reads the table by unit. Every read by unit
+ *   (the lists' and counts' anti-join, `excludedUnits`) also names the clue and goes through
+ *   `clue_exclusion_clue_id_index`; its only other use would be the foreign key's `on delete set
+ *   null`, and the app deletes no unit. EXPLAIN ANALYZE of the staff list, count and export pages
+ *   (a district admin, a committee caseworker) on the 10⁵ set: the same plans without it.
+ * - `clue_exclusion_staff_id_index` becomes partial, on the members that are staff accounts: the
+ *   `accused_unit` members (most of the table, and the one member of a typical report) have no
+ *   staff and are no longer indexed by it. Its one reader, the recompute's
+ *   `select distinct clue_id from clue_exclusion where staff_id = $1` (a staff account created,
+ *   renamed or moved), still uses it (0.4 ms on the 10⁵ set; 5.7 ms as a sequential scan without
+ *   any index, ~10× that on the 10⁶ set).
+ * Measured (the report's registration statement replayed, bench/README "report"): see the commit.
+ */
+export class Migration20261206100000_exclusion_indexes extends Migration {
+  override name = 'Migration20261206100000_exclusion_indexes';
+
+  override up(): void {
+    this.addSql(`drop index if exists "clue_exclusion_unit_id_index"`);
+    this.addSql(`drop index if exists "clue_exclusion_staff_id_index"`);
+    this.addSql(`create index "clue_exclusion_staff_id_index" on "clue_exclusion" ("staff_id") where "staff_id" is not null`);
+  }
+}
