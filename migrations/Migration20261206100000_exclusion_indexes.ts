@@ -1,9 +1,9 @@
 import { Migration } from '@mikro-orm/migrations';
 
 /**
- * Fewer index entries per excluded-set member (bench/README "report": the registration's
- * `accused_unit` row with its four index entries was a third of the anonymous report's PostgreSQL
- * extra over the floor).
+ * Fewer index entries per excluded-set member (bench/README "report" put 0.15–0.33 ms of the
+ * anonymous report's PostgreSQL extra over the floor on the registration's `accused_unit` row, with
+ * its four index entries and foreign keys).
  * - `clue_exclusion_unit_id_index` goes: no statement reads the table by unit. Every read by unit
  *   (the lists' and counts' anti-join, `excludedUnits`) also names the clue and goes through
  *   `clue_exclusion_clue_id_index`; its only other use would be the foreign key's `on delete set
