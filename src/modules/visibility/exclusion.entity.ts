@@ -18,7 +18,7 @@ const ClueExclusionSchema = defineEntity({
   // Read by clue (every read names it); by staff account only in the recompute for an account
   // (`recomputeForStaff`), so the staff index holds the members that are accounts, not the unit
   // members (most rows, and a registration's usual one). No index by unit: no read goes by unit
-  // alone, and units are never deleted (Migration20261206100000_exclusion_indexes, measured there).
+  // alone, and units are never deleted (Migration20261206200000_exclusion_indexes, measured there).
   indexes: [{ name: 'clue_exclusion_staff_id_index', properties: ['staff'], where: 'staff_id is not null' }],
   properties: {
     id: p.uuid().primary(),

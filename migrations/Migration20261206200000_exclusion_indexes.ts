@@ -18,8 +18,8 @@ import { Migration } from '@mikro-orm/migrations';
  * Measured (bench/README "The excluded set's indexes"): ~0.005 ms less per member (of ~0.045), too
  * little to see in the report's whole registration statement (~0.9 ms).
  */
-export class Migration20261206100000_exclusion_indexes extends Migration {
-  override name = 'Migration20261206100000_exclusion_indexes';
+export class Migration20261206200000_exclusion_indexes extends Migration {
+  override name = 'Migration20261206200000_exclusion_indexes';
 
   override up(): void {
     this.addSql(`drop index if exists "clue_exclusion_unit_id_index"`);
