@@ -28,6 +28,7 @@ import { Migration20261205100000_annex_rollup } from './Migration20261205100000_
 import { Migration20261205200000_outbox_pending_function } from './Migration20261205200000_outbox_pending_function.ts';
 import { Migration20261206000000_unit_covering_indexes } from './Migration20261206000000_unit_covering_indexes.ts';
 import { Migration20261206100000_clue_export_covering_index } from './Migration20261206100000_clue_export_covering_index.ts';
+import { Migration20261206200000_exclusion_indexes } from './Migration20261206200000_exclusion_indexes.ts';
 
 /** Applied in order at start and by `npm run migrate`. Append new migrations; never edit one that shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -60,4 +61,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261205200000_outbox_pending_function', class: Migration20261205200000_outbox_pending_function },
   { name: 'Migration20261206000000_unit_covering_indexes', class: Migration20261206000000_unit_covering_indexes },
   { name: 'Migration20261206100000_clue_export_covering_index', class: Migration20261206100000_clue_export_covering_index },
+  { name: 'Migration20261206200000_exclusion_indexes', class: Migration20261206200000_exclusion_indexes },
 ];

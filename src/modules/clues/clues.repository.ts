@@ -120,10 +120,14 @@ export async function resetFailedAttempts(em: Em, clueId: string) {
   await sql(em, 'update clue set failed_attempts = 0 where id = ?', [clueId]);
 }
 
-/** An accused person's links and exclusion rows, before the accused is removed. */
-export async function deleteAccusedRows(tx: Em, accusedId: string) {
+/**
+ * An accused person's links and exclusion rows, before the accused is removed. The exclusion rows
+ * are found by their clue (`clue_exclusion_clue_id_index`): the table has no index by accused, so
+ * `accused_id` alone would scan all of it.
+ */
+export async function deleteAccusedRows(tx: Em, clueId: string, accusedId: string) {
   await sql(tx, 'delete from accused_link where accused_id = ?', [accusedId]);
-  await sql(tx, 'delete from clue_exclusion where accused_id = ?', [accusedId]);
+  await sql(tx, 'delete from clue_exclusion where clue_id = ? and accused_id = ?', [clueId, accusedId]);
 }
 
 export async function staffExists(tx: Em, staffId: string): Promise<boolean> {

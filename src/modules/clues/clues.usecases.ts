@@ -594,7 +594,7 @@ export function createClueUseCases(deps: ClueDeps) {
   const removeAccused = ({ ctx, input: { clueId, accusedId, reason } }: StaffCall<{ clueId: string; accusedId: string; reason: string }>) =>
     editAccused(ctx, clueId, async (tx, clue, now) => {
       const a = await findAccused(tx, clue.id, accusedId);
-      await deleteAccusedRows(tx, a.id);
+      await deleteAccusedRows(tx, clue.id, a.id);
       tx.remove(a);
       appendEvent(tx, clue, { type: 'accused.removed', actor: ctx.actor, data: { accusedId: a.id, reason } }, now);
       return { change: 'removed', accusedId: a.id };

@@ -15,15 +15,19 @@ export type ExclusionReason = (typeof exclusionReasons)[number];
 const ClueExclusionSchema = defineEntity({
   name: 'ClueExclusion',
   tableName: 'clue_exclusion',
+  // Read by clue (every read names it); by staff account only in the recompute for an account
+  // (`recomputeForStaff`), so the staff index holds the members that are accounts, not the unit
+  // members (most rows, and a registration's usual one). No index by unit: no read goes by unit
+  // alone, and units are never deleted (Migration20261206200000_exclusion_indexes, measured there).
+  indexes: [{ name: 'clue_exclusion_staff_id_index', properties: ['staff'], where: 'staff_id is not null' }],
   properties: {
     id: p.uuid().primary(),
     /** Derived data: goes with its clue. */
     clue: () => p.manyToOne(Clue).mapToPk().index().deleteRule('cascade'),
     /** The accused person this member comes from. */
     accused: p.uuid().fieldName('accused_id'),
-    /** Indexed, as `staff` is: a principal's excluded clues are read by unit ids and staff id (the list's anti-join). */
-    unit: () => p.manyToOne(Unit).mapToPk().nullable().index(),
-    staff: () => p.manyToOne(Staff).mapToPk().nullable().index(),
+    unit: () => p.manyToOne(Unit).mapToPk().nullable(),
+    staff: () => p.manyToOne(Staff).mapToPk().nullable(),
     reason: p.enum(exclusionReasons),
   },
 });
