@@ -27,6 +27,7 @@ import { Migration20261205000000_staff_principal_notices } from './Migration2026
 import { Migration20261205100000_annex_rollup } from './Migration20261205100000_annex_rollup.ts';
 import { Migration20261205200000_outbox_pending_function } from './Migration20261205200000_outbox_pending_function.ts';
 import { Migration20261206000000_unit_covering_indexes } from './Migration20261206000000_unit_covering_indexes.ts';
+import { Migration20261207000000_hotline_day_median } from './Migration20261207000000_hotline_day_median.ts';
 
 /** Applied in order at start and by `npm run migrate`. Append new migrations; never edit one that shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -58,4 +59,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261205100000_annex_rollup', class: Migration20261205100000_annex_rollup },
   { name: 'Migration20261205200000_outbox_pending_function', class: Migration20261205200000_outbox_pending_function },
   { name: 'Migration20261206000000_unit_covering_indexes', class: Migration20261206000000_unit_covering_indexes },
+  { name: 'Migration20261207000000_hotline_day_median', class: Migration20261207000000_hotline_day_median },
 ];
