@@ -76,7 +76,7 @@ const FILL_DAYS = `insert into hotline_day (day, calls, answered_by_ivr, reached
       count(*) filter (where clue_id is not null) as reports
     from "call" where started_at >= ? and started_at < ? group by 1) c on c.day = d.day
   left join (
-    select day, count(*) filter (where state = 'done') as called_back, array_agg(s order by s) filter (where state = 'done') as seconds
+    select day, count(*) filter (where state = 'done') as called_back, array_agg(s order by s) filter (where state = 'done' and s is not null) as seconds
     from (select ${DAY_BIN('created_at')} as day, state, extract(epoch from done_at - created_at)::float8 as s
           from callback where created_at >= ? and created_at < ? and state <> 'open') cb
     group by 1) k on k.day = d.day
@@ -94,16 +94,17 @@ const FILL_DAYS = `insert into hotline_day (day, calls, answered_by_ivr, reached
  * element per day plus the raw values counted; G(0) = 0 and G(B+1) = n. `cand` is that bucket's
  * values (each day's array sliced by its counts, its next value above the bucket too) and the raw
  * values above EDGES[j]: the value of rank r is the one of rank r − G(j) among them, r2 included
- * when it is the first value past the bucket. Parameters: the raw ranges thrice (calls, call-backs,
+ * when it is the first value past the bucket (a done call-back without `done_at` has no duration,
+ * and is left out as percentile_cont leaves out nulls). Parameters: the raw ranges thrice (calls, call-backs,
  * the raw durations), now, the settled days' start and end twice (open call-backs, days).
  * The open call-backs (`o`): all of them now, and those created in the settled days (which
  * `hotline_day` leaves out, as they may still close), in one pass over the open backlog's partial
  * index `callback_open_due_index`.
  */
 const STATS = (ranges: (col: string) => string) => `with recursive
-  days as materialized (select * from hotline_day where day >= ? and day < ?),
-  raw as materialized (select extract(epoch from done_at - created_at)::float8 as s from callback where state = 'done' and (${ranges('created_at')})),
-  r as materialized (select (n - 1) / 2 as r1, n / 2 as r2 from (select (select count(*) from raw)::int + (select coalesce(sum(called_back), 0) from days)::int as n offset 0) t where n > 0),
+  days as materialized (select ${DAY_COLUMNS.join(', ')}, callback_below, callback_seconds from hotline_day where day >= ? and day < ?),
+  raw as materialized (select extract(epoch from done_at - created_at)::float8 as s from callback where state = 'done' and done_at is not null and (${ranges('created_at')})),
+  r as materialized (select (n - 1) / 2 as r1, n / 2 as r2 from (select (select count(*) from raw)::int + (select coalesce(sum(cardinality(callback_seconds)), 0) from days)::int as n offset 0) t where n > 0),
   search(lo, glo, hi) as (
     select 0, 0, ${EDGES.length + 1} from r
     union all
@@ -112,7 +113,7 @@ const STATS = (ranges: (col: string) => string) => `with recursive
           from (select lo, glo, hi, (lo + hi) / 2 as mid from search where hi - lo > 1) s, r offset 0) m),
   j as materialized (select lo as j, glo as g from search where hi - lo = 1),
   cand as (
-    select unnest(d.callback_seconds[coalesce(d.callback_below[j.j], 0) + 1 : coalesce(d.callback_below[j.j + 1], d.called_back) + 1]) as s from days d, j
+    select unnest(d.callback_seconds[coalesce(d.callback_below[j.j], 0) + 1 : coalesce(d.callback_below[j.j + 1], cardinality(d.callback_seconds)) + 1]) as s from days d, j
     union all
     select raw.s from raw, j where raw.s > coalesce((${EDGES_SQL})[j.j], '-infinity')),
   pick as (select array_agg(s order by s) as v from (select s from cand order by s offset (select r1 - g from r, j) limit 2) p)
