@@ -1,5 +1,5 @@
 import type { Clock } from '../../app/clock.ts';
-import { type Orm, sql } from '../../app/db.ts';
+import { type Orm, sql, sqlBound } from '../../app/db.ts';
 import { forbidden } from '../../app/errors.ts';
 import type { Metrics } from '../../app/metrics.ts';
 import type { StaffCall } from '../staff/access.ts';
@@ -33,18 +33,8 @@ const DAY_BIN = (col: string) => `date_bin('1 day', ${col}, timestamptz '2000-01
 /** A day is rolled up once it ended this long ago (the triggers watch changes a day after the fact). */
 const SETTLED_AFTER_MS = 2 * DAY_MS;
 
-type DayFigures = { calls: number; answered_by_ivr: number; reached_operator: number; callback_requested: number; abandoned: number; in_progress: number; reports: number; called_back: number };
-const DAY_COLUMNS = ['calls', 'answered_by_ivr', 'reached_operator', 'callback_requested', 'abandoned', 'in_progress', 'reports', 'called_back'] as const;
-
-/**
- * The fixed edges of the call-backs' durations (seconds, 1/8-octave steps from 32 s to 194 days):
- * `hotline_day.callback_below[i]` is how many of the day's done call-backs took at most `EDGES[i]`
- * seconds. The median is found by a binary search over these edges, then sorted within its bucket
- * (the `stats` statement below). The rows hold counts for these very edges: changing them needs a
- * migration that deletes the rows (migration 20261207000000).
- */
-export const EDGES: readonly number[] = Array.from({ length: 153 }, (_, i) => Math.round(2 ** ((40 + i) / 8)));
-const EDGES_SQL = `'{${EDGES.join(',')}}'::float8[]`;
+/** A settled day's figures in `hotline_day`, summed over the days by `hotline_stats_read` as `rolled_…`. */
+type DayColumn = 'calls' | 'answered_by_ivr' | 'reached_operator' | 'callback_requested' | 'abandoned' | 'in_progress' | 'reports' | 'called_back';
 
 /** The whole settled days inside [from, to), or null when there is not one. */
 export function settledDays(from: Date, to: Date, now: Date): { start: Date; end: Date } | null {
@@ -58,13 +48,14 @@ export function settledDays(from: Date, to: Date, now: Date): { start: Date; end
  * Counts the days of the series that `hotline_day` lacks (with zeros for a day without calls, so it is
  * not counted again): the calls that started that day, and its call-backs that are closed (the open
  * ones are counted live; one that closes late drops the day). Each day's figures are those of the
- * stats query below, grouped by day; the done call-backs' seconds sorted, and their counts at most
- * each edge (`width_bucket` over the sorted array: the number of elements at most the edge).
+ * stats read, grouped by day; the done call-backs' seconds sorted, and how many are at most each of
+ * the median's edges (`width_bucket` over the sorted array: the number of elements at most the edge;
+ * migration 20261207000000).
  */
 const FILL_DAYS = `insert into hotline_day (day, calls, answered_by_ivr, reached_operator, callback_requested, abandoned, in_progress, reports, called_back, callback_seconds, callback_below, computed_at)
   select d.day, coalesce(c.calls, 0), coalesce(c.answered_by_ivr, 0), coalesce(c.reached_operator, 0), coalesce(c.callback_requested, 0),
     coalesce(c.abandoned, 0), coalesce(c.in_progress, 0), coalesce(c.reports, 0), coalesce(k.called_back, 0), coalesce(k.seconds, '{}'),
-    array(select width_bucket(e, coalesce(k.seconds, '{}')) from unnest(${EDGES_SQL}) with ordinality x(e, o) order by o), ?
+    array(select width_bucket(e, coalesce(k.seconds, '{}')) from unnest(hotline_seconds_edges()) with ordinality x(e, o) order by o), ?
   from generate_series(?::timestamptz, ?::timestamptz, interval '24 hours') d(day)
   left join (
     select ${DAY_BIN('started_at')} as day, count(*) as calls,
@@ -83,58 +74,8 @@ const FILL_DAYS = `insert into hotline_day (day, calls, answered_by_ivr, reached
   where not exists (select 1 from hotline_day h where h.day = d.day)
   on conflict (day) do nothing`;
 
-/**
- * The figures in one statement (bench/README "staff-reads": five statements before, and the median
- * sorted every done call-back of the window, ~72 000 a year at 10⁶ clues, 12–16 ms of PostgreSQL).
- * `ranges(col)` is the raw part of the window (the partial first day, the days not yet settled);
- * `days` the settled days' rows. The median is `percentile_cont(0.5)`'s: the values of ranks
- * ⌊(n−1)/2⌋ and ⌈(n−1)/2⌉ (0-based) of the done call-backs, interpolated as PostgreSQL does
- * (lo + 0.5 · (hi − lo)). `search` is a binary search over the edges for the bucket (EDGES[j],
- * EDGES[j+1]] holding rank r1: G(i), the number of values at most EDGES[i], is the sum of one
- * element per day plus the raw values counted; G(0) = 0 and G(B+1) = n. `cand` is that bucket's
- * values (each day's array sliced by its counts, its next value above the bucket too) and the raw
- * values above EDGES[j]: the value of rank r is the one of rank r − G(j) among them, r2 included
- * when it is the first value past the bucket (a done call-back without `done_at` has no duration,
- * and is left out as percentile_cont leaves out nulls). Parameters: the raw ranges thrice (calls, call-backs,
- * the raw durations), now, the settled days' start and end twice (open call-backs, days).
- * The open call-backs (`o`): all of them now, and those created in the settled days (which
- * `hotline_day` leaves out, as they may still close), in one pass over the open backlog's partial
- * index `callback_open_due_index`.
- */
-const STATS = (ranges: (col: string) => string) => `with recursive
-  days as materialized (select ${DAY_COLUMNS.join(', ')}, callback_below, callback_seconds from hotline_day where day >= ? and day < ?),
-  raw as materialized (select extract(epoch from done_at - created_at)::float8 as s from callback where state = 'done' and done_at is not null and (${ranges('created_at')})),
-  r as materialized (select (n - 1) / 2 as r1, n / 2 as r2 from (select (select count(*) from raw)::int + (select coalesce(sum(cardinality(callback_seconds)), 0) from days)::int as n offset 0) t where n > 0),
-  search(lo, glo, hi) as (
-    select 0, 0, ${EDGES.length + 1} from r
-    union all
-    select case when m.g <= m.r1 then m.mid else m.lo end, case when m.g <= m.r1 then m.g else m.glo end, case when m.g <= m.r1 then m.hi else m.mid end
-    from (select s.*, r.r1, (select coalesce(sum(callback_below[s.mid]), 0) from days)::int + (select count(*) from raw where raw.s <= (${EDGES_SQL})[s.mid])::int as g
-          from (select lo, glo, hi, (lo + hi) / 2 as mid from search where hi - lo > 1) s, r offset 0) m),
-  j as materialized (select lo as j, glo as g from search where hi - lo = 1),
-  cand as (
-    select unnest(d.callback_seconds[coalesce(d.callback_below[j.j], 0) + 1 : coalesce(d.callback_below[j.j + 1], cardinality(d.callback_seconds)) + 1]) as s from days d, j
-    union all
-    select raw.s from raw, j where raw.s > coalesce((${EDGES_SQL})[j.j], '-infinity')),
-  pick as (select array_agg(s order by s) as v from (select s from cand order by s offset (select r1 - g from r, j) limit 2) p)
-  select c.*, k.*, o.*, d.*,
-    (select (case when r.r2 = r.r1 then pick.v[1] else pick.v[1] + 0.5::float8 * (pick.v[2] - pick.v[1]) end)::float8 from r, pick) as median
-  from (select count(*)::int as calls,
-          count(*) filter (where outcome in ('report', 'status'))::int as answered_by_ivr,
-          count(*) filter (where outcome = 'operator')::int as reached_operator,
-          count(*) filter (where outcome = 'callback')::int as callback_requested,
-          count(*) filter (where outcome in ('abandoned', 'no_answer', 'busy', 'failed'))::int as abandoned,
-          count(*) filter (where ended_at is null)::int as in_progress,
-          count(*) filter (where clue_id is not null)::int as reports
-        from "call" where ${ranges('started_at')}) c,
-    (select count(*) filter (where state <> 'cancelled')::int as created, count(*) filter (where state = 'done')::int as raw_called_back
-       from callback where ${ranges('created_at')}) k,
-    (select count(*)::int as open, count(*) filter (where due_at < ?)::int as overdue,
-       count(*) filter (where created_at >= ? and created_at < ?)::int as in_days
-     from callback where state = 'open') o,
-    (select count(*)::int as rolled_days, ${DAY_COLUMNS.map((c) => `coalesce(sum(${c}), 0)::int as rolled_${c}`).join(', ')} from days) d`;
-
-type Row = Omit<DayFigures, 'called_back'> & { [K in (typeof DAY_COLUMNS)[number] as `rolled_${K}`]: number } & {
+/** The row of `hotline_stats_read`: the raw part's counts, the open call-backs, the days' sums, the median. */
+type Row = { [K in Exclude<DayColumn, 'called_back'>]: number } & { [K in DayColumn as `rolled_${K}`]: number } & {
   created: number;
   raw_called_back: number;
   open: number;
@@ -166,19 +107,19 @@ export function createHotlineStatsUseCases(deps: HotlineStatsUseCasesDeps) {
     const now = clock.now();
     const days = settledDays(from, to, now);
     const raw: [Date, Date][] = days ? ([[from, days.start], [days.end, to]] as [Date, Date][]).filter(([a, b]) => a < b) : [[from, to]];
-    // `(col >= ? and col < ?) or …` over the raw ranges (false when the window is all settled days).
-    const ranges = (col: string) => (raw.length ? raw.map(() => `(${col} >= ? and ${col} < ?)`).join(' or ') : 'false');
-    const rawParams = raw.flat();
     const [start, end] = [days?.start ?? now, days?.end ?? now];
-    const read = async () =>
-      (await sql<Row>(em, STATS(ranges), [start, end, ...rawParams, ...rawParams, ...rawParams, now, start, end]))[0]!;
+    // The raw ranges, two of them always (an empty one for a part the window does not have).
+    const [[a1, b1], [a2, b2]] = [...raw, [now, now], [now, now]] as [[Date, Date], [Date, Date]];
+    // One read (migration 20261207000000, `hotline_stats_read`): the raw ranges' calls and call-backs,
+    // the open call-backs, the settled days' sums and the median across both.
+    const read = async () => (await sqlBound<Row>(em, 'select * from hotline_stats_read($1, $2, $3, $4, $5, $6, $7)', [start, end, a1, b1, a2, b2, now]))[0]!;
     let row = await read();
     const expected = days ? Math.round((days.end.getTime() - days.start.getTime()) / DAY_MS) : 0;
     if (row.rolled_days !== expected) {
       await fillDays(start, end, now);
       row = await read();
     }
-    const sum = (k: (typeof DAY_COLUMNS)[number], own: number) => own + row[`rolled_${k}`];
+    const sum = (k: DayColumn, own: number) => own + row[`rolled_${k}`];
     return {
       from,
       to,

@@ -180,7 +180,7 @@ const HotlineDaySchema = defineEntity({
     reports: p.integer(),
     calledBack: p.integer(),
     callbackSeconds: p.type('double precision[]').columnType('double precision[]'),
-    /** How many of `callbackSeconds` are at most each edge of hotline-stats.usecases.ts `EDGES` (migration 20261207000000). */
+    /** How many of `callbackSeconds` are at most each edge of `hotline_seconds_edges()`, for the median (migration 20261207000000). */
     callbackBelow: p.type('integer[]').columnType('int[]'),
     computedAt: p.datetime(),
   },
