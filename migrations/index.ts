@@ -29,6 +29,7 @@ import { Migration20261205200000_outbox_pending_function } from './Migration2026
 import { Migration20261206000000_unit_covering_indexes } from './Migration20261206000000_unit_covering_indexes.ts';
 import { Migration20261206100000_clue_export_covering_index } from './Migration20261206100000_clue_export_covering_index.ts';
 import { Migration20261206200000_exclusion_indexes } from './Migration20261206200000_exclusion_indexes.ts';
+import { Migration20261207000000_hotline_day_median } from './Migration20261207000000_hotline_day_median.ts';
 
 /** Applied in order at start and by `npm run migrate`. Append new migrations; never edit one that shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -62,4 +63,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261206000000_unit_covering_indexes', class: Migration20261206000000_unit_covering_indexes },
   { name: 'Migration20261206100000_clue_export_covering_index', class: Migration20261206100000_clue_export_covering_index },
   { name: 'Migration20261206200000_exclusion_indexes', class: Migration20261206200000_exclusion_indexes },
+  { name: 'Migration20261207000000_hotline_day_median', class: Migration20261207000000_hotline_day_median },
 ];

@@ -107,6 +107,8 @@ describe('migrations', () => {
       /function if exists "(clue_exclusions_fresh|staff_session_principal)"/,
       // The outbox relay's pending read: a plain scan of the pending index (bitmap scans off).
       /function if exists "outbox_pending"/,
+      // The hotline figures' read (plan kept per connection) and the median's fixed edges.
+      /function if exists "(hotline_stats_read|hotline_seconds_edges)"/,
       // Sessions, accounts and units notify the serve processes' principal caches when they change.
       /trigger if exists "(staff_session|staff|unit)_principal_(changed|deleted)"/,
       /function if exists "(staff_session|staff|unit)_(staff_session|staff|unit)_principal_(changed|deleted)_fn"/,

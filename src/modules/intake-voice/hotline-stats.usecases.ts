@@ -1,5 +1,5 @@
 import type { Clock } from '../../app/clock.ts';
-import { type Orm, sql } from '../../app/db.ts';
+import { type Orm, sql, sqlBound } from '../../app/db.ts';
 import { forbidden } from '../../app/errors.ts';
 import type { Metrics } from '../../app/metrics.ts';
 import type { StaffCall } from '../staff/access.ts';
@@ -33,10 +33,8 @@ const DAY_BIN = (col: string) => `date_bin('1 day', ${col}, timestamptz '2000-01
 /** A day is rolled up once it ended this long ago (the triggers watch changes a day after the fact). */
 const SETTLED_AFTER_MS = 2 * DAY_MS;
 
-type DayFigures = { calls: number; answered_by_ivr: number; reached_operator: number; callback_requested: number; abandoned: number; in_progress: number; reports: number; called_back: number; seconds: number[] };
-const DAY_SUMS = ['calls', 'answered_by_ivr', 'reached_operator', 'callback_requested', 'abandoned', 'in_progress', 'reports', 'called_back']
-  .map((c) => `coalesce(sum(${c}), 0)::int as ${c}`)
-  .join(', ');
+/** A settled day's figures in `hotline_day`, summed over the days by `hotline_stats_read` as `rolled_…`. */
+type DayColumn = 'calls' | 'answered_by_ivr' | 'reached_operator' | 'callback_requested' | 'abandoned' | 'in_progress' | 'reports' | 'called_back';
 
 /** The whole settled days inside [from, to), or null when there is not one. */
 export function settledDays(from: Date, to: Date, now: Date): { start: Date; end: Date } | null {
@@ -50,11 +48,14 @@ export function settledDays(from: Date, to: Date, now: Date): { start: Date; end
  * Counts the days of the series that `hotline_day` lacks (with zeros for a day without calls, so it is
  * not counted again): the calls that started that day, and its call-backs that are closed (the open
  * ones are counted live; one that closes late drops the day). Each day's figures are those of the
- * stats query below, grouped by day.
+ * stats read, grouped by day; the done call-backs' seconds sorted, and how many are at most each of
+ * the median's edges (`width_bucket` over the sorted array: the number of elements at most the edge;
+ * migration 20261207000000).
  */
-const FILL_DAYS = `insert into hotline_day (day, calls, answered_by_ivr, reached_operator, callback_requested, abandoned, in_progress, reports, called_back, callback_seconds, computed_at)
+const FILL_DAYS = `insert into hotline_day (day, calls, answered_by_ivr, reached_operator, callback_requested, abandoned, in_progress, reports, called_back, callback_seconds, callback_below, computed_at)
   select d.day, coalesce(c.calls, 0), coalesce(c.answered_by_ivr, 0), coalesce(c.reached_operator, 0), coalesce(c.callback_requested, 0),
-    coalesce(c.abandoned, 0), coalesce(c.in_progress, 0), coalesce(c.reports, 0), coalesce(k.called_back, 0), coalesce(k.seconds, '{}'), ?
+    coalesce(c.abandoned, 0), coalesce(c.in_progress, 0), coalesce(c.reports, 0), coalesce(k.called_back, 0), coalesce(k.seconds, '{}'),
+    array(select width_bucket(e, coalesce(k.seconds, '{}')) from unnest(hotline_seconds_edges()) with ordinality x(e, o) order by o), ?
   from generate_series(?::timestamptz, ?::timestamptz, interval '24 hours') d(day)
   left join (
     select ${DAY_BIN('started_at')} as day, count(*) as calls,
@@ -66,11 +67,23 @@ const FILL_DAYS = `insert into hotline_day (day, calls, answered_by_ivr, reached
       count(*) filter (where clue_id is not null) as reports
     from "call" where started_at >= ? and started_at < ? group by 1) c on c.day = d.day
   left join (
-    select ${DAY_BIN('created_at')} as day, count(*) filter (where state = 'done') as called_back,
-      array_agg(extract(epoch from done_at - created_at)::float8 order by done_at - created_at) filter (where state = 'done') as seconds
-    from callback where created_at >= ? and created_at < ? and state <> 'open' group by 1) k on k.day = d.day
+    select day, count(*) filter (where state = 'done') as called_back, array_agg(s order by s) filter (where state = 'done' and s is not null) as seconds
+    from (select ${DAY_BIN('created_at')} as day, state, extract(epoch from done_at - created_at)::float8 as s
+          from callback where created_at >= ? and created_at < ? and state <> 'open') cb
+    group by 1) k on k.day = d.day
   where not exists (select 1 from hotline_day h where h.day = d.day)
   on conflict (day) do nothing`;
+
+/** The row of `hotline_stats_read`: the raw part's counts, the open call-backs, the days' sums, the median. */
+type Row = { [K in Exclude<DayColumn, 'called_back'>]: number } & { [K in DayColumn as `rolled_${K}`]: number } & {
+  created: number;
+  raw_called_back: number;
+  open: number;
+  overdue: number;
+  in_days: number;
+  rolled_days: number;
+  median: number | null;
+};
 
 export interface HotlineStatsUseCasesDeps {
   orm: Orm;
@@ -94,86 +107,47 @@ export function createHotlineStatsUseCases(deps: HotlineStatsUseCasesDeps) {
     const now = clock.now();
     const days = settledDays(from, to, now);
     const raw: [Date, Date][] = days ? ([[from, days.start], [days.end, to]] as [Date, Date][]).filter(([a, b]) => a < b) : [[from, to]];
-    // `(col >= ? and col < ?) or …` over the raw ranges (false when the window is all settled days).
-    const ranges = (col: string) => (raw.length ? raw.map(() => `(${col} >= ? and ${col} < ?)`).join(' or ') : 'false');
-    const rawParams = raw.flat();
-    const [calls] = await sql<Record<string, number>>(
-      em,
-      `select count(*)::int as calls,
-         count(*) filter (where outcome in ('report', 'status'))::int as answered_by_ivr,
-         count(*) filter (where outcome = 'operator')::int as reached_operator,
-         count(*) filter (where outcome = 'callback')::int as callback_requested,
-         count(*) filter (where outcome in ('abandoned', 'no_answer', 'busy', 'failed'))::int as abandoned,
-         count(*) filter (where ended_at is null)::int as in_progress,
-         count(*) filter (where clue_id is not null)::int as reports
-       from "call" where ${ranges('started_at')}`,
-      rawParams,
-    );
-    const [cbs] = await sql<{ created: number; called_back: number }>(
-      em,
-      `select count(*) filter (where state <> 'cancelled')::int as created, count(*) filter (where state = 'done')::int as called_back
-       from callback where ${ranges('created_at')}`,
-      rawParams,
-    );
-    // The open call-backs: all of them now, and those created in the settled days (which `hotline_day`
-    // leaves out, as they may still close). One pass over the open backlog's partial index.
-    const [open] = await sql<{ open: number; overdue: number; in_days: number }>(
-      em,
-      `select count(*)::int as open, count(*) filter (where due_at < ?)::int as overdue,
-         count(*) filter (where created_at >= ? and created_at < ?)::int as in_days
-       from callback where state = 'open'`,
-      [now, days?.start ?? now, days?.end ?? now],
-    );
-    const rolled = days ? await hotlineDays(days.start, days.end, now) : null;
-    const [median] = await sql<{ median: number | null }>(
-      em,
-      `select (percentile_cont(0.5) within group (order by s))::float8 as median from (
-         select extract(epoch from done_at - created_at)::float8 as s from callback where state = 'done' and (${ranges('created_at')})
-         union all
-         select unnest(callback_seconds) from hotline_day where day >= ? and day < ?) x`,
-      [...rawParams, days?.start ?? now, days?.end ?? now],
-    );
-    const sum = (k: keyof Omit<DayFigures, 'seconds'>, own: number | undefined) => (own ?? 0) + (rolled?.[k] ?? 0);
+    const [start, end] = [days?.start ?? now, days?.end ?? now];
+    // The raw ranges, two of them always (an empty one for a part the window does not have).
+    const [[a1, b1], [a2, b2]] = [...raw, [now, now], [now, now]] as [[Date, Date], [Date, Date]];
+    // One read (migration 20261207000000, `hotline_stats_read`): the raw ranges' calls and call-backs,
+    // the open call-backs, the settled days' sums and the median across both.
+    const read = async () => (await sqlBound<Row>(em, 'select * from hotline_stats_read($1, $2, $3, $4, $5, $6, $7)', [start, end, a1, b1, a2, b2, now]))[0]!;
+    let row = await read();
+    const expected = days ? Math.round((days.end.getTime() - days.start.getTime()) / DAY_MS) : 0;
+    if (row.rolled_days !== expected) {
+      await fillDays(start, end, now);
+      row = await read();
+    }
+    const sum = (k: DayColumn, own: number) => own + row[`rolled_${k}`];
     return {
       from,
       to,
-      calls: sum('calls', calls?.calls),
-      answeredByIvr: sum('answered_by_ivr', calls?.answered_by_ivr),
-      reachedOperator: sum('reached_operator', calls?.reached_operator),
-      callbackRequested: sum('callback_requested', calls?.callback_requested),
-      abandoned: sum('abandoned', calls?.abandoned),
-      inProgress: sum('in_progress', calls?.in_progress),
-      reports: sum('reports', calls?.reports),
-      callbacksCreated: sum('called_back', cbs?.created) + (open?.in_days ?? 0),
-      calledBack: sum('called_back', cbs?.called_back),
-      callbacksOpen: open?.open ?? 0,
-      callbacksOverdue: open?.overdue ?? 0,
-      medianTimeToCallbackSeconds: median?.median == null ? null : Math.round(Number(median.median)),
+      calls: sum('calls', row.calls),
+      answeredByIvr: sum('answered_by_ivr', row.answered_by_ivr),
+      reachedOperator: sum('reached_operator', row.reached_operator),
+      callbackRequested: sum('callback_requested', row.callback_requested),
+      abandoned: sum('abandoned', row.abandoned),
+      inProgress: sum('in_progress', row.in_progress),
+      reports: sum('reports', row.reports),
+      callbacksCreated: sum('called_back', row.created) + row.in_days,
+      calledBack: sum('called_back', row.raw_called_back),
+      callbacksOpen: row.open,
+      callbacksOverdue: row.overdue,
+      medianTimeToCallbackSeconds: row.median == null ? null : Math.round(Number(row.median)),
     };
   }
 
   /**
-   * The sums of `hotline_day` over [start, end), whole settled days; the days it lacks are counted
-   * first, under an exclusive advisory lock that the late-change triggers take shared: a change that
-   * commits while a day is counted either is seen by the count or drops the row after it.
+   * Counts the days of [start, end) that `hotline_day` lacks, under an exclusive advisory lock that
+   * the late-change triggers take shared: a change that commits while a day is counted either is
+   * seen by the count or drops the row after it.
    */
-  async function hotlineDays(start: Date, end: Date, now: Date): Promise<Omit<DayFigures, 'seconds'>> {
-    const expected = Math.round((end.getTime() - start.getTime()) / DAY_MS);
-    const read = async () =>
-      (
-        await sql<Omit<DayFigures, 'seconds'> & { n: number }>(
-          orm.em.fork(),
-          `select count(*)::int as n, ${DAY_SUMS} from hotline_day where day >= ? and day < ?`,
-          [start, end],
-        )
-      )[0]!;
-    const first = await read();
-    if (first.n === expected) return first;
+  async function fillDays(start: Date, end: Date, now: Date): Promise<void> {
     await orm.em.fork().transactional(async (tx) => {
       await sql(tx, `select pg_advisory_xact_lock(hashtextextended('hotline_day', 0))`);
       await sql(tx, FILL_DAYS, [now, start, new Date(end.getTime() - DAY_MS), start, end, start, end]);
     });
-    return read();
   }
 
   async function statsFor({ ctx, input: { from, to } }: StaffCall<{ from: Date; to: Date }>) {

@@ -163,7 +163,7 @@ SmsMessageSchema.setClass(SmsMessage);
 /**
  * The hotline figures of one settled day (a Shanghai day that ended two days before it was counted):
  * the calls that started that day and the closed call-backs created that day, with the done ones'
- * seconds to call-back (for the median). Filled on read by the figures (callbacks.usecases.ts) and
+ * seconds to call-back (sorted, for the median) and their counts below fixed edges. Filled on read by the figures (callbacks.usecases.ts) and
  * dropped by triggers when something it counted changes late (migration 20261204520000).
  */
 const HotlineDaySchema = defineEntity({
@@ -180,6 +180,8 @@ const HotlineDaySchema = defineEntity({
     reports: p.integer(),
     calledBack: p.integer(),
     callbackSeconds: p.type('double precision[]').columnType('double precision[]'),
+    /** How many of `callbackSeconds` are at most each edge of `hotline_seconds_edges()`, for the median (migration 20261207000000). */
+    callbackBelow: p.type('integer[]').columnType('int[]'),
     computedAt: p.datetime(),
   },
 });
