@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, seedTree, type TestEnv } from './helpers.ts';
+import { createTestApp, onPglite, seedTree, type TestEnv } from './helpers.ts';
 
 let t: TestEnv;
 beforeAll(async () => {
@@ -13,6 +13,11 @@ describe('system endpoints', () => {
     const res = await t.call('GET', '/healthz');
     expect(res.status).toBe(200);
     expect(res.json).toEqual({ status: 'ok', checks: { database: 'ok', redis: 'ok', ledger: 'ok' } });
+  });
+
+  it.skipIf(onPglite)("runs the app's statements without parallel query (a worker per request costs more than it saves)", async () => {
+    const rows = await t.deps.orm.em.fork().execute('show max_parallel_workers_per_gather');
+    expect(rows).toEqual([{ max_parallel_workers_per_gather: '0' }]);
   });
 
   it('/openapi.json documents every staff JSON endpoint with its body schema', async () => {

@@ -41,7 +41,11 @@ export async function openOrm(config: DbConfig, logger: Logger, entities: Entity
       pool: { min: 0, max: config.DATABASE_POOL_MAX },
       // Merged into the `pg` Pool's options: waiting for a free client (or a new connection) fails
       // after this long with pg-pool's "timeout exceeded when trying to connect" (see isPoolTimeout).
-      driverOptions: { connectionTimeoutMillis: config.DATABASE_ACQUIRE_TIMEOUT_MS },
+      // No parallel query: over the open-deadline index PostgreSQL planned a 100-row view as a Gather
+      // Merge, whose worker start-up made it 13 ms instead of 4 (bench/README "staff-reads"), and the
+      // export's pages were 3× slower in parallel. Requests here read a page of rows, many at once, on
+      // few cores: a worker per request takes a core from another request.
+      driverOptions: { connectionTimeoutMillis: config.DATABASE_ACQUIRE_TIMEOUT_MS, options: '-c max_parallel_workers_per_gather=0' },
     });
   }
   const dir = resolve(join(config.DATA_DIR, 'pglite'));

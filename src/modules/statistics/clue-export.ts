@@ -105,19 +105,16 @@ export function createClueExport(deps: { orm: Orm; clock: Clock; logger: Logger;
       // The page is an index-only scan of `clue_received_at_index`, which carries the columns read
       // here (Migration20261206100000_clue_export_covering_index). Over that index PostgreSQL
       // planned the page in parallel (a Gather Merge over two workers), which on the 10⁵ set took
-      // 46–56 ms a page against 14–16 ms for the same plan in one process, the workers also reading
-      // ~500 rows past the limit: the page is read with parallel workers off, in a transaction of its own.
-      return em.transactional(async (tx) => {
-        await sql(tx, 'set local max_parallel_workers_per_gather = 0');
-        return sql<PageRow>(
-          tx,
-          `select c.id, c.tracking_code, c.channel, c.received_at, c.categories, c.summary, c.status, c.finding, c.unit_id, c.assigned_unit_id, o.concluded_at
-             from clue c left join clue_conclusion o on o.clue_id = c.id
-            where ${where.join(' and ')}${cursor ? ' and (c.received_at, c.id) > (?, ?)' : ''}
-            order by c.received_at, c.id limit ?`,
-          [...params, ...(cursor ? [cursor.at, cursor.id] : []), PAGE],
-        );
-      });
+      // 46–56 ms a page against 14–16 ms for the same plan in one process: the app's connections run
+      // without parallel query (src/app/db.ts).
+      return sql<PageRow>(
+        em,
+        `select c.id, c.tracking_code, c.channel, c.received_at, c.categories, c.summary, c.status, c.finding, c.unit_id, c.assigned_unit_id, o.concluded_at
+           from clue c left join clue_conclusion o on o.clue_id = c.id
+          where ${where.join(' and ')}${cursor ? ' and (c.received_at, c.id) > (?, ?)' : ''}
+          order by c.received_at, c.id limit ?`,
+        [...params, ...(cursor ? [cursor.at, cursor.id] : []), PAGE],
+      );
     }
     /** A page with its accused, conclusion deadlines and referrals (one query each, by the page's ids). */
     async function withSides(page: PageRow[]) {
