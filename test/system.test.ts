@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from '../src/app/db.ts';
 import { createTestApp, onPglite, seedTree, type TestEnv } from './helpers.ts';
 
 let t: TestEnv;
@@ -16,7 +17,7 @@ describe('system endpoints', () => {
   });
 
   it.skipIf(onPglite)("runs the app's statements without parallel query (a worker per request costs more than it saves)", async () => {
-    const rows = await t.deps.orm.em.fork().execute('show max_parallel_workers_per_gather');
+    const rows = await sql(t.deps.orm.em.fork(), 'show max_parallel_workers_per_gather');
     expect(rows).toEqual([{ max_parallel_workers_per_gather: '0' }]);
   });
 

@@ -5,6 +5,7 @@ import iconv from 'iconv-lite';
 import type { Clock } from '../../app/clock.ts';
 import { type Orm, sql } from '../../app/db.ts';
 import type { Logger } from '../../app/logger.ts';
+import { collectAfterBulkWork } from '../../app/memory.ts';
 import type { AccusedRole, Category, Channel } from '../clues/clue.entity.ts';
 import { appendAuditEvent } from '../clues/ledger.ts';
 import type { ClueStatus, Finding } from '../clues/status-machine.ts';
@@ -221,6 +222,7 @@ export function createClueExport(deps: { orm: Orm; clock: Clock; logger: Logger;
         .fork()
         .transactional((tx) => appendAuditEvent(tx, { type: 'export.clues', actor: `staff:${principal.id}`, data }, clock.now()))
         .catch((error: unknown) => logger.error({ err: error, staffId: principal.id }, 'could not record a clue export on the audit chain'));
+      collectAfterBulkWork();
     };
     tap.on('end', () => record(true));
     // A download cut off stops the reading (no more pages are fetched) and is recorded as incomplete,
