@@ -8,7 +8,7 @@ import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plusFromState } from 'pure-rand/generator/xoroshiro128plus';
 import type { RandomGenerator } from 'pure-rand/types/RandomGenerator';
-import { uuidText } from '../../src/app/ids.ts';
+import { uuid7From, uuidText } from '../../src/app/ids.ts';
 
 export class Rng {
   readonly #g: RandomGenerator;
@@ -74,11 +74,7 @@ export class Rng {
 
   /** A version-7 UUID (time-ordered, as the app gives a clue) whose 48-bit time is `ms`, the rest from the stream's bits. */
   uuid7(ms: number): string {
-    const b = this.bytes(16);
-    b.writeUIntBE(ms, 0, 6);
-    b[6] = (b[6]! & 0x0f) | 0x70;
-    b[8] = (b[8]! & 0x3f) | 0x80;
-    return uuidText(b);
+    return uuid7From(this.bytes(16), ms);
   }
 
   digits(n: number): string {

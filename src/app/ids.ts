@@ -21,7 +21,11 @@ export function uuidText(b: Buffer): string {
  * the whole of the layout.
  */
 export function timeOrderedUuid(ms: number): string {
-  const b = randomBytes(16);
+  return uuid7From(randomBytes(16), ms);
+}
+
+/** 16 bytes (random, or a data set's stream) laid out as a version-7 UUID whose 48-bit time is `ms`; `b` is overwritten. */
+export function uuid7From(b: Buffer, ms: number): string {
   b.writeUIntBE(Math.max(0, Math.floor(ms)) % 2 ** 48, 0, 6);
   b[6] = (b[6]! & 0x0f) | 0x70;
   b[8] = (b[8]! & 0x3f) | 0x80;

@@ -4,8 +4,8 @@
  * from the first one's slack (256–266 MB of RSS after a CSV, 296–321 MB at the peak of the XLSX that
  * followed, against a bound of 300: bench/README "reports"). Synchronous: asked for as a task of its
  * own it came too late for an export that follows at once (XLSX peak 293 MB; synchronous 282). It runs
- * after the export's last byte went out, once an export (a pause of tens of milliseconds at 10⁶ rows,
- * less for a smaller heap). Only where node runs with `--expose-gc`, as `src/start.mjs` starts
+ * after the export's last byte went out, once an export and only for a large one (clue-export.ts
+ * `BULK_ROWS`): a pause of tens of milliseconds. Only where node runs with `--expose-gc`, as `src/start.mjs` starts
  * `serve`, `work` and `all`; elsewhere (tests, an operator's own flags) it does nothing.
  */
 export function collectAfterBulkWork(): void {

@@ -26,6 +26,8 @@ export interface ExportFilter {
 }
 
 const PAGE = 2000;
+/** From this many rows an export asks for a full collection when it ends (src/app/memory.ts). */
+const BULK_ROWS = 50_000;
 
 interface PageRow {
   id: string;
@@ -222,7 +224,8 @@ export function createClueExport(deps: { orm: Orm; clock: Clock; logger: Logger;
         .fork()
         .transactional((tx) => appendAuditEvent(tx, { type: 'export.clues', actor: `staff:${principal.id}`, data }, clock.now()))
         .catch((error: unknown) => logger.error({ err: error, staffId: principal.id }, 'could not record a clue export on the audit chain'));
-      collectAfterBulkWork();
+      // Only after an export large enough to leave slack worth a pause of the event loop.
+      if (count >= BULK_ROWS) collectAfterBulkWork();
     };
     tap.on('end', () => record(true));
     // A download cut off stops the reading (no more pages are fetched) and is recorded as incomplete,
