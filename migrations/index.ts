@@ -30,6 +30,7 @@ import { Migration20261206000000_unit_covering_indexes } from './Migration202612
 import { Migration20261206100000_clue_export_covering_index } from './Migration20261206100000_clue_export_covering_index.ts';
 import { Migration20261206200000_exclusion_indexes } from './Migration20261206200000_exclusion_indexes.ts';
 import { Migration20261207000000_hotline_day_median } from './Migration20261207000000_hotline_day_median.ts';
+import { Migration20261208000000_exclusion_name_gate } from './Migration20261208000000_exclusion_name_gate.ts';
 
 /** Applied in order at start and by `npm run migrate`. Append new migrations; never edit one that shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -64,4 +65,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261206100000_clue_export_covering_index', class: Migration20261206100000_clue_export_covering_index },
   { name: 'Migration20261206200000_exclusion_indexes', class: Migration20261206200000_exclusion_indexes },
   { name: 'Migration20261207000000_hotline_day_median', class: Migration20261207000000_hotline_day_median },
+  { name: 'Migration20261208000000_exclusion_name_gate', class: Migration20261208000000_exclusion_name_gate },
 ];

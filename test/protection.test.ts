@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorkers } from '../src/roots/worker.ts';
 import { createOrm } from '../src/roots/orm.ts';
-import { FRESH_EXCLUSIONS_FUNCTION } from '../src/modules/visibility/visibility.ts';
+import { FRESH_EXCLUSIONS_FUNCTION, recomputeExclusions } from '../src/modules/visibility/visibility.ts';
 import { createLogger } from '../src/app/logger.ts';
 import { createTestApp, createTestDatabase, seedTree, type TestEnv, until } from './helpers.ts';
 import { makeId } from './registry/fixtures.ts';
@@ -482,11 +482,60 @@ describe('the excluded set follows changes', () => {
   });
 });
 
+describe('a registration writes the excluded set a recompute writes', () => {
+  const members = (clueId: string) =>
+    t.db.query<{ id: string; unit_id: string | null; staff_id: string | null; reason: string }>(
+      'select id, unit_id, staff_id, reason from clue_exclusion where clue_id = $1 order by id',
+      [clueId],
+    );
+
+  it('unit members written as rows, name members only where a name matches: the same ids and rows as the full rule, in groups registered together', async () => {
+    const bodies = [
+      // Names on staff and in the registry: every branch has something to find.
+      [
+        { name: OFFICIAL, role: 'official', unitId: tree.streetA.id },
+        { name: NAMED_SUPERVISOR, role: 'unknown' },
+        { name: '受益人甲', role: 'beneficiary', unitId: tree.committeeB.id },
+      ],
+      // Names nobody has: only the unit members (the unit given in capitals, as a client may send it).
+      [{ name: '无名氏乙', role: 'cadre', unitId: tree.streetB.id.toUpperCase() }],
+      [{ name: '无名氏丙', role: 'caseworker', unitId: tree.committeeA.id }, { name: '无名氏丁', role: 'other' }],
+      // No accused at all.
+      [],
+    ];
+    // Sent together, so that the group commit writes several in one statement.
+    const answers = await Promise.all(
+      bodies.map((accused, i) =>
+        t.call('POST', '/api/v1/staff/clues', {
+          token: tok['op-d'],
+          body: { channel: 'letter', categories: ['favor_enrolment'], narrative: `排除集核对 ${i}：反映低保审批问题。`, unitId: tree.committeeA.id, accused },
+        }),
+      ),
+    );
+    for (const a of answers) expect(a.status, a.text).toBe(201);
+    const written = await Promise.all(answers.map((a) => members(a.json.id)));
+    const em = t.deps.orm.em.fork();
+    await recomputeExclusions(em, answers.map((a) => a.json.id));
+    const recomputed = await Promise.all(answers.map((a) => members(a.json.id)));
+    expect(written).toEqual(recomputed);
+    // What each holds, so that the comparison above compares something.
+    const reasons = written.map((rows) => rows.map((r) => r.reason).sort());
+    // (Earlier tests of this file added an account under the official's name and a second registration.)
+    expect(new Set(reasons[0])).toEqual(new Set(['accused_name', 'accused_unit', 'registered_relative']));
+    expect(written[0]!.filter((r) => r.reason === 'accused_name').map((r) => r.staff_id)).toEqual(expect.arrayContaining([ids['admin-named'], ids['sup-named']]));
+    expect(written[0]!.filter((r) => r.reason === 'registered_relative').map((r) => r.staff_id)).toContain(ids['op-rel']);
+    expect(written[0]!.filter((r) => r.reason === 'accused_unit').map((r) => r.unit_id)).toEqual([tree.streetA.id]);
+    expect(written[1]).toEqual([expect.objectContaining({ reason: 'accused_unit', unit_id: tree.streetB.id, staff_id: null })]);
+    expect(written[2]).toEqual([expect.objectContaining({ reason: 'accused_unit', unit_id: tree.committeeA.id })]);
+    expect(written[3]).toEqual([]);
+  });
+});
+
 describe('the migration', () => {
   it('the registration’s excluded-set function is the rule of visibility.ts, planned once (a change of the rule needs a migration)', async () => {
     const body = (sqlText: string) => sqlText.slice(sqlText.indexOf('$fn$') + 4, sqlText.lastIndexOf('$fn$')).replace(/\s+/g, ' ').trim();
     const [fn] = await t.db.query<{ prosrc: string; proconfig: string[] | null; provolatile: string }>(
-      `select prosrc, proconfig, provolatile from pg_proc where proname = 'clue_exclusions_fresh'`,
+      `select prosrc, proconfig, provolatile from pg_proc where proname = 'clue_exclusions_named'`,
     );
     expect(fn).toBeDefined();
     expect(body(`$fn$${fn!.prosrc}$fn$`)).toBe(body(FRESH_EXCLUSIONS_FUNCTION));

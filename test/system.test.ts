@@ -110,7 +110,7 @@ describe('migrations', () => {
       /trigger if exists "hotline_day_(call|callback)_(late|deleted)"/,
       /function if exists "(call|callback)_hotline_day_(call|callback)_(late|deleted)_fn"/,
       // PL/pgSQL functions whose plans are kept per connection: the registration's excluded set and the session read.
-      /function if exists "(clue_exclusions_fresh|staff_session_principal)"/,
+      /function if exists "(clue_exclusions_named|staff_session_principal)"/,
       // The outbox relay's pending read: a plain scan of the pending index (bitmap scans off).
       /function if exists "outbox_pending"/,
       // The hotline figures' read (plan kept per connection) and the median's fixed edges.

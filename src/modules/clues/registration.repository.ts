@@ -7,7 +7,7 @@
 import type { QueueName } from '../../../queues/names.ts';
 import { type Em, sqlBound, valuesList } from '../../app/db.ts';
 import { nameKey } from '../../app/text.ts';
-import { freshExclusionsInsert } from '../visibility/visibility.ts';
+import { freshExclusionsInsert, freshUnitMembers } from '../visibility/visibility.ts';
 import type { AccusedRole, Category, Channel, SecretKind } from './clue.entity.ts';
 import { pgTextArray } from './ledger.ts';
 
@@ -58,7 +58,7 @@ interface RegistrationRows {
   reporters: Row[];
   attachments: Row[];
   /** Per accused: (accused id, clue id, role, unit id, name key, the clue's unit id), for the excluded set. */
-  exclusionSources: Row[];
+  exclusionSources: [string, string, string, string | null, string, string | null][];
 }
 
 /** The rows of one registration, in the column order of `tables`. */
@@ -148,12 +148,18 @@ export function registrationStatement(registrations: Registration[]): { text: st
     ctes.push(`${key} as (insert into ${spec.table} (${names}) values ${values})`);
   }
   // The clue's excluded set (visibility module), from the accused as given: the rows the CTEs above
-  // write are not visible to the other parts of the same statement. One array per column, so the
-  // function computing it keeps one plan whatever the size of the group.
-  const sources = batch.flatMap((r) => r.exclusionSources);
-  if (sources.length) {
+  // write are not visible to the other parts of the same statement. Its unit members are plain
+  // rows; the members found by name come from a function given one array per column, so that it
+  // keeps one plan whatever the size of the group, and only for accused with a name to match.
+  const units = freshUnitMembers(batch.flatMap((r) => r.exclusionSources.map(([id, clueId, role, unitId]) => ({ id, clueId, role, unitId }))));
+  if (units.length) {
+    const values = valuesList(params, units, [undefined, undefined, undefined, undefined], ['null', `'accused_unit'`]);
+    ctes.push(`unit_exclusions as (insert into clue_exclusion (id, clue_id, accused_id, unit_id, staff_id, reason) values ${values})`);
+  }
+  const named = batch.flatMap((r) => r.exclusionSources).filter((row) => row[4] !== '');
+  if (named.length) {
     const placeholders = Array.from({ length: 6 }, (_, column) => {
-      params.push(sources.map((row) => row[column]));
+      params.push(named.map((row) => row[column]));
       return `$${params.length}`;
     });
     ctes.push(`exclusions as (${freshExclusionsInsert(placeholders)})`);

@@ -27,7 +27,8 @@ const NearRelativeSchema = defineEntity({
   properties: {
     id: p.uuid().primary(),
     registrantName: p.string().length(200),
-    registrantNameKey: p.string().length(200),
+    /** Probed by name in every registration's excluded set (visibility.ts `FRESH_EXCLUSIONS_FUNCTION`). */
+    registrantNameKey: p.string().length(200).index(),
     /** The registrant's staff account, when they have one (cadres often do not). */
     registrantStaff: () => p.manyToOne(Staff).mapToPk().nullable().index(),
     registrantUnit: () => p.manyToOne(Unit).mapToPk().index(),

@@ -1,7 +1,6 @@
 import { defineEntity, p } from '@mikro-orm/core';
 import { Accused, Clue } from '../clues/clue.entity.ts';
 import { Staff } from '../staff/staff.entity.ts';
-import { Unit } from '../staff/unit.entity.ts';
 
 /** Why a unit or a staff account is in a clue's excluded set (README "Who sees what"). */
 export const exclusionReasons = ['accused_unit', 'accused_name', 'accused_linked', 'accused_registrant', 'registered_relative'] as const;
@@ -22,12 +21,14 @@ const ClueExclusionSchema = defineEntity({
   indexes: [{ name: 'clue_exclusion_staff_id_index', properties: ['staff'], where: 'staff_id is not null' }],
   properties: {
     id: p.uuid().primary(),
-    /** Derived data: goes with its clue. */
-    clue: () => p.manyToOne(Clue).mapToPk().index().deleteRule('cascade'),
+    // No foreign keys: derived data, written with its clue or rewritten from the clue's accused under
+    // the clue's lock, and nothing it names is ever deleted; each key cost a trigger query per member
+    // inserted (Migration20261208000000_exclusion_name_gate).
+    clue: p.uuid().fieldName('clue_id').index(),
     /** The accused person this member comes from. */
     accused: p.uuid().fieldName('accused_id'),
-    unit: () => p.manyToOne(Unit).mapToPk().nullable(),
-    staff: () => p.manyToOne(Staff).mapToPk().nullable(),
+    unit: p.uuid().fieldName('unit_id').nullable(),
+    staff: p.uuid().fieldName('staff_id').nullable(),
     reason: p.enum(exclusionReasons),
   },
 });

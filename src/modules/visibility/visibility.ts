@@ -22,10 +22,12 @@
  * Depends on the clue, accused, unit and staff entities (and the near-relative table) only, so that
  * clues, deadlines, notices, tasks, registry and referrals can all call it.
  */
+import { createHash } from 'node:crypto';
 import { type Em, sql, sqlBound } from '../../app/db.ts';
 import { createErrorFactory } from '../../app/errors.ts';
 import { clueVisibility, type Principal } from '../staff/access.ts';
 import { UUID } from '../../app/ids.ts';
+import type { ExclusionReason } from './exclusion.entity.ts';
 
 export const recusalRequired = createErrorFactory({
   code: 'clue.recusal',
@@ -199,11 +201,25 @@ export function exclusionInsert(opts: { fresh?: boolean } = {}): string {
   ${exclusionSelect(opts)} on conflict (id) do nothing`;
 }
 
+/**
+ * A member's id: a hash of what it is (clue, accused, reason, unit or staff account), so that two
+ * writes of the same member collide and a recompute writes the ids a registration wrote.
+ */
+const memberIdSql = `md5(e.clue_id::text || e.accused_id::text || e.reason || coalesce(e.unit_id, e.staff_id)::text)::uuid`;
+
+/** `memberIdSql` in JavaScript, for the unit members a registration writes as plain rows. */
+export function exclusionMemberId(clueId: string, accusedId: string, reason: ExclusionReason, memberId: string): string {
+  const h = createHash('md5').update(`${clueId.toLowerCase()}${accusedId.toLowerCase()}${reason}${memberId.toLowerCase()}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
 /** The rows of the excluded set (id, clue_id, accused_id, unit_id, staff_id, reason) from the relation `acc`. */
 function exclusionSelect(opts: { fresh?: boolean }): string {
   // A registration's accused are new: no operator has linked them to an account yet, so the link
   // branch and the "marked not the same person" tests can only come up empty — left out, which
-  // saves planning and running them in every registration.
+  // saves planning and running them in every registration. Its unit members need no table at all
+  // (the accused's own unit): the registration writes them as plain rows (`freshUnitMembers`),
+  // and this select gives the members found by name only.
   const notMarkedWrong = (staff: string) =>
     opts.fresh ? '' : `and not exists (select 1 from accused_link l where l.accused_id = acc.accused_id and l.staff_id = ${staff} and l.kind = 'not_same_person')`;
   const linked = opts.fresh
@@ -211,12 +227,15 @@ function exclusionSelect(opts: { fresh?: boolean }): string {
     : `union all
     select acc.clue_id, acc.accused_id, null::uuid, l.staff_id, 'accused_linked'
       from acc join accused_link l on l.accused_id = acc.accused_id and l.kind = 'same_person'`;
-  return `select md5(e.clue_id::text || e.accused_id::text || e.reason || coalesce(e.unit_id, e.staff_id)::text)::uuid,
-         e.clue_id, e.accused_id, e.unit_id, e.staff_id, e.reason from (
-    select acc.clue_id, acc.accused_id, acc.unit_id, null::uuid as staff_id, 'accused_unit' as reason
+  const unitBranch = opts.fresh
+    ? ''
+    : `select acc.clue_id, acc.accused_id, acc.unit_id, null::uuid as staff_id, 'accused_unit' as reason
       from acc where acc.unit_id is not null and acc.role in (${list(UNIT_EXCLUDING_ROLES)})
     union all
-    select acc.clue_id, acc.accused_id, null::uuid, s.id, 'accused_name'
+    `;
+  return `select ${memberIdSql},
+         e.clue_id, e.accused_id, e.unit_id, e.staff_id, e.reason from (
+    ${unitBranch}select acc.clue_id, acc.accused_id, null::uuid as unit_id, s.id as staff_id, 'accused_name' as reason
       from acc cross join lateral (
         select coalesce((select split_part(u.path, '/', 2) from unit u where u.id = acc.unit_id),
                         (select split_part(u.path, '/', 2) from unit u where u.id = acc.clue_unit_id)) as district) d
@@ -242,21 +261,36 @@ function exclusionSelect(opts: { fresh?: boolean }): string {
 }
 
 /**
- * A registration's excluded set, as a function of the accused it names (ids, clue ids, roles, unit
- * ids, name keys, the clues' unit ids: parallel arrays). The registration statement inserts what
- * it returns. In a PL/pgSQL function its query is planned once per connection and the plan kept
- * (generic plan forced: the arrays make every call look alike), where inline in the registration
- * statement — whose text changes with the size of each group — it was planned again every time,
- * and that planning cost more than everything else the statement does (bench/README "register").
+ * The members of a registration's excluded set found by name (staff accounts named as accused, the
+ * registrants of near-relative rows under an accused's name, the staff who registered an accused
+ * as their relative), as a function of the accused it names (ids, clue ids, roles, unit ids, name
+ * keys, the clues' unit ids: parallel arrays). The registration statement inserts what it returns,
+ * beside the unit members it writes itself (`freshUnitMembers`). In a PL/pgSQL function its query
+ * is planned once per connection and the plan kept (generic plan forced: the arrays make every
+ * call look alike), where inline in the registration statement — whose text changes with the size
+ * of each group — it was planned again every time (bench/README "register").
+ *
+ * It first asks whether any staff account or near-relative row has one of the name keys at all
+ * (three index probes): most reports name nobody on staff or in the registry, and then the four
+ * joined branches are not run, which was most of a registration's cost of its excluded set
+ * (bench/README "Intake: the excluded set's name members behind a gate"). The gate only skips
+ * branches that would find nothing: each one joins a staff name key or a registry name key to the
+ * accused's.
+ *
  * STABLE: it reads with the calling statement's snapshot, as the inline version did. The
- * migration `Migration20261204420000_fresh_exclusions_function` creates it with this very text (a
- * test holds the two together: a change of the rule needs a new migration).
+ * migration `Migration20261208000000_exclusion_name_gate` creates it with this very text (a test
+ * holds the two together: a change of the rule needs a new migration).
  */
-export const FRESH_EXCLUSIONS_FUNCTION = `create or replace function clue_exclusions_fresh(
+export const FRESH_EXCLUSIONS_FUNCTION = `create or replace function clue_exclusions_named(
     p_accused_id uuid[], p_clue_id uuid[], p_role text[], p_unit_id uuid[], p_name_key text[], p_clue_unit_id uuid[])
   returns table (x_id uuid, x_clue_id uuid, x_accused_id uuid, x_unit_id uuid, x_staff_id uuid, x_reason text)
   language plpgsql stable set plan_cache_mode = force_generic_plan as $fn$
 begin
+  if not (exists (select 1 from staff s where ${sqlNameKey('s.display_name')} = any(p_name_key))
+      or exists (select 1 from near_relative n where n.relative_name_key = any(p_name_key))
+      or exists (select 1 from near_relative n where n.registrant_name_key = any(p_name_key))) then
+    return;
+  end if;
   return query with acc as (
     select * from unnest(p_accused_id, p_clue_id, p_role, p_unit_id, p_name_key, p_clue_unit_id)
       as acc (accused_id, clue_id, role, unit_id, name_key, clue_unit_id))
@@ -264,12 +298,22 @@ begin
 end
 $fn$`;
 
-/** The registration statement's insert of the excluded set; `$n` placeholders of the six arrays. */
+/** The registration statement's insert of the members found by name; `$n` placeholders of the six arrays. */
 export function freshExclusionsInsert(placeholders: string[]): string {
   const [accused, clue, role, unit, nameKey, clueUnit] = placeholders;
   return `insert into clue_exclusion (id, clue_id, accused_id, unit_id, staff_id, reason)
-  select * from clue_exclusions_fresh(${accused}::uuid[], ${clue}::uuid[], ${role}::text[], ${unit}::uuid[], ${nameKey}::text[], ${clueUnit}::uuid[])
+  select * from clue_exclusions_named(${accused}::uuid[], ${clue}::uuid[], ${role}::text[], ${unit}::uuid[], ${nameKey}::text[], ${clueUnit}::uuid[])
   on conflict (id) do nothing`;
+}
+
+/**
+ * A registration's unit members (rule (a)): for each accused of a unit-excluding role with a unit,
+ * that unit, as rows (id, clue_id, accused_id, unit_id) with the id the recompute gives them.
+ */
+export function freshUnitMembers(accused: { id: string; clueId: string; role: string; unitId: string | null }[]): [string, string, string, string][] {
+  return accused
+    .filter((a): a is typeof a & { unitId: string } => a.unitId !== null && (UNIT_EXCLUDING_ROLES as readonly string[]).includes(a.role))
+    .map((a) => [exclusionMemberId(a.clueId, a.id, 'accused_unit', a.unitId), a.clueId, a.id, a.unitId]);
 }
 
 /** The `acc` relation over the accused table for the clues in `$1` (uuid[]). */
