@@ -65,7 +65,25 @@ const waitMs = (n: number, last: number, now: number, rule: SlowDownRule) => {
   return now < last + d ? last + d - now : 0;
 };
 
+type ScriptCall = (numberOfKeys: number, ...keysThenArgs: (string | number)[]) => Promise<unknown>;
+
+/**
+ * The two scripts as commands of the connection (ioredis `defineCommand`): sent by their SHA1
+ * (`EVALSHA`, the body only when Redis answers NOSCRIPT) rather than the whole text with every
+ * citizen request and sign-in.
+ */
+function scriptsOn(redis: Redis): { slowDown: ScriptCall; stages: ScriptCall } {
+  redis.defineCommand('dibaoThrottleSlowDown', { lua: SCRIPT });
+  redis.defineCommand('dibaoThrottleStages', { lua: STAGES_SCRIPT });
+  const commands = redis as unknown as { dibaoThrottleSlowDown: ScriptCall; dibaoThrottleStages: ScriptCall };
+  return {
+    slowDown: (n, ...rest) => commands.dibaoThrottleSlowDown(n, ...rest),
+    stages: (n, ...rest) => commands.dibaoThrottleStages(n, ...rest),
+  };
+}
+
 export function createThrottle(deps: { redis: Redis | null; prefix: string; key: KeyObject; clock: Clock; logger: Logger }) {
+  const scripts = deps.redis ? scriptsOn(deps.redis) : null;
   const hmacKey = createHmac('sha256', deps.key).update('throttle-key').digest();
   const hashedKey = (name: string, id: string) => `${deps.prefix}:throttle:${name}:${createHmac('sha256', hmacKey).update(`${name}\0${id}`).digest('base64url').slice(0, 32)}`;
   // The counters of everyone together ('*') are hashed once: they name no one. Never those of an address or account.
@@ -103,7 +121,7 @@ export function createThrottle(deps: { redis: Redis | null; prefix: string; key:
     const now = deps.clock.now().getTime();
     if (live()) {
       try {
-        const wait = Number(await deps.redis!.eval(SCRIPT, 1, key, now, rule.free, rule.maxDelaySeconds, rule.windowMs));
+        const wait = Number(await scripts!.slowDown(1, key, now, rule.free, rule.maxDelaySeconds, rule.windowMs));
         warned = false;
         return Math.ceil(wait / 1000);
       } catch (err) {
@@ -158,7 +176,7 @@ export function createThrottle(deps: { redis: Redis | null; prefix: string; key:
       try {
         const args: (string | number)[] = [stages.length];
         for (const st of stages) args.push(st.counters.length, st.windowMs + 1000, ...st.counters.map((c) => c.max));
-        const flat = (await deps.redis!.eval(STAGES_SCRIPT, keyed.flat().length, ...keyed.flat(), ...args)) as number[];
+        const flat = (await scripts!.stages(keyed.flat().length, ...keyed.flat(), ...args)) as number[];
         warned = false;
         const out: number[][] = [];
         let at = 0;
