@@ -59,6 +59,12 @@ describe('control characters', () => {
     const nulName = await t.call('POST', '/api/v1/reports', { body: { narrative: '村主任冒领低保，每月都领。', accused: [{ name: '钱\u0000主任', role: 'cadre' }] } });
     expect(nulName.status).toBe(400);
     expect(nulName.json.error.details.issues[0].path).toBe('accused.0.name');
+    // The short escapes JSON has for two of them (a body is walked only when its text has one).
+    for (const ch of ['\b', '\f']) {
+      const short = await t.call('POST', '/api/v1/reports', { body: { narrative: `村主任冒领低保${ch}，每月都领。`, occurredWhen: '今年' } });
+      expect(short.status, JSON.stringify(ch)).toBe(400);
+      expect(short.json.error.details.issues).toEqual([{ path: 'narrative', message: expect.stringMatching(/control/) }]);
+    }
     const escape = await t.call('POST', '/api/v1/staff/clues', { token: admin, body: { channel: 'letter', narrative: '来信反映\u001b[31m低保问题。' } });
     expect(escape.status).toBe(400);
     expect(escape.json.error.details.issues[0].path).toBe('narrative');

@@ -48,9 +48,14 @@ export async function readJson<S extends z.ZodType>(c: Context, schema: S): Prom
   } catch {
     throw malformedJson();
   }
-  refuseControls(value);
+  // A parsed string can hold a control character only from an escape (JSON refuses them raw):
+  // `\u0000`–`\u001f`, `\b` or `\f`. A text without any such escape needs no walk of the value.
+  if (CONTROL_ESCAPE.test(text)) refuseControls(value);
   return parseWith(schema, value);
 }
+
+/** What may stand for a control character in JSON text (`\\b` text would match too: then the value is walked). */
+const CONTROL_ESCAPE = /\\(?:u00[01]|[bf])/i;
 
 /** A 400 naming the first field holding NUL or another C0 control character (text.ts). */
 export function refuseControls(value: unknown): void {

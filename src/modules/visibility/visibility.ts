@@ -271,7 +271,7 @@ function exclusionSelect(opts: { fresh?: boolean }): string {
  * of each group — it was planned again every time (bench/README "register").
  *
  * It first asks whether any staff account or near-relative row has one of the name keys at all
- * (three index probes): most reports name nobody on staff or in the registry, and then the four
+ * (three index probes): most reports name nobody on staff or in the registry, and then the three
  * joined branches are not run, which was most of a registration's cost of its excluded set
  * (bench/README "Intake: the excluded set's name members behind a gate"). The gate only skips
  * branches that would find nothing: each one joins a staff name key or a registry name key to the
