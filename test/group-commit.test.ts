@@ -30,7 +30,7 @@ describe('registrations are committed in groups', () => {
       Array.from({ length: 60 }, (_, i) => t.deps.clues.registerClue('system:test', input(tree.committeeA.id, `第${i}号：村干部优亲厚友。`))),
     );
     const after = t.deps.clues.registrationStats();
-    // 60 callers, a pool of 5 and two batches in flight: most waited and went out together.
+    // 60 callers, a pool of 5 and one batch in flight: most waited and went out together.
     expect(after.items - before.items).toBe(60);
     expect(after.batches - before.batches).toBeLessThan(60);
     expect(after.largestBatch).toBeGreaterThan(1);
