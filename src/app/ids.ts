@@ -21,18 +21,20 @@ export function uuidText(b: Buffer): string {
  * the whole of the layout.
  */
 export function timeOrderedUuid(ms: number): string {
-  // The random bits of a version-4 UUID after its first 48 (`randomUUID` draws from a buffered pool;
-  // `randomBytes(16)` was a call into the system's generator per id, 9 µs of every registration):
-  // its 12 bits after the version digit and its variant group and node are random, as version 7's are.
-  const v4 = randomUUID();
-  const t = (Math.max(0, Math.floor(ms)) % 2 ** 48).toString(16).padStart(12, '0');
-  return `${t.slice(0, 8)}-${t.slice(8)}-7${v4.slice(15)}`;
+  // The random bits of a version-4 UUID (`randomUUID` draws from a buffered pool; `randomBytes(16)`
+  // was a call into the system's generator per id, 9 µs of every registration): its 12 bits after
+  // the version digit and its variant group and node are random, as version 7's are.
+  return withTime(randomUUID(), ms);
 }
 
 /** 16 bytes (a data set's random stream) laid out as a version-7 UUID whose 48-bit time is `ms`; `b` is overwritten. */
 export function uuid7From(b: Buffer, ms: number): string {
-  b.writeUIntBE(Math.max(0, Math.floor(ms)) % 2 ** 48, 0, 6);
-  b[6] = (b[6]! & 0x0f) | 0x70;
   b[8] = (b[8]! & 0x3f) | 0x80;
-  return uuidText(b);
+  return withTime(uuidText(b), ms);
+}
+
+/** A UUID's text with RFC 9562's variant, its first 48 bits replaced by `ms` and its version digit by 7. */
+function withTime(uuid: string, ms: number): string {
+  const t = (Math.max(0, Math.floor(ms)) % 2 ** 48).toString(16).padStart(12, '0');
+  return `${t.slice(0, 8)}-${t.slice(8)}-7${uuid.slice(15)}`;
 }

@@ -26,7 +26,7 @@ import { createHash } from 'node:crypto';
 import { type Em, sql, sqlBound } from '../../app/db.ts';
 import { createErrorFactory } from '../../app/errors.ts';
 import { clueVisibility, type Principal } from '../staff/access.ts';
-import { UUID } from '../../app/ids.ts';
+import { UUID, uuidText } from '../../app/ids.ts';
 import type { ExclusionReason } from './exclusion.entity.ts';
 
 export const recusalRequired = createErrorFactory({
@@ -209,8 +209,7 @@ const memberIdSql = `md5(e.clue_id::text || e.accused_id::text || e.reason || co
 
 /** `memberIdSql` in JavaScript, for the unit members a registration writes as plain rows. */
 export function exclusionMemberId(clueId: string, accusedId: string, reason: ExclusionReason, memberId: string): string {
-  const h = createHash('md5').update(`${clueId.toLowerCase()}${accusedId.toLowerCase()}${reason}${memberId.toLowerCase()}`).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  return uuidText(createHash('md5').update(`${clueId.toLowerCase()}${accusedId.toLowerCase()}${reason}${memberId.toLowerCase()}`).digest());
 }
 
 /** The rows of the excluded set (id, clue_id, accused_id, unit_id, staff_id, reason) from the relation `acc`. */
