@@ -169,6 +169,7 @@ async function main(role: Role) {
   if (role === 'serve' || role === 'all') {
     deps.relay.start();
     deps.ledgerWatch.start();
+    deps.smsSpool.start();
     const app = createServer(deps);
     const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST });
     await new Promise<void>((resolve) => server.once('listening', resolve));

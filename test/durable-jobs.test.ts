@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer as createNetServer, type Server as NetServer, Socket } from 'node:net';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -334,10 +336,41 @@ describe.skipIf(onPglite)('the database refusing connections', () => {
     expect(voice.status).toBe(200);
     expect(voice.text).toContain('<Record');
     expect(voice.text).toContain('系统暂时出现故障');
+    // A text is kept on disk, sealed (Twilio would not deliver it again after an error answer).
+    const texter = '+8613600000077';
+    const words = `短信：村主任冒领低保多年，请查处。${sid('X')}`;
+    const messageSid = sid('SM');
+    const sms = () => twilioClient(t).post('https://hotline.example.gov.cn/twilio/sms', { MessageSid: messageSid, AccountSid: ACCOUNT_SID, From: texter, To: HOTLINE, Body: words, NumMedia: '0' });
+    const arrived = t.clock.now();
+    const kept = await sms();
+    expect(kept.status, kept.text).toBe(200);
+    expect(kept.text).toContain('<Response');
+    expect((await sms()).status).toBe(200); // Twilio's own duplicate: still one file
+    const spoolDir = join(t.config.DATA_DIR, 'sms-spool');
+    const files = readdirSync(spoolDir);
+    expect(files).toHaveLength(1);
+    const onDisk = readFileSync(join(spoolDir, files[0]!));
+    for (const secret of [texter, words, messageSid]) expect(onDisk.includes(Buffer.from(secret))).toBe(false);
+    expect(await t.deps.smsSpool.drain()).toBe(0); // the database is still away: kept
+    expect(readdirSync(spoolDir)).toHaveLength(1);
     // Back: the pool reconnects.
     await startProxy();
     const back = await until(() => t.call('GET', '/api/v1/staff/clues', { token }), (r) => r.status === 200);
     expect(back.status).toBe(200);
+    // The kept text becomes one clue, received when it came in, with its reply queued; a late
+    // delivery of the same message by Twilio is a repeat.
+    t.clock.advanceBy(60_000);
+    expect(await t.deps.smsSpool.drain()).toBe(1);
+    expect(readdirSync(spoolDir)).toHaveLength(0);
+    const clues = await db.query<{ id: string; received_at: Date; narrative: string }>(`select id, received_at, narrative from clue where channel = 'sms'`);
+    expect(clues).toHaveLength(1);
+    expect(clues[0]!.narrative).toBe(words);
+    expect(clues[0]!.received_at.getTime()).toBe(arrived.getTime());
+    const replies = await db.query<{ n: number }>(`select count(*)::int as n from sms_message where direction = 'out' and clue_id = $1`, [clues[0]!.id]);
+    expect(replies[0]!.n).toBe(1);
+    expect((await sms()).status).toBe(200);
+    expect(await db.query(`select id from clue where channel = 'sms'`)).toHaveLength(1);
+    expect(t.logs.text()).not.toContain(texter);
     expect(t.logs.text()).not.toContain('unhandled error');
   });
 });

@@ -22,6 +22,7 @@ import { createWorkflowUseCases } from '../modules/verification/workflow.usecase
 import { createReferralUseCases } from '../modules/referrals/referrals.usecases.ts';
 import { createEmailUseCases } from '../modules/intake-email/email.usecases.ts';
 import { OutboxRelay } from '../modules/outbox/outbox.relay.ts';
+import { createSmsSpool } from '../modules/intake-voice/sms.spool.ts';
 import { MailNotSent, mailErrorCode } from '../modules/notifications/mail-once.ts';
 import { createRegistryUseCases } from '../modules/registry/registry.usecases.ts';
 import { createStaffUseCases, secondFactorRequired } from '../modules/staff/staff.usecases.ts';
@@ -204,8 +205,11 @@ export async function createDependencies(
     ackLimit: { throttle, perAddressHour: config.ACK_PER_ADDRESS_HOUR },
   });
 
+  const smsSpool = createSmsSpool({ dir: join(config.DATA_DIR, 'sms-spool'), key: keys.reporterKey, logger, receive: (input, at) => hotline.sms.receive(input, at) });
+
   async function close() {
     closing = true;
+    await smsSpool.stop();
     await sealingNames;
     ledgerWatch.stop();
     await relay.stop();
@@ -223,6 +227,7 @@ export async function createDependencies(
     orm,
     queues,
     relay,
+    smsSpool,
     metrics,
     staff,
     principals,

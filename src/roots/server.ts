@@ -281,7 +281,7 @@ export function createServer(deps: Dependencies) {
   app.use('/twilio/*', ...twilioWebhookGuards(deps.config, logger));
   app.route('/', voiceRoutes(deps.hotline, logger, docs));
   app.route('/', recordingRoutes(deps.hotline.calls, docs));
-  app.route('/', smsRoutes(deps.hotline.sms, docs));
+  app.route('/', smsRoutes(deps.hotline.sms, docs, { spool: deps.smsSpool, clock: deps.clock }));
 
   return app;
 }

@@ -65,8 +65,9 @@ export function createSmsUseCases(deps: SmsUseCasesDeps) {
    * registered clue nobody was told about; Twilio's retry gets the same clue back (`duplicate`),
    * gives it a new PIN (the first was never sent) and links it. Concurrent deliveries of one
    * MessageSid meet at the SMS row's lock: the first to link sends the reply, the others are repeats.
+   * `receivedAt`: when a message kept on disk while the database was away came in.
    */
-  async function receive(input: SmsInput): Promise<{ result: 'registered' | 'repeat' | 'too_short' }> {
+  async function receive(input: SmsInput, receivedAt?: Date): Promise<{ result: 'registered' | 'repeat' | 'too_short' }> {
     const text = input.body.trim().slice(0, MAX_NARRATIVE);
     if ([...text].length < SMS_MIN_CHARS) return { result: 'too_short' };
     if (!input.sid) throw validationFailed({ issues: [{ path: 'MessageSid', message: 'missing' }] });
@@ -81,7 +82,8 @@ export function createSmsUseCases(deps: SmsUseCasesDeps) {
     const pin = generatePin(config.PHONE_PIN_LENGTH);
     const { clue, trackingCode, duplicate } = await deps.clues.registerClue('twilio', {
       channel: 'sms',
-      receivedAt: now,
+      // A message kept while the database was away (sms.spool.ts) keeps the time it came in.
+      receivedAt: receivedAt ?? now,
       categories: [],
       narrative: text,
       unitId: null,
