@@ -1,5 +1,5 @@
 import { createHash, type KeyObject } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { access, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isDatabaseUnavailable } from '../../app/db.ts';
 import type { Logger } from '../../app/logger.ts';
@@ -46,6 +46,8 @@ export function createSmsSpool(deps: {
     if (!input.sid) throw new Error('an SMS without a MessageSid cannot be kept');
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const name = fileOf(input.sid);
+    // Twilio's own second delivery of a kept message: the first keeps its arrival time.
+    if (await access(join(dir, name)).then(() => true, () => false)) return;
     const box = seal(deps.key, JSON.stringify({ input, receivedAt: receivedAt.toISOString() } satisfies Kept), `sms-spool:${name}`);
     const tmp = join(dir, `${name}.${process.pid}.${Date.now()}.tmp`);
     const fh = await open(tmp, 'wx', 0o600);
@@ -78,8 +80,9 @@ export function createSmsSpool(deps: {
         const item = JSON.parse(unseal(deps.key, await readFile(join(dir, name)), `sms-spool:${name}`)) as Kept;
         kept.push({ name, item });
       } catch (err) {
-        // Not ours, or cut short: left where it is for an operator to look at, never thrown away.
-        logger.error({ file: name, err: (err as Error).message }, 'SMS spool file unreadable: left in place');
+        // Not ours, or cut short: set aside for an operator to look at (logged once), never thrown away.
+        logger.error({ file: name, err: (err as Error).message }, 'SMS spool file unreadable: set aside as .unreadable');
+        await rename(join(dir, name), join(dir, `${name}.unreadable`)).catch(() => undefined);
       }
     }
     kept.sort((a, b) => a.item.receivedAt.localeCompare(b.item.receivedAt));
@@ -89,10 +92,12 @@ export function createSmsSpool(deps: {
         await deps.receive(item.input, new Date(item.receivedAt));
       } catch (err) {
         if (isDatabaseUnavailable(err)) break;
-        logger.error({ file: name, err: (err as Error).message }, 'kept SMS report refused: left in place');
+        logger.error({ file: name, err: (err as Error).message }, 'kept SMS report refused: set aside as .refused');
+        await rename(join(dir, name), join(dir, `${name}.refused`)).catch(() => undefined);
         continue;
       }
-      await unlink(join(dir, name));
+      // Another process draining the same folder may have registered and removed it first.
+      await unlink(join(dir, name)).catch(() => undefined);
       done++;
     }
     if (done) logger.info({ channel: 'sms', registered: done }, 'kept SMS reports registered');
