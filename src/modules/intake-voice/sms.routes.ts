@@ -24,7 +24,8 @@ export function smsRoutes(sms: Pick<SmsUseCases, 'receive' | 'helpText'>, docs: 
     } catch (err) {
       // Twilio does not deliver an SMS webhook again: kept on disk until the database is back.
       if (!keeping || !arrived || !input.sid || !isDatabaseUnavailable(err)) throw err;
-      await keeping.spool.keep(input, arrived);
+      // A folder that cannot take it either: the coded 503, as before (Twilio's log still has the text).
+      await keeping.spool.keep(input, arrived).catch(() => Promise.reject(err));
       result = 'kept';
     }
     const reply = new twilio.twiml.MessagingResponse();
