@@ -205,7 +205,7 @@ export async function createDependencies(
     ackLimit: { throttle, perAddressHour: config.ACK_PER_ADDRESS_HOUR },
   });
 
-  const smsSpool = createSmsSpool({ dir: join(config.DATA_DIR, 'sms-spool'), key: keys.reporterKey, logger, receive: (input, at) => hotline.sms.receive(input, at) });
+  const smsSpool = createSmsSpool({ dir: join(config.DATA_DIR, 'sms-spool'), keys, logger, receive: (input, at) => hotline.sms.receive(input, at) });
 
   async function close() {
     closing = true;

@@ -1,7 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, stat, unlink } from 'node:fs/promises';
+import { writeFileDurably } from '../../app/durable-file.ts';
+import { dirname, relative, resolve, sep } from 'node:path';
 import { AttachmentStorageError } from './attachments.errors.ts';
 
 export interface StoredAttachment {
@@ -58,21 +58,7 @@ export class LocalFolderStorage implements AttachmentStorage {
 
     const dir = dirname(path);
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    const tmp = join(dir, `.tmp-${sha256.slice(0, 16)}-${randomBytes(8).toString('hex')}`);
-    const handle = await open(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
-    try {
-      try {
-        await handle.writeFile(bytes);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(tmp, path);
-    } catch (err) {
-      await unlink(tmp).catch(() => undefined);
-      throw err;
-    }
-    await syncDir(dir);
+    await writeFileDurably(dir, sha256, bytes, sha256.slice(0, 16));
     return { key, sha256, size: bytes.length };
   }
 
@@ -112,19 +98,5 @@ export class LocalFolderStorage implements AttachmentStorage {
       throw new AttachmentStorageError('invalid_key', 'invalid attachment key'); // belt and braces; the regex already forbids this
     }
     return path;
-  }
-}
-
-/** Make the rename durable. Not supported on every platform/filesystem, hence best effort. */
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const handle = await open(dir, constants.O_RDONLY);
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // e.g. EISDIR/EPERM on Windows: the rename is still atomic, only not yet durable
   }
 }

@@ -19,7 +19,7 @@ function spool(answer: (input: SmsInput) => Promise<unknown> = async () => undef
   const received: { input: SmsInput; at: Date }[] = [];
   const s = createSmsSpool({
     dir,
-    key: createSecretKey(randomBytes(32)),
+    keys: { reporterKey: createSecretKey(randomBytes(32)), secretHmacKey: createSecretKey(randomBytes(32)) },
     logger: createLogger('silent'),
     receive: async (input, at) => {
       await answer(input);

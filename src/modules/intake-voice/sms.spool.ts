@@ -1,16 +1,18 @@
-import { createHash, type KeyObject } from 'node:crypto';
-import { access, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isDatabaseUnavailable } from '../../app/db.ts';
+import { writeFileDurably } from '../../app/durable-file.ts';
+import type { Keys } from '../../app/keys.ts';
 import type { Logger } from '../../app/logger.ts';
-import { seal, unseal } from '../../app/seal.ts';
+import { createHotlineHashing } from './hotline.hashing.ts';
 import type { SmsInput } from './voice.schemas.ts';
 
 /**
  * SMS reports that came while the database was unavailable. Twilio does not deliver an SMS webhook
  * again after an error answer (it would try a fallback URL, if one is set, and log error 11200), so
  * a 503 there loses the text. Instead the webhook keeps the message here — one file a MessageSid,
- * sealed with the reporter key (the sender's number and words never lie on disk in the clear),
+ * named by its keyed hash and sealed with the reporter key (hotline.hashing.ts: the sender's number
+ * and words never lie on disk in the clear, and the name cannot be joined to Twilio's log),
  * written and flushed to disk before Twilio gets its 200 — and the serve process registers it when
  * the database answers again, with the time it came in (the legal deadlines start then). A message
  * kept twice is one file; registered twice it is one clue (the intake key `sms:<MessageSid hash>`).
@@ -32,13 +34,14 @@ interface Kept {
 
 export function createSmsSpool(deps: {
   dir: string;
-  key: KeyObject;
+  keys: Pick<Keys, 'secretHmacKey' | 'reporterKey'>;
   logger: Logger;
   receive: (input: SmsInput, receivedAt: Date) => Promise<unknown>;
   intervalMs?: number;
 }): SmsSpool {
   const { dir, logger } = deps;
-  const fileOf = (sid: string) => `${createHash('sha256').update(sid).digest('hex').slice(0, 40)}.sms`;
+  const hashing = createHotlineHashing(deps.keys);
+  const fileOf = (sid: string) => `${hashing.sidHash('sms', sid).slice(0, 40)}.sms`;
   let timer: NodeJS.Timeout | undefined;
   let draining: Promise<number> | undefined;
 
@@ -48,22 +51,8 @@ export function createSmsSpool(deps: {
     const name = fileOf(input.sid);
     // Twilio's own second delivery of a kept message: the first keeps its arrival time.
     if (await access(join(dir, name)).then(() => true, () => false)) return;
-    const box = seal(deps.key, JSON.stringify({ input, receivedAt: receivedAt.toISOString() } satisfies Kept), `sms-spool:${name}`);
-    const tmp = join(dir, `${name}.${process.pid}.${Date.now()}.tmp`);
-    const fh = await open(tmp, 'wx', 0o600);
-    try {
-      await fh.writeFile(box);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, join(dir, name));
-    const d = await open(dir, 'r');
-    try {
-      await d.sync();
-    } finally {
-      await d.close();
-    }
+    const box = hashing.sealText(JSON.stringify({ input, receivedAt: receivedAt.toISOString() } satisfies Kept), `sms-spool:${name}`);
+    await writeFileDurably(dir, name, box, name.slice(0, 16));
     logger.warn({ channel: 'sms' }, 'database unavailable: SMS report kept on disk until it is back');
   }
 
@@ -77,7 +66,7 @@ export function createSmsSpool(deps: {
     const kept: { name: string; item: Kept }[] = [];
     for (const name of names) {
       try {
-        const item = JSON.parse(unseal(deps.key, await readFile(join(dir, name)), `sms-spool:${name}`)) as Kept;
+        const item = JSON.parse(hashing.unsealText(await readFile(join(dir, name)), `sms-spool:${name}`)) as Kept;
         kept.push({ name, item });
       } catch (err) {
         // Not ours, or cut short: set aside for an operator to look at (logged once), never thrown away.
